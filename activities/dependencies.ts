@@ -1,0 +1,7 @@
+import type { Inventory } from '../db/inventory.js';
+
+/** What activities are given by the worker that hosts them: the domain modules, never a Temporal client. */
+export interface ActivityDependencies {
+  inventory: Inventory;
+  databaseKind: 'postgres' | 'pglite';
+}

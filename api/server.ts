@@ -1,0 +1,56 @@
+// The one HTTP server: REST API for the inventory, its OpenAPI document, health. Later issues add the
+// webhook receivers, boot routes and callbacks as further route groups.
+import Fastify, { type FastifyInstance } from 'fastify';
+import fastifySwagger from '@fastify/swagger';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { Inventory } from '../db/inventory.js';
+import { installBearerAuth } from './auth.js';
+import { installErrorHandler } from './errors.js';
+import { registerInventoryRoutes } from './routes/inventory.js';
+import { registerTokenRoutes } from './routes/tokens.js';
+import { registerHealthRoutes, type HealthCheck } from './routes/health.js';
+import { PACKAGE_VERSION } from '../config/version.js';
+
+export interface ApiDependencies {
+  inventory: Inventory;
+  health: { database: HealthCheck; temporal: HealthCheck };
+  logLevel?: string;
+  /** Extra route groups (boot routes, callbacks, rescues) registered by later parts of the server. */
+  routeGroups?: Array<(app: FastifyInstance) => void | Promise<void>>;
+}
+
+export async function buildApiServer(dependencies: ApiDependencies): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: {
+      level: dependencies.logLevel ?? 'info',
+      // Tokens and passwords must never reach a log line.
+      redact: { paths: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.token'], censor: '[redacted]' },
+    },
+    bodyLimit: 1024 * 1024,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'rescued API',
+        version: PACKAGE_VERSION,
+        description: 'Inventory and rescues of bare-metal machines. Authenticate with "Authorization: Bearer <token>".',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  installErrorHandler(app);
+  installBearerAuth(app, dependencies.inventory.tokens);
+
+  registerHealthRoutes(app, { ...dependencies.health, version: PACKAGE_VERSION });
+  registerInventoryRoutes(app, dependencies.inventory);
+  registerTokenRoutes(app, dependencies.inventory.tokens);
+  for (const group of dependencies.routeGroups ?? []) await group(app);
+
+  app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  return app;
+}

@@ -1,0 +1,62 @@
+// The server's configuration, read once from the environment. Every setting is documented in the README.
+import { resolve } from 'node:path';
+
+export interface RescuedConfig {
+  /** Folder for the embedded database, the Temporal SQLite file, the key file and the admin token. */
+  dataDir: string;
+  apiHost: string;
+  apiPort: number;
+  /** Public base URL of the API as machines and the CLI reach it. */
+  publicUrl: string;
+  /** Set: connect to this Temporal frontend. Unset: start the embedded dev server. */
+  temporalAddress: string | undefined;
+  temporalNamespace: string;
+  temporalTaskQueue: string;
+  embeddedTemporalPort: number;
+  embeddedTemporalUiPort: number;
+  /** Set: use this PostgreSQL. Unset: embedded PGlite in the data folder. */
+  databaseUrl: string | undefined;
+  /** Key for encrypting BMC passwords at rest; unset: generated into a 0600 file in the data folder. */
+  secretKey: string | undefined;
+  logLevel: string;
+}
+
+export class ConfigurationError extends Error {
+  override readonly name = 'ConfigurationError';
+}
+
+type Environment = Record<string, string | undefined>;
+
+function readPort(env: Environment, variable: string, fallback: number): number {
+  const raw = env[variable];
+  if (raw === undefined || raw === '') return fallback;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new ConfigurationError(`${variable} must be a port number from 0 to 65535, got "${raw}"`);
+  }
+  return port;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+export function loadConfig(env: Environment = process.env): RescuedConfig {
+  const apiHost = nonEmpty(env.RESCUED_API_HOST) ?? '0.0.0.0';
+  const apiPort = readPort(env, 'RESCUED_API_PORT', 8080);
+  const reachableHost = apiHost === '0.0.0.0' || apiHost === '::' ? '127.0.0.1' : apiHost;
+  return {
+    dataDir: resolve(nonEmpty(env.RESCUED_DATA_DIR) ?? './data'),
+    apiHost,
+    apiPort,
+    publicUrl: (nonEmpty(env.RESCUED_PUBLIC_URL) ?? `http://${reachableHost}:${apiPort}`).replace(/\/+$/, ''),
+    temporalAddress: nonEmpty(env.TEMPORAL_ADDRESS),
+    temporalNamespace: nonEmpty(env.TEMPORAL_NAMESPACE) ?? 'default',
+    temporalTaskQueue: nonEmpty(env.RESCUED_TASK_QUEUE) ?? 'rescued',
+    embeddedTemporalPort: readPort(env, 'RESCUED_TEMPORAL_PORT', 7233),
+    embeddedTemporalUiPort: readPort(env, 'RESCUED_TEMPORAL_UI_PORT', 8233),
+    databaseUrl: nonEmpty(env.DATABASE_URL),
+    secretKey: nonEmpty(env.RESCUED_SECRET_KEY),
+    logLevel: nonEmpty(env.RESCUED_LOG_LEVEL) ?? 'info',
+  };
+}

@@ -1,0 +1,89 @@
+// One database handle for the whole process: PostgreSQL when DATABASE_URL is set, embedded PGlite in the
+// data folder when it is not. Both speak the same SQL, so the same schema, migrations and queries serve.
+import { mkdir } from 'node:fs/promises';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
+import * as schema from './schema.js';
+
+export type Schema = typeof schema;
+export type Database = PgDatabase<PgQueryResultHKT, Schema>;
+
+export interface DatabaseHandle {
+  db: Database;
+  kind: 'postgres' | 'pglite';
+  /** Where it is, without credentials: fit for logs. */
+  location: string;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const MIGRATIONS_FOLDER = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
+
+export function describeDatabaseUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `postgresql://${parsed.hostname}${parsed.port ? `:${parsed.port}` : ''}${parsed.pathname}`;
+  } catch {
+    return 'postgresql (unparsable DATABASE_URL)';
+  }
+}
+
+export async function openDatabase(options: { databaseUrl: string | undefined; dataDir: string } | { inMemory: true }): Promise<DatabaseHandle> {
+  if ('inMemory' in options) return openPglite(undefined);
+  if (options.databaseUrl !== undefined) return openPostgres(options.databaseUrl);
+  const folder = join(options.dataDir, 'pglite');
+  await mkdir(folder, { recursive: true });
+  return openPglite(folder);
+}
+
+async function openPostgres(url: string): Promise<DatabaseHandle> {
+  const { default: pg } = await import('pg');
+  const { drizzle } = await import('drizzle-orm/node-postgres');
+  const { migrate } = await import('drizzle-orm/node-postgres/migrator');
+  const pool = new pg.Pool({ connectionString: url, max: 10 });
+  // An idle client that loses its server must not take the process down.
+  pool.on('error', () => undefined);
+  const db = drizzle(pool, { schema });
+  const client = await pool.connect();
+  try {
+    // Several workers may start at once against one database: migrate under an advisory lock.
+    await client.query('select pg_advisory_lock(7133001)');
+    await migrate(drizzle(client, { schema }), { migrationsFolder: MIGRATIONS_FOLDER });
+  } finally {
+    await client.query('select pg_advisory_unlock(7133001)').catch(() => undefined);
+    client.release();
+  }
+  return {
+    db: db as unknown as Database,
+    kind: 'postgres',
+    location: describeDatabaseUrl(url),
+    async ping() {
+      await db.execute(sql`select 1`);
+    },
+    async close() {
+      await pool.end();
+    },
+  };
+}
+
+async function openPglite(folder: string | undefined): Promise<DatabaseHandle> {
+  const { PGlite } = await import('@electric-sql/pglite');
+  const { drizzle } = await import('drizzle-orm/pglite');
+  const { migrate } = await import('drizzle-orm/pglite/migrator');
+  const client = folder === undefined ? new PGlite() : new PGlite(folder);
+  const db = drizzle(client, { schema });
+  await migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });
+  return {
+    db: db as unknown as Database,
+    kind: 'pglite',
+    location: folder ?? 'memory',
+    async ping() {
+      await db.execute(sql`select 1`);
+    },
+    async close() {
+      await client.close();
+    },
+  };
+}

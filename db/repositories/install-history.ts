@@ -1,0 +1,70 @@
+// Which profile each system ran, and when: the reinstall step picks the last finished one.
+import { and, desc, eq, isNull } from 'drizzle-orm';
+import type { Database } from '../client.js';
+import { installHistory, profiles, systems } from '../schema.js';
+import { notFound } from '../../inventory/errors.js';
+import type { InstallRecordView } from '../../inventory/schemas.js';
+
+export type InstallOutcome = 'in-progress' | 'success' | 'failed' | 'stalled';
+
+function toView(system: string, row: typeof installHistory.$inferSelect): InstallRecordView {
+  return {
+    id: row.id,
+    system,
+    profile: row.profileName,
+    distro: row.distroName,
+    startedAt: row.startedAt.toISOString(),
+    finishedAt: row.finishedAt?.toISOString() ?? null,
+    outcome: row.outcome,
+  };
+}
+
+export function createInstallHistoryRepository(db: Database) {
+  async function systemId(name: string): Promise<number> {
+    const [row] = await db.select({ id: systems.id }).from(systems).where(eq(systems.name, name)).limit(1);
+    if (row === undefined) throw notFound('system', name);
+    return row.id;
+  }
+  return {
+    async list(system: string): Promise<InstallRecordView[]> {
+      const id = await systemId(system);
+      const rows = await db.select().from(installHistory).where(eq(installHistory.systemId, id)).orderBy(desc(installHistory.startedAt), desc(installHistory.id));
+      return rows.map((r) => toView(system, r));
+    },
+    /** Opens an install of the system's current profile (or the one given). */
+    async start(system: string, profileName: string, distroName: string): Promise<InstallRecordView> {
+      const id = await systemId(system);
+      const [profile] = await db.select({ id: profiles.id }).from(profiles).where(eq(profiles.name, profileName)).limit(1);
+      const [row] = await db
+        .insert(installHistory)
+        .values({ systemId: id, profileId: profile?.id ?? null, profileName, distroName, outcome: 'in-progress' })
+        .returning();
+      return toView(system, row!);
+    },
+    /** Closes the system's open install, if there is one. */
+    async finish(system: string, outcome: Exclude<InstallOutcome, 'in-progress'>): Promise<InstallRecordView | undefined> {
+      const id = await systemId(system);
+      const [open] = await db
+        .select()
+        .from(installHistory)
+        .where(and(eq(installHistory.systemId, id), isNull(installHistory.finishedAt)))
+        .orderBy(desc(installHistory.startedAt))
+        .limit(1);
+      if (open === undefined) return undefined;
+      const [row] = await db.update(installHistory).set({ finishedAt: new Date(), outcome }).where(eq(installHistory.id, open.id)).returning();
+      return toView(system, row!);
+    },
+    /** The last install that finished well: what a reinstall puts back. */
+    async lastSuccessful(system: string): Promise<InstallRecordView | undefined> {
+      const id = await systemId(system);
+      const [row] = await db
+        .select()
+        .from(installHistory)
+        .where(and(eq(installHistory.systemId, id), eq(installHistory.outcome, 'success')))
+        .orderBy(desc(installHistory.finishedAt))
+        .limit(1);
+      return row === undefined ? undefined : toView(system, row);
+    },
+  };
+}
+

@@ -1,0 +1,70 @@
+// API bearer tokens. Only a hash is stored; the token is shown once, when it is created.
+import { createHash, randomBytes } from 'node:crypto';
+import { asc, eq, sql } from 'drizzle-orm';
+import type { Database } from '../client.js';
+import { apiTokens } from '../schema.js';
+import { InventoryError, notFound } from '../../inventory/errors.js';
+import { mapWriteErrors, type Actor } from './named-objects.js';
+import { recordEvent } from './events.js';
+
+export const ROLES = ['viewer', 'operator', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+export function roleAllows(granted: Role, needed: Role): boolean {
+  return ROLES.indexOf(granted) >= ROLES.indexOf(needed);
+}
+
+export interface TokenView {
+  name: string;
+  role: Role;
+  createdAt: string;
+  lastUsedAt: string | null;
+}
+
+const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+
+export function createTokenRepository(db: Database) {
+  return {
+    async create(input: { name: string; role: Role }, actor: Actor): Promise<TokenView & { token: string }> {
+      const token = `rsd_${randomBytes(32).toString('base64url')}`;
+      const [row] = await mapWriteErrors('token', input.name, () =>
+        db.transaction(async (tx) => {
+          const inserted = await tx.insert(apiTokens).values({ name: input.name, role: input.role, tokenHash: hashToken(token) }).returning();
+          await recordEvent(tx as unknown as Database, { kind: 'token.created', objectType: 'token', objectName: input.name, actor: actor.name, detail: { role: input.role } });
+          return inserted;
+        }),
+      );
+      return { name: row!.name, role: row!.role as Role, createdAt: row!.createdAt.toISOString(), lastUsedAt: null, token };
+    },
+    async list(): Promise<TokenView[]> {
+      const rows = await db.select().from(apiTokens).orderBy(asc(apiTokens.name));
+      return rows.map((r) => ({ name: r.name, role: r.role as Role, createdAt: r.createdAt.toISOString(), lastUsedAt: r.lastUsedAt?.toISOString() ?? null }));
+    },
+    async remove(name: string, actor: Actor): Promise<void> {
+      const deleted = await db.delete(apiTokens).where(eq(apiTokens.name, name)).returning({ id: apiTokens.id });
+      if (deleted.length === 0) throw notFound('token', name);
+      await recordEvent(db, { kind: 'token.removed', objectType: 'token', objectName: name, actor: actor.name });
+    },
+    /** The token's name and role, or undefined when no such token exists. */
+    async authenticate(token: string): Promise<{ name: string; role: Role } | undefined> {
+      if (!/^rsd_[A-Za-z0-9_-]{43}$/.test(token)) return undefined;
+      const [row] = await db
+        .update(apiTokens)
+        .set({ lastUsedAt: sql`now()` })
+        .where(eq(apiTokens.tokenHash, hashToken(token)))
+        .returning({ name: apiTokens.name, role: apiTokens.role });
+      return row === undefined ? undefined : { name: row.name, role: row.role as Role };
+    },
+    async count(): Promise<number> {
+      const [row] = await db.select({ count: sql<number>`count(*)::int` }).from(apiTokens);
+      return row?.count ?? 0;
+    },
+  };
+}
+
+export function assertRole(value: string): Role {
+  if ((ROLES as readonly string[]).includes(value)) return value as Role;
+  throw new InventoryError('invalid', `role: "${value}" is not a role (viewer, operator or admin)`, 'role');
+}
+
+export type TokenRepository = ReturnType<typeof createTokenRepository>;

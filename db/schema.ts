@@ -1,0 +1,184 @@
+// The inventory, in Cobbler's object model: distros, profiles (on a distro or a parent profile), systems
+// with their interfaces and BMCs, repos, rescue environments; and what happened to them: install history
+// and events. API tokens live here too. Migrations in db/migrations are generated from this file.
+import { sql } from 'drizzle-orm';
+import {
+  bigserial,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  serial,
+  text,
+  timestamp,
+  uniqueIndex,
+  type AnyPgColumn,
+} from 'drizzle-orm/pg-core';
+
+const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
+const updatedAt = () => timestamp('updated_at', { withTimezone: true }).notNull().defaultNow();
+
+export const distros = pgTable('distros', {
+  id: serial('id').primaryKey(),
+  name: text('name').notNull().unique(),
+  kernel: text('kernel').notNull(),
+  initrd: text('initrd').notNull(),
+  arch: text('arch').notNull(),
+  breed: text('breed').notNull(),
+  osVersion: text('os_version').notNull(),
+  kernelOptions: text('kernel_options').notNull().default(''),
+  comment: text('comment').notNull().default(''),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export const rescueEnvironments = pgTable('rescue_environments', {
+  id: serial('id').primaryKey(),
+  name: text('name').notNull().unique(),
+  kernel: text('kernel').notNull(),
+  initrd: text('initrd').notNull(),
+  kernelArgsTemplate: text('kernel_args_template').notNull().default(''),
+  arch: text('arch').notNull(),
+  firmware: text('firmware').array().notNull(),
+  osFamilies: text('os_families').array().notNull(),
+  osVersions: text('os_versions').array().notNull(),
+  capabilities: text('capabilities').array().notNull(),
+  comment: text('comment').notNull().default(''),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export const repos = pgTable('repos', {
+  id: serial('id').primaryKey(),
+  name: text('name').notNull().unique(),
+  mirror: text('mirror').notNull(),
+  arch: text('arch').notNull(),
+  comment: text('comment').notNull().default(''),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export const profiles = pgTable(
+  'profiles',
+  {
+    id: serial('id').primaryKey(),
+    name: text('name').notNull().unique(),
+    distroId: integer('distro_id').references(() => distros.id, { onDelete: 'restrict' }),
+    parentId: integer('parent_id').references((): AnyPgColumn => profiles.id, { onDelete: 'restrict' }),
+    autoinstallTemplate: text('autoinstall_template'),
+    kernelOptions: text('kernel_options').notNull().default(''),
+    rescuePolicy: text('rescue_policy'),
+    rescueEnvironmentId: integer('rescue_environment_id').references(() => rescueEnvironments.id, { onDelete: 'restrict' }),
+    comment: text('comment').notNull().default(''),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (table) => [index('profiles_distro_idx').on(table.distroId), index('profiles_parent_idx').on(table.parentId)],
+);
+
+export const profileRepos = pgTable(
+  'profile_repos',
+  {
+    profileId: integer('profile_id').notNull().references(() => profiles.id, { onDelete: 'cascade' }),
+    repoId: integer('repo_id').notNull().references(() => repos.id, { onDelete: 'restrict' }),
+    position: integer('position').notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.profileId, table.repoId] })],
+);
+
+export const systems = pgTable(
+  'systems',
+  {
+    id: serial('id').primaryKey(),
+    name: text('name').notNull().unique(),
+    profileId: integer('profile_id').notNull().references(() => profiles.id, { onDelete: 'restrict' }),
+    arch: text('arch').notNull(),
+    firmware: text('firmware').notNull(),
+    osFamily: text('os_family'),
+    osVersion: text('os_version'),
+    netbootEnabled: boolean('netboot_enabled').notNull().default(false),
+    labels: jsonb('labels').$type<Record<string, string>>().notNull().default(sql`'{}'::jsonb`),
+    kernelOptions: text('kernel_options').notNull().default(''),
+    rescuePolicy: text('rescue_policy'),
+    rescueEnvironmentId: integer('rescue_environment_id').references(() => rescueEnvironments.id, { onDelete: 'restrict' }),
+    comment: text('comment').notNull().default(''),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (table) => [index('systems_profile_idx').on(table.profileId)],
+);
+
+export const interfaces = pgTable(
+  'interfaces',
+  {
+    id: serial('id').primaryKey(),
+    systemId: integer('system_id').notNull().references(() => systems.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    mac: text('mac').notNull().unique(),
+    ip: text('ip'),
+    hostname: text('hostname'),
+    netmask: text('netmask'),
+    gateway: text('gateway'),
+  },
+  (table) => [uniqueIndex('interfaces_system_name_idx').on(table.systemId, table.name), index('interfaces_ip_idx').on(table.ip)],
+);
+
+export const powerSettings = pgTable(
+  'power_settings',
+  {
+    id: serial('id').primaryKey(),
+    systemId: integer('system_id').notNull().references(() => systems.id, { onDelete: 'cascade' }),
+    /** Order in the driver chain: 0 is tried first. */
+    position: integer('position').notNull(),
+    type: text('type').notNull(),
+    address: text('address').notNull(),
+    port: integer('port'),
+    username: text('username'),
+    /** AES-256-GCM ciphertext (secrets/cipher.ts); never the password itself. */
+    passwordEncrypted: text('password_encrypted'),
+    options: jsonb('options').$type<Record<string, string>>().notNull().default(sql`'{}'::jsonb`),
+  },
+  (table) => [uniqueIndex('power_settings_system_position_idx').on(table.systemId, table.position)],
+);
+
+export const installHistory = pgTable(
+  'install_history',
+  {
+    id: serial('id').primaryKey(),
+    systemId: integer('system_id').notNull().references(() => systems.id, { onDelete: 'cascade' }),
+    profileId: integer('profile_id').references(() => profiles.id, { onDelete: 'set null' }),
+    /** Names as they were at install time, so history survives renames and removals. */
+    profileName: text('profile_name').notNull(),
+    distroName: text('distro_name').notNull(),
+    startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+    outcome: text('outcome').notNull(),
+  },
+  (table) => [index('install_history_system_idx').on(table.systemId, table.startedAt)],
+);
+
+export const events = pgTable(
+  'events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+    kind: text('kind').notNull(),
+    objectType: text('object_type').notNull(),
+    objectName: text('object_name').notNull(),
+    actor: text('actor').notNull(),
+    detail: jsonb('detail').$type<Record<string, unknown>>().notNull().default(sql`'{}'::jsonb`),
+  },
+  (table) => [index('events_object_idx').on(table.objectType, table.objectName, table.at)],
+);
+
+export const apiTokens = pgTable('api_tokens', {
+  id: serial('id').primaryKey(),
+  name: text('name').notNull().unique(),
+  role: text('role').notNull(),
+  /** sha256 of the token; the token itself is shown once, at creation. */
+  tokenHash: text('token_hash').notNull().unique(),
+  createdAt: createdAt(),
+  lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
+});

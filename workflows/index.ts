@@ -1,0 +1,2 @@
+// The workflows the worker hosts. Deterministic orchestration only: no I/O is imported here.
+export { workerProbeWorkflow } from './worker-probe.js';
