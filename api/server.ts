@@ -15,6 +15,8 @@ export interface ApiDependencies {
   inventory: Inventory;
   health: { database: HealthCheck; temporal: HealthCheck };
   logLevel?: string;
+  /** Where log lines go (default standard output). */
+  logStream?: NodeJS.WritableStream;
   /** Extra route groups (boot routes, callbacks, rescues) registered by later parts of the server. */
   routeGroups?: Array<(app: FastifyInstance) => void | Promise<void>>;
 }
@@ -25,6 +27,7 @@ export async function buildApiServer(dependencies: ApiDependencies): Promise<Fas
       level: dependencies.logLevel ?? 'info',
       // Tokens and passwords must never reach a log line.
       redact: { paths: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.token'], censor: '[redacted]' },
+      ...(dependencies.logStream ? { stream: dependencies.logStream } : {}),
     },
     bodyLimit: 1024 * 1024,
   });

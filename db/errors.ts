@@ -1,6 +1,8 @@
 // PostgreSQL (and PGlite, which reports the same SQLSTATE codes) errors that are the caller's doing.
 export const UNIQUE_VIOLATION = '23505';
 export const FOREIGN_KEY_VIOLATION = '23503';
+/** PostgreSQL 17 (PGlite) reports an ON DELETE RESTRICT refusal with its own code. */
+export const RESTRICT_VIOLATION = '23001';
 
 interface ErrorWithCode {
   code?: unknown;

@@ -4,7 +4,7 @@
 import { asc, eq } from 'drizzle-orm';
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
 import type { Database } from '../client.js';
-import { FOREIGN_KEY_VIOLATION, UNIQUE_VIOLATION, sqlStateOf } from '../errors.js';
+import { FOREIGN_KEY_VIOLATION, RESTRICT_VIOLATION, UNIQUE_VIOLATION, sqlStateOf } from '../errors.js';
 import { InventoryError, notFound } from '../../inventory/errors.js';
 import { recordEvent } from './events.js';
 
@@ -29,7 +29,7 @@ export async function mapWriteErrors<T>(objectType: string, name: string, write:
       if (state.constraint?.includes('mac')) throw new InventoryError('conflict', `a MAC address of ${objectType} "${name}" is already used by another system`, 'interfaces');
       throw new InventoryError('conflict', `${objectType} "${name}" already exists`, 'name');
     }
-    if (state?.code === FOREIGN_KEY_VIOLATION) {
+    if (state?.code === FOREIGN_KEY_VIOLATION || state?.code === RESTRICT_VIOLATION) {
       const users = usedBy ? await usedBy() : 'other objects';
       throw new InventoryError('in-use', `${objectType} "${name}" is used by ${users}; remove or change those first`);
     }

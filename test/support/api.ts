@@ -1,0 +1,68 @@
+// A real API server on 127.0.0.1 over a test database, with an admin token, for API and CLI tests.
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { buildApiServer } from '../../api/server.js';
+import { createInventory, type Inventory } from '../../db/inventory.js';
+import { createSecretCipher } from '../../secrets/cipher.js';
+import type { TestDatabase } from './databases.js';
+
+export interface TestApi {
+  url: string;
+  adminToken: string;
+  inventory: Inventory;
+  app: FastifyInstance;
+  /** Everything the server logged, to check that no secret reached a log line. */
+  logs: string[];
+  request(method: string, path: string, options?: { body?: unknown; token?: string | null; rawBody?: string }): Promise<{ status: number; body: any }>;
+  close(): Promise<void>;
+}
+
+export async function startTestApi(database: TestDatabase): Promise<TestApi> {
+  const handle = await database.open();
+  const inventory = createInventory(handle.db, createSecretCipher(randomBytes(32)));
+  const { token: adminToken } = await inventory.tokens.create({ name: 'test-admin', role: 'admin' }, { name: 'test' });
+  const logs: string[] = [];
+  const logStream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      logs.push(chunk.toString('utf8'));
+      done();
+    },
+  });
+  const app = await buildApiServer({
+    inventory,
+    logLevel: 'info',
+    logStream,
+    health: {
+      database: { describe: () => ({ kind: handle.kind }), check: () => handle.ping() },
+      temporal: { describe: () => ({ address: 'none in this test' }), check: async () => Promise.reject(new Error('no Temporal in this test')) },
+    },
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  return {
+    url,
+    adminToken,
+    inventory,
+    app,
+    logs,
+    async request(method, path, options = {}) {
+      const token = options.token === undefined ? adminToken : options.token;
+      const response = await fetch(`${url}${path}`, {
+        method,
+        headers: {
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+          ...(options.body !== undefined || options.rawBody !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
+        body: options.rawBody ?? (options.body === undefined ? undefined : JSON.stringify(options.body)),
+      });
+      const text = await response.text();
+      return { status: response.status, body: text ? JSON.parse(text) : undefined };
+    },
+    async close() {
+      await app.close();
+      await handle.drop();
+    },
+  };
+}
