@@ -44,13 +44,27 @@ export const macAddress = z.string().transform((value, context) => {
   }
 });
 
+type UpdateShape<Shape extends z.ZodRawShape> = {
+  [K in keyof Shape]: z.ZodOptional<Shape[K] extends z.ZodDefault<infer Inner> ? Inner : Shape[K]>;
+};
+
+/**
+ * The schema of a partial update (PATCH): every field optional and, unlike zod's .partial(), without the
+ * create schema's defaults, so that a field left out keeps its stored value instead of being reset.
+ */
+function updateShapeOf<Shape extends z.ZodRawShape>(shape: Shape): UpdateShape<Shape> {
+  return Object.fromEntries(
+    Object.entries(shape).map(([key, field]) => [key, (field instanceof z.ZodDefault ? (field.unwrap() as z.ZodType) : (field as unknown as z.ZodType)).optional()]),
+  ) as UpdateShape<Shape>;
+}
+
 const labelMap = z.record(
   z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_./-]{0,62}$/, 'label names use letters, digits and _ . / -'),
   z.string().max(256),
 );
 
 // ---- distro ----
-export const distroCreate = z.strictObject({
+const distroFields = {
   name: objectName,
   kernel: bootPath,
   initrd: bootPath,
@@ -59,22 +73,24 @@ export const distroCreate = z.strictObject({
   osVersion,
   kernelOptions: kernelOptions.default(''),
   comment: text(1024).default(''),
-});
-export const distroUpdate = distroCreate.partial().omit({ name: true }).extend({ name: objectName.optional() });
-export const distroView = distroCreate.extend({ createdAt: z.string(), updatedAt: z.string() });
+};
+export const distroCreate = z.strictObject(distroFields);
+export const distroUpdate = z.strictObject(updateShapeOf(distroFields));
+export const distroView = z.object(distroFields).extend({ createdAt: z.string(), updatedAt: z.string() });
 
 // ---- repo ----
-export const repoCreate = z.strictObject({
+const repoFields = {
   name: objectName,
   mirror: z.url({ protocol: /^(https?|ftp|rsync|file)$/ }).max(2048),
   arch: architecture,
   comment: text(1024).default(''),
-});
-export const repoUpdate = repoCreate.partial().omit({ name: true }).extend({ name: objectName.optional() });
-export const repoView = repoCreate.extend({ createdAt: z.string(), updatedAt: z.string() });
+};
+export const repoCreate = z.strictObject(repoFields);
+export const repoUpdate = z.strictObject(updateShapeOf(repoFields));
+export const repoView = z.object(repoFields).extend({ createdAt: z.string(), updatedAt: z.string() });
 
 // ---- rescue environment ----
-export const rescueEnvironmentCreate = z.strictObject({
+const rescueEnvironmentFields = {
   name: objectName,
   kernel: bootPath,
   initrd: bootPath,
@@ -85,9 +101,10 @@ export const rescueEnvironmentCreate = z.strictObject({
   osVersions: z.array(osVersion).min(1).default(['*']),
   capabilities: z.array(z.enum(RESCUE_CAPABILITIES)).default(['ssh', 'phone-home']),
   comment: text(1024).default(''),
-});
-export const rescueEnvironmentUpdate = rescueEnvironmentCreate.partial().omit({ name: true }).extend({ name: objectName.optional() });
-export const rescueEnvironmentView = rescueEnvironmentCreate.extend({ createdAt: z.string(), updatedAt: z.string() });
+};
+export const rescueEnvironmentCreate = z.strictObject(rescueEnvironmentFields);
+export const rescueEnvironmentUpdate = z.strictObject(updateShapeOf(rescueEnvironmentFields));
+export const rescueEnvironmentView = z.object(rescueEnvironmentFields).extend({ createdAt: z.string(), updatedAt: z.string() });
 
 // ---- profile ----
 const profileFields = {
@@ -108,7 +125,7 @@ export const profileCreate = z.strictObject(profileFields).superRefine((profile,
     context.addIssue({ code: 'custom', path: ['distro'], message: 'give exactly one of distro or parent' });
   }
 });
-export const profileUpdate = z.strictObject(profileFields).partial();
+export const profileUpdate = z.strictObject(updateShapeOf(profileFields));
 export const profileView = z.object({
   ...profileFields,
   distro: z.string().nullable(),
@@ -183,7 +200,7 @@ function interfacesAreDistinct(system: { interfaces?: Array<{ name: string; mac:
   });
 }
 export const systemCreate = z.strictObject(systemFields).superRefine(interfacesAreDistinct);
-export const systemUpdate = z.strictObject(systemFields).partial().superRefine(interfacesAreDistinct);
+export const systemUpdate = z.strictObject(updateShapeOf(systemFields)).superRefine(interfacesAreDistinct);
 export const systemView = z.object({
   name: z.string(),
   profile: z.string(),

@@ -81,6 +81,11 @@ for (const database of testDatabases()) {
       assert.equal(edited.body.power[0].address, '10.0.1.99');
       assert.equal(edited.body.power[0].passwordSet, true, 'a power entry without password keeps the stored one');
       assert.equal((await api.inventory.systems.powerTargets('web01'))[0]?.password, BMC_PASSWORD);
+      assert.deepEqual(edited.body.labels, { rack: 'r12' }, 'fields left out of a PATCH keep their values');
+      assert.equal(edited.body.firmware, 'uefi');
+      const onlyComment = await api.request('PATCH', '/api/v1/systems/web01', { body: { comment: 'moved to rack 14' } });
+      assert.equal(onlyComment.body.power.length, 1, 'a PATCH without power leaves the BMCs alone');
+      assert.equal(onlyComment.body.netbootEnabled, true);
       const renamed = await api.request('PATCH', '/api/v1/systems/web01', { body: { name: 'web01-old' } });
       assert.equal(renamed.body.name, 'web01-old');
       assert.equal((await api.request('DELETE', '/api/v1/systems/web01-old')).status, 204);
