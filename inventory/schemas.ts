@@ -55,7 +55,7 @@ type UpdateShape<Shape extends z.ZodRawShape> = {
 function updateShapeOf<Shape extends z.ZodRawShape>(shape: Shape): UpdateShape<Shape> {
   return Object.fromEntries(
     Object.entries(shape).map(([key, field]) => [key, (field instanceof z.ZodDefault ? (field.unwrap() as z.ZodType) : (field as unknown as z.ZodType)).optional()]),
-  ) as UpdateShape<Shape>;
+  ) as unknown as UpdateShape<Shape>;
 }
 
 const labelMap = z.record(
