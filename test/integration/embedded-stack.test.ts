@@ -1,0 +1,136 @@
+// The whole server as `npm start` runs it with nothing configured: embedded Temporal (the official CLI),
+// PGlite, API and worker. It must answer, run a workflow on its worker, write the CLI's admin token, keep
+// BMC passwords out of every file and log, and stop cleanly on SIGINT with no process left behind.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { freePort } from '../support/ports.js';
+import { runRescuectl } from '../support/cli.js';
+import { temporalCliForTests } from '../support/temporal.js';
+
+const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const PASSWORD = 'stack-bmc-pass-Yx3';
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function filesUnder(folder: string): Promise<string[]> {
+  const entries = await readdir(folder, { withFileTypes: true, recursive: true });
+  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath ?? (e as unknown as { path: string }).path, e.name));
+}
+
+describe('npm start with nothing configured', () => {
+  let dataDir: string;
+  let server: ChildProcess;
+  let output = '';
+  let ports: { api: number; temporal: number; ui: number };
+  let temporalPid: number;
+  let env: Record<string, string>;
+
+  before(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'rescued-stack-'));
+    ports = { api: await freePort(), temporal: await freePort(), ui: await freePort() };
+    const cli = await temporalCliForTests();
+    // The same entry point as `npm start` (package.json: tsx workers/serve.ts), without npm in between
+    // so that the signal reaches the server itself.
+    server = spawn(process.execPath, ['--import', 'tsx', 'workers/serve.ts'], {
+      cwd: PROJECT_ROOT,
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '/tmp',
+        RESCUED_DATA_DIR: dataDir,
+        RESCUED_API_HOST: '127.0.0.1',
+        RESCUED_API_PORT: String(ports.api),
+        RESCUED_TEMPORAL_PORT: String(ports.temporal),
+        RESCUED_TEMPORAL_UI_PORT: String(ports.ui),
+        RESCUED_TEMPORAL_CLI: cli,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    server.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    server.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const deadline = Date.now() + 90_000;
+    while (!output.includes('Press Ctrl-C to stop.')) {
+      if (server.exitCode !== null) throw new Error(`server exited early:\n${output}`);
+      if (Date.now() > deadline) throw new Error(`server did not start within 90 s:\n${output}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    temporalPid = Number(await readFile(join(dataDir, 'temporal', 'temporal.pid'), 'utf8'));
+    env = { RESCUED_SERVER: `http://127.0.0.1:${ports.api}`, RESCUED_DATA_DIR: dataDir };
+  });
+
+  after(async () => {
+    if (server && server.exitCode === null) server.kill('SIGKILL');
+    if (temporalPid && isAlive(temporalPid)) process.kill(temporalPid, 'SIGKILL');
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  test('prints where everything is', () => {
+    assert.match(output, new RegExp(`API\\s+http://127\\.0\\.0\\.1:${ports.api}/api/v1`));
+    assert.match(output, new RegExp(`Temporal\\s+127\\.0\\.0\\.1:${ports.temporal}`));
+    assert.match(output, new RegExp(`Temporal UI\\s+http://127\\.0\\.0\\.1:${ports.ui}`));
+    assert.match(output, /Database\s+PGlite in /);
+    assert.ok(output.includes(`Data folder   ${dataDir}`));
+  });
+
+  test('the API, the worker and the Temporal UI answer', async () => {
+    const health = await fetch(`http://127.0.0.1:${ports.api}/healthz`);
+    const body = (await health.json()) as { status: string; temporal: { details: { workers: string } } };
+    assert.equal(health.status, 200, JSON.stringify(body));
+    assert.equal(body.status, 'ok');
+    assert.ok(Number(body.temporal.details.workers) >= 1, 'a worker polls our task queue');
+    const ui = await fetch(`http://127.0.0.1:${ports.ui}/`);
+    assert.equal(ui.status, 200);
+    assert.match(await ui.text(), /<html/i);
+
+    const connection = await Connection.connect({ address: `127.0.0.1:${ports.temporal}` });
+    try {
+      const client = new Client({ connection });
+      const result = await client.workflow.execute('workerProbeWorkflow', { taskQueue: 'rescued', workflowId: `probe-${Date.now()}` });
+      assert.equal((result as { database: string }).database, 'pglite');
+      const attributes = await connection.operatorService.listSearchAttributes({ namespace: 'default' });
+      for (const name of ['RescueSystem', 'RescueMac', 'RescueStep', 'RescueOutcome']) assert.ok(name in (attributes.customAttributes ?? {}), `${name} registered`);
+    } finally {
+      await connection.close();
+    }
+  });
+
+  test('the admin token is written 0600 and the CLI uses it with no setup', async () => {
+    const tokenFile = join(dataDir, 'admin.token');
+    assert.equal((await stat(tokenFile)).mode & 0o777, 0o600);
+    assert.equal((await stat(join(dataDir, 'secret.key'))).mode & 0o777, 0o600);
+    let result = await runRescuectl(['distro', 'add', '--name', 'deb12', '--kernel', 'linux', '--initrd', 'initrd.gz', '--arch', 'x86_64', '--breed', 'debian', '--os-version', '12'], env);
+    assert.equal(result.code, 0, result.stderr);
+    result = await runRescuectl(['profile', 'add', '--name', 'deb12-base', '--distro', 'deb12'], env);
+    assert.equal(result.code, 0, result.stderr);
+    result = await runRescuectl(['system', 'add', '--name', 'db01', '--profile', 'deb12-base', '--mac', '52:54:00:aa:bb:01', '--power-type', 'ipmi', '--power-address', '127.0.0.1', '--power-user', 'admin', '--power-pass', PASSWORD], env);
+    assert.equal(result.code, 0, result.stderr);
+    result = await runRescuectl(['system', 'list'], env);
+    assert.match(result.stdout, /db01\s+deb12-base\s+52:54:00:aa:bb:01/);
+  });
+
+  test('SIGINT stops everything, and no BMC password is in any file or log', async () => {
+    const exited = new Promise<number | null>((resolve) => server.once('exit', (code) => resolve(code)));
+    server.kill('SIGINT');
+    const code = await exited;
+    assert.equal(code, 0, output);
+    assert.equal(isAlive(temporalPid), false, 'the embedded Temporal server is gone');
+    assert.match(output, /SIGINT received, stopping/);
+    assert.equal(output.includes(PASSWORD), false, 'not in the server output');
+    for (const file of await filesUnder(dataDir)) {
+      const content = await readFile(file);
+      assert.equal(content.includes(PASSWORD), false, `not in ${file}`);
+    }
+  });
+});

@@ -1,0 +1,28 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigurationError, loadConfig } from '../../config/environment.js';
+
+test('defaults: embedded everything on the documented ports', () => {
+  const config = loadConfig({});
+  assert.equal(config.apiPort, 8080);
+  assert.equal(config.embeddedTemporalPort, 7233);
+  assert.equal(config.embeddedTemporalUiPort, 8233);
+  assert.equal(config.temporalAddress, undefined);
+  assert.equal(config.databaseUrl, undefined);
+  assert.equal(config.temporalNamespace, 'default');
+  assert.match(config.dataDir, /\/data$/);
+  assert.equal(config.publicUrl, 'http://127.0.0.1:8080');
+});
+
+test('TEMPORAL_ADDRESS and DATABASE_URL switch to external services; blanks count as unset', () => {
+  const config = loadConfig({ TEMPORAL_ADDRESS: 'temporal:7233', DATABASE_URL: 'postgresql://u:p@db/rescued', TEMPORAL_NAMESPACE: 'ops', RESCUED_SECRET_KEY: ' ' });
+  assert.equal(config.temporalAddress, 'temporal:7233');
+  assert.equal(config.databaseUrl, 'postgresql://u:p@db/rescued');
+  assert.equal(config.temporalNamespace, 'ops');
+  assert.equal(config.secretKey, undefined);
+});
+
+test('a bad port is refused with the variable named', () => {
+  assert.throws(() => loadConfig({ RESCUED_API_PORT: 'eighty' }), (e: unknown) => e instanceof ConfigurationError && /RESCUED_API_PORT.*"eighty"/.test(e.message));
+  assert.throws(() => loadConfig({ RESCUED_API_PORT: '70000' }), ConfigurationError);
+});
