@@ -1,0 +1,16 @@
+// `npm run api`: the HTTP API alone, for a deployment where workers run as their own processes.
+import { connectClient, startApi } from '../workers/components.js';
+import { runProcess } from '../workers/process.js';
+import { ensureAdminToken, openRuntime } from '../workers/runtime.js';
+
+await runProcess('rescued-api', async (config, steps) => {
+  const address = config.temporalAddress ?? `127.0.0.1:${config.embeddedTemporalPort}`;
+  const runtime = await openRuntime(config);
+  steps.add(runtime.close);
+  const tokenFile = await ensureAdminToken(runtime.inventory, config.dataDir);
+  const client = await connectClient(config, address);
+  steps.add(client.stop);
+  steps.add(await startApi(config, runtime, client.connection, address));
+  console.log(`rescued-api: ${config.publicUrl}/api/v1 (Temporal ${address}, database ${runtime.database.location})`);
+  if (tokenFile) console.log(`rescued-api: first start, admin token written to ${tokenFile}`);
+});

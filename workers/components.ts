@@ -1,0 +1,65 @@
+// The parts a process of ours is made of, each started with what it needs and returning how to stop it.
+// `serve` runs them all; `api` and `worker` run one each, for the distributed deployment.
+import { Connection } from '@temporalio/client';
+import type { RescuedConfig } from '../config/environment.js';
+import { buildApiServer } from '../api/server.js';
+import { locateOrBuildTemporalCli } from '../temporal/cli-binary.js';
+import { startEmbeddedTemporal, type EmbeddedTemporal } from '../temporal/embedded-server.js';
+import { ensureSearchAttributes } from '../temporal/search-attributes.js';
+import { createTemporalHealthCheck } from '../temporal/health.js';
+import type { Runtime } from './runtime.js';
+import { createRescueWorker } from './temporal-worker.js';
+
+export type Stopper = () => Promise<void>;
+
+export async function startTemporal(config: RescuedConfig): Promise<{ address: string; embedded: EmbeddedTemporal | undefined; stop: Stopper }> {
+  if (config.temporalAddress !== undefined) return { address: config.temporalAddress, embedded: undefined, stop: async () => undefined };
+  const cliPath = await locateOrBuildTemporalCli((line) => console.log(`temporal: ${line}`));
+  const embedded = await startEmbeddedTemporal({
+    cliPath,
+    dataDir: config.dataDir,
+    port: config.embeddedTemporalPort,
+    uiPort: config.embeddedTemporalUiPort,
+    namespace: config.temporalNamespace,
+  });
+  return { address: embedded.address, embedded, stop: embedded.stop };
+}
+
+export async function connectClient(config: RescuedConfig, address: string): Promise<{ connection: Connection; stop: Stopper }> {
+  const connection = await Connection.connect({ address });
+  try {
+    const { added } = await ensureSearchAttributes(connection, config.temporalNamespace);
+    if (added.length > 0) console.log(`temporal: registered search attributes ${added.join(', ')}`);
+  } catch (error) {
+    console.warn(`temporal: could not register search attributes (${(error as Error).message}); rescues still run, the UI filters will not`);
+  }
+  return { connection, stop: () => connection.close() };
+}
+
+export async function startWorker(config: RescuedConfig, runtime: Runtime, address: string): Promise<Stopper> {
+  const { worker, connection } = await createRescueWorker({
+    address,
+    namespace: config.temporalNamespace,
+    taskQueue: config.temporalTaskQueue,
+    dependencies: { inventory: runtime.inventory, databaseKind: runtime.database.kind },
+  });
+  const running = worker.run();
+  return async () => {
+    if (worker.getState() === 'RUNNING') worker.shutdown();
+    await running;
+    await connection.close();
+  };
+}
+
+export async function startApi(config: RescuedConfig, runtime: Runtime, connection: Connection, address: string): Promise<Stopper> {
+  const api = await buildApiServer({
+    inventory: runtime.inventory,
+    logLevel: config.logLevel,
+    health: {
+      database: { describe: () => ({ kind: runtime.database.kind, location: runtime.database.location }), check: () => runtime.database.ping() },
+      temporal: createTemporalHealthCheck(connection, { address, namespace: config.temporalNamespace, taskQueue: config.temporalTaskQueue }),
+    },
+  });
+  await api.listen({ host: config.apiHost, port: config.apiPort });
+  return () => api.close();
+}
