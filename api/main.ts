@@ -2,6 +2,7 @@
 import { connectClient, startApi } from '../workers/components.js';
 import { runProcess } from '../workers/process.js';
 import { ensureAdminToken, openRuntime } from '../workers/runtime.js';
+import { createNetboot, startTftp } from '../workers/netboot.js';
 
 await runProcess('rescued-api', async (config, steps) => {
   const address = config.temporalAddress ?? `127.0.0.1:${config.embeddedTemporalPort}`;
@@ -10,7 +11,10 @@ await runProcess('rescued-api', async (config, steps) => {
   const tokenFile = await ensureAdminToken(runtime.inventory, config.dataDir);
   const client = await connectClient(config, address);
   steps.add(client.stop);
-  steps.add(await startApi(config, runtime, client.connection, address));
-  console.log(`rescued-api: ${config.publicUrl}/api/v1 (Temporal ${address}, database ${runtime.database.location})`);
+  const netboot = createNetboot(config, runtime);
+  steps.add(await startApi(config, runtime, client.connection, address, netboot));
+  const tftp = await startTftp(config, netboot, (line) => console.log(line));
+  if (tftp) steps.add(tftp.stop);
+  console.log(`rescued-api: ${config.publicUrl}/api/v1 (Temporal ${address}, database ${runtime.database.location}${tftp ? `, TFTP ${tftp.address}` : ''})`);
   if (tokenFile) console.log(`rescued-api: first start, admin token written to ${tokenFile}`);
 });

@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { CliError, createApiClient, defaultServerUrl, type ApiClient } from './api-client.js';
 import { registerInventoryCommands } from './commands/inventory.js';
 import { registerTokenCommands } from './commands/token.js';
+import { registerNetbootCommands } from './commands/netboot.js';
 import { PACKAGE_VERSION } from '../config/version.js';
 
 export function buildProgram(): Command {
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   const json = () => globals().json === true;
   registerInventoryCommands(program, connect, json);
   registerTokenCommands(program, connect, json);
+  registerNetbootCommands(program, connect, json);
   // Subcommands inherit exitOverride and output settings.
   for (const command of program.commands) command.exitOverride().showHelpAfterError('(add --help for usage)');
   return program;

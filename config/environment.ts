@@ -19,6 +19,17 @@ export interface RescuedConfig {
   /** Key for encrypting BMC passwords at rest; unset: generated into a 0600 file in the data folder. */
   secretKey: string | undefined;
   logLevel: string;
+  /** Folder the TFTP server and /boot/files/ serve (boot loaders, kernels, initrds). */
+  tftpRoot: string;
+  tftpHost: string;
+  /** Unset: 69 as root, else 6969; 0 picks a free port. */
+  tftpPort: number | undefined;
+  /** RESCUED_TFTP_PORT=off: no TFTP server in this process (another tftpd serves the root). */
+  tftpEnabled: boolean;
+  /** The base URL machines use for HTTP boot routes (iPXE, GRUB, autoinstall, callbacks). */
+  bootHttpUrl: string;
+  /** An install that has not been heard from for this long is "stalled". */
+  installStallMs: number;
 }
 
 export class ConfigurationError extends Error {
@@ -45,11 +56,17 @@ export function loadConfig(env: Environment = process.env): RescuedConfig {
   const apiHost = nonEmpty(env.RESCUED_API_HOST) ?? '0.0.0.0';
   const apiPort = readPort(env, 'RESCUED_API_PORT', 8080);
   const reachableHost = apiHost === '0.0.0.0' || apiHost === '::' ? '127.0.0.1' : apiHost;
+  const dataDir = resolve(nonEmpty(env.RESCUED_DATA_DIR) ?? './data');
+  const publicUrl = (nonEmpty(env.RESCUED_PUBLIC_URL) ?? `http://${reachableHost}:${apiPort}`).replace(/\/+$/, '');
+  const stallMinutes = Number(nonEmpty(env.RESCUED_INSTALL_STALL_MINUTES) ?? '30');
+  if (!Number.isFinite(stallMinutes) || stallMinutes <= 0) {
+    throw new ConfigurationError(`RESCUED_INSTALL_STALL_MINUTES must be a positive number of minutes, got "${env.RESCUED_INSTALL_STALL_MINUTES}"`);
+  }
   return {
-    dataDir: resolve(nonEmpty(env.RESCUED_DATA_DIR) ?? './data'),
+    dataDir,
     apiHost,
     apiPort,
-    publicUrl: (nonEmpty(env.RESCUED_PUBLIC_URL) ?? `http://${reachableHost}:${apiPort}`).replace(/\/+$/, ''),
+    publicUrl,
     temporalAddress: nonEmpty(env.TEMPORAL_ADDRESS),
     temporalNamespace: nonEmpty(env.TEMPORAL_NAMESPACE) ?? 'default',
     temporalTaskQueue: nonEmpty(env.RESCUED_TASK_QUEUE) ?? 'rescued',
@@ -58,5 +75,11 @@ export function loadConfig(env: Environment = process.env): RescuedConfig {
     databaseUrl: nonEmpty(env.DATABASE_URL),
     secretKey: nonEmpty(env.RESCUED_SECRET_KEY),
     logLevel: nonEmpty(env.RESCUED_LOG_LEVEL) ?? 'info',
+    tftpRoot: resolve(nonEmpty(env.RESCUED_TFTP_ROOT) ?? resolve(dataDir, 'tftpboot')),
+    tftpHost: nonEmpty(env.RESCUED_TFTP_HOST) ?? '0.0.0.0',
+    tftpPort: env.RESCUED_TFTP_PORT?.trim() && env.RESCUED_TFTP_PORT.trim() !== 'off' ? readPort(env, 'RESCUED_TFTP_PORT', 0) : undefined,
+    tftpEnabled: env.RESCUED_TFTP_PORT?.trim() !== 'off',
+    bootHttpUrl: (nonEmpty(env.RESCUED_BOOT_URL) ?? publicUrl).replace(/\/+$/, ''),
+    installStallMs: stallMinutes * 60_000,
   };
 }

@@ -1,22 +1,25 @@
 // The inventory as one object: every repository over one database handle.
 import type { Database } from './client.js';
 import type { SecretCipher } from '../secrets/cipher.js';
-import { createDistroRepository, createRepoRepository, createRescueEnvironmentRepository } from './repositories/flat-objects.js';
+import { createDistroRepository, createRepoRepository, createRescueEnvironmentRepository, createTemplateRepository } from './repositories/flat-objects.js';
 import { createProfileRepository } from './repositories/profiles.js';
 import { createSystemRepository } from './repositories/systems.js';
 import { createTokenRepository } from './repositories/tokens.js';
 import { createInstallHistoryRepository } from './repositories/install-history.js';
 import { listEvents, recordEvent, type EventRecord } from './repositories/events.js';
+import { createBootRepository } from './repositories/boot.js';
 
 export function createInventory(db: Database, cipher: SecretCipher) {
   return {
     distros: createDistroRepository(db),
     repos: createRepoRepository(db),
     rescueEnvironments: createRescueEnvironmentRepository(db),
+    templates: createTemplateRepository(db),
     profiles: createProfileRepository(db),
     systems: createSystemRepository(db, cipher),
     tokens: createTokenRepository(db),
     installHistory: createInstallHistoryRepository(db),
+    boot: createBootRepository(db),
     events: {
       list: (filter: Parameters<typeof listEvents>[1]) => listEvents(db, filter),
       record: (event: EventRecord) => recordEvent(db, event),

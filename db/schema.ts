@@ -71,6 +71,8 @@ export const profiles = pgTable(
     kernelOptions: text('kernel_options').notNull().default(''),
     rescuePolicy: text('rescue_policy'),
     rescueEnvironmentId: integer('rescue_environment_id').references(() => rescueEnvironments.id, { onDelete: 'restrict' }),
+    /** After a finished install, turn the system's netboot off so that it does not loop into its installer. */
+    netbootOnce: boolean('netboot_once'),
     comment: text('comment').notNull().default(''),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
@@ -182,3 +184,50 @@ export const apiTokens = pgTable('api_tokens', {
   createdAt: createdAt(),
   lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
 });
+
+/** Autoinstall templates (kickstart, preseed, autoyast, cloud-init) in nunjucks, referenced by profiles. */
+export const templates = pgTable('templates', {
+  id: serial('id').primaryKey(),
+  name: text('name').notNull().unique(),
+  kind: text('kind').notNull(),
+  body: text('body').notNull(),
+  comment: text('comment').notNull().default(''),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+/**
+ * A one-time boot config that takes precedence over the system's own (a rescue environment while a
+ * rescue runs, or a reinstall). Removed by the rescue's cleanup; expires so that none is left behind.
+ */
+export const bootOverrides = pgTable('boot_overrides', {
+  systemId: integer('system_id')
+    .primaryKey()
+    .references(() => systems.id, { onDelete: 'cascade' }),
+  kind: text('kind').notNull(),
+  label: text('label').notNull(),
+  kernel: text('kernel').notNull(),
+  initrd: text('initrd').notNull(),
+  append: text('append').notNull(),
+  /** The rescue (workflow ID) or install that owns it. */
+  owner: text('owner').notNull(),
+  createdAt: createdAt(),
+  expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+});
+
+/** Every file a machine fetched over TFTP or HTTP: install progress, and a rescue's evidence. */
+export const bootFetches = pgTable(
+  'boot_fetches',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+    systemId: integer('system_id').references(() => systems.id, { onDelete: 'cascade' }),
+    mac: text('mac'),
+    clientAddress: text('client_address').notNull(),
+    protocol: text('protocol').notNull(),
+    file: text('file').notNull(),
+    bytes: integer('bytes').notNull().default(0),
+    outcome: text('outcome').notNull(),
+  },
+  (table) => [index('boot_fetches_system_idx').on(table.systemId, table.at), index('boot_fetches_client_idx').on(table.clientAddress, table.at)],
+);

@@ -116,6 +116,8 @@ const profileFields = {
   repos: z.array(objectName).default([]),
   rescuePolicy: rescuePolicy.nullable().optional(),
   rescueEnvironment: objectName.nullable().optional(),
+  /** Turn the system's netboot off when its install finishes (inherited; default true). */
+  netbootOnce: z.boolean().nullable().optional(),
   comment: text(1024).default(''),
 };
 export const profileCreate = z.strictObject(profileFields).superRefine((profile, context) => {
@@ -133,8 +135,10 @@ export const profileView = z.object({
   autoinstall: z.string().nullable(),
   rescuePolicy: rescuePolicy.nullable(),
   rescueEnvironment: z.string().nullable(),
+  netbootOnce: z.boolean().nullable(),
   /** The distro reached through the parent chain. */
   effectiveDistro: z.string(),
+  effectiveNetbootOnce: z.boolean(),
   effectiveRescuePolicy: rescuePolicy,
   createdAt: z.string(),
   updatedAt: z.string(),
@@ -229,6 +233,18 @@ export const systemView = z.object({
   updatedAt: z.string(),
 });
 
+// ---- autoinstall template ----
+export const TEMPLATE_KINDS = ['kickstart', 'preseed', 'autoyast', 'cloud-init', 'script'] as const;
+const templateFields = {
+  name: objectName,
+  kind: z.enum(TEMPLATE_KINDS),
+  body: z.string().min(1).max(1024 * 1024),
+  comment: text(1024).default(''),
+};
+export const templateCreate = z.strictObject(templateFields);
+export const templateUpdate = z.strictObject(updateShapeOf(templateFields));
+export const templateView = z.object(templateFields).extend({ createdAt: z.string(), updatedAt: z.string() });
+
 export const installRecordView = z.object({
   id: z.number(),
   system: z.string(),
@@ -267,4 +283,7 @@ export type SystemView = z.infer<typeof systemView>;
 export type PowerInput = z.infer<typeof powerInput>;
 export type PowerView = z.infer<typeof powerView>;
 export type InstallRecordView = z.infer<typeof installRecordView>;
+export type TemplateCreate = z.infer<typeof templateCreate>;
+export type TemplateUpdate = z.infer<typeof templateUpdate>;
+export type TemplateView = z.infer<typeof templateView>;
 export type EventView = z.infer<typeof eventView>;

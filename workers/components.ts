@@ -9,6 +9,9 @@ import { ensureSearchAttributes } from '../temporal/search-attributes.js';
 import { createTemporalHealthCheck } from '../temporal/health.js';
 import type { Runtime } from './runtime.js';
 import { createRescueWorker } from './temporal-worker.js';
+import type { Netboot } from './netboot.js';
+import { registerBootRoutes } from '../api/routes/boot.js';
+import { registerNetbootRoutes } from '../api/routes/netboot.js';
 
 export type Stopper = () => Promise<void>;
 
@@ -51,10 +54,14 @@ export async function startWorker(config: RescuedConfig, runtime: Runtime, addre
   };
 }
 
-export async function startApi(config: RescuedConfig, runtime: Runtime, connection: Connection, address: string): Promise<Stopper> {
+export async function startApi(config: RescuedConfig, runtime: Runtime, connection: Connection, address: string, netboot: Netboot): Promise<Stopper> {
   const api = await buildApiServer({
     inventory: runtime.inventory,
     logLevel: config.logLevel,
+    routeGroups: [
+      (app) => registerBootRoutes(app, { netboot: netboot.service, tracker: netboot.tracker, recorder: netboot.recorder, urls: netboot.urls, tftpRoot: netboot.tftpRoot }),
+      (app) => registerNetbootRoutes(app, { inventory: runtime.inventory, netboot: netboot.service, tracker: netboot.tracker, urls: netboot.urls, tftpRoot: netboot.tftpRoot }),
+    ],
     health: {
       database: { describe: () => ({ kind: runtime.database.kind, location: runtime.database.location }), check: () => runtime.database.ping() },
       temporal: createTemporalHealthCheck(connection, { address, namespace: config.temporalNamespace, taskQueue: config.temporalTaskQueue }),

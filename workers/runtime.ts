@@ -13,6 +13,8 @@ export const ADMIN_TOKEN_FILE = 'admin.token';
 export interface Runtime {
   database: DatabaseHandle;
   inventory: Inventory;
+  /** The key secrets are encrypted with; other keys (status tokens) are derived from it. */
+  secretKey: Buffer;
   close(): Promise<void>;
 }
 
@@ -21,7 +23,7 @@ export async function openRuntime(config: RescuedConfig): Promise<Runtime> {
   const key = await loadOrCreateSecretKey({ configuredSecret: config.secretKey, dataDir: config.dataDir });
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const inventory = createInventory(database.db, createSecretCipher(key));
-  return { database, inventory, close: () => database.close() };
+  return { database, inventory, secretKey: key, close: () => database.close() };
 }
 
 /** With no token in the database, creates an admin token and writes it (0600) where the CLI finds it. */

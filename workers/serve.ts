@@ -6,6 +6,7 @@ import { connectClient, startApi, startTemporal, startWorker } from './component
 import { runProcess } from './process.js';
 import { ADMIN_TOKEN_FILE, ensureAdminToken, openRuntime } from './runtime.js';
 import { installTemporalRuntime } from './temporal-worker.js';
+import { createNetboot, startTftp } from './netboot.js';
 
 await runProcess('rescued', async (config, steps) => {
   installTemporalRuntime(config.logLevel);
@@ -17,7 +18,10 @@ await runProcess('rescued', async (config, steps) => {
   const client = await connectClient(config, temporal.address);
   steps.add(client.stop);
   steps.add(await startWorker(config, runtime, temporal.address));
-  steps.add(await startApi(config, runtime, client.connection, temporal.address));
+  const netboot = createNetboot(config, runtime);
+  steps.add(await startApi(config, runtime, client.connection, temporal.address, netboot));
+  const tftp = await startTftp(config, netboot, (line) => console.log(line));
+  if (tftp) steps.add(tftp.stop);
 
   console.log(
     [
@@ -25,6 +29,7 @@ await runProcess('rescued', async (config, steps) => {
       `  API           ${config.publicUrl}/api/v1   (OpenAPI: ${config.publicUrl}/api/v1/openapi.json)`,
       `  Temporal      ${temporal.address}   namespace ${config.temporalNamespace}, task queue ${config.temporalTaskQueue}${temporal.embedded ? ` (embedded: ${temporal.embedded.source})` : ''}`,
       ...(temporal.embedded ? [`  Temporal UI   ${temporal.embedded.uiUrl}`] : []),
+      `  TFTP          ${tftp ? `${tftp.address}, root ${config.tftpRoot}` : 'off (RESCUED_TFTP_PORT=off)'}`,
       `  Database      ${runtime.database.kind === 'pglite' ? `PGlite in ${runtime.database.location}` : runtime.database.location}`,
       `  Data folder   ${config.dataDir}`,
       `  Admin token   ${tokenFile ? `written to ${tokenFile}` : join(config.dataDir, ADMIN_TOKEN_FILE)} (rescuectl reads it)`,

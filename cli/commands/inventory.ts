@@ -6,7 +6,7 @@ import { CliError, type ApiClient } from '../api-client.js';
 import { printJson, printReport, printTable, type Row } from '../output.js';
 import { parseBoolean, parseList, parseMap, parseNullable, parsePort } from '../option-values.js';
 
-type FieldType = 'string' | 'nullable' | 'list' | 'map' | 'bool';
+type FieldType = 'string' | 'nullable' | 'list' | 'map' | 'bool' | 'file';
 interface Field {
   flag: string;
   key: string;
@@ -60,6 +60,7 @@ const OBJECTS: ObjectSpec[] = [
       { flag: '--repos', key: 'repos', type: 'list', help: 'repo names, space or comma separated' },
       { flag: '--rescue-policy', key: 'rescuePolicy', type: 'nullable', help: 'diagnose-only | repair | repair-then-reinstall' },
       { flag: '--rescue-env', key: 'rescueEnvironment', type: 'nullable', help: 'pin this rescue environment' },
+      { flag: '--netboot-once', key: 'netbootOnce', type: 'bool', help: "turn a system's netboot off when its install finishes (default true)" },
       comment,
     ],
     columns: [
@@ -130,6 +131,22 @@ const OBJECTS: ObjectSpec[] = [
       { key: 'osVersions', header: 'VERSIONS' },
     ],
   },
+  {
+    command: 'template',
+    path: 'templates',
+    noun: 'template',
+    fields: [
+      text('--kind', 'kind', 'kickstart | preseed | autoyast | cloud-init | script'),
+      { flag: '--file', key: 'body', type: 'file', help: 'the template (nunjucks), from this file ("-": standard input)' },
+      comment,
+    ],
+    columns: [
+      { key: 'name', header: 'NAME' },
+      { key: 'kind', header: 'KIND' },
+      { key: 'body', header: 'LINES', value: (row) => String(row.body).split('\n').length },
+      { key: 'updatedAt', header: 'UPDATED' },
+    ],
+  },
 ];
 
 const INTERFACE_FIELDS: Field[] = [
@@ -157,6 +174,8 @@ function convert(field: Field, value: string): unknown {
       return parseMap(field.flag, value);
     case 'bool':
       return parseBoolean(field.flag, value);
+    case 'file':
+      return readTextFile(field.flag, value);
   }
 }
 
@@ -174,6 +193,14 @@ function objectNameFrom(argument: string | undefined, options: { name?: string }
   const name = argument ?? options.name;
   if (!name) throw new CliError(`${verb} needs the ${noun}'s name (as an argument or --name)`, 2);
   return name;
+}
+
+function readTextFile(flag: string, path: string): string {
+  try {
+    return readFileSync(path === '-' ? 0 : path, 'utf8');
+  } catch (error) {
+    throw new CliError(`${flag}: cannot read "${path}": ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, 2);
+  }
 }
 
 function readPassword(value: string): string {

@@ -1,8 +1,9 @@
 // Distros, repos and rescue environments: objects with a name and fields, nothing nested.
 import { eq } from 'drizzle-orm';
 import type { Database } from '../client.js';
-import { distros, profiles, repos, profileRepos, rescueEnvironments, systems } from '../schema.js';
-import { createNamedObjectRepository } from './named-objects.js';
+import { distros, profiles, repos, profileRepos, rescueEnvironments, systems, templates } from '../schema.js';
+import { createNamedObjectRepository, type Actor } from './named-objects.js';
+import { InventoryError } from '../../inventory/errors.js';
 import type {
   DistroCreate,
   DistroUpdate,
@@ -13,6 +14,9 @@ import type {
   RescueEnvironmentCreate,
   RescueEnvironmentUpdate,
   RescueEnvironmentView,
+  TemplateCreate,
+  TemplateUpdate,
+  TemplateView,
 } from '../../inventory/schemas.js';
 
 const timestamps = (row: { createdAt: Date; updatedAt: Date }) => ({ createdAt: row.createdAt.toISOString(), updatedAt: row.updatedAt.toISOString() });
@@ -84,6 +88,35 @@ export function createRescueEnvironmentRepository(db: Database) {
         .join(' and ');
     },
   });
+}
+
+export function createTemplateRepository(db: Database) {
+  const repository = createNamedObjectRepository<typeof templates, TemplateCreate, TemplateUpdate, TemplateView>(db, {
+    objectType: 'template',
+    table: templates,
+    toView: (row) => ({ name: row.name, kind: row.kind as TemplateView['kind'], body: row.body, comment: row.comment, ...timestamps(row) }),
+    toInsert: (input) => input,
+    toUpdate: (input) => input,
+    usedBy: async () => 'profiles',
+  });
+  // Profiles name their template (no foreign key: a template may be added after the profile that names it
+  // is planned), so removal and renaming check the profiles here.
+  async function assertUnused(name: string, verb: string): Promise<void> {
+    const users = await db.select({ name: profiles.name }).from(profiles).where(eq(profiles.autoinstallTemplate, name));
+    if (users.length > 0) throw new InventoryError('in-use', `template "${name}" is used by ${namesOf('profiles', users)}; ${verb} needs them changed first`);
+  }
+  return {
+    ...repository,
+    async remove(name: string, actor: Actor) {
+      await repository.get(name);
+      await assertUnused(name, 'removing it');
+      return repository.remove(name, actor);
+    },
+    async update(name: string, input: TemplateUpdate, actor: Actor) {
+      if (input.name !== undefined && input.name !== name) await assertUnused(name, 'renaming it');
+      return repository.update(name, input, actor);
+    },
+  };
 }
 
 export { timestamps };

@@ -1,7 +1,7 @@
 // Profiles sit on a distro, or on a parent profile whose settings they inherit (as in Cobbler).
 import { asc, eq, inArray } from 'drizzle-orm';
 import type { Database } from '../client.js';
-import { distros, profileRepos, profiles, repos, rescueEnvironments, systems } from '../schema.js';
+import { distros, profileRepos, profiles, repos, rescueEnvironments, systems, templates } from '../schema.js';
 import { InventoryError, notFound } from '../../inventory/errors.js';
 import type { ProfileCreate, ProfileUpdate, ProfileView } from '../../inventory/schemas.js';
 import { DEFAULT_RESCUE_POLICY } from '../../inventory/policy.js';
@@ -65,6 +65,8 @@ function toView(graph: ProfileGraph, row: ProfileRow): ProfileView {
     repos: graph.repoNamesByProfile.get(row.id) ?? [],
     rescuePolicy: row.rescuePolicy as ProfileView['rescuePolicy'],
     rescueEnvironment: row.rescueEnvironmentId === null ? null : (graph.environmentNames.get(row.rescueEnvironmentId) ?? null),
+    netbootOnce: row.netbootOnce,
+    effectiveNetbootOnce: chain.find((p) => p.netbootOnce !== null)?.netbootOnce ?? true,
     effectiveDistro: distroId === null ? '' : (graph.distroNames.get(distroId) ?? ''),
     effectiveRescuePolicy: policy as ProfileView['effectiveRescuePolicy'],
     comment: row.comment,
@@ -106,10 +108,17 @@ export function createProfileRepository(db: Database) {
     if (input.rescueEnvironment !== undefined) {
       values.rescueEnvironmentId = input.rescueEnvironment === null ? null : await idByName(db, 'rescue-env', input.rescueEnvironment, 'rescueEnvironment');
     }
-    if (input.autoinstall !== undefined) values.autoinstallTemplate = input.autoinstall;
+    if (input.autoinstall !== undefined) {
+      if (input.autoinstall !== null) {
+        const [template] = await db.select({ id: templates.id }).from(templates).where(eq(templates.name, input.autoinstall)).limit(1);
+        if (template === undefined) throw new InventoryError('invalid', `autoinstall: template "${input.autoinstall}" does not exist (rescuectl template add)`, 'autoinstall');
+      }
+      values.autoinstallTemplate = input.autoinstall;
+    }
     if (input.kernelOptions !== undefined) values.kernelOptions = input.kernelOptions;
     if (input.rescuePolicy !== undefined) values.rescuePolicy = input.rescuePolicy;
     if (input.comment !== undefined) values.comment = input.comment;
+    if (input.netbootOnce !== undefined) values.netbootOnce = input.netbootOnce;
     if (input.name !== undefined) values.name = input.name;
     const repoIds = input.repos === undefined ? undefined : await repoIdsByName(db, input.repos);
     return { values, repoIds };

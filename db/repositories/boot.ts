@@ -1,0 +1,126 @@
+// Network boot state: one-time boot overrides (a rescue's config) and the log of files machines fetched.
+import { and, desc, eq, gt, lt, sql } from 'drizzle-orm';
+import type { Database } from '../client.js';
+import { bootFetches, bootOverrides, interfaces, systems } from '../schema.js';
+import { notFound } from '../../inventory/errors.js';
+
+export interface BootOverride {
+  system: string;
+  kind: 'rescue' | 'install';
+  label: string;
+  kernel: string;
+  initrd: string;
+  append: string;
+  owner: string;
+  expiresAt: Date;
+}
+
+export interface BootFetch {
+  at: string;
+  system: string | null;
+  mac: string | null;
+  clientAddress: string;
+  protocol: 'tftp' | 'http';
+  file: string;
+  bytes: number;
+  outcome: string;
+}
+
+export function createBootRepository(db: Database) {
+  async function systemId(name: string): Promise<number> {
+    const [row] = await db.select({ id: systems.id }).from(systems).where(eq(systems.name, name)).limit(1);
+    if (row === undefined) throw notFound('system', name);
+    return row.id;
+  }
+
+  return {
+    async setOverride(override: BootOverride): Promise<void> {
+      const id = await systemId(override.system);
+      const values = { ...override, systemId: id };
+      await db.insert(bootOverrides).values(values).onConflictDoUpdate({ target: bootOverrides.systemId, set: { ...values, createdAt: new Date() } });
+    },
+    /** The override in force for a system (expired ones are ignored). */
+    async override(systemName: string): Promise<BootOverride | undefined> {
+      const [row] = await db
+        .select({ override: bootOverrides, system: systems.name })
+        .from(bootOverrides)
+        .innerJoin(systems, eq(systems.id, bootOverrides.systemId))
+        .where(and(eq(systems.name, systemName), gt(bootOverrides.expiresAt, new Date())))
+        .limit(1);
+      if (row === undefined) return undefined;
+      const { systemId: _id, createdAt: _created, ...rest } = row.override;
+      return { ...rest, system: row.system, kind: rest.kind as BootOverride['kind'] };
+    },
+    /** Removes the system's override; with an owner, only if that owner set it. Returns whether one was removed. */
+    async clearOverride(systemName: string, owner?: string): Promise<boolean> {
+      const id = await systemId(systemName);
+      const removed = await db
+        .delete(bootOverrides)
+        .where(owner === undefined ? eq(bootOverrides.systemId, id) : and(eq(bootOverrides.systemId, id), eq(bootOverrides.owner, owner)))
+        .returning({ id: bootOverrides.systemId });
+      return removed.length > 0;
+    },
+    async recordFetch(fetch: Omit<BootFetch, 'at' | 'system'> & { systemId: number | null }): Promise<void> {
+      await db.insert(bootFetches).values(fetch);
+    },
+    /** Fetches of one system (by its ID or by any of its MACs), newest first. */
+    async fetchesOf(systemName: string, options: { since?: Date; limit?: number } = {}): Promise<BootFetch[]> {
+      const id = await systemId(systemName);
+      const rows = await db
+        .select({ fetch: bootFetches, system: systems.name })
+        .from(bootFetches)
+        .leftJoin(systems, eq(systems.id, bootFetches.systemId))
+        .where(and(eq(bootFetches.systemId, id), options.since ? gt(bootFetches.at, options.since) : undefined))
+        .orderBy(desc(bootFetches.id))
+        .limit(options.limit ?? 50);
+      return rows.map(({ fetch, system }) => ({
+        at: fetch.at.toISOString(),
+        system,
+        mac: fetch.mac,
+        clientAddress: fetch.clientAddress,
+        protocol: fetch.protocol as BootFetch['protocol'],
+        file: fetch.file,
+        bytes: fetch.bytes,
+        outcome: fetch.outcome,
+      }));
+    },
+    /** The latest fetch of every system that fetched anything. */
+    async lastFetchPerSystem(): Promise<Map<string, BootFetch>> {
+      const rows = await db.execute<{ system: string; at: Date | string; mac: string | null; client_address: string; protocol: string; file: string; bytes: number; outcome: string }>(sql`
+        select distinct on (f.system_id) s.name as system, f.at, f.mac, f.client_address, f.protocol, f.file, f.bytes, f.outcome
+        from ${bootFetches} f join ${systems} s on s.id = f.system_id
+        order by f.system_id, f.id desc`);
+      const list = (Array.isArray(rows) ? rows : (rows as { rows: unknown[] }).rows) as Array<Record<string, unknown>>;
+      return new Map(
+        list.map((r) => [
+          String(r.system),
+          {
+            at: new Date(r.at as string).toISOString(),
+            system: String(r.system),
+            mac: (r.mac as string | null) ?? null,
+            clientAddress: String(r.client_address),
+            protocol: r.protocol as BootFetch['protocol'],
+            file: String(r.file),
+            bytes: Number(r.bytes),
+            outcome: String(r.outcome),
+          },
+        ]),
+      );
+    },
+    /** The system whose interface has this IP (TFTP clients are known by address, not MAC). */
+    async systemIdByIp(ip: string): Promise<number | undefined> {
+      const [row] = await db.select({ id: interfaces.systemId }).from(interfaces).where(eq(interfaces.ip, ip)).limit(1);
+      return row?.id;
+    },
+    async systemIdByMac(mac: string): Promise<number | undefined> {
+      const [row] = await db.select({ id: interfaces.systemId }).from(interfaces).where(eq(interfaces.mac, mac)).limit(1);
+      return row?.id;
+    },
+    /** Keeps the log bounded. */
+    async pruneFetches(olderThan: Date): Promise<void> {
+      await db.delete(bootFetches).where(lt(bootFetches.at, olderThan));
+    },
+  };
+}
+
+export type BootRepository = ReturnType<typeof createBootRepository>;

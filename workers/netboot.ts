@@ -1,0 +1,56 @@
+// Network boot as one piece of a process: the services the HTTP boot routes and the TFTP server share.
+import type { RescuedConfig } from '../config/environment.js';
+import { createNetbootService, type NetbootService } from '../boot/netboot.js';
+import { createInstallTracker, type InstallTracker } from '../boot/install-status.js';
+import { createFetchRecorder, type FetchRecorder } from '../boot/fetch-recorder.js';
+import { createStatusTokens } from '../boot/status-tokens.js';
+import { createBootFileProvider } from '../boot/tftp-boot-files.js';
+import { createDiskFileProvider, createTftpServer, defaultTftpPort } from '../boot/tftp/index.js';
+import type { BootUrls } from '../boot/boot-target.js';
+import type { Runtime } from './runtime.js';
+import type { Stopper } from './components.js';
+import { mkdir } from 'node:fs/promises';
+
+export interface Netboot {
+  service: NetbootService;
+  tracker: InstallTracker;
+  recorder: FetchRecorder;
+  urls: BootUrls;
+  tftpRoot: string;
+}
+
+export function createNetboot(config: RescuedConfig, runtime: Runtime): Netboot {
+  const urls = { httpBase: config.bootHttpUrl };
+  const statusTokens = createStatusTokens(runtime.secretKey);
+  const service = createNetbootService({ inventory: runtime.inventory, urls, statusTokens });
+  return {
+    service,
+    tracker: createInstallTracker({ inventory: runtime.inventory, statusTokens, netboot: service, stallAfterMs: config.installStallMs }),
+    recorder: createFetchRecorder(runtime.inventory),
+    urls,
+    tftpRoot: config.tftpRoot,
+  };
+}
+
+/** Starts the TFTP server (generated per-MAC files first, then the TFTP root on disk). */
+export async function startTftp(config: RescuedConfig, netboot: Netboot, log: (line: string) => void): Promise<{ address: string; stop: Stopper } | undefined> {
+  if (!config.tftpEnabled) return undefined;
+  const port = config.tftpPort ?? defaultTftpPort();
+  await mkdir(config.tftpRoot, { recursive: true });
+  const server = createTftpServer({
+    address: config.tftpHost,
+    port,
+    providers: [createBootFileProvider(netboot.service, netboot.urls), createDiskFileProvider(config.tftpRoot)],
+  });
+  server.on('transfer-end', (report) => {
+    const file = report.path ?? report.requestedPath;
+    const outcome = report.outcome === 'complete' ? 'complete' : `${report.outcome}${report.error ? `: ${report.error.message}` : ''}`;
+    log(`tftp ${report.client.address}:${report.client.port} ${file} ${report.bytesTransferred} bytes in ${report.durationMs} ms: ${outcome}`);
+    void netboot.recorder
+      .record({ protocol: 'tftp', clientAddress: report.client.address, file, bytes: report.bytesTransferred, outcome })
+      .catch((error: Error) => log(`tftp: could not record a fetch: ${error.message}`));
+  });
+  server.on('socket-error', (error) => log(`tftp: socket error: ${error.message}`));
+  const bound = await server.listen();
+  return { address: `${bound.address}:${bound.port}`, stop: () => server.close() };
+}
