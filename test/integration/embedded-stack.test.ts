@@ -34,13 +34,13 @@ describe('npm start with nothing configured', () => {
   let dataDir: string;
   let server: ChildProcess;
   let output = '';
-  let ports: { api: number; temporal: number; ui: number };
+  let ports: { api: number; temporal: number; ui: number; tftp: number };
   let temporalPid: number;
   let env: Record<string, string>;
 
   before(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'rescued-stack-'));
-    ports = { api: await freePort(), temporal: await freePort(), ui: await freePort() };
+    ports = { api: await freePort(), temporal: await freePort(), ui: await freePort(), tftp: await freePort() };
     const cli = await temporalCliForTests();
     // The same entry point as `npm start` (package.json: tsx workers/serve.ts), without npm in between
     // so that the signal reaches the server itself.
@@ -55,6 +55,8 @@ describe('npm start with nothing configured', () => {
         RESCUED_TEMPORAL_PORT: String(ports.temporal),
         RESCUED_TEMPORAL_UI_PORT: String(ports.ui),
         RESCUED_TEMPORAL_CLI: cli,
+        RESCUED_TFTP_HOST: '127.0.0.1',
+        RESCUED_TFTP_PORT: String(ports.tftp),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -81,6 +83,7 @@ describe('npm start with nothing configured', () => {
     assert.match(output, new RegExp(`Temporal\\s+127\\.0\\.0\\.1:${ports.temporal}`));
     assert.match(output, new RegExp(`Temporal UI\\s+http://127\\.0\\.0\\.1:${ports.ui}`));
     assert.match(output, /Database\s+PGlite in /);
+    assert.match(output, new RegExp(`TFTP\\s+127\\.0\\.0\\.1:${ports.tftp}, root `));
     assert.ok(output.includes(`Data folder   ${dataDir}`));
   });
 

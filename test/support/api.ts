@@ -1,6 +1,16 @@
 // A real API server on 127.0.0.1 over a test database, with an admin token, for API and CLI tests.
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { registerBootRoutes } from '../../api/routes/boot.js';
+import { registerNetbootRoutes } from '../../api/routes/netboot.js';
+import { createNetbootService } from '../../boot/netboot.js';
+import { createInstallTracker } from '../../boot/install-status.js';
+import { createFetchRecorder } from '../../boot/fetch-recorder.js';
+import { createStatusTokens } from '../../boot/status-tokens.js';
+import type { Netboot } from '../../workers/netboot.js';
 import type { FastifyInstance } from 'fastify';
 import { buildApiServer } from '../../api/server.js';
 import { createInventory, type Inventory } from '../../db/inventory.js';
@@ -9,6 +19,8 @@ import type { TestDatabase } from './databases.js';
 
 export interface TestApi {
   url: string;
+  netboot: Netboot;
+  tftpRoot: string;
   adminToken: string;
   inventory: Inventory;
   app: FastifyInstance;
@@ -20,8 +32,21 @@ export interface TestApi {
 
 export async function startTestApi(database: TestDatabase): Promise<TestApi> {
   const handle = await database.open();
-  const inventory = createInventory(handle.db, createSecretCipher(randomBytes(32)));
+  const secretKey = randomBytes(32);
+  const inventory = createInventory(handle.db, createSecretCipher(secretKey));
+  const tftpRoot = await mkdtemp(join(tmpdir(), 'rescued-tftproot-'));
   const { token: adminToken } = await inventory.tokens.create({ name: 'test-admin', role: 'admin' }, { name: 'test' });
+  // The boot URLs are only known once the server listens; the services read them at each request.
+  const urls = { httpBase: 'http://127.0.0.1' };
+  const statusTokens = createStatusTokens(secretKey);
+  const service = createNetbootService({ inventory, urls, statusTokens });
+  const netboot: Netboot = {
+    service,
+    tracker: createInstallTracker({ inventory, statusTokens, netboot: service, stallAfterMs: 60_000 }),
+    recorder: createFetchRecorder(inventory),
+    urls,
+    tftpRoot,
+  };
   const logs: string[] = [];
   const logStream = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -33,6 +58,10 @@ export async function startTestApi(database: TestDatabase): Promise<TestApi> {
     inventory,
     logLevel: 'info',
     logStream,
+    routeGroups: [
+      (server) => registerBootRoutes(server, { netboot: netboot.service, tracker: netboot.tracker, recorder: netboot.recorder, urls, tftpRoot }),
+      (server) => registerNetbootRoutes(server, { inventory, netboot: netboot.service, tracker: netboot.tracker, urls, tftpRoot }),
+    ],
     health: {
       database: { describe: () => ({ kind: handle.kind }), check: () => handle.ping() },
       temporal: { describe: () => ({ address: 'none in this test' }), check: async () => Promise.reject(new Error('no Temporal in this test')) },
@@ -41,8 +70,11 @@ export async function startTestApi(database: TestDatabase): Promise<TestApi> {
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  urls.httpBase = url;
   return {
     url,
+    netboot,
+    tftpRoot,
     adminToken,
     inventory,
     app,
@@ -63,6 +95,7 @@ export async function startTestApi(database: TestDatabase): Promise<TestApi> {
     async close() {
       await app.close();
       await handle.drop();
+      await rm(tftpRoot, { recursive: true, force: true });
     },
   };
 }
