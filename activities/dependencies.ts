@@ -1,7 +1,9 @@
 import type { Inventory } from '../db/inventory.js';
+import type { SystemPower } from '../power/system-power.js';
 
 /** What activities are given by the worker that hosts them: the domain modules, never a Temporal client. */
 export interface ActivityDependencies {
   inventory: Inventory;
   databaseKind: 'postgres' | 'pglite';
+  systemPower: SystemPower;
 }

@@ -1,10 +1,12 @@
 // Every activity the worker registers, built over the worker's dependencies.
 import type { ActivityDependencies } from './dependencies.js';
 import { createWorkerProbeActivities } from './worker-probe.js';
+import { createPowerActivities } from './power.js';
 
 export function createActivities(dependencies: ActivityDependencies) {
   return {
     ...createWorkerProbeActivities(dependencies),
+    ...createPowerActivities(dependencies),
   };
 }
 

@@ -4,6 +4,7 @@ import { CliError, createApiClient, defaultServerUrl, type ApiClient } from './a
 import { registerInventoryCommands } from './commands/inventory.js';
 import { registerTokenCommands } from './commands/token.js';
 import { registerNetbootCommands } from './commands/netboot.js';
+import { registerPowerCommands } from './commands/power.js';
 import { PACKAGE_VERSION } from '../config/version.js';
 
 export function buildProgram(): Command {
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerInventoryCommands(program, connect, json);
   registerTokenCommands(program, connect, json);
   registerNetbootCommands(program, connect, json);
+  registerPowerCommands(program, connect, json);
   // Subcommands inherit exitOverride and output settings.
   for (const command of program.commands) command.exitOverride().showHelpAfterError('(add --help for usage)');
   return program;

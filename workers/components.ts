@@ -10,6 +10,8 @@ import { createTemporalHealthCheck } from '../temporal/health.js';
 import type { Runtime } from './runtime.js';
 import { createRescueWorker } from './temporal-worker.js';
 import type { Netboot } from './netboot.js';
+import { createInventorySystemPower } from './system-power.js';
+import { registerPowerRoutes } from '../api/routes/power.js';
 import { registerBootRoutes } from '../api/routes/boot.js';
 import { registerNetbootRoutes } from '../api/routes/netboot.js';
 
@@ -44,7 +46,7 @@ export async function startWorker(config: RescuedConfig, runtime: Runtime, addre
     address,
     namespace: config.temporalNamespace,
     taskQueue: config.temporalTaskQueue,
-    dependencies: { inventory: runtime.inventory, databaseKind: runtime.database.kind },
+    dependencies: { inventory: runtime.inventory, databaseKind: runtime.database.kind, systemPower: createInventorySystemPower(runtime.inventory) },
   });
   const running = worker.run();
   return async () => {
@@ -61,6 +63,7 @@ export async function startApi(config: RescuedConfig, runtime: Runtime, connecti
     routeGroups: [
       (app) => registerBootRoutes(app, { netboot: netboot.service, tracker: netboot.tracker, recorder: netboot.recorder, urls: netboot.urls, tftpRoot: netboot.tftpRoot }),
       (app) => registerNetbootRoutes(app, { inventory: runtime.inventory, netboot: netboot.service, tracker: netboot.tracker, urls: netboot.urls, tftpRoot: netboot.tftpRoot }),
+      (app) => registerPowerRoutes(app, createInventorySystemPower(runtime.inventory)),
     ],
     health: {
       database: { describe: () => ({ kind: runtime.database.kind, location: runtime.database.location }), check: () => runtime.database.ping() },

@@ -11,6 +11,7 @@ import { openDatabase, type DatabaseHandle } from '../../db/client.js';
 import { createInventory } from '../../db/inventory.js';
 import { createSecretCipher } from '../../secrets/cipher.js';
 import { createActivities } from '../../activities/index.js';
+import { createInventorySystemPower } from '../../workers/system-power.js';
 import { workerProbeWorkflow } from '../../workflows/index.js';
 
 const require = createRequire(import.meta.url);
@@ -32,7 +33,7 @@ test('workerProbeWorkflow runs on a worker over the inventory', async () => {
     connection: environment.nativeConnection,
     taskQueue: 'probe-test',
     workflowsPath: require.resolve('../../workflows/index.ts'),
-    activities: createActivities({ inventory, databaseKind: database.kind }),
+    activities: createActivities({ inventory, databaseKind: database.kind, systemPower: createInventorySystemPower(inventory) }),
   });
   const result = await worker.runUntil(
     environment.client.workflow.execute(workerProbeWorkflow, { taskQueue: 'probe-test', workflowId: `probe-${randomBytes(4).toString('hex')}` }),

@@ -1,0 +1,53 @@
+// Power operations on a machine named in the inventory: its BMCs (the chain) are loaded by name, the
+// operation runs through the PowerClient, and its record (drivers tried, which one did it, why each
+// failed; no secrets) goes to the event log. The inventory is injected, so this module needs no database.
+import { BmcError } from './errors.js';
+import { PowerClient, type PowerChainResult, type PowerClientOptions } from './chain.js';
+import type { BmcTarget, BootDeviceRequest, PowerAction } from './types.js';
+
+export interface SystemPowerDependencies {
+  loadTargets(systemName: string): Promise<BmcTarget[]>;
+  recordEvent(event: { kind: string; systemName: string; detail: Record<string, unknown> }): Promise<void>;
+  clientOptions?: Omit<PowerClientOptions, 'signal'>;
+}
+
+export function createSystemPower(dependencies: SystemPowerDependencies) {
+  async function clientFor(systemName: string, signal: AbortSignal | undefined): Promise<PowerClient> {
+    const targets = await dependencies.loadTargets(systemName);
+    if (targets.length === 0) {
+      throw new BmcError('invalid-config', { systemName, driver: 'none' }, 'no BMC is configured (rescuectl system edit NAME --power-type ... --power-address ...)');
+    }
+    return new PowerClient(targets, { ...dependencies.clientOptions, ...(signal ? { signal } : {}) });
+  }
+
+  async function recorded<T>(systemName: string, kind: string, run: () => Promise<PowerChainResult<T>>): Promise<PowerChainResult<T>> {
+    const result = await run();
+    await dependencies.recordEvent({
+      kind: result.ok ? kind : `${kind}.failed`,
+      systemName,
+      detail: { record: result.record, ...(result.ok ? {} : { failure: result.failure }) },
+    });
+    return result;
+  }
+
+  return {
+    async status(systemName: string, signal?: AbortSignal) {
+      const client = await clientFor(systemName, signal);
+      return client.getPowerState();
+    },
+    async set(systemName: string, action: PowerAction, signal?: AbortSignal) {
+      const client = await clientFor(systemName, signal);
+      return recorded(systemName, `power.${action}`, () => client.setPowerState(action));
+    },
+    async setBootDevice(systemName: string, request: BootDeviceRequest, signal?: AbortSignal) {
+      const client = await clientFor(systemName, signal);
+      return recorded(systemName, `power.bootdev.${request.device}`, () => client.setBootDevice(request));
+    },
+    async readSystemEventLog(systemName: string, signal?: AbortSignal) {
+      const client = await clientFor(systemName, signal);
+      return client.readSystemEventLog();
+    },
+  };
+}
+
+export type SystemPower = ReturnType<typeof createSystemPower>;

@@ -1,0 +1,21 @@
+// The power service over this process's inventory: BMC targets from the systems table, records to events.
+import type { Inventory } from '../db/inventory.js';
+import { createSystemPower, type SystemPower } from '../power/system-power.js';
+import type { PowerClientOptions } from '../power/chain.js';
+
+export function createInventorySystemPower(inventory: Inventory, clientOptions?: Omit<PowerClientOptions, 'signal'>): SystemPower {
+  return createSystemPower({
+    loadTargets: async (systemName) =>
+      (await inventory.systems.powerTargets(systemName)).map((target) => ({
+        systemName: target.systemName,
+        type: target.type,
+        address: target.address,
+        options: target.options,
+        ...(target.port !== undefined ? { port: target.port } : {}),
+        ...(target.username !== undefined ? { username: target.username } : {}),
+        ...(target.password !== undefined ? { password: target.password } : {}),
+      })),
+    recordEvent: (event) => inventory.events.record({ kind: event.kind, objectType: 'system', objectName: event.systemName, actor: 'power', detail: event.detail }),
+    ...(clientOptions ? { clientOptions } : {}),
+  });
+}
