@@ -11,6 +11,8 @@ import { createInstallTracker } from '../../boot/install-status.js';
 import { createFetchRecorder } from '../../boot/fetch-recorder.js';
 import { createStatusTokens } from '../../boot/status-tokens.js';
 import type { Netboot } from '../../workers/netboot.js';
+import { registerPowerRoutes } from '../../api/routes/power.js';
+import { createInventorySystemPower } from '../../workers/system-power.js';
 import type { FastifyInstance } from 'fastify';
 import { buildApiServer } from '../../api/server.js';
 import { createInventory, type Inventory } from '../../db/inventory.js';
@@ -61,6 +63,7 @@ export async function startTestApi(database: TestDatabase): Promise<TestApi> {
     routeGroups: [
       (server) => registerBootRoutes(server, { netboot: netboot.service, tracker: netboot.tracker, recorder: netboot.recorder, urls, tftpRoot }),
       (server) => registerNetbootRoutes(server, { inventory, netboot: netboot.service, tracker: netboot.tracker, urls, tftpRoot }),
+      (server) => registerPowerRoutes(server, createInventorySystemPower(inventory)),
     ],
     health: {
       database: { describe: () => ({ kind: handle.kind }), check: () => handle.ping() },
