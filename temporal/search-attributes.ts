@@ -1,17 +1,12 @@
 // The custom search attributes that let an operator find rescues in the Temporal UI: by machine, MAC,
 // current step and outcome. Registered at start on the embedded server and on a cluster.
 import type { Connection } from '@temporalio/client';
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import proto from '@temporalio/proto';
+import { RESCUE_SEARCH_ATTRIBUTES } from './search-attribute-keys.js';
 
 const { temporal } = proto;
 
-export const RescueSystem = defineSearchAttributeKey('RescueSystem', SearchAttributeType.KEYWORD);
-export const RescueMac = defineSearchAttributeKey('RescueMac', SearchAttributeType.KEYWORD);
-export const RescueStep = defineSearchAttributeKey('RescueStep', SearchAttributeType.KEYWORD);
-export const RescueOutcome = defineSearchAttributeKey('RescueOutcome', SearchAttributeType.KEYWORD);
-
-export const RESCUE_SEARCH_ATTRIBUTES = [RescueSystem, RescueMac, RescueStep, RescueOutcome];
+export { RESCUE_SEARCH_ATTRIBUTES, RescueMac, RescueOutcome, RescueStep, RescueSystem } from './search-attribute-keys.js';
 
 /** As the dev server's --search-attribute flag wants them: Name=Keyword. */
 export function searchAttributeFlags(): string[] {
