@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs what the TFTP tests and benchmark need on Debian bookworm: curl and tftp-hpa (clients), and
+# tftpd-hpa (the server the benchmark compares ours with; the benchmark starts its own in.tftpd on a
+# loopback port, so the system service is stopped and disabled). Idempotent, non-interactive, run as root.
+set -euo pipefail
+
+if [[ $(id -u) -ne 0 ]]; then
+  echo "tftp-lab: run as root" >&2
+  exit 1
+fi
+
+packages=(curl tftp-hpa tftpd-hpa)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+done
+
+if ((${#missing[@]} > 0)); then
+  export DEBIAN_FRONTEND=noninteractive
+  # Keep the package's service from starting on port 69 during installation where policy-rc.d is honoured.
+  policy=/usr/sbin/policy-rc.d
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy"
+    chmod 755 "$policy"
+    trap 'rm -f "$policy"' EXIT
+  fi
+  apt-get update
+  apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+
+# The system tftpd-hpa service is not used: stop it if it runs, and keep it from starting at boot.
+if command -v systemctl >/dev/null 2>&1 && systemctl list-unit-files tftpd-hpa.service >/dev/null 2>&1; then
+  systemctl disable --now tftpd-hpa.service >/dev/null 2>&1 || true
+fi
+service tftpd-hpa stop >/dev/null 2>&1 || true
+
+for tool in curl tftp /usr/sbin/in.tftpd; do
+  command -v "$tool" >/dev/null || { echo "tftp-lab: $tool missing after install" >&2; exit 1; }
+done
+echo "tftp-lab: curl, tftp (tftp-hpa) and in.tftpd (tftpd-hpa) are installed"
