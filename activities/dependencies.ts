@@ -1,9 +1,13 @@
 import type { Inventory } from '../db/inventory.js';
 import type { SystemPower } from '../power/system-power.js';
+import type { NetbootService } from '../boot/netboot.js';
+import type { RescueShell } from './rescue-shell.js';
 
 /** What activities are given by the worker that hosts them: the domain modules, never a Temporal client. */
 export interface ActivityDependencies {
   inventory: Inventory;
   databaseKind: 'postgres' | 'pglite';
   systemPower: SystemPower;
+  netboot: NetbootService;
+  rescueShell: RescueShell;
 }

@@ -2,11 +2,13 @@
 import type { ActivityDependencies } from './dependencies.js';
 import { createWorkerProbeActivities } from './worker-probe.js';
 import { createPowerActivities } from './power.js';
+import { createRescueActivities } from './rescue.js';
 
 export function createActivities(dependencies: ActivityDependencies) {
   return {
     ...createWorkerProbeActivities(dependencies),
     ...createPowerActivities(dependencies),
+    ...createRescueActivities(dependencies),
   };
 }
 

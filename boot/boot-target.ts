@@ -36,3 +36,6 @@ export function bootFileTftpPath(path: string): string {
   if (/^[a-z]+:\/\//i.test(path)) return path;
   return `/${path.replace(/^\/+/, '')}`;
 }
+
+/** A target that boots a kernel: an install or a rescue. */
+export type KernelBootTarget = Exclude<BootTarget, { kind: 'local' }>;

@@ -5,7 +5,7 @@ import type { Inventory } from '../db/inventory.js';
 import type { ProfileView, SystemView } from '../inventory/schemas.js';
 import { normalizeMac } from '../inventory/mac.js';
 import { InventoryError } from '../inventory/errors.js';
-import type { BootTarget, BootUrls } from './boot-target.js';
+import type { BootTarget, BootUrls, KernelBootTarget } from './boot-target.js';
 import { formatKernelOptions, mergeKernelOptions } from './kernel-options.js';
 import { autoinstallKernelArgument, renderAutoinstallTemplate } from './autoinstall.js';
 import type { StatusTokens } from './status-tokens.js';
@@ -40,7 +40,7 @@ export function createNetbootService({ inventory, urls, statusTokens }: NetbootD
     return system.interfaces[0]?.mac ?? '';
   }
 
-  async function installTarget(system: SystemView, mac: string): Promise<BootTarget> {
+  async function installTarget(system: SystemView, mac: string): Promise<KernelBootTarget> {
     const { chain, distro } = await resolveProfile(system.profile);
     const template = chain.find((p) => p.autoinstall !== null)?.autoinstall ?? null;
     const layers = [distro.kernelOptions, ...chain.map((p) => p.kernelOptions).reverse(), system.kernelOptions];
@@ -48,7 +48,7 @@ export function createNetbootService({ inventory, urls, statusTokens }: NetbootD
       const { kind } = await inventory.templates.get(template);
       layers.push(autoinstallKernelArgument(distro.breed, kind, autoinstallUrl(system.name)));
     }
-    return { kind: 'install', system: system.name, mac, label: system.profile, kernel: distro.kernel, initrd: distro.initrd, append: formatKernelOptions(mergeKernelOptions(...layers)) };
+    return { kind: 'install' as const, system: system.name, mac, label: system.profile, kernel: distro.kernel, initrd: distro.initrd, append: formatKernelOptions(mergeKernelOptions(...layers)) };
   }
 
   async function targetForSystem(system: SystemView, mac: string): Promise<BootTarget> {
@@ -61,6 +61,7 @@ export function createNetbootService({ inventory, urls, statusTokens }: NetbootD
   }
 
   return {
+    urls,
     resolveProfile,
     /** Unknown MACs get a local-disk target: a machine we do not know is never installed over. */
     async targetForMac(mac: string): Promise<BootTarget> {
@@ -68,6 +69,11 @@ export function createNetbootService({ inventory, urls, statusTokens }: NetbootD
       const system = await inventory.systems.findByMac(normalized);
       if (system === undefined) return { kind: 'local', system: undefined, mac: normalized };
       return targetForSystem(system, normalized);
+    },
+    /** What installing the system's profile boots, for a reinstall's one-time override. */
+    async installTargetFor(name: string): Promise<KernelBootTarget> {
+      const system = await inventory.systems.get(name);
+      return installTarget(system, primaryMac(system));
     },
     async targetForSystemName(name: string): Promise<BootTarget> {
       const system = await inventory.systems.get(name);

@@ -5,6 +5,7 @@ import { registerInventoryCommands } from './commands/inventory.js';
 import { registerTokenCommands } from './commands/token.js';
 import { registerNetbootCommands } from './commands/netboot.js';
 import { registerPowerCommands } from './commands/power.js';
+import { registerRescueCommands } from './commands/rescue.js';
 import { PACKAGE_VERSION } from '../config/version.js';
 
 export function buildProgram(): Command {
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerTokenCommands(program, connect, json);
   registerNetbootCommands(program, connect, json);
   registerPowerCommands(program, connect, json);
+  registerRescueCommands(program, connect, json);
   // Subcommands inherit exitOverride and output settings.
   for (const command of program.commands) command.exitOverride().showHelpAfterError('(add --help for usage)');
   return program;

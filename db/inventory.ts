@@ -8,6 +8,7 @@ import { createTokenRepository } from './repositories/tokens.js';
 import { createInstallHistoryRepository } from './repositories/install-history.js';
 import { listEvents, recordEvent, type EventRecord } from './repositories/events.js';
 import { createBootRepository } from './repositories/boot.js';
+import { createRescueRepository } from './repositories/rescues.js';
 
 export function createInventory(db: Database, cipher: SecretCipher) {
   return {
@@ -20,6 +21,7 @@ export function createInventory(db: Database, cipher: SecretCipher) {
     tokens: createTokenRepository(db),
     installHistory: createInstallHistoryRepository(db),
     boot: createBootRepository(db),
+    rescues: createRescueRepository(db, cipher),
     events: {
       list: (filter: Parameters<typeof listEvents>[1]) => listEvents(db, filter),
       record: (event: EventRecord) => recordEvent(db, event),

@@ -231,3 +231,50 @@ export const bootFetches = pgTable(
   },
   (table) => [index('boot_fetches_system_idx').on(table.systemId, table.at), index('boot_fetches_client_idx').on(table.clientAddress, table.at)],
 );
+
+/** The record of every rescue: who asked, what happened step by step, and how it ended. */
+export const rescueRuns = pgTable(
+  'rescue_runs',
+  {
+    id: serial('id').primaryKey(),
+    workflowId: text('workflow_id').notNull(),
+    runId: text('run_id').notNull(),
+    systemId: integer('system_id').references(() => systems.id, { onDelete: 'set null' }),
+    systemName: text('system_name').notNull(),
+    reason: text('reason').notNull(),
+    requestedBy: text('requested_by').notNull(),
+    state: text('state').notNull(),
+    outcome: text('outcome'),
+    environment: text('environment'),
+    startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+    steps: jsonb('steps').$type<Array<{ step: string; startedAt: string; finishedAt: string | null; outcome: string }>>().notNull().default(sql`'[]'::jsonb`),
+    diagnosis: jsonb('diagnosis').$type<Record<string, unknown> | null>(),
+    repairs: jsonb('repairs').$type<Array<Record<string, unknown>>>().notNull().default(sql`'[]'::jsonb`),
+    evidence: jsonb('evidence').$type<Record<string, unknown>>().notNull().default(sql`'{}'::jsonb`),
+    error: text('error'),
+  },
+  (table) => [
+    uniqueIndex('rescue_runs_run_idx').on(table.workflowId, table.runId),
+    // At most one rescue in flight per machine, whatever asked for it.
+    uniqueIndex('rescue_runs_one_open_per_system_idx').on(table.systemName).where(sql`finished_at is null`),
+    index('rescue_runs_system_idx').on(table.systemName, table.startedAt),
+  ],
+);
+
+/** One rescue's boot handshake: the token (hashed), the ephemeral SSH key (encrypted), what phoned home. */
+export const rescueHandshakes = pgTable('rescue_handshakes', {
+  id: text('id').primaryKey(),
+  workflowId: text('workflow_id').notNull(),
+  systemName: text('system_name').notNull(),
+  mac: text('mac').notNull(),
+  tokenHash: text('token_hash').notNull().unique(),
+  privateKeyEncrypted: text('private_key_encrypted').notNull(),
+  publicKey: text('public_key').notNull(),
+  createdAt: createdAt(),
+  expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+  phonedHomeAt: timestamp('phoned_home_at', { withTimezone: true }),
+  ip: text('ip'),
+  hostKey: text('host_key'),
+  sshPort: integer('ssh_port'),
+});

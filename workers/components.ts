@@ -1,6 +1,6 @@
 // The parts a process of ours is made of, each started with what it needs and returning how to stop it.
 // `serve` runs them all; `api` and `worker` run one each, for the distributed deployment.
-import { Connection } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import type { RescuedConfig } from '../config/environment.js';
 import { buildApiServer } from '../api/server.js';
 import { locateOrBuildTemporalCli } from '../temporal/cli-binary.js';
@@ -11,7 +11,10 @@ import type { Runtime } from './runtime.js';
 import { createRescueWorker } from './temporal-worker.js';
 import type { Netboot } from './netboot.js';
 import { createInventorySystemPower } from './system-power.js';
+import { createSshRescueShell } from './rescue-shell.js';
 import { registerPowerRoutes } from '../api/routes/power.js';
+import { registerRescueRoutes } from '../api/routes/rescues.js';
+import { createRescueClient } from '../rescue/rescue-client.js';
 import { registerBootRoutes } from '../api/routes/boot.js';
 import { registerNetbootRoutes } from '../api/routes/netboot.js';
 
@@ -41,12 +44,18 @@ export async function connectClient(config: RescuedConfig, address: string): Pro
   return { connection, stop: () => connection.close() };
 }
 
-export async function startWorker(config: RescuedConfig, runtime: Runtime, address: string): Promise<Stopper> {
+export async function startWorker(config: RescuedConfig, runtime: Runtime, address: string, netboot: Netboot): Promise<Stopper> {
   const { worker, connection } = await createRescueWorker({
     address,
     namespace: config.temporalNamespace,
     taskQueue: config.temporalTaskQueue,
-    dependencies: { inventory: runtime.inventory, databaseKind: runtime.database.kind, systemPower: createInventorySystemPower(runtime.inventory) },
+    dependencies: {
+      inventory: runtime.inventory,
+      databaseKind: runtime.database.kind,
+      systemPower: createInventorySystemPower(runtime.inventory),
+      netboot: netboot.service,
+      rescueShell: createSshRescueShell(),
+    },
   });
   const running = worker.run();
   return async () => {
@@ -64,6 +73,11 @@ export async function startApi(config: RescuedConfig, runtime: Runtime, connecti
       (app) => registerBootRoutes(app, { netboot: netboot.service, tracker: netboot.tracker, recorder: netboot.recorder, urls: netboot.urls, tftpRoot: netboot.tftpRoot }),
       (app) => registerNetbootRoutes(app, { inventory: runtime.inventory, netboot: netboot.service, tracker: netboot.tracker, urls: netboot.urls, tftpRoot: netboot.tftpRoot }),
       (app) => registerPowerRoutes(app, createInventorySystemPower(runtime.inventory)),
+      (app) =>
+        registerRescueRoutes(app, {
+          inventory: runtime.inventory,
+          rescues: createRescueClient(new Client({ connection, namespace: config.temporalNamespace }), { taskQueue: config.temporalTaskQueue }),
+        }),
     ],
     health: {
       database: { describe: () => ({ kind: runtime.database.kind, location: runtime.database.location }), check: () => runtime.database.ping() },

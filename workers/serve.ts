@@ -17,8 +17,8 @@ await runProcess('rescued', async (config, steps) => {
   steps.add(temporal.stop);
   const client = await connectClient(config, temporal.address);
   steps.add(client.stop);
-  steps.add(await startWorker(config, runtime, temporal.address));
   const netboot = createNetboot(config, runtime);
+  steps.add(await startWorker(config, runtime, temporal.address, netboot));
   steps.add(await startApi(config, runtime, client.connection, temporal.address, netboot));
   const tftp = await startTftp(config, netboot, (line) => console.log(line));
   if (tftp) steps.add(tftp.stop);

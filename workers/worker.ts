@@ -4,6 +4,7 @@ import { connectClient, startWorker } from './components.js';
 import { runProcess } from './process.js';
 import { openRuntime } from './runtime.js';
 import { installTemporalRuntime } from './temporal-worker.js';
+import { createNetboot } from './netboot.js';
 
 await runProcess('rescued-worker', async (config, steps) => {
   installTemporalRuntime(config.logLevel);
@@ -12,6 +13,6 @@ await runProcess('rescued-worker', async (config, steps) => {
   steps.add(runtime.close);
   const client = await connectClient(config, address);
   steps.add(client.stop);
-  steps.add(await startWorker(config, runtime, address));
+  steps.add(await startWorker(config, runtime, address, createNetboot(config, runtime)));
   console.log(`rescued-worker: polling task queue ${config.temporalTaskQueue} on ${address} (namespace ${config.temporalNamespace}), database ${runtime.database.location}`);
 });

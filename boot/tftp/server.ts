@@ -1,5 +1,6 @@
 // The TFTP server: listens for requests, finds the file through the providers, and runs each read
-// transfer on its own socket (transfer.ts). Write requests are refused: this server is read-only.
+// transfer on its own socket (transfer.ts), in this thread or on transfer threads (transfer-threads.ts).
+// Write requests are refused: this server is read-only.
 import type { RemoteInfo, Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';

@@ -12,6 +12,8 @@ import { createFetchRecorder } from '../../boot/fetch-recorder.js';
 import { createStatusTokens } from '../../boot/status-tokens.js';
 import type { Netboot } from '../../workers/netboot.js';
 import { registerPowerRoutes } from '../../api/routes/power.js';
+import { registerRescueRoutes } from '../../api/routes/rescues.js';
+import type { RescueClient } from '../../rescue/rescue-client.js';
 import { createInventorySystemPower } from '../../workers/system-power.js';
 import type { FastifyInstance } from 'fastify';
 import { buildApiServer } from '../../api/server.js';
@@ -32,7 +34,7 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
-export async function startTestApi(database: TestDatabase): Promise<TestApi> {
+export async function startTestApi(database: TestDatabase, options: { rescues?: RescueClient } = {}): Promise<TestApi> {
   const handle = await database.open();
   const secretKey = randomBytes(32);
   const inventory = createInventory(handle.db, createSecretCipher(secretKey));
@@ -64,6 +66,7 @@ export async function startTestApi(database: TestDatabase): Promise<TestApi> {
       (server) => registerBootRoutes(server, { netboot: netboot.service, tracker: netboot.tracker, recorder: netboot.recorder, urls, tftpRoot }),
       (server) => registerNetbootRoutes(server, { inventory, netboot: netboot.service, tracker: netboot.tracker, urls, tftpRoot }),
       (server) => registerPowerRoutes(server, createInventorySystemPower(inventory)),
+      ...(options.rescues ? [(server: FastifyInstance) => registerRescueRoutes(server, { inventory, rescues: options.rescues! })] : []),
     ],
     health: {
       database: { describe: () => ({ kind: handle.kind }), check: () => handle.ping() },

@@ -1,0 +1,28 @@
+// What the rescue activities need from an SSH session to the rescue environment. Implemented over
+// shell/ (ssh2, probes, playbooks); the activities only see findings and changes.
+import type { FindingSummary } from '../workflows/rescue-types.js';
+
+export interface RescueSshEndpoint {
+  host: string;
+  port: number;
+  /** The host key the rescue environment phoned home with, pinned for every session. */
+  hostKey: string;
+  privateKeyPem: string;
+  system: string;
+}
+
+export interface DiagnosisOutcome {
+  findings: FindingSummary[];
+  /** The whole report, stored with the rescue run (not in workflow history). */
+  report: Record<string, unknown>;
+}
+
+export interface RepairOutcome {
+  changes: Array<{ playbook: string; subject: string; changed: boolean; actions: string[]; status: string }>;
+  after: DiagnosisOutcome;
+}
+
+export interface RescueShell {
+  diagnose(endpoint: RescueSshEndpoint, heartbeat: () => void, signal: AbortSignal): Promise<DiagnosisOutcome>;
+  repair(endpoint: RescueSshEndpoint, previous: Record<string, unknown>, heartbeat: () => void, signal: AbortSignal): Promise<RepairOutcome>;
+}

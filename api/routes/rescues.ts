@@ -1,0 +1,116 @@
+// Rescues over HTTP: start (a second start joins the running rescue), status, report, approve/reject a
+// reinstall, abort, list; and the rescue environment's phone-home, which machines call with their token.
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { isIP } from 'node:net';
+import type { Inventory } from '../../db/inventory.js';
+import { macAddress, objectName } from '../../inventory/schemas.js';
+import { RescueNotRunningError, RescueStateError, type RescueClient } from '../../rescue/rescue-client.js';
+import { hostKeyFingerprint } from '../../rescue/handshake.js';
+import { actorOf } from '../auth.js';
+import { HttpError } from '../errors.js';
+import { errorReply } from './collections.js';
+
+const startedReply = z.object({ workflowId: z.string(), runId: z.string(), joined: z.boolean() });
+const SSH_HOST_KEY = /^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/]+=*( .*)?$/;
+
+export function registerRescueRoutes(parent: FastifyInstance, dependencies: { inventory: Inventory; rescues: RescueClient }): void {
+  const app = parent.withTypeProvider<ZodTypeProvider>();
+  const { inventory, rescues } = dependencies;
+  const params = z.object({ system: objectName });
+  const mapErrors = async <T>(run: () => Promise<T>): Promise<T> => {
+    try {
+      return await run();
+    } catch (error) {
+      if (error instanceof RescueNotRunningError) throw new HttpError(404, 'not-found', error.message);
+      if (error instanceof RescueStateError) throw new HttpError(409, 'conflict', error.message);
+      throw error;
+    }
+  };
+
+  app.post('/api/v1/rescues', {
+    config: { role: 'operator' },
+    schema: {
+      tags: ['rescues'],
+      summary: 'Start a rescue of a machine (joins the running one if there is one)',
+      body: z.strictObject({ system: objectName, reason: z.string().min(1).max(500).default('requested by an operator') }),
+      response: {
+        200: startedReply,
+        201: startedReply,
+        400: errorReply,
+        401: errorReply,
+        403: errorReply,
+        404: errorReply,
+      },
+    },
+    handler: async (request, reply) => {
+      await inventory.systems.get(request.body.system);
+      const started = await rescues.start({ system: request.body.system, reason: request.body.reason, requestedBy: actorOf(request).name });
+      return reply.code(started.joined ? 200 : 201).send(started);
+    },
+  });
+  app.get('/api/v1/rescues', {
+    config: { role: 'viewer' },
+    schema: { tags: ['rescues'], summary: 'Rescue runs, newest first', querystring: z.object({ system: objectName.optional(), limit: z.coerce.number().int().min(1).max(500).default(50) }) },
+    handler: async (request) => inventory.rescues.list({ system: request.query.system, limit: request.query.limit }),
+  });
+  app.get('/api/v1/rescues/:system', {
+    config: { role: 'viewer' },
+    schema: { tags: ['rescues'], summary: "The machine's rescue as the workflow sees it now", params },
+    handler: async (request) => mapErrors(() => rescues.status(request.params.system)),
+  });
+  app.get('/api/v1/rescues/:system/report', {
+    config: { role: 'viewer' },
+    schema: { tags: ['rescues'], summary: "The last rescue's record: steps, diagnosis, repairs, evidence", params },
+    handler: async (request) => {
+      const [latest] = await inventory.rescues.list({ system: request.params.system, limit: 1 });
+      if (latest === undefined) throw new HttpError(404, 'not-found', `"${request.params.system}" has never been rescued`);
+      return latest;
+    },
+  });
+  const decision = z.strictObject({ comment: z.string().max(500).optional() });
+  for (const [verb, approve] of [['approve', true], ['reject', false]] as const) {
+    app.post(`/api/v1/rescues/:system/${verb}`, {
+      config: { role: 'operator' },
+      schema: { tags: ['rescues'], summary: `${verb === 'approve' ? 'Approve' : 'Reject'} the reinstall a rescue waits for`, params, body: decision.default({}) },
+      handler: async (request) =>
+        mapErrors(() => rescues.decideReinstall(request.params.system, approve, { by: actorOf(request).name, ...(request.body.comment ? { comment: request.body.comment } : {}) })),
+    });
+  }
+  app.post('/api/v1/rescues/:system/abort', {
+    config: { role: 'operator' },
+    schema: { tags: ['rescues'], summary: 'Abort a rescue (its boot config is removed all the same)', params, body: z.strictObject({ reason: z.string().min(1).max(500).default('aborted by an operator') }).default({ reason: 'aborted by an operator' }) },
+    handler: async (request, reply) => {
+      await mapErrors(() => rescues.abort(request.params.system, { by: actorOf(request).name, reason: request.body.reason }));
+      return reply.code(202).send({ aborting: request.params.system });
+    },
+  });
+
+  // The rescue environment calls this once it is up (lab/images/RESCUE-CONTRACT.md). No bearer token:
+  // the one-time token in the path is bound to this rescue and this MAC, and expires.
+  app.post('/boot/rescue/:token/ready', {
+    schema: {
+      tags: ['boot'],
+      summary: 'Phone-home of a rescue environment',
+      params: z.object({ token: z.string().min(16).max(128).regex(/^[A-Za-z0-9_-]+$/) }),
+      body: z.object({
+        token: z.string().max(128).optional(),
+        mac: macAddress,
+        ip: z.string().refine((v) => isIP(v) !== 0, 'must be an IP address'),
+        sshHostKey: z.string().max(4096).regex(SSH_HOST_KEY, 'must be an OpenSSH public key line (ssh-ed25519 AAAA...)'),
+        sshPort: z.number().int().min(1).max(65535).default(22),
+      }),
+    },
+    handler: async (request, reply) => {
+      const handshake = await inventory.rescues.handshakeForToken(request.params.token);
+      if (!handshake.ok) throw new HttpError(403, 'forbidden', `phone-home refused: ${handshake.reason}`);
+      if (request.body.token !== undefined && request.body.token !== request.params.token) throw new HttpError(403, 'forbidden', 'phone-home refused: the token in the body differs from the one in the URL');
+      if (request.body.mac !== handshake.mac) throw new HttpError(403, 'forbidden', `phone-home refused: token is bound to another MAC (got ${request.body.mac})`);
+      await inventory.rescues.recordPhoneHome(handshake.id, { ip: request.body.ip, hostKey: request.body.sshHostKey.trim(), sshPort: request.body.sshPort });
+      await inventory.events.record({ kind: 'rescue.phoned-home', objectType: 'system', objectName: handshake.system, actor: 'machine', detail: { ip: request.body.ip, hostKey: hostKeyFingerprint(request.body.sshHostKey) } });
+      await rescues.phoneHome(handshake.workflowId, { handshakeId: handshake.id, ip: request.body.ip, sshPort: request.body.sshPort, hostKeyFingerprint: hostKeyFingerprint(request.body.sshHostKey) });
+      return reply.send({ ok: true, system: handshake.system });
+    },
+  });
+}

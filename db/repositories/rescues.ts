@@ -1,0 +1,147 @@
+// Rescue runs (the durable record of every rescue, beside Temporal's history) and their boot handshakes.
+import { and, desc, eq, isNull, sql } from 'drizzle-orm';
+import { randomUUID } from 'node:crypto';
+import type { Database } from '../client.js';
+import { rescueHandshakes, rescueRuns, systems } from '../schema.js';
+import { InventoryError } from '../../inventory/errors.js';
+import { UNIQUE_VIOLATION, sqlStateOf } from '../errors.js';
+import type { SecretCipher } from '../../secrets/cipher.js';
+import { tokenHash, type HandshakeSecrets } from '../../rescue/handshake.js';
+
+type RunRow = typeof rescueRuns.$inferSelect;
+
+export interface RescueRunView {
+  id: number;
+  workflowId: string;
+  runId: string;
+  system: string;
+  reason: string;
+  requestedBy: string;
+  state: string;
+  outcome: string | null;
+  environment: string | null;
+  startedAt: string;
+  finishedAt: string | null;
+  steps: RunRow['steps'];
+  diagnosis: RunRow['diagnosis'];
+  repairs: RunRow['repairs'];
+  evidence: RunRow['evidence'];
+  error: string | null;
+}
+
+function toView(row: RunRow): RescueRunView {
+  return {
+    id: row.id,
+    workflowId: row.workflowId,
+    runId: row.runId,
+    system: row.systemName,
+    reason: row.reason,
+    requestedBy: row.requestedBy,
+    state: row.state,
+    outcome: row.outcome,
+    environment: row.environment,
+    startedAt: row.startedAt.toISOString(),
+    finishedAt: row.finishedAt?.toISOString() ?? null,
+    steps: row.steps,
+    diagnosis: row.diagnosis,
+    repairs: row.repairs,
+    evidence: row.evidence,
+    error: row.error,
+  };
+}
+
+export interface PhonedHome {
+  ip: string;
+  hostKey: string;
+  sshPort: number;
+}
+
+export function createRescueRepository(db: Database, cipher: SecretCipher) {
+  async function runRow(workflowId: string, runId: string): Promise<RunRow> {
+    const [row] = await db.select().from(rescueRuns).where(and(eq(rescueRuns.workflowId, workflowId), eq(rescueRuns.runId, runId))).limit(1);
+    if (row === undefined) throw new InventoryError('not-found', `rescue ${workflowId} (run ${runId}) has no record`);
+    return row;
+  }
+
+  return {
+    /** Opens the run's record; the same run asking again (an activity retry) gets the same record. */
+    async open(input: { workflowId: string; runId: string; system: string; reason: string; requestedBy: string }): Promise<RescueRunView> {
+      const [existing] = await db.select().from(rescueRuns).where(and(eq(rescueRuns.workflowId, input.workflowId), eq(rescueRuns.runId, input.runId))).limit(1);
+      if (existing !== undefined) return toView(existing);
+      const [system] = await db.select({ id: systems.id }).from(systems).where(eq(systems.name, input.system)).limit(1);
+      try {
+        const [row] = await db
+          .insert(rescueRuns)
+          .values({ workflowId: input.workflowId, runId: input.runId, systemId: system?.id ?? null, systemName: input.system, reason: input.reason, requestedBy: input.requestedBy, state: 'identifying' })
+          .returning();
+        return toView(row!);
+      } catch (error) {
+        if (sqlStateOf(error)?.code !== UNIQUE_VIOLATION) throw error;
+        const [open] = await db.select().from(rescueRuns).where(and(eq(rescueRuns.systemName, input.system), isNull(rescueRuns.finishedAt))).limit(1);
+        throw new InventoryError('conflict', `system "${input.system}" is already being rescued (${open?.workflowId ?? 'another run'}, since ${open?.startedAt.toISOString() ?? '?'})`);
+      }
+    },
+    async update(workflowId: string, runId: string, change: Partial<Pick<RunRow, 'state' | 'environment' | 'diagnosis' | 'repairs' | 'evidence' | 'steps' | 'error'>>): Promise<void> {
+      await runRow(workflowId, runId);
+      await db.update(rescueRuns).set(change).where(and(eq(rescueRuns.workflowId, workflowId), eq(rescueRuns.runId, runId)));
+    },
+    async close(workflowId: string, runId: string, outcome: string, error: string | null): Promise<RescueRunView> {
+      const [row] = await db
+        .update(rescueRuns)
+        .set({ outcome, state: outcome, error, finishedAt: sql`coalesce(${rescueRuns.finishedAt}, now())` })
+        .where(and(eq(rescueRuns.workflowId, workflowId), eq(rescueRuns.runId, runId)))
+        .returning();
+      if (row === undefined) throw new InventoryError('not-found', `rescue ${workflowId} (run ${runId}) has no record`);
+      return toView(row);
+    },
+    async get(workflowId: string, runId: string): Promise<RescueRunView> {
+      return toView(await runRow(workflowId, runId));
+    },
+    async list(filter: { system?: string | undefined; limit?: number | undefined } = {}): Promise<RescueRunView[]> {
+      const rows = await db
+        .select()
+        .from(rescueRuns)
+        .where(filter.system ? eq(rescueRuns.systemName, filter.system) : undefined)
+        .orderBy(desc(rescueRuns.id))
+        .limit(filter.limit ?? 50);
+      return rows.map(toView);
+    },
+
+    async createHandshake(input: { workflowId: string; system: string; mac: string; secrets: HandshakeSecrets; expiresAt: Date }): Promise<string> {
+      const id = randomUUID();
+      await db.insert(rescueHandshakes).values({
+        id,
+        workflowId: input.workflowId,
+        systemName: input.system,
+        mac: input.mac,
+        tokenHash: tokenHash(input.secrets.token),
+        privateKeyEncrypted: cipher.encrypt(input.secrets.privateKeyPem),
+        publicKey: input.secrets.publicKey,
+        expiresAt: input.expiresAt,
+      });
+      return id;
+    },
+    /** The handshake a phone-home token belongs to, or why it is refused. */
+    async handshakeForToken(token: string): Promise<{ ok: true; id: string; workflowId: string; system: string; mac: string } | { ok: false; reason: string }> {
+      const [row] = await db.select().from(rescueHandshakes).where(eq(rescueHandshakes.tokenHash, tokenHash(token))).limit(1);
+      if (row === undefined) return { ok: false, reason: 'unknown token' };
+      if (row.expiresAt.getTime() < Date.now()) return { ok: false, reason: `token expired at ${row.expiresAt.toISOString()}` };
+      return { ok: true, id: row.id, workflowId: row.workflowId, system: row.systemName, mac: row.mac };
+    },
+    async recordPhoneHome(id: string, phonedHome: PhonedHome): Promise<void> {
+      await db.update(rescueHandshakes).set({ phonedHomeAt: new Date(), ip: phonedHome.ip, hostKey: phonedHome.hostKey, sshPort: phonedHome.sshPort }).where(eq(rescueHandshakes.id, id));
+    },
+    /** What an SSH session needs: where to connect, the pinned host key, the private key (decrypted). */
+    async sshCredentials(id: string): Promise<{ ip: string; port: number; hostKey: string; privateKeyPem: string; system: string } | undefined> {
+      const [row] = await db.select().from(rescueHandshakes).where(eq(rescueHandshakes.id, id)).limit(1);
+      if (row === undefined || row.ip === null || row.hostKey === null) return undefined;
+      return { ip: row.ip, port: row.sshPort ?? 22, hostKey: row.hostKey, privateKeyPem: cipher.decrypt(row.privateKeyEncrypted), system: row.systemName };
+    },
+    /** Ends every handshake of a rescue: its token stops working at once. */
+    async expireHandshakes(workflowId: string): Promise<void> {
+      await db.update(rescueHandshakes).set({ expiresAt: new Date() }).where(eq(rescueHandshakes.workflowId, workflowId));
+    },
+  };
+}
+
+export type RescueRepository = ReturnType<typeof createRescueRepository>;

@@ -1,0 +1,217 @@
+// The rescue workflow on the real Temporal dev server, with real activities over a real database, a
+// real ipmi_sim BMC per machine, a real sshd as the rescue environment's SSH server, diagnose and repair
+// on real broken ext4 images, and a simulated machine that boots through our HTTP routes.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { WorkflowFailedError } from '@temporalio/client';
+import { startRescueLab, addLabMachine, type LabMachine, type RescueLab } from '../support/rescue-lab.js';
+import { createSshRescueShell } from '../../workers/rescue-shell.js';
+import { createBrokenLabDisk, createLabDisk, checkDiskImage } from '../../lab/vm/disks.js';
+import type { RescueResult } from '../../workflows/rescue.js';
+import type { RescueStatus } from '../../workflows/rescue-types.js';
+
+const execFileAsync = promisify(execFile);
+
+/** A disk whose grub.cfg names a kernel that is gone: nothing in the rescue environment can repair that. */
+async function diskWithoutKernel(directory: string, name: string) {
+  const disk = await createLabDisk({ directory, name });
+  await execFileAsync('debugfs', ['-w', '-R', `rm /boot/vmlinuz-${disk.kernelVersion}`, disk.path]);
+  return disk;
+}
+
+const FAST = { phoneHomeTimeoutMs: 15_000, maxPowerCycles: 2, approvalTimeoutMs: 60_000, installTimeoutMs: 60_000, verifyTimeoutMs: 15_000 };
+
+describe('rescueWorkflow', () => {
+  let lab: RescueLab;
+  let disks: string;
+  const machines: LabMachine[] = [];
+  /** The disk image each machine's "rescue environment" sees, by system name. */
+  const diskOf = new Map<string, string>();
+
+  before(async () => {
+    disks = await mkdtemp(join(tmpdir(), 'rescue-disks-'));
+    lab = await startRescueLab(createSshRescueShell({ devicesFor: (system) => (diskOf.has(system) ? [diskOf.get(system)!] : undefined), fileSystemAccess: 'debugfs' }));
+    await lab.startWorker();
+    const setup: Array<[string, unknown]> = [
+      ['/api/v1/templates', { name: 'ks', kind: 'kickstart', body: '%pre\ncurl "{{ status_url_started }}"\n%end\n%post\ncurl "{{ status_url_finished }}"\n%end\n' }],
+      ['/api/v1/distros', { name: 'deb12', kernel: 'deb12/linux', initrd: 'deb12/initrd.gz', arch: 'x86_64', breed: 'debian', osVersion: '12' }],
+      ['/api/v1/profiles', { name: 'web', distro: 'deb12', autoinstall: 'ks', rescuePolicy: 'repair-then-reinstall' }],
+      ['/api/v1/rescue-environments', { name: 'rescue-deb', kernel: 'rescue/vmlinuz', initrd: 'rescue/initrd.gz', arch: 'x86_64', osFamilies: ['debian'], kernelArgs: 'console=ttyS0 rescue.mac={{ mac }}' }],
+    ];
+    for (const [path, body] of setup) assert.equal((await lab.api.request('POST', path, { body })).status, 201, path);
+  });
+  after(async () => {
+    for (const machine of machines) await machine.stop();
+    await lab?.stop();
+    await rm(disks, { recursive: true, force: true });
+  });
+
+  async function machine(name: string, options: Partial<Parameters<typeof addLabMachine>[1]> & { healthy?: () => boolean } = {}): Promise<LabMachine> {
+    const added = await addLabMachine(lab, { name, profile: 'web', behaviour: { phonesHome: true, osHealthy: options.healthy ?? (() => true), install: 'success' }, ...options });
+    machines.push(added);
+    return added;
+  }
+  const start = (system: string, reason = 'test') => lab.rescues.start({ system, reason, requestedBy: 'test' });
+  const handle = (system: string) => lab.env.client.workflow.getHandle(`rescue-${system}`);
+  async function result(system: string): Promise<RescueResult> {
+    return handle(system).result() as Promise<RescueResult>;
+  }
+  async function waitForState(system: string, state: string, timeoutMs = 60_000): Promise<RescueStatus> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const status = await handle(system).query<RescueStatus>('status');
+      if (status.state === state) return status;
+      if (Date.now() > deadline) throw new Error(`${system} never reached ${state}; it is ${status.state}: ${JSON.stringify(status)}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  test('happy path: a corrupted file system is found, repaired, and the machine comes back', async () => {
+    const disk = await createBrokenLabDisk('cleared-inode', { directory: disks });
+    diskOf.set('web01', disk.path);
+    const web01 = await machine('web01');
+    const started = await start('web01', 'node down alert');
+    const done = await result('web01');
+    assert.equal(done.outcome, 'repaired', JSON.stringify(done.status, null, 2));
+    assert.equal((await checkDiskImage(disk.path)).exitCode, 0, 'the image is clean after the repair');
+    assert.deepEqual(web01.machine.boots, ['pxe:rescue', 'disk:os-up']);
+    assert.ok(done.status.findings.every((f) => f.severity === 'info'), 'no problem left after re-diagnosis');
+    assert.equal(await lab.api.inventory.boot.override('web01'), undefined, 'the rescue config is gone');
+    const states = done.status.steps.map((s) => s.step);
+    assert.deepEqual(states, ['identifying', 'selecting', 'pushing', 'power-cycling', 'awaiting-phone-home', 'diagnosing', 'repairing', 'restoring']);
+    const [run] = await lab.api.inventory.rescues.list({ system: 'web01' });
+    assert.equal(run?.outcome, 'repaired');
+    assert.equal(run?.runId, started.runId);
+    assert.ok((run?.diagnosis as { findings: unknown[] } | null)?.findings, 'the diagnosis report is stored');
+    const description = await handle('web01').describe();
+    assert.equal(description.typedSearchAttributes.get({ name: 'RescueOutcome', type: 'KEYWORD' } as never), 'repaired');
+    const history = JSON.stringify(await handle('web01').fetchHistory());
+    assert.equal(history.includes('OPENSSH PRIVATE KEY'), false, 'no private key in the workflow history');
+    assert.equal(history.includes(web01.bmc.password), false, 'no BMC password in the workflow history');
+  });
+
+  test('repair is not enough: reinstall of the previous profile after approval', async () => {
+    const disk = await diskWithoutKernel(disks, 'nokernel-web02');
+    diskOf.set('web02', disk.path);
+    const web02 = await machine('web02');
+    await lab.api.inventory.installHistory.start('web02', 'web', 'deb12');
+    await lab.api.inventory.installHistory.finish('web02', 'success');
+    await start('web02');
+    const waiting = await waitForState('web02', 'awaiting-approval', 90_000);
+    assert.ok(waiting.findings.some((f) => f.severity !== 'info'));
+    const approved = await lab.api.request('POST', '/api/v1/rescues/web02/approve', { body: { comment: 'go' } });
+    assert.equal(approved.status, 200, JSON.stringify(approved.body));
+    const done = await result('web02');
+    assert.equal(done.outcome, 'reinstalled', JSON.stringify(done.status, null, 2));
+    assert.ok(web02.machine.boots.includes('pxe:install'), web02.machine.boots.join(','));
+    const installs = await lab.api.inventory.installHistory.list('web02');
+    assert.equal(installs.length, 2);
+    assert.equal(installs[0]?.outcome, 'success');
+    assert.match(String(done.status.evidence.approval), /approved by token:test-admin: go/);
+  });
+
+  test('approval times out: the rescue ends as needs-attention and the machine boots from disk', async () => {
+    const disk = await diskWithoutKernel(disks, 'nokernel-web03');
+    diskOf.set('web03', disk.path);
+    const web03 = await machine('web03');
+    await lab.api.inventory.installHistory.start('web03', 'web', 'deb12');
+    await lab.api.inventory.installHistory.finish('web03', 'success');
+    await lab.rescues.start({ system: 'web03', reason: 'test', requestedBy: 'test', timings: { ...FAST, approvalTimeoutMs: 2_000 } });
+    const done = await result('web03');
+    assert.equal(done.outcome, 'needs-attention');
+    assert.match(String(done.status.evidence.approval), /no decision within 2 s/);
+    assert.equal(web03.machine.boots.at(-1), 'disk:os-up');
+  });
+
+  test('no rescue environment fits: a failure that says what was looked for', async () => {
+    assert.equal((await lab.api.request('POST', '/api/v1/profiles', { body: { name: 'arm', distro: 'deb12' } })).status, 201);
+    await machine('arm01', { profile: 'arm' });
+    await lab.api.request('PATCH', '/api/v1/systems/arm01', { body: { arch: 'aarch64' } });
+    await start('arm01');
+    const done = await result('arm01');
+    assert.equal(done.outcome, 'failed');
+    assert.match(String(done.status.error), /no rescue environment fits arm01 \(arch aarch64/);
+  });
+
+  test('BMC authentication error: not retried, the message names the BMC', async () => {
+    const bad = await machine('badbmc', { bmcPassword: 'not-the-password' });
+    await start('badbmc');
+    const done = await result('badbmc');
+    assert.equal(done.outcome, 'failed');
+    assert.match(String(done.status.error), /badbmc.*ipmitool.*refused the password/);
+    const history = await handle('badbmc').fetchHistory();
+    const failures = (history.events ?? []).filter((e) => e.activityTaskFailedEventAttributes);
+    assert.equal(failures.length, 1, 'one attempt: an auth failure is not retried');
+    assert.equal(await lab.api.inventory.boot.override('badbmc'), undefined, 'cleanup removed the config');
+    void bad;
+  });
+
+  test('phone-home never comes: cycles N times, then fails with what the machine fetched', async () => {
+    const silent = await addLabMachine(lab, { name: 'silent01', profile: 'web', behaviour: { phonesHome: false, osHealthy: () => false, install: 'hang' } });
+    machines.push(silent);
+    await lab.rescues.start({ system: 'silent01', reason: 'test', requestedBy: 'test', timings: { ...FAST, phoneHomeTimeoutMs: 3_000, maxPowerCycles: 2 } });
+    const done = await result('silent01');
+    assert.equal(done.outcome, 'failed');
+    assert.equal(done.status.powerCycles, 2);
+    assert.match(String(done.status.error), /did not phone home after 2 power cycle\(s\).*http ipxe\/52:54:00/);
+    assert.equal(silent.machine.boots.filter((b) => b === 'pxe:rescue').length, 2);
+    assert.equal(await lab.api.inventory.boot.override('silent01'), undefined);
+  });
+
+  test('abort half-way: the rescue config is removed and the run closes as aborted', async () => {
+    const stuck = await addLabMachine(lab, { name: 'stuck01', profile: 'web', behaviour: { phonesHome: false, osHealthy: () => true, install: 'hang' } });
+    machines.push(stuck);
+    await start('stuck01');
+    await waitForState('stuck01', 'awaiting-phone-home');
+    assert.ok(await lab.api.inventory.boot.override('stuck01'), 'the rescue config is in place while it waits');
+    const aborted = await lab.api.request('POST', '/api/v1/rescues/stuck01/abort', { body: { reason: 'wrong machine' } });
+    assert.equal(aborted.status, 202);
+    const done = await result('stuck01');
+    assert.equal(done.outcome, 'aborted');
+    assert.match(String(done.status.error), /aborted by token:test-admin: wrong machine/);
+    assert.equal(await lab.api.inventory.boot.override('stuck01'), undefined);
+    const [run] = await lab.api.inventory.rescues.list({ system: 'stuck01' });
+    assert.equal(run?.outcome, 'aborted');
+  });
+
+  test('a duplicate start joins the running rescue; phone-homes with a wrong or expired token are refused', async () => {
+    const slow = await addLabMachine(lab, { name: 'slow01', profile: 'web', behaviour: { phonesHome: false, osHealthy: () => true, install: 'hang' } });
+    machines.push(slow);
+    const first = await lab.api.request('POST', '/api/v1/rescues', { body: { system: 'slow01', reason: 'alert 1' } });
+    assert.equal(first.status, 201);
+    const second = await lab.api.request('POST', '/api/v1/rescues', { body: { system: 'slow01', reason: 'alert 2' } });
+    assert.equal(second.status, 200);
+    assert.deepEqual({ runId: second.body.runId, joined: second.body.joined }, { runId: first.body.runId, joined: true });
+    await waitForState('slow01', 'awaiting-phone-home');
+    const script = await (await fetch(`${lab.api.url}/boot/ipxe/${slow.mac}`)).text();
+    const token = /rescued\.token=(\S+)/.exec(script)![1]!;
+    const body = (mac: string) => JSON.stringify({ mac, ip: '127.0.0.1', sshHostKey: slow.sshd.hostKey });
+    const post = (t: string, mac: string) => fetch(`${lab.api.url}/boot/rescue/${t}/ready`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body(mac) });
+    const wrong = await post('AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', slow.mac);
+    assert.equal(wrong.status, 403);
+    assert.match(((await wrong.json()) as { message: string }).message, /unknown token/);
+    const otherMac = await post(token, '52:54:00:ff:ff:ff');
+    assert.equal(otherMac.status, 403);
+    const malformed = await fetch(`${lab.api.url}/boot/rescue/${token}/ready`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"mac": "zz"}' });
+    assert.equal(malformed.status, 400);
+    await lab.api.request('POST', '/api/v1/rescues/slow01/abort', { body: { reason: 'test over' } });
+    await result('slow01');
+    const expired = await post(token, slow.mac);
+    assert.equal(expired.status, 403, 'the token stops working when the rescue ends');
+    assert.match(((await expired.json()) as { message: string }).message, /expired/);
+    const status = await (await handle('slow01').query<RescueStatus>('status'));
+    assert.equal(status.state, 'aborted');
+  });
+
+  test('a failed rescue start for an unknown machine is a 404, and nothing starts', async () => {
+    const reply = await lab.api.request('POST', '/api/v1/rescues', { body: { system: 'ghost' } });
+    assert.equal(reply.status, 404);
+    await assert.rejects(handle('ghost').describe());
+    assert.ok(WorkflowFailedError);
+  });
+});

@@ -1,0 +1,134 @@
+// A machine for rescue tests, acting through the same protocols a real one uses. It watches its BMC
+// (a real ipmi_sim) and, at each power-on: from the network it fetches its iPXE script from our HTTP
+// route; a rescue script makes it "boot the rescue environment" (install the SSH key it was given into a
+// real sshd, phone home with that sshd's host key); an install script makes it run the autoinstall's
+// status callbacks. From disk it "boots its OS": a TCP port answers when the OS is healthy.
+import { appendFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import type { IpmiSimBmc } from '../../lab/bmc/ipmi-sim.js';
+import type { TestSshd } from './sshd.js';
+
+export interface MachineBehaviour {
+  /** Whether the rescue environment phones home (false: a machine whose network boot goes nowhere). */
+  phonesHome: boolean;
+  /** Whether the installed OS comes up when booted from disk. */
+  osHealthy: () => boolean;
+  /** What an install does: finish, fail, or hang. */
+  install: 'success' | 'failed' | 'hang';
+}
+
+export interface SimulatedMachine {
+  /** What happened, in order: "pxe:rescue", "pxe:install", "disk:os-up", ... */
+  readonly boots: string[];
+  /** The port the installed OS answers on when healthy (for label rescued.verify=tcp:127.0.0.1:PORT). */
+  readonly osPort: number;
+  readonly phoneHomes: number;
+  stop(): Promise<void>;
+}
+
+async function reservePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as { port: number }).port;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+export async function startSimulatedMachine(options: { apiUrl: string; bmc: IpmiSimBmc; mac: string; sshd: TestSshd; behaviour: MachineBehaviour }): Promise<SimulatedMachine> {
+  const { apiUrl, bmc, mac, sshd, behaviour } = options;
+  const boots: string[] = [];
+  const osPort = await reservePort();
+  let osServer: Server | undefined;
+  let seenEvents = bmc.readEvents().length;
+  let phoneHomes = 0;
+  let stopped = false;
+  let busy = Promise.resolve();
+
+  const osDown = async () => {
+    const server = osServer;
+    osServer = undefined;
+    if (server) await new Promise((resolve) => server.close(resolve));
+  };
+  const osUp = async () => {
+    await osDown();
+    const server = createServer((socket) => {
+      // The verifier hangs up as soon as it is connected.
+      socket.on('error', () => undefined);
+      socket.end('SSH-2.0-simulated-os\r\n');
+    });
+    await new Promise<void>((resolve) => server.listen(osPort, '127.0.0.1', resolve));
+    osServer = server;
+  };
+
+  async function networkBoot(): Promise<void> {
+    const response = await fetch(`${apiUrl}/boot/ipxe/${mac}`);
+    const script = await response.text();
+    const kernelLine = /^kernel (.*)$/m.exec(script)?.[1] ?? '';
+    const callback = /rescued\.callback=(\S+)/.exec(kernelLine)?.[1];
+    if (callback !== undefined) {
+      boots.push('pxe:rescue');
+      if (!behaviour.phonesHome) return;
+      const publicKey = Buffer.from(/rescued\.sshkey=(\S+)/.exec(kernelLine)![1]!, 'base64url').toString();
+      await appendFile(join(sshd.directory, 'authorized_keys'), `${publicKey}\n`);
+      const reply = await fetch(callback, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ token: /rescued\.token=(\S+)/.exec(kernelLine)?.[1], mac, ip: '127.0.0.1', sshHostKey: sshd.hostKey, sshPort: sshd.port }),
+      });
+      if (reply.ok) phoneHomes += 1;
+      else boots.push(`phone-home-refused:${reply.status}`);
+      return;
+    }
+    const autoinstall = /(?:inst\.ks|url|autoyast|autoinstall)=(\S+\/boot\/autoinstall\/\S+)/.exec(kernelLine)?.[1];
+    if (autoinstall !== undefined) {
+      boots.push('pxe:install');
+      const template = await (await fetch(autoinstall)).text();
+      const started = /(\S+\/started\?token=[A-Za-z0-9_-]+)/.exec(template)?.[1];
+      const finished = /(\S+\/finished\?token=[A-Za-z0-9_-]+)/.exec(template)?.[1];
+      if (started) await fetch(started.replace(/^"|"$/g, ''));
+      if (behaviour.install === 'success' && finished) await fetch(finished.replace(/^"|"$/g, ''), { method: 'POST' });
+      if (behaviour.install === 'failed' && finished) await fetch(finished.replace(/^"|"$/g, '').replace('/finished?', '/failed?'), { method: 'POST' });
+      return;
+    }
+    boots.push('pxe:local');
+    await diskBoot();
+  }
+
+  async function diskBoot(): Promise<void> {
+    if (behaviour.osHealthy()) {
+      await osUp();
+      boots.push('disk:os-up');
+    } else boots.push('disk:os-broken');
+  }
+
+  const timer = setInterval(() => {
+    busy = busy.then(async () => {
+      if (stopped) return;
+      const events = bmc.readEvents();
+      for (const event of events.slice(seenEvents)) {
+        if (event.action === 'power-off') await osDown();
+        if (event.action === 'power-on' || event.action === 'reset') {
+          await osDown();
+          if (event.bootDevice === 'pxe') await networkBoot().catch((error: Error) => boots.push(`error:${error.message}`));
+          else await diskBoot();
+        }
+      }
+      seenEvents = events.length;
+    });
+  }, 150);
+
+  return {
+    boots,
+    osPort,
+    get phoneHomes() {
+      return phoneHomes;
+    },
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await busy;
+      await osDown();
+    },
+  };
+}

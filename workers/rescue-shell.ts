@@ -1,0 +1,56 @@
+// The rescue activities' SSH side over shell/: a session to the rescue environment with the pinned host
+// key and the rescue's ephemeral key, then diagnose or repair, and the session closed whatever happens.
+import { diagnose, openSession, repair, type DiagnosisReport, type FileSystemAccessPreference, type Finding, type ShellSession } from '../shell/index.js';
+import type { DiagnosisOutcome, RescueShell, RescueSshEndpoint } from '../activities/rescue-shell.js';
+import type { FindingSummary } from '../workflows/rescue-types.js';
+
+export interface SshRescueShellOptions {
+  /**
+   * The devices to examine on a system's rescue environment; undefined (the default) discovers every disk
+   * there. Labs and tests name disk images.
+   */
+  devicesFor?: (system: string) => readonly string[] | undefined;
+  fileSystemAccess?: FileSystemAccessPreference;
+  connectTimeoutMs?: number;
+}
+
+function summarize(finding: Finding): FindingSummary {
+  return { id: finding.id, probe: finding.probe, severity: finding.severity, subject: finding.subject, summary: finding.summary, repair: finding.repair ?? null };
+}
+
+function outcomeOf(report: DiagnosisReport): DiagnosisOutcome {
+  return { findings: report.findings.map(summarize), report: report as unknown as Record<string, unknown> };
+}
+
+export function createSshRescueShell(options: SshRescueShellOptions = {}): RescueShell {
+  async function withSession<T>(endpoint: RescueSshEndpoint, heartbeat: () => void, run: (session: ShellSession) => Promise<T>): Promise<T> {
+    const timer = setInterval(heartbeat, 5000);
+    let session: ShellSession | undefined;
+    try {
+      session = await openSession({ host: endpoint.host, port: endpoint.port, privateKey: endpoint.privateKeyPem, hostKey: endpoint.hostKey, connectTimeoutMs: options.connectTimeoutMs ?? 20_000 });
+      return await run(session);
+    } finally {
+      clearInterval(timer);
+      await session?.close();
+    }
+  }
+  const devices = (system: string) => options.devicesFor?.(system);
+
+  return {
+    diagnose(endpoint, heartbeat) {
+      return withSession(endpoint, heartbeat, async (session) => {
+        const found = devices(endpoint.system);
+        return outcomeOf(await diagnose(session, { ...(found ? { devices: found } : {}), ...(options.fileSystemAccess ? { fileSystemAccess: options.fileSystemAccess } : {}) }));
+      });
+    },
+    repair(endpoint, previous, heartbeat, signal) {
+      return withSession(endpoint, heartbeat, async (session) => {
+        const report = await repair(session, previous as unknown as DiagnosisReport, { dryRun: false, signal, onProgress: heartbeat });
+        return {
+          changes: report.results.map((r) => ({ playbook: r.playbook, subject: r.subject, changed: r.changed, actions: r.actions, status: r.status })),
+          after: outcomeOf(report.after),
+        };
+      });
+    },
+  };
+}

@@ -1,0 +1,111 @@
+// The rescue's vocabulary, shared by the workflow, its activities, the API and the CLI. JSON-plain only.
+
+/** Named as plainly as Ironic names its rescue states. */
+export const RESCUE_STATES = [
+  'identifying',
+  'selecting',
+  'pushing',
+  'power-cycling',
+  'awaiting-phone-home',
+  'diagnosing',
+  'repairing',
+  'awaiting-approval',
+  'reinstalling',
+  'restoring',
+  'repaired',
+  'reinstalled',
+  'needs-attention',
+  'failed',
+  'aborted',
+] as const;
+export type RescueState = (typeof RESCUE_STATES)[number];
+export type RescueOutcome = Extract<RescueState, 'repaired' | 'reinstalled' | 'needs-attention' | 'failed' | 'aborted'>;
+
+export interface RescueInput {
+  system: string;
+  reason: string;
+  requestedBy: string;
+  /** Overrides of the rescue's timings, mostly for tests and labs. */
+  timings?: Partial<RescueTimings>;
+}
+
+export interface RescueTimings {
+  /** How long to wait for the rescue environment's phone-home after a power cycle. */
+  phoneHomeTimeoutMs: number;
+  /** Power cycles before giving up on the phone-home. */
+  maxPowerCycles: number;
+  /** How long an operator has to approve a reinstall. */
+  approvalTimeoutMs: number;
+  /** How long an install may take. */
+  installTimeoutMs: number;
+  /** How long the repaired machine has to come back. */
+  verifyTimeoutMs: number;
+}
+
+export const DEFAULT_RESCUE_TIMINGS: RescueTimings = {
+  phoneHomeTimeoutMs: 5 * 60_000,
+  maxPowerCycles: 3,
+  approvalTimeoutMs: 24 * 3600_000,
+  installTimeoutMs: 2 * 3600_000,
+  verifyTimeoutMs: 10 * 60_000,
+};
+
+export interface MachineIdentity {
+  system: string;
+  mac: string;
+  arch: string;
+  firmware: 'bios' | 'uefi';
+  osFamily: string | null;
+  osVersion: string | null;
+  policy: 'diagnose-only' | 'repair' | 'repair-then-reinstall';
+  /** What a reinstall would put back: the last install that finished well. */
+  previousInstall: { profile: string; distro: string; finishedAt: string | null } | null;
+  /** Reinstall without waiting for an operator (label rescued.reinstall=automatic). */
+  automaticReinstall: boolean;
+}
+
+export interface FindingSummary {
+  id: string;
+  probe: string;
+  severity: 'info' | 'warning' | 'critical';
+  subject: string;
+  summary: string;
+  repair: string | null;
+}
+
+export interface PhoneHome {
+  handshakeId: string;
+  ip: string;
+  sshPort: number;
+  hostKeyFingerprint: string;
+}
+
+export interface StepRecord {
+  step: string;
+  startedAt: string;
+  finishedAt: string | null;
+  outcome: string;
+  detail?: string;
+}
+
+export interface RescueStatus {
+  system: string;
+  state: RescueState;
+  reason: string;
+  requestedBy: string;
+  environment: string | null;
+  policy: MachineIdentity['policy'] | null;
+  powerCycles: number;
+  steps: StepRecord[];
+  findings: FindingSummary[];
+  /** What was seen: boot fetches on a phone-home timeout, drivers used, the phone-home. */
+  evidence: Record<string, unknown>;
+  outcome: RescueOutcome | null;
+  error: string | null;
+  awaitingApprovalSince: string | null;
+}
+
+export interface ApprovalDecision {
+  by: string;
+  comment?: string;
+}
