@@ -1,0 +1,103 @@
+// A diagnosis: the devices, then each probe in turn against the rescue host. A probe that fails is recorded
+// (probesRun) and the others still run; the report says whether it is complete. Changes nothing on the disks.
+import { toShellFailure, type ShellFailure } from './errors.js';
+import type { FileSystemAccessPreference } from './file-systems/open.js';
+import type { Finding, ProbeName } from './findings.js';
+import { examineDevices, type ExaminedDevice } from './inventory.js';
+import { DiagnosisContext, PROBES } from './probes/index.js';
+import type { RescueHost } from './rescue-host.js';
+import { findTools, type ToolInventory } from './tools.js';
+
+export interface DiagnoseOptions {
+  /** Device paths (or image files) to examine; by default every disk in the rescue host's /proc/partitions. */
+  devices?: readonly string[];
+  /** How file systems are read: `auto` (debugfs when present, else a read-only mount), `debugfs` or `mount`. */
+  fileSystemAccess?: FileSystemAccessPreference;
+  /** Run only these probes (block-devices always runs: the others build on it). */
+  probes?: readonly ProbeName[];
+  /** Deadline for one `e2fsck -fn`. Default 30 min. */
+  fsckTimeoutMs?: number;
+  /** Tools already found in this session (skips one round trip). */
+  tools?: ToolInventory;
+  now?: () => Date;
+  /** Checked between probes: an aborted diagnosis throws the signal's reason (after unmounting). */
+  signal?: AbortSignal;
+  /** Called before each probe (an activity heartbeats here). */
+  onProgress?: (step: string) => void;
+}
+
+export interface ProbeRun {
+  probe: ProbeName;
+  ok: boolean;
+  durationMs: number;
+  error?: ShellFailure;
+}
+
+export interface DiagnosisReport {
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  host: string;
+  /** The device paths asked for, or null when they were discovered; a re-diagnosis asks for the same. */
+  requestedDevices: string[] | null;
+  devices: ExaminedDevice[];
+  /** Tool name → path in the rescue environment. */
+  tools: Record<string, string>;
+  fileSystemAccess: FileSystemAccessPreference;
+  findings: Finding[];
+  probesRun: ProbeRun[];
+  /** Every probe ran to the end (and every mount was undone): no finding is missing for want of a look. */
+  complete: boolean;
+  /** Unmount failures and the like, after the probes. */
+  cleanupErrors: string[];
+}
+
+export const DEFAULT_FSCK_TIMEOUT_MS = 30 * 60_000;
+
+export async function diagnose(host: RescueHost, options: DiagnoseOptions = {}): Promise<DiagnosisReport> {
+  const now = options.now ?? (() => new Date());
+  const startedAt = now();
+  const started = performance.now();
+  options.signal?.throwIfAborted();
+  const tools = options.tools ?? await findTools(host);
+  const devices = await examineDevices(host, tools, options.devices);
+  const fileSystemAccess = options.fileSystemAccess ?? 'auto';
+  const context = new DiagnosisContext(host, tools, devices, {
+    fileSystemAccess,
+    fsckTimeoutMs: options.fsckTimeoutMs ?? DEFAULT_FSCK_TIMEOUT_MS,
+  });
+
+  const findings: Finding[] = [];
+  const probesRun: ProbeRun[] = [];
+  const selected = PROBES.filter((probe) => !options.probes || probe.name === 'block-devices' || options.probes.includes(probe.name));
+  let cleanupErrors: string[] = [];
+  try {
+    for (const probe of selected) {
+      options.signal?.throwIfAborted();
+      options.onProgress?.(`probe ${probe.name}`);
+      const probeStarted = performance.now();
+      try {
+        findings.push(...await probe.run(context));
+        probesRun.push({ probe: probe.name, ok: true, durationMs: Math.round(performance.now() - probeStarted) });
+      } catch (error) {
+        probesRun.push({ probe: probe.name, ok: false, durationMs: Math.round(performance.now() - probeStarted), error: toShellFailure(error) });
+      }
+    }
+  } finally {
+    cleanupErrors = await context.closeAll();
+  }
+  return {
+    startedAt: startedAt.toISOString(),
+    finishedAt: now().toISOString(),
+    durationMs: Math.round(performance.now() - started),
+    host: host.name,
+    requestedDevices: options.devices ? [...options.devices] : null,
+    devices,
+    tools: { ...tools.paths },
+    fileSystemAccess,
+    findings,
+    probesRun,
+    complete: probesRun.every((run) => run.ok) && cleanupErrors.length === 0,
+    cleanupErrors,
+  };
+}
