@@ -60,6 +60,19 @@ function run(command: string, args: string[], timeoutMs = 60_000): Promise<Proce
   });
 }
 
+/**
+ * The number of reports so far, once every transfer under way has ended: a client is done when it sends
+ * its last ACK, the server reports a moment later, and that report must not be taken for the next one's.
+ */
+async function reportsSoFar(): Promise<number> {
+  const deadline = Date.now() + 10_000;
+  while (server.transfersInProgress > 0) {
+    if (Date.now() > deadline) throw new Error('transfers still in progress');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return reports.length;
+}
+
 /** Waits for the report of the transfer that a client just finished (it may be emitted a moment later). */
 async function reportFor(requestedPath: string, since: number): Promise<TftpTransferReport> {
   const deadline = Date.now() + 10_000;
@@ -146,7 +159,7 @@ after(async () => {
 
 test('curl fetches a multi-megabyte file byte-identical, with the default and a negotiated blksize', async () => {
   for (const blksize of [undefined, 1468, 8192]) {
-    const since = reports.length;
+    const since = await reportsSoFar();
     const args = ['-sS', ...(blksize === undefined ? [] : ['--tftp-blksize', String(blksize)]), `tftp://${loopback}:${port}/boot/initrd.img`];
     const result = await run('curl', args);
     assert.equal(result.code, 0, result.stderr);
@@ -233,7 +246,7 @@ test('a link inside the root to a file inside the root is served', async () => {
 test('provider refusals and provider failures are TFTP errors, and the server goes on', async () => {
   const refused = await fetchTftpFile({ host: loopback, port, path: 'refused-by-provider' });
   assert.deepEqual(refused, { ok: false, kind: 'server-error', message: 'not for you', serverError: { code: 2, kind: 'access-violation' } });
-  const since = reports.length;
+  const since = await reportsSoFar();
   const failed = await fetchTftpFile({ host: loopback, port, path: 'provider-throws' });
   assert.deepEqual(failed, { ok: false, kind: 'server-error', message: 'internal error', serverError: { code: 0, kind: 'not-defined' } });
   const report = await reportFor('provider-throws', since);
@@ -275,7 +288,7 @@ test('malformed packets get ERROR packets and the server keeps serving', async (
 test('a write request is refused by curl and tftp-hpa uploads too', async () => {
   const upload = join(base, 'upload.txt');
   await writeFile(upload, 'should not arrive');
-  const since = reports.length;
+  const since = await reportsSoFar();
   const result = await run('curl', ['-sS', '-T', upload, `tftp://${loopback}:${port}/uploaded.txt`]);
   assert.notEqual(result.code, 0);
   const report = await reportFor('uploaded.txt', since);
@@ -290,7 +303,7 @@ test('a packet from a wrong transfer ID gets error 5 and the transfer completes'
   const client = await RawPeer.open();
   const stranger = await RawPeer.open();
   try {
-    const since = reports.length;
+    const since = await reportsSoFar();
     client.send(encodeTftpRequest('read-request', 'small.txt', 'octet'));
     const first = await client.next();
     assert.equal(first?.packet?.type, 'data');
@@ -311,6 +324,7 @@ test('a packet from a wrong transfer ID gets error 5 and the transfer completes'
 test('a request repeated before the first answer is acknowledged starts one transfer only', async () => {
   const client = await RawPeer.open();
   try {
+    await reportsSoFar();
     const since = requests.length;
     const request = encodeTftpRequest('read-request', 'small.txt', 'octet');
     client.send(request);
@@ -372,7 +386,7 @@ test('a client that stops acknowledging gets retransmissions, then the transfer 
 });
 
 test('our client with windowsize 16 and blksize 1468 fetches byte-identical, also when a DATA packet is lost', async () => {
-  const since = reports.length;
+  const since = await reportsSoFar();
   const clean = await fetchTftpFile({ host: loopback, port, path: 'boot/initrd.img', blockSize: 1468, windowSize: 16, requestSize: true });
   assert.ok(clean.ok, clean.ok ? '' : clean.message);
   assert.equal(clean.windowSize, 16);
@@ -385,7 +399,7 @@ test('our client with windowsize 16 and blksize 1468 fetches byte-identical, als
   assert.deepEqual(cleanReport.acknowledgedOptions, { blksize: '1468', tsize: String(randomFile.length), windowsize: '16' });
 
   for (const lost of [5, 16, 17, 2000]) {
-    const sinceLossy = reports.length;
+    const sinceLossy = await reportsSoFar();
     let dropped = false;
     const lossy = await fetchTftpFile({
       host: loopback,
@@ -410,7 +424,7 @@ test('our client with windowsize 16 and blksize 1468 fetches byte-identical, als
 });
 
 test('a client that gives up mid-transfer ends it as aborted, with its message', async () => {
-  const since = reports.length;
+  const since = await reportsSoFar();
   const controller = new AbortController();
   const result = await fetchTftpFile({
     host: loopback,

@@ -42,6 +42,13 @@ function curl(args: string[]): Promise<{ code: number; stdout: Buffer }> {
   });
 }
 
+/** The report of the transfer whose client used this local port. */
+async function reportOf(socket: Socket): Promise<TftpTransferReport> {
+  const clientPort = socket.address().port;
+  await waitFor(() => reports.some((r) => r.client.port === clientPort), `the report for client port ${clientPort}`);
+  return reports.find((r) => r.client.port === clientPort)!;
+}
+
 async function waitFor(condition: () => boolean, what: string): Promise<void> {
   const deadline = Date.now() + 10_000;
   while (!condition()) {
@@ -112,17 +119,17 @@ test('a lost DATA packet with windowsize is resent by the transfer thread', asyn
 });
 
 test('a silent client times out on its thread, and the report says so', async () => {
-  const since = reports.length;
   const peer = await openPeer();
   try {
     peer.socket.send(encodeTftpRequest('read-request', 'initrd.img', 'octet', [{ name: 'utimeout', value: '100000' }]), port, loopback);
-    await waitFor(() => reports.length > since, 'the timeout report');
+    const report = await reportOf(peer.socket);
+    await waitFor(() => peer.packets.length >= 3, 'the ERROR packet');
     assert.deepEqual(
       peer.packets.map((p) => p.packet?.type),
       ['option-acknowledgement', 'option-acknowledgement', 'error'],
     );
-    assert.equal(reports[since]?.outcome, 'timeout');
-    assert.equal(reports[since]?.retransmissions, 1);
+    assert.equal(report.outcome, 'timeout');
+    assert.equal(report.retransmissions, 1);
   } finally {
     peer.socket.close();
   }
@@ -131,7 +138,6 @@ test('a silent client times out on its thread, and the report says so', async ()
 test('a repeated request is recognised while the threaded transfer has heard nothing', async () => {
   const peer = await openPeer();
   try {
-    const since = reports.length;
     const request = encodeTftpRequest('read-request', 'generated.cfg', 'octet');
     peer.socket.send(request, port, loopback);
     peer.socket.send(request, port, loopback);
@@ -139,8 +145,7 @@ test('a repeated request is recognised while the threaded transfer has heard not
     await new Promise((resolve) => setTimeout(resolve, 200));
     assert.equal(peer.packets.length, 1, 'one transfer, one DATA packet');
     peer.socket.send(encodeTftpAcknowledgement(1), peer.packets[0]!.fromPort, loopback);
-    await waitFor(() => reports.length > since, 'the report');
-    assert.equal(reports[since]?.outcome, 'complete');
+    assert.equal((await reportOf(peer.socket)).outcome, 'complete');
   } finally {
     peer.socket.close();
   }
