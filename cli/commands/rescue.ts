@@ -80,12 +80,20 @@ export function registerRescueCommands(program: Command, connect: () => Promise<
       const interval = Math.max(0.2, Number(options.interval) || 2) * 1000;
       const redraw = process.stdout.isTTY === true;
       let previousLines = 0;
+      let previousState = '';
       for (;;) {
         const reply = await api.request<StatusReply>('GET', path(system));
         const text = renderRescueProgress(reply);
-        if (redraw && previousLines > 0) process.stdout.write(`\x1b[${previousLines}A\x1b[J`);
-        if (redraw || previousLines === 0 || !FINAL.has(reply.status.state)) process.stdout.write(`${text}\n${redraw ? '' : '\n'}`);
-        previousLines = text.split('\n').length;
+        if (redraw) {
+          // A terminal: redraw the display in place.
+          if (previousLines > 0) process.stdout.write(`\x1b[${previousLines}A\x1b[J`);
+          process.stdout.write(`${text}\n`);
+          previousLines = text.split('\n').length;
+        } else if (reply.status.state !== previousState) {
+          // A pipe or a file: one display per change of state, not a dump of every refresh.
+          process.stdout.write(`${text}\n\n`);
+        }
+        previousState = reply.status.state;
         if (FINAL.has(reply.status.state) || !reply.running) {
           if (reply.status.outcome === 'failed' || reply.status.outcome === 'aborted') process.exitCode = 1;
           return;

@@ -9,6 +9,11 @@ import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { WorkflowFailedError } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { createRequire } from 'node:module';
+import { appendFile, writeFile } from 'node:fs/promises';
+import { runRescuectl } from '../support/cli.js';
 import { startRescueLab, addLabMachine, type LabMachine, type RescueLab } from '../support/rescue-lab.js';
 import { createSshRescueShell } from '../../workers/rescue-shell.js';
 import { createBrokenLabDisk, createLabDisk, checkDiskImage } from '../../lab/vm/disks.js';
@@ -16,6 +21,7 @@ import type { RescueResult } from '../../workflows/rescue.js';
 import type { RescueStatus } from '../../workflows/rescue-types.js';
 
 const execFileAsync = promisify(execFile);
+const require = createRequire(import.meta.url);
 
 /** A disk whose grub.cfg names a kernel that is gone: nothing in the rescue environment can repair that. */
 async function diskWithoutKernel(directory: string, name: string) {
@@ -90,9 +96,71 @@ describe('rescueWorkflow', () => {
     assert.ok((run?.diagnosis as { findings: unknown[] } | null)?.findings, 'the diagnosis report is stored');
     const description = await handle('web01').describe();
     assert.equal(description.typedSearchAttributes.get({ name: 'RescueOutcome', type: 'KEYWORD' } as never), 'repaired');
-    const history = JSON.stringify(await handle('web01').fetchHistory());
+    const recorded = await handle('web01').fetchHistory();
+    const history = JSON.stringify(recorded);
     assert.equal(history.includes('OPENSSH PRIVATE KEY'), false, 'no private key in the workflow history');
     assert.equal(history.includes(web01.bmc.password), false, 'no BMC password in the workflow history');
+    // The current workflow code replays this history without a nondeterminism error.
+    await Worker.runReplayHistory({ workflowsPath: require.resolve('../../workflows/index.ts') }, recorded, 'rescue-web01');
+    if (process.env.RESCUED_RECORD_HISTORY) await writeFile(process.env.RESCUED_RECORD_HISTORY, `${historyToJSON(recorded)}\n`);
+  });
+
+  test('a worker stopped mid-rescue: a new worker finishes it without repeating the power cycle', async () => {
+    const disk = await createBrokenLabDisk('freed-blocks', { directory: disks });
+    diskOf.set('web04', disk.path);
+    const late = await addLabMachine(lab, { name: 'web04', profile: 'web', behaviour: { phonesHome: false, osHealthy: () => true, install: 'hang' } });
+    machines.push(late);
+    await start('web04');
+    await waitForState('web04', 'awaiting-phone-home');
+    const cyclesBefore = late.bmc.readEvents().filter((e) => e.action === 'power-on' && e.bootDevice === 'pxe').length;
+    assert.equal(cyclesBefore, 1);
+    // Every worker goes away; the rescue's progress lives in Temporal's history.
+    await lab.stopWorkers();
+    await lab.startWorker();
+    // The machine phones home late, as a slow rescue environment would.
+    const script = await (await fetch(`${lab.api.url}/boot/ipxe/${late.mac}`)).text();
+    const kernelLine = /^kernel (.*)$/m.exec(script)![1]!;
+    const publicKey = Buffer.from(/rescued\.sshkey=(\S+)/.exec(kernelLine)![1]!, 'base64url').toString();
+    await appendFile(join(late.sshd.directory, 'authorized_keys'), `${publicKey}\n`);
+    const phoned = await fetch(/rescued\.callback=(\S+)/.exec(kernelLine)![1]!, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ mac: late.mac, ip: '127.0.0.1', sshHostKey: late.sshd.hostKey, sshPort: late.sshd.port }),
+    });
+    assert.equal(phoned.status, 200);
+    const done = await result('web04');
+    assert.equal(done.outcome, 'repaired', JSON.stringify(done.status, null, 2));
+    const pxeBoots = late.bmc.readEvents().filter((e) => e.action === 'power-on' && e.bootDevice === 'pxe').length;
+    assert.equal(pxeBoots, 1, 'the completed power cycle was not repeated');
+    assert.equal(done.status.powerCycles, 1);
+  });
+
+  test('rescuectl rescue start, watch, status, report and list', async () => {
+    const disk = await createBrokenLabDisk('bad-fstab-uuid', { directory: disks });
+    diskOf.set('web05', disk.path);
+    await machine('web05');
+    const env = { RESCUED_SERVER: lab.api.url, RESCUED_TOKEN: lab.api.adminToken };
+    const started = await runRescuectl(['--json', 'rescue', 'start', 'web05', '--reason', 'fstab alert'], env);
+    assert.equal(started.code, 0, started.stderr);
+    const ids = JSON.parse(started.stdout) as { workflowId: string; runId: string };
+    assert.equal(ids.workflowId, 'rescue-web05');
+    assert.match(ids.runId, /^[0-9a-f-]{36}$/);
+    const watched = await runRescuectl(['rescue', 'watch', 'web05', '--interval', '0.5'], env);
+    assert.equal(watched.code, 0, watched.stderr);
+    assert.match(watched.stdout, /outcome: repaired/);
+    assert.match(watched.stdout, /✓ diagnosing/);
+    const status = await runRescuectl(['rescue', 'status', 'web05'], env);
+    assert.match(status.stdout, /rescue of web05 .* state: repaired/);
+    const report = await runRescuectl(['rescue', 'report', 'web05'], env);
+    assert.equal(report.code, 0, report.stderr);
+    assert.match(report.stdout, /outcome\s+: repaired/);
+    assert.match(report.stdout, /fstab/);
+    assert.match(report.stdout, /fstab-correct/);
+    const list = await runRescuectl(['rescue', 'list', '--system', 'web05'], env);
+    assert.match(list.stdout, /web05\s+repaired\s+repaired\s+rescue-deb/);
+    const refused = await runRescuectl(['rescue', 'approve', 'web05'], env);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /no rescue of "web05" is running/);
   });
 
   test('repair is not enough: reinstall of the previous profile after approval', async () => {

@@ -25,6 +25,8 @@ export interface RescueLab {
   taskQueue: string;
   /** A worker on the lab's task queue; stop it with its shutdown() (the kill-and-restart test does). */
   startWorker(): Promise<{ worker: Worker; done: Promise<void> }>;
+  /** Stops every worker (in-flight workflows stay in Temporal, waiting for the next worker). */
+  stopWorkers(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -50,11 +52,14 @@ export async function startRescueLab(rescueShell: RescueShell): Promise<RescueLa
       workers.push(running);
       return running;
     },
-    async stop() {
-      for (const running of workers) {
+    async stopWorkers() {
+      for (const running of workers.splice(0)) {
         if (running.worker.getState() === 'RUNNING') running.worker.shutdown();
         await running.done.catch(() => undefined);
       }
+    },
+    async stop() {
+      await lab.stopWorkers();
       await api.close();
       await env.teardown();
     },
