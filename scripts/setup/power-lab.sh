@@ -14,24 +14,8 @@ repository=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 venv="$repository/.tools/venv"
 sushy_version=2.2.0
 
-packages=(ipmitool openipmi fence-agents openssl python3 python3-venv)
-missing=()
-for package in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
-done
-
-if ((${#missing[@]} > 0)); then
-  export DEBIAN_FRONTEND=noninteractive
-  # openipmi ships an init script that loads the kernel IPMI drivers: not wanted, keep it from starting.
-  policy=/usr/sbin/policy-rc.d
-  if [[ ! -e $policy ]]; then
-    printf '#!/bin/sh\nexit 101\n' >"$policy"
-    chmod 755 "$policy"
-    trap 'rm -f "$policy"' EXIT
-  fi
-  apt-get update
-  apt-get install -y --no-install-recommends "${missing[@]}"
-fi
+source "$(dirname "${BASH_SOURCE[0]}")/lib/apt.sh"
+install_missing_packages ipmitool openipmi fence-agents openssl python3 python3-venv
 
 # Debian's own python3 (not whatever python3 comes first on PATH), so that python3-venv applies.
 if ! "$venv/bin/sushy-emulator" --help >/dev/null 2>&1 \

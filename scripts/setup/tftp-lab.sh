@@ -9,24 +9,8 @@ if [[ $(id -u) -ne 0 ]]; then
   exit 1
 fi
 
-packages=(curl tftp-hpa tftpd-hpa)
-missing=()
-for package in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
-done
-
-if ((${#missing[@]} > 0)); then
-  export DEBIAN_FRONTEND=noninteractive
-  # Keep the package's service from starting on port 69 during installation where policy-rc.d is honoured.
-  policy=/usr/sbin/policy-rc.d
-  if [[ ! -e $policy ]]; then
-    printf '#!/bin/sh\nexit 101\n' >"$policy"
-    chmod 755 "$policy"
-    trap 'rm -f "$policy"' EXIT
-  fi
-  apt-get update
-  apt-get install -y --no-install-recommends "${missing[@]}"
-fi
+source "$(dirname "${BASH_SOURCE[0]}")/lib/apt.sh"
+install_missing_packages curl tftp-hpa tftpd-hpa
 
 # The system tftpd-hpa service is not used: stop it if it runs, and keep it from starting at boot.
 if command -v systemctl >/dev/null 2>&1 && systemctl list-unit-files tftpd-hpa.service >/dev/null 2>&1; then
