@@ -75,8 +75,7 @@ export function kernelFileName(location: BootLocation, grubPath: string): string
   const directory = path.slice(0, slash) || '/';
   const name = path.slice(slash + 1);
   // With /boot on the root file system GRUB names /boot/vmlinuz-*, with a separate /boot it names /vmlinuz-*.
-  if (directory === '/boot' || directory === '/') return name;
-  return null;
+  return directory === (location.directory === '/' ? '/' : '/boot') ? name : null;
 }
 
 /** Whether the entry's kernel file exists; null when it lives outside the boot directory (not checked). */

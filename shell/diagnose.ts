@@ -2,10 +2,10 @@
 // (probesRun) and the others still run; the report says whether it is complete. Changes nothing on the disks.
 import { toShellFailure, type ShellFailure } from './errors.js';
 import type { FileSystemAccessPreference } from './file-systems/open.js';
-import type { Finding, ProbeName } from './findings.js';
+import { PLAYBOOK_IDS, SEVERITIES, type Finding, type PlaybookId, type ProbeName, type Severity } from './findings.js';
 import { examineDevices, type ExaminedDevice } from './inventory.js';
 import { DiagnosisContext, PROBES } from './probes/index.js';
-import type { RescueHost } from './rescue-host.js';
+import { withAbortSignal, type RescueHost } from './rescue-host.js';
 import { findTools, type ToolInventory } from './tools.js';
 
 export interface DiagnoseOptions {
@@ -54,7 +54,8 @@ export interface DiagnosisReport {
 
 export const DEFAULT_FSCK_TIMEOUT_MS = 30 * 60_000;
 
-export async function diagnose(host: RescueHost, options: DiagnoseOptions = {}): Promise<DiagnosisReport> {
+export async function diagnose(rescueHost: RescueHost, options: DiagnoseOptions = {}): Promise<DiagnosisReport> {
+  const host = withAbortSignal(rescueHost, options.signal);
   const now = options.now ?? (() => new Date());
   const startedAt = now();
   const started = performance.now();
@@ -80,6 +81,7 @@ export async function diagnose(host: RescueHost, options: DiagnoseOptions = {}):
         findings.push(...await probe.run(context));
         probesRun.push({ probe: probe.name, ok: true, durationMs: Math.round(performance.now() - probeStarted) });
       } catch (error) {
+        if (options.signal?.aborted) throw error;
         probesRun.push({ probe: probe.name, ok: false, durationMs: Math.round(performance.now() - probeStarted), error: toShellFailure(error) });
       }
     }
@@ -100,4 +102,32 @@ export async function diagnose(host: RescueHost, options: DiagnoseOptions = {}):
     complete: probesRun.every((run) => run.ok) && cleanupErrors.length === 0,
     cleanupErrors,
   };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * A stored diagnosis (JSON from the database or a workflow) checked for what repair() relies on, so callers
+ * need no cast. Throws a TypeError naming the first field that is wrong.
+ */
+export function asDiagnosisReport(value: unknown): DiagnosisReport {
+  const fail = (field: string): never => {
+    throw new TypeError(`not a diagnosis report: ${field}`);
+  };
+  if (!isRecord(value)) return fail('not an object');
+  if (typeof value.host !== 'string') fail('host');
+  if (!['auto', 'debugfs', 'mount'].includes(String(value.fileSystemAccess))) fail('fileSystemAccess');
+  if (value.requestedDevices !== null && !(Array.isArray(value.requestedDevices) && value.requestedDevices.every((item) => typeof item === 'string'))) fail('requestedDevices');
+  if (!Array.isArray(value.devices) || !value.devices.every((item) => isRecord(item) && typeof item.path === 'string')) fail('devices');
+  if (!Array.isArray(value.findings)) fail('findings');
+  (value.findings as unknown[]).forEach((item, index) => {
+    if (!isRecord(item) || typeof item.id !== 'string') fail(`findings[${index}].id`);
+    const entry = item as Record<string, unknown>;
+    if (!SEVERITIES.includes(entry.severity as Severity)) fail(`findings[${index}].severity`);
+    if (entry.device !== null && typeof entry.device !== 'string') fail(`findings[${index}].device`);
+    if (entry.repair !== undefined && entry.repair !== null && !PLAYBOOK_IDS.includes(entry.repair as PlaybookId)) fail(`findings[${index}].repair`);
+  });
+  return value as unknown as DiagnosisReport;
 }

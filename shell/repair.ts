@@ -5,7 +5,7 @@ import type { FileSystemAccessPreference } from './file-systems/open.js';
 import { PLAYBOOK_IDS, type Finding, type PlaybookId } from './findings.js';
 import { diagnose, DEFAULT_FSCK_TIMEOUT_MS, type DiagnosisReport } from './diagnose.js';
 import { PLAYBOOK_ORDER, PLAYBOOKS, PlaybookContext, type PlaybookResult } from './playbooks/index.js';
-import type { RescueHost } from './rescue-host.js';
+import { withAbortSignal, type RescueHost } from './rescue-host.js';
 import { findTools, type ToolInventory } from './tools.js';
 
 export interface RepairOptions {
@@ -56,7 +56,8 @@ export function planRepair(findings: readonly Finding[]): PlannedRun[] {
   return [...runs.values()].sort((a, b) => PLAYBOOK_ORDER.indexOf(a.playbook) - PLAYBOOK_ORDER.indexOf(b.playbook) || a.device.localeCompare(b.device));
 }
 
-export async function repair(host: RescueHost, diagnosis: DiagnosisReport, options: RepairOptions): Promise<RepairReport> {
+export async function repair(rescueHost: RescueHost, diagnosis: DiagnosisReport, options: RepairOptions): Promise<RepairReport> {
+  const host = withAbortSignal(rescueHost, options.signal);
   const now = options.now ?? (() => new Date());
   const startedAt = now();
   const tools = options.tools ?? await findTools(host);
@@ -85,6 +86,7 @@ export async function repair(host: RescueHost, diagnosis: DiagnosisReport, optio
       results.push({ ...base, ...outcome, durationMs: Math.round(performance.now() - started) });
       if (run.playbook === 'filesystem-repair' && outcome.status === 'failed') failedDevices.add(run.device);
     } catch (error) {
+      if (options.signal?.aborted) throw error;
       results.push({
         ...base, subject: run.device, status: 'failed', changed: false, actions: [], evidence: [],
         durationMs: Math.round(performance.now() - started), error: toShellFailure(error),

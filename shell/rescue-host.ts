@@ -10,6 +10,8 @@ export interface ExecOptions {
   timeoutMs?: number;
   /** Output beyond this many bytes (per stream) is dropped and flagged as truncated. Default: the session's. */
   maxOutputBytes?: number;
+  /** Aborting kills the command and rejects with the signal's reason. */
+  signal?: AbortSignal | undefined;
 }
 
 export interface ExecResult {
@@ -49,4 +51,18 @@ export async function execChecked(
       { command: result.commandLine, exitCode: result.exitCode });
   }
   return result;
+}
+
+/** The same host, with every command tied to `signal` (so a cancelled activity stops a running e2fsck too). */
+export function withAbortSignal(host: RescueHost, signal: AbortSignal | undefined): RescueHost {
+  if (!signal) return host;
+  return {
+    name: host.name,
+    // A command that names its own signal keeps it; `signal: undefined` marks cleanup (an unmount) that must run anyway.
+    exec: (command, options = {}) => host.exec(command, 'signal' in options ? options : { ...options, signal }),
+    writeFile: (path, content, options) => {
+      signal.throwIfAborted();
+      return host.writeFile(path, content, options);
+    },
+  };
 }

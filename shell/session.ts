@@ -162,6 +162,10 @@ class CappedOutput {
 
 const PID_LINE_PREFIX = 'rescued-pid:';
 
+function abortReason(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new Error(`aborted: ${String(signal.reason)}`);
+}
+
 /** Takes the `rescued-pid:N` line off the front of stderr; passes everything after it through. */
 class PidLineReader {
   pid: number | null = null;
@@ -204,6 +208,7 @@ export class ShellSession implements RescueHost {
     const timeoutMs = options.timeoutMs ?? this.defaults.commandTimeoutMs;
     const cap = options.maxOutputBytes ?? this.defaults.maxOutputBytes;
     if (this.closed) return Promise.reject(new ShellError('protocol', `${this.name}: the session is closed`, { command: commandLine }));
+    if (options.signal?.aborted) return Promise.reject(abortReason(options.signal));
     const started = performance.now();
 
     return new Promise<ExecResult>((resolve, reject) => {
@@ -216,10 +221,11 @@ export class ShellSession implements RescueHost {
       let exited = false;
       let settled = false;
 
-      const finish = (error: ShellError | null) => {
+      const finish = (error: Error | null) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        options.signal?.removeEventListener('abort', onAbort);
         this.pending.delete(fail);
         if (error) {
           reject(error);
@@ -239,12 +245,18 @@ export class ShellSession implements RescueHost {
       const fail = (error: ShellError) => finish(error);
       this.pending.add(fail);
 
-      let timedOut = false;
+      // Stopped for its deadline or by the caller: the command is killed, and the kill's completion reports why.
+      let stopping = false;
+      const stop = (reason: Error) => {
+        if (stopping || settled) return;
+        stopping = true;
+        void this.killRemote(pidLine.pid, channel).finally(() => finish(reason));
+      };
       const timer = setTimeout(() => {
-        timedOut = true;
-        const timeout = new ShellError('timeout', `${this.name}: command did not finish within ${timeoutMs} ms: ${commandLine}`, { command: commandLine });
-        void this.killRemote(pidLine.pid, channel).finally(() => finish(timeout));
+        stop(new ShellError('timeout', `${this.name}: command did not finish within ${timeoutMs} ms: ${commandLine}`, { command: commandLine }));
       }, timeoutMs);
+      const onAbort = () => stop(options.signal ? abortReason(options.signal) : new Error('aborted'));
+      options.signal?.addEventListener('abort', onAbort, { once: true });
 
       // sshd starts each command in a session of its own; the shell prints its PID (= the process group, kept by
       // `exec`) so that a command that outlives its deadline can be killed with everything it started. Channel
@@ -270,8 +282,7 @@ export class ShellSession implements RescueHost {
           exitSignal = signal ?? null;
         });
         stream.on('close', () => {
-          // Killed for its deadline: the kill's own completion reports the timeout.
-          if (timedOut) return;
+          if (stopping) return;
           if (!exited) {
             finish(new ShellError('protocol', `${this.name}: the command's channel closed without an exit status: ${commandLine}`, { command: commandLine }));
           } else {
@@ -279,7 +290,7 @@ export class ShellSession implements RescueHost {
           }
         });
         stream.on('error', (streamError: Error) => {
-          if (timedOut) return;
+          if (stopping) return;
           finish(new ShellError('protocol', `${this.name}: ${streamError.message}`, { command: commandLine, cause: streamError }));
         });
         if (options.stdin !== undefined) stream.end(options.stdin);

@@ -1,6 +1,6 @@
 // The rescue activities' SSH side over shell/: a session to the rescue environment with the pinned host
 // key and the rescue's ephemeral key, then diagnose or repair, and the session closed whatever happens.
-import { diagnose, openSession, repair, type DiagnosisReport, type FileSystemAccessPreference, type Finding, type ShellSession } from '../shell/index.js';
+import { asDiagnosisReport, diagnose, openSession, repair, type DiagnosisReport, type FileSystemAccessPreference, type Finding, type ShellSession } from '../shell/index.js';
 import type { DiagnosisOutcome, RescueShell, RescueSshEndpoint } from '../activities/rescue-shell.js';
 import type { FindingSummary } from '../workflows/rescue-types.js';
 
@@ -37,15 +37,15 @@ export function createSshRescueShell(options: SshRescueShellOptions = {}): Rescu
   const devices = (system: string) => options.devicesFor?.(system);
 
   return {
-    diagnose(endpoint, heartbeat) {
+    diagnose(endpoint, heartbeat, signal) {
       return withSession(endpoint, heartbeat, async (session) => {
         const found = devices(endpoint.system);
-        return outcomeOf(await diagnose(session, { ...(found ? { devices: found } : {}), ...(options.fileSystemAccess ? { fileSystemAccess: options.fileSystemAccess } : {}) }));
+        return outcomeOf(await diagnose(session, { signal, onProgress: heartbeat, ...(found ? { devices: found } : {}), ...(options.fileSystemAccess ? { fileSystemAccess: options.fileSystemAccess } : {}) }));
       });
     },
     repair(endpoint, previous, heartbeat, signal) {
       return withSession(endpoint, heartbeat, async (session) => {
-        const report = await repair(session, previous as unknown as DiagnosisReport, { dryRun: false, signal, onProgress: heartbeat });
+        const report = await repair(session, asDiagnosisReport(previous), { dryRun: false, signal, onProgress: heartbeat });
         return {
           changes: report.results.map((r) => ({ playbook: r.playbook, subject: r.subject, changed: r.changed, actions: r.actions, status: r.status })),
           after: outcomeOf(report.after),

@@ -128,7 +128,7 @@ export class DebugfsFileSystem implements FileSystemAccess {
       }
       return { ...evidenceOf(result), command: `${result.commandLine} <<< ${requests.join('; ')}` };
     } finally {
-      await this.host.exec(['rm', '-f', temporary]);
+      await this.host.exec(['rm', '-f', temporary], { signal: undefined });
     }
   }
 

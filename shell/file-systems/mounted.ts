@@ -150,7 +150,8 @@ export class MountedFileSystem implements FileSystemAccess {
 
   async close(): Promise<void> {
     if (!this.mounted) return;
-    const result = await this.host.exec(shellScript(UNMOUNT_SCRIPT, this.mountPoint, this.loop ? 'yes' : 'no'), { timeoutMs: 60_000 });
+    // Not tied to the caller's abort signal: a cancelled diagnosis still unmounts.
+    const result = await this.host.exec(shellScript(UNMOUNT_SCRIPT, this.mountPoint, this.loop ? 'yes' : 'no'), { timeoutMs: 60_000, signal: undefined });
     if (result.exitCode !== 0) {
       throw new ShellError('command-failed', `could not unmount ${this.device} from ${this.mountPoint}: ${result.stderr.trim()}`, { command: result.commandLine, exitCode: result.exitCode });
     }
