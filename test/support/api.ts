@@ -21,6 +21,10 @@ import { createInventory, type Inventory } from '../../db/inventory.js';
 import { createSecretCipher } from '../../secrets/cipher.js';
 import type { TestDatabase } from './databases.js';
 
+/** A reply body as tests read it: whatever JSON the route sent, navigated by the test's own assertions. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests index into arbitrary replies
+export type JsonReply = any;
+
 export interface TestApi {
   url: string;
   netboot: Netboot;
@@ -30,7 +34,7 @@ export interface TestApi {
   app: FastifyInstance;
   /** Everything the server logged, to check that no secret reached a log line. */
   logs: string[];
-  request(method: string, path: string, options?: { body?: unknown; token?: string | null; rawBody?: string }): Promise<{ status: number; body: any }>;
+  request(method: string, path: string, options?: { body?: unknown; token?: string | null; rawBody?: string }): Promise<{ status: number; body: JsonReply }>;
   close(): Promise<void>;
 }
 
