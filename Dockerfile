@@ -2,6 +2,7 @@
 FROM node:20-bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ipmitool fence-agents openssh-client ca-certificates tini \
+      pxelinux syslinux-common ipxe grub-efi-amd64-signed \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
