@@ -12,6 +12,9 @@ import { createInventory } from '../../db/inventory.js';
 import { createSecretCipher } from '../../secrets/cipher.js';
 import { createActivities } from '../../activities/index.js';
 import { createInventorySystemPower } from '../../workers/system-power.js';
+import { createSshRescueShell } from '../../workers/rescue-shell.js';
+import { createNetbootService } from '../../boot/netboot.js';
+import { createStatusTokens } from '../../boot/status-tokens.js';
 import { workerProbeWorkflow } from '../../workflows/index.js';
 
 const require = createRequire(import.meta.url);
@@ -33,7 +36,13 @@ test('workerProbeWorkflow runs on a worker over the inventory', async () => {
     connection: environment.nativeConnection,
     taskQueue: 'probe-test',
     workflowsPath: require.resolve('../../workflows/index.ts'),
-    activities: createActivities({ inventory, databaseKind: database.kind, systemPower: createInventorySystemPower(inventory) }),
+    activities: createActivities({
+      inventory,
+      databaseKind: database.kind,
+      systemPower: createInventorySystemPower(inventory),
+      netboot: createNetbootService({ inventory, urls: { httpBase: 'http://127.0.0.1' }, statusTokens: createStatusTokens(randomBytes(32)) }),
+      rescueShell: createSshRescueShell(),
+    }),
   });
   const result = await worker.runUntil(
     environment.client.workflow.execute(workerProbeWorkflow, { taskQueue: 'probe-test', workflowId: `probe-${randomBytes(4).toString('hex')}` }),
