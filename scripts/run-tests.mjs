@@ -4,7 +4,7 @@
 // Usage: node scripts/run-tests.mjs [dir-or-file ...]   (default: test/)
 import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 
 function collect(path, out) {
   const stats = statSync(path);
@@ -22,6 +22,16 @@ const files = (roots.length > 0 ? roots : ['test']).flatMap((root) => collect(re
 if (files.length === 0) {
   console.error('run-tests: no *.test.ts files found under', roots.join(', ') || 'test');
   process.exit(1);
+}
+
+// The whole suite starts with the type checker: a type error fails `npm test` like a failing test.
+if (roots.length === 0) {
+  const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '--noEmit', '-p', '.'], { stdio: 'inherit' });
+  if (tsc.status !== 0) {
+    console.error('run-tests: the type check failed (npm run typecheck)');
+    process.exit(1);
+  }
+  console.log('run-tests: type check passed');
 }
 
 // One test file at a time: integration tests start real servers (Temporal, PostgreSQL clients,
