@@ -27,6 +27,10 @@ export type JsonReply = any;
 
 export interface TestApi {
   url: string;
+  /** The key the inventory's secrets are encrypted with, for another process over the same database. */
+  secretKey: Buffer;
+  /** Set for PostgreSQL: the database another process can open. */
+  databaseUrl: string | undefined;
   netboot: Netboot;
   tftpRoot: string;
   adminToken: string;
@@ -83,6 +87,8 @@ export async function startTestApi(database: TestDatabase, options: { rescues?: 
   urls.httpBase = url;
   return {
     url,
+    secretKey,
+    databaseUrl: handle.url,
     netboot,
     tftpRoot,
     adminToken,

@@ -6,7 +6,8 @@ import { openDatabase, type DatabaseHandle } from '../../db/client.js';
 
 export interface TestDatabase {
   label: string;
-  open(): Promise<DatabaseHandle & { drop(): Promise<void> }>;
+  /** `url`: for PostgreSQL, where another process can reach the same database. */
+  open(): Promise<DatabaseHandle & { url?: string; drop(): Promise<void> }>;
 }
 
 export function testDatabases(): TestDatabase[] {
@@ -34,6 +35,7 @@ export function testDatabases(): TestDatabase[] {
         const handle = await openDatabase({ databaseUrl: url.toString(), dataDir: '/nonexistent' });
         return {
           ...handle,
+          url: url.toString(),
           async drop() {
             await handle.close();
             const cleanup = new pg.Client({ connectionString: adminUrl });

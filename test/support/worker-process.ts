@@ -1,0 +1,39 @@
+// A rescue worker as its own process, for the test that SIGKILLs one mid-rescue. Configured by the
+// environment: DATABASE_URL, TEMPORAL_ADDRESS, TASK_QUEUE, SECRET_KEY_HEX, BOOT_HTTP_BASE, DISK_IMAGE.
+import { createRequire } from 'node:module';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { openDatabase } from '../../db/client.js';
+import { createInventory } from '../../db/inventory.js';
+import { createSecretCipher } from '../../secrets/cipher.js';
+import { createActivities } from '../../activities/index.js';
+import { createInventorySystemPower } from '../../workers/system-power.js';
+import { createNetbootService } from '../../boot/netboot.js';
+import { createStatusTokens } from '../../boot/status-tokens.js';
+import { createSshRescueShell } from '../../workers/rescue-shell.js';
+
+const require = createRequire(import.meta.url);
+const environment = (name: string): string => {
+  const value = process.env[name];
+  if (!value) throw new Error(`worker-process: ${name} is not set`);
+  return value;
+};
+
+const key = Buffer.from(environment('SECRET_KEY_HEX'), 'hex');
+const database = await openDatabase({ databaseUrl: environment('DATABASE_URL'), dataDir: '/nonexistent' });
+const inventory = createInventory(database.db, createSecretCipher(key));
+const disk = environment('DISK_IMAGE');
+const worker = await Worker.create({
+  connection: await NativeConnection.connect({ address: environment('TEMPORAL_ADDRESS') }),
+  taskQueue: environment('TASK_QUEUE'),
+  workflowsPath: require.resolve('../../workflows/index.ts'),
+  activities: createActivities({
+    inventory,
+    databaseKind: database.kind,
+    systemPower: createInventorySystemPower(inventory),
+    netboot: createNetbootService({ inventory, urls: { httpBase: environment('BOOT_HTTP_BASE') }, statusTokens: createStatusTokens(key) }),
+    rescueShell: createSshRescueShell({ devicesFor: () => [disk], fileSystemAccess: 'debugfs' }),
+  }),
+});
+console.log(`worker-process ${process.pid} ready`);
+await worker.run();
+await database.close();
