@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFile, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +15,7 @@ import { startTestApi, type TestApi } from '../support/api.js';
 import { freePort } from '../support/ports.js';
 import { temporalCliForTests } from '../support/temporal.js';
 import { startSshd, type TestSshd } from '../support/sshd.js';
-import { startSimulatedMachine, type SimulatedMachine } from '../support/simulated-machine.js';
+import { phoneHomeLate, startSimulatedMachine, type SimulatedMachine } from '../support/simulated-machine.js';
 import { startEmbeddedTemporal, type EmbeddedTemporal } from '../../temporal/embedded-server.js';
 import { createRescueClient, type RescueClient } from '../../rescue/rescue-client.js';
 import { startIpmiSim, type IpmiSimBmc } from '../../lab/bmc/ipmi-sim.js';
@@ -128,15 +128,7 @@ describe('a worker process killed mid-rescue', { skip: postgres ? false : 'needs
     await killed;
 
     await startWorkerProcess();
-    const script = await (await fetch(`${api.url}/boot/ipxe/${mac}`)).text();
-    const kernelLine = /^kernel (.*)$/m.exec(script)![1]!;
-    await appendFile(join(sshd.directory, 'authorized_keys'), `${Buffer.from(/rescued\.sshkey=(\S+)/.exec(kernelLine)![1]!, 'base64url').toString()}\n`);
-    const phoned = await fetch(/rescued\.callback=(\S+)/.exec(kernelLine)![1]!, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ mac, ip: '127.0.0.1', sshHostKey: sshd.hostKey, sshPort: sshd.port }),
-    });
-    assert.equal(phoned.status, 200);
+    assert.equal(await phoneHomeLate({ apiUrl: api.url, mac, sshd }), 200);
     const done = (await handle.result()) as RescueResult;
     assert.equal(done.outcome, 'repaired', JSON.stringify(done.status, null, 2));
     assert.equal(bmc.readEvents().filter((e) => e.action === 'power-on' && e.bootDevice === 'pxe').length, 1, 'the completed power cycle was not repeated');

@@ -12,8 +12,9 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { createRequire } from 'node:module';
-import { appendFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { runRescuectl } from '../support/cli.js';
+import { phoneHomeLate } from '../support/simulated-machine.js';
 import { startRescueLab, addLabMachine, type LabMachine, type RescueLab } from '../support/rescue-lab.js';
 import { createSshRescueShell } from '../../workers/rescue-shell.js';
 import { createBrokenLabDisk, createLabDisk, checkDiskImage } from '../../lab/vm/disks.js';
@@ -118,16 +119,7 @@ describe('rescueWorkflow', () => {
     await lab.stopWorkers();
     await lab.startWorker();
     // The machine phones home late, as a slow rescue environment would.
-    const script = await (await fetch(`${lab.api.url}/boot/ipxe/${late.mac}`)).text();
-    const kernelLine = /^kernel (.*)$/m.exec(script)![1]!;
-    const publicKey = Buffer.from(/rescued\.sshkey=(\S+)/.exec(kernelLine)![1]!, 'base64url').toString();
-    await appendFile(join(late.sshd.directory, 'authorized_keys'), `${publicKey}\n`);
-    const phoned = await fetch(/rescued\.callback=(\S+)/.exec(kernelLine)![1]!, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ mac: late.mac, ip: '127.0.0.1', sshHostKey: late.sshd.hostKey, sshPort: late.sshd.port }),
-    });
-    assert.equal(phoned.status, 200);
+    assert.equal(await phoneHomeLate({ apiUrl: lab.api.url, mac: late.mac, sshd: late.sshd }), 200);
     const done = await result('web04');
     assert.equal(done.outcome, 'repaired', JSON.stringify(done.status, null, 2));
     const pxeBoots = late.bmc.readEvents().filter((e) => e.action === 'power-on' && e.bootDevice === 'pxe').length;

@@ -132,3 +132,22 @@ export async function startSimulatedMachine(options: { apiUrl: string; bmc: Ipmi
     },
   };
 }
+
+/**
+ * What a slow rescue environment does after the BMC boot has long passed: read its own kernel arguments
+ * (here from the machine's iPXE script), install the SSH key, and phone home. Returns the HTTP status.
+ */
+export async function phoneHomeLate(options: { apiUrl: string; mac: string; sshd: TestSshd }): Promise<number> {
+  const script = await (await fetch(`${options.apiUrl}/boot/ipxe/${options.mac}`)).text();
+  const kernelLine = /^kernel (.*)$/m.exec(script)?.[1] ?? '';
+  const key = /rescued\.sshkey=(\S+)/.exec(kernelLine)?.[1];
+  const callback = /rescued\.callback=(\S+)/.exec(kernelLine)?.[1];
+  if (key === undefined || callback === undefined) throw new Error(`no rescue boot config for ${options.mac}:\n${script}`);
+  await appendFile(join(options.sshd.directory, 'authorized_keys'), `${Buffer.from(key, 'base64url').toString()}\n`);
+  const reply = await fetch(callback, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ mac: options.mac, ip: '127.0.0.1', sshHostKey: options.sshd.hostKey, sshPort: options.sshd.port }),
+  });
+  return reply.status;
+}
