@@ -32,7 +32,16 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** `rescuectl ... | head` closes our standard output early: that ends the command quietly, not with a trace. */
+function exitQuietlyOnClosedPipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
+}
+
 export async function runCli(argv: string[]): Promise<number> {
+  exitQuietlyOnClosedPipe(process.stdout);
   const program = buildProgram();
   try {
     await program.parseAsync(argv, { from: 'user' });

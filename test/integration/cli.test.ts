@@ -102,6 +102,18 @@ for (const database of testDatabases()) {
       assert.deepEqual(await api.inventory.systems.list(), before);
     });
 
+    test('a reader that goes away early (rescuectl ... | head) ends the command quietly', async () => {
+      const { spawn } = await import('node:child_process');
+      const { RESCUECTL } = await import('../support/cli.js');
+      const child = spawn(process.execPath, [RESCUECTL, 'system', 'report'], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.stdout.once('data', () => child.stdout.destroy());
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      assert.equal(code, 0, stderr);
+      assert.doesNotMatch(stderr, /EPIPE|\n\s+at /);
+    });
+
     test('token create --role, then rename and remove', async () => {
       const created = await cli('token', 'create', '--role', 'viewer', '--name', 'dashboard');
       assert.equal(created.code, 0, created.stderr);
