@@ -105,7 +105,10 @@ for (const database of testDatabases()) {
     test('a reader that goes away early (rescuectl ... | head) ends the command quietly', async () => {
       const { spawn } = await import('node:child_process');
       const { RESCUECTL } = await import('../support/cli.js');
-      const child = spawn(process.execPath, [RESCUECTL, 'system', 'report'], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      // More output than a pipe holds, so that the writes after the reader has gone fail with EPIPE.
+      const big = await api.request('POST', '/api/v1/templates', { body: { name: 'big', kind: 'script', body: 'echo rescued\n'.repeat(50_000) } });
+      assert.equal(big.status, 201);
+      const child = spawn(process.execPath, [RESCUECTL, '--json', 'template', 'report', 'big'], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
       let stderr = '';
       child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
       child.stdout.once('data', () => child.stdout.destroy());
