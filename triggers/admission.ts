@@ -1,0 +1,30 @@
+// The contract between what starts rescues by itself (webhooks, the Alertmanager poller, fleet audits) and the
+// guard that admits them. Every automatic start asks the guard; every answer is recorded with its reason.
+
+/** Who asks for an automatic rescue. Operators' own starts do not go through admission. */
+export type AdmissionSource = 'alertmanager' | 'generic' | 'poller' | 'audit';
+
+export interface AdmissionRequest {
+  /** The inventory system's name (already resolved from the alert's labels or the audit). */
+  system: string;
+  source: AdmissionSource;
+  /** Why, in words: the alert's name and summary, or the audit's classification reason. */
+  reason: string;
+  /** The alert's fingerprint or the generic receiver's id, for the record; absent for audits. */
+  alertId?: string;
+}
+
+export type AdmissionDecisionKind = 'started' | 'joined' | 'deferred' | 'refused' | 'dry-run';
+
+export interface AdmissionDecision {
+  decision: AdmissionDecisionKind;
+  /** The reason in words, as recorded and shown to operators. */
+  reason: string;
+  /** The rescue's workflow ID (`rescue-<system>`) when one was started or joined. */
+  workflowId: string | null;
+}
+
+/** The one guard every automatic start goes through. Race-free across concurrent callers. */
+export interface RescueAdmission {
+  admit(request: AdmissionRequest): Promise<AdmissionDecision>;
+}
