@@ -1,4 +1,4 @@
-// Powering a lab VM from outside this process, as a BMC simulator's chassis control does: lab/vm/power-vm.sh
+// Powering a lab VM from outside this process, as a BMC simulator's chassis control does: lab/vm/vm-power-command.sh
 // start|stop|status on a state directory, QEMU fully detached (a caller reading our stdout to its end, as popen()
 // does, is not held up), and the chassis-control hook form with RESCUED_VM_STATE_DIR.
 import { after, before, describe, test } from 'node:test';
@@ -13,7 +13,7 @@ import { currentBootSerialLog, powerOffVm, vmPowerStatus, writePoweredVmSpec } f
 import { processIsAlive } from '../../lab/vm/qemu.js';
 import { PROJECT_ROOT } from '../../lab/vm/paths.js';
 
-const POWER_VM = join(PROJECT_ROOT, 'lab', 'vm', 'power-vm.sh');
+const POWER_VM = join(PROJECT_ROOT, 'lab', 'vm', 'vm-power-command.sh');
 
 interface ProcessOutcome {
   exitCode: number;
@@ -28,7 +28,7 @@ function powerVm(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<
   return new Promise((resolve, reject) => {
     execFile(POWER_VM, args, { timeout: 20_000, encoding: 'utf8', cwd: tmpdir(), env }, (error, stdout, stderr) => {
       const code = error ? (error as NodeJS.ErrnoException & { code?: unknown }).code : 0;
-      if (error && typeof code !== 'number') reject(new Error(`power-vm.sh ${args.join(' ')}: ${error.message}\n${stderr}`));
+      if (error && typeof code !== 'number') reject(new Error(`vm-power-command.sh ${args.join(' ')}: ${error.message}\n${stderr}`));
       else resolve({ exitCode: typeof code === 'number' ? code : 0, stdout, stderr, elapsedMs: Date.now() - started });
     });
   });

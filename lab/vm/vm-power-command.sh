@@ -1,6 +1,6 @@
 #!/bin/sh
-# Runs lab/vm/power-vm.ts from any working directory (node resolves `--import tsx` from the working directory,
-# so this changes to the project root first, after making STATE_DIR absolute). Usage: see power-vm.ts.
+# Runs lab/vm/vm-power-command.ts from any working directory (node resolves `--import tsx` from the working directory,
+# so this changes to the project root first, after making STATE_DIR absolute). Usage: see vm-power-command.ts.
 set -eu
 root=$(CDPATH= cd -- "$(dirname -- "$0")/../.." && pwd)
 case "${1:-}" in
@@ -20,4 +20,4 @@ case "${1:-}" in
     ;;
 esac
 cd "$root"
-exec node --import tsx lab/vm/power-vm.ts "$@"
+exec node --import tsx lab/vm/vm-power-command.ts "$@"

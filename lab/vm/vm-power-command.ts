@@ -1,23 +1,23 @@
 // Power a lab VM on and off from outside: a BMC simulator's chassis control, a shell, a test.
 //
-//   power-vm.ts start   STATE_DIR [network|disk]   start QEMU (detached) unless it runs; prints "started PID DEVICE"
-//   power-vm.ts stop    STATE_DIR                  stop QEMU; prints "stopped" or "already stopped"
-//   power-vm.ts restart STATE_DIR [network|disk]   stop, then start (a reset or power cycle)
-//   power-vm.ts status  STATE_DIR                  prints "running PID DEVICE" (exit 0) or "stopped" (exit 3)
-//   power-vm.ts hook    STATE_DIR ACTION [DEVICE]  lab/bmc/chassis-control.mjs's hook protocol: ACTION is
+//   vm-power-command.ts start   STATE_DIR [network|disk]   start QEMU (detached) unless it runs; prints "started PID DEVICE"
+//   vm-power-command.ts stop    STATE_DIR                  stop QEMU; prints "stopped" or "already stopped"
+//   vm-power-command.ts restart STATE_DIR [network|disk]   stop, then start (a reset or power cycle)
+//   vm-power-command.ts status  STATE_DIR                  prints "running PID DEVICE" (exit 0) or "stopped" (exit 3)
+//   vm-power-command.ts hook    STATE_DIR ACTION [DEVICE]  lab/bmc/chassis-control.mjs's hook protocol: ACTION is
 //                                                  power-on | reset (DEVICE pxe|default|...) | power-off | soft-off;
 //                                                  other actions (boot-device, *-ignored) do nothing
-//   power-vm.ts ACTION [DEVICE]                    the same hook, with STATE_DIR from $RESCUED_VM_STATE_DIR, so
-//                                                  lab/vm/power-vm.sh can be given to chassis-control as --hook
+//   vm-power-command.ts ACTION [DEVICE]                    the same hook, with STATE_DIR from $RESCUED_VM_STATE_DIR, so
+//                                                  lab/vm/vm-power-command.sh can be given to chassis-control as --hook
 //
 // STATE_DIR holds vm.json (see vm-power.ts). Run from the project root with `node --import tsx`, or anywhere
-// through lab/vm/power-vm.sh. Errors go to stderr with exit 1.
+// through lab/vm/vm-power-command.sh. Errors go to stderr with exit 1.
 import { bootDeviceFromChassis, powerOffVm, powerOnVm, resetVm, vmPowerStatus, type VmBootDevice } from './vm-power.js';
 
 const HOOK_ACTIONS = new Set(['power-on', 'power-off', 'reset', 'soft-off', 'boot-device', 'power-ignored', 'reset-ignored', 'shutdown-ignored']);
 
 function usage(): never {
-  process.stderr.write('usage: power-vm.ts start|stop|restart|status STATE_DIR [network|disk] | hook STATE_DIR ACTION [DEVICE]\n');
+  process.stderr.write('usage: vm-power-command.ts start|stop|restart|status STATE_DIR [network|disk] | hook STATE_DIR ACTION [DEVICE]\n');
   process.exit(2);
 }
 
@@ -55,7 +55,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === undefined) usage();
   if (HOOK_ACTIONS.has(command)) {
     const stateDirectory = process.env.RESCUED_VM_STATE_DIR;
-    if (!stateDirectory) throw new Error(`${command}: set RESCUED_VM_STATE_DIR, or use: power-vm.ts hook STATE_DIR ${command}`);
+    if (!stateDirectory) throw new Error(`${command}: set RESCUED_VM_STATE_DIR, or use: vm-power-command.ts hook STATE_DIR ${command}`);
     await hook(stateDirectory, command, rest[0]);
     return 0;
   }
@@ -94,7 +94,7 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    process.stderr.write(`power-vm: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`vm-power-command: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(1);
   },
 );
