@@ -2,6 +2,7 @@
 // operation; returns a JSON-plain record of who was tried, who succeeded and why each failed. That record goes
 // into the event log and the rescue's history as it is.
 import { BmcError, isBmcError, isRetryable, toFailure, type BmcErrorOrigin, type BmcFailure } from './errors.js';
+import { defaultBmcConcurrency, processBmcLimiter, type KeyedSemaphore } from './bmc-limit.js';
 import { optionReaderFor, readCommonOptions, type CommonOptions } from './options.js';
 import { setBootDeviceAndConfirm, setPowerAndConfirm, type BootDeviceConfirmation, type PowerTransition } from './readback.js';
 import { createDefaultRegistry, type DriverRegistry } from './registry.js';
@@ -9,6 +10,7 @@ import { describeEndpoint } from './target.js';
 import type {
   BmcCallRecord,
   BmcDriver,
+  BmcProbeReport,
   BmcTarget,
   BootDeviceReading,
   BootDeviceRequest,
@@ -18,7 +20,7 @@ import type {
   SystemEventLogEntry,
 } from './types.js';
 
-export type PowerOperation = 'power.get' | 'power.set' | 'boot.set' | 'boot.get' | 'health.sel';
+export type PowerOperation = 'power.get' | 'power.set' | 'boot.set' | 'boot.get' | 'health.sel' | 'power.probe';
 
 export interface DriverAttemptRecord {
   driver: string;
@@ -30,6 +32,8 @@ export interface DriverAttemptRecord {
   failure?: BmcFailure;
   startedAt: string;
   elapsedMs: number;
+  /** Time spent waiting for a free slot of this BMC's concurrency limit (bmc_concurrency), when there was a wait. */
+  queuedMs?: number;
   /** Every call made, with its try number: what an operator reads when a cycle went wrong. */
   calls: BmcCallRecord[];
   /** Non-fatal remarks (e.g. the BMC reports the boot override as persistent). */
@@ -58,9 +62,16 @@ export interface PowerClientOptions {
   signal?: AbortSignal;
   /** Overrides options.driver_timeout for every target (tests). */
   driverTimeoutMs?: number;
+  /** The per-BMC concurrency limiter; the process-wide one by default (benchmarks give their own). */
+  limiter?: KeyedSemaphore;
 }
 
-type Capability = 'getPowerState' | 'setPowerState' | 'setBootDevice' | 'getBootDevice' | 'readSystemEventLog';
+/** One BMC's answer to a probe: what it said about itself, or why it could not be probed. */
+export type BmcProbeOutcome =
+  | { ok: true; type: string; endpoint: string; report: BmcProbeReport; record: DriverAttemptRecord }
+  | { ok: false; type: string; endpoint: string; failure: BmcFailure; record: DriverAttemptRecord };
+
+type Capability = 'getPowerState' | 'setPowerState' | 'setBootDevice' | 'getBootDevice' | 'readSystemEventLog' | 'probe';
 
 const CLOSE_TIMEOUT_MS = 10000;
 
@@ -114,6 +125,19 @@ export class PowerClient {
     return this.run('health.sel', null, ['readSystemEventLog'], (driver, context) => bound(driver, 'readSystemEventLog')(context));
   }
 
+  /** Every BMC of the machine, each asked what it is and what it offers (not a chain: all are probed). */
+  async probe(): Promise<BmcProbeOutcome[]> {
+    const outcomes: BmcProbeOutcome[] = [];
+    for (const target of this.targets) {
+      if (this.options.signal?.aborted) break;
+      const attempt = await this.attempt(target, ['probe'], (driver, context) => bound(driver, 'probe')(context));
+      const endpoint = describeEndpoint(target);
+      if (attempt.ok) outcomes.push({ ok: true, type: target.type, endpoint, report: attempt.value, record: attempt.record });
+      else outcomes.push({ ok: false, type: target.type, endpoint, failure: attempt.record.failure ?? { kind: 'internal', message: 'no failure recorded' }, record: attempt.record });
+    }
+    return outcomes;
+  }
+
   private async run<T>(
     operation: PowerOperation,
     request: Record<string, string | boolean> | null,
@@ -155,6 +179,7 @@ export class PowerClient {
     const calls: BmcCallRecord[] = [];
     const warnings: string[] = [];
     let driverName = target.type;
+    let queuedMs = 0;
     const record = (outcome: DriverAttemptRecord['outcome'], failure?: BmcFailure): DriverAttemptRecord => ({
       driver: driverName,
       type: target.type,
@@ -163,16 +188,20 @@ export class PowerClient {
       ...(failure ? { failure } : {}),
       startedAt,
       elapsedMs: Math.round(performance.now() - clock),
+      ...(queuedMs > 0 ? { queuedMs } : {}),
       calls,
       ...(warnings.length > 0 ? { warnings } : {}),
     });
 
     let driver: BmcDriver;
     let common: CommonOptions;
+    let concurrency: number;
     try {
       const resolution = this.registry.resolve(target);
       driverName = resolution.driver;
-      common = readCommonOptions(optionReaderFor(target, driverName));
+      const reader = optionReaderFor(target, driverName);
+      common = readCommonOptions(reader);
+      concurrency = reader.integer('bmc_concurrency', defaultBmcConcurrency(), 1, 64);
       driver = resolution.create(target);
     } catch (error) {
       // No driver: the record names the one the type would have been (e.g. the fence agent not installed).
@@ -195,12 +224,13 @@ export class PowerClient {
     this.options.signal?.addEventListener('abort', onOuterAbort, { once: true });
     const context: OperationContext = { signal: controller.signal, recordCall: (call) => appendCall(calls, call) };
 
-    let opened = false;
+    let release: (() => void) | null = null;
     try {
-      if (driver.open) {
-        await driver.open(context);
-        opened = true;
-      }
+      // The wait for a free slot of this BMC counts against driver_timeout.
+      const queued = performance.now();
+      release = await (this.options.limiter ?? processBmcLimiter).acquire(bmcKey(target), concurrency, controller.signal);
+      queuedMs = Math.round(performance.now() - queued);
+      if (driver.open) await driver.open(context);
       const value = await perform(driver, context, common, origin, (warning) => warnings.push(warning));
       return { ok: true, value, record: record('succeeded') };
     } catch (error) {
@@ -208,13 +238,20 @@ export class PowerClient {
     } finally {
       clearTimeout(timer);
       this.options.signal?.removeEventListener('abort', onOuterAbort);
-      if (driver.close && (opened || !driver.open)) {
-        // Closing (e.g. deleting a Redfish session) gets its own time, even after a timeout.
+      if (driver.close && release !== null) {
+        // Always, also when open() failed half-way (a session made, then the system not found): closing (e.g.
+        // deleting a Redfish session) gets its own time, even after a timeout.
         const closeContext: OperationContext = { signal: AbortSignal.timeout(CLOSE_TIMEOUT_MS), recordCall: (call) => appendCall(calls, call) };
         await driver.close(closeContext).catch(() => undefined);
       }
+      release?.();
     }
   }
+}
+
+/** The concurrency limit's key: one BMC, whatever the machine or driver that talks to it. */
+export function bmcKey(target: BmcTarget): string {
+  return `${target.address.trim().toLowerCase()}|${target.port ?? ''}`;
 }
 
 /** Successful repeats of the same call (polling the state) are folded into one entry with a count. */

@@ -51,14 +51,17 @@ export class BmcError extends Error {
   readonly driver: string;
   /** What the BMC (or the tool) said, verbatim and trimmed; empty when it said nothing. */
   readonly bmcSaid: string;
+  /** The same read may give a usable answer a moment later (e.g. a PowerState outside the schema mid-transition). */
+  readonly transient: boolean;
 
-  constructor(kind: BmcErrorKind, origin: BmcErrorOrigin, summary: string, bmcSaid = '') {
+  constructor(kind: BmcErrorKind, origin: BmcErrorOrigin, summary: string, bmcSaid = '', transient = false) {
     const said = bmcSaid.trim();
     super(`${origin.systemName}: ${origin.driver}: ${summary}${said ? ` (BMC said: ${said})` : ''}`);
     this.kind = kind;
     this.systemName = origin.systemName;
     this.driver = origin.driver;
     this.bmcSaid = said;
+    this.transient = transient;
   }
 
   toFailure(): BmcFailure {

@@ -2,6 +2,7 @@
 export type {
   BmcCallRecord,
   BmcDriver,
+  BmcProbeReport,
   BmcTarget,
   BootDevice,
   BootDeviceGetter,
@@ -9,6 +10,7 @@ export type {
   BootDeviceRequest,
   BootDeviceSetter,
   HealthReader,
+  MachineIdentity,
   OperationContext,
   PowerAction,
   PowerCommandReceipt,
@@ -20,8 +22,10 @@ export type {
 export { BOOT_DEVICES, POWER_ACTIONS } from './types.js';
 export { BMC_ERROR_KINDS, BmcError, isBmcError, isRetryable, type BmcErrorKind, type BmcFailure } from './errors.js';
 export { COMMON_OPTION_KEYS } from './options.js';
+export { BMC_CONCURRENCY_ENV, DEFAULT_BMC_CONCURRENCY, KeyedSemaphore, processBmcLimiter } from './bmc-limit.js';
 export {
   PowerClient,
+  type BmcProbeOutcome,
   type DriverAttemptRecord,
   type PowerChainRecord,
   type PowerChainResult,

@@ -12,6 +12,7 @@ export const COMMON_OPTION_KEYS = [
   'readback_timeout', // seconds to wait for the machine to reach the state asked for (60)
   'readback_interval', // seconds between two reads of the state (0.25)
   'cycle_settle', // seconds a cycle must keep reading "on" when the off was not seen (5)
+  'bmc_concurrency', // operations at once against this BMC, all callers of the process (RESCUED_BMC_CONCURRENCY, 4)
 ] as const;
 
 export interface CommonOptions {

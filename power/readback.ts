@@ -69,7 +69,7 @@ export async function setPowerAndConfirm(
   origin: BmcErrorOrigin,
 ): Promise<PowerTransition> {
   const started = performance.now();
-  const stateBefore = await driver.getPowerState(context);
+  const stateBefore = await readKnownState(driver, context, timing, origin);
   const { send, target } = plan(action, stateBefore);
   const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
@@ -98,8 +98,9 @@ export async function setPowerAndConfirm(
       if (lastState === 'off' && throughOff) observedOff = true;
       if (lastState === target && transitionComplete(send, observedOff, performance.now() - commandAccepted, timing)) break;
     } catch (error) {
-      // A BMC may not answer while it resets the host: tolerated until the deadline.
-      if (!isBmcError(error) || (error.kind !== 'unreachable' && error.kind !== 'timeout')) throw error;
+      // A BMC may not answer, or answer a state outside its schema, while it resets the host: tolerated until
+      // the deadline.
+      if (!toleratedWhilePolling(error)) throw error;
       lastReadError = error;
     }
     if (performance.now() >= deadline) {
@@ -125,6 +126,26 @@ export async function setPowerAndConfirm(
     action, actionSent: send, stateBefore, stateAfter: target, observedOff, commands: receipt.commands, reads,
     elapsedMs: Math.round(performance.now() - started), evidence,
   };
+}
+
+function toleratedWhilePolling(error: unknown): error is BmcError {
+  return isBmcError(error) && (error.kind === 'unreachable' || error.kind === 'timeout' || error.transient);
+}
+
+/** The state before the action; a transient answer (a state outside the schema) is read again until the deadline. */
+async function readKnownState(driver: PowerStateGetter, context: OperationContext, timing: ReadbackTiming, origin: BmcErrorOrigin): Promise<PowerState> {
+  const deadline = performance.now() + timing.readbackTimeoutMs;
+  for (;;) {
+    try {
+      return await driver.getPowerState(context);
+    } catch (error) {
+      if (!isBmcError(error) || !error.transient) throw error;
+      if (performance.now() >= deadline) {
+        throw new BmcError('state-not-reached', origin, `the power state stayed unreadable for readback_timeout=${(timing.readbackTimeoutMs / 1000).toFixed(1)} s: ${error.message}`);
+      }
+    }
+    await sleep(timing.readbackIntervalMs, context.signal);
+  }
 }
 
 function transitionComplete(sent: PowerAction, observedOff: boolean, sinceCommandMs: number, timing: ReadbackTiming): boolean {
@@ -187,7 +208,7 @@ export function describeReading(reading: BootDeviceReading): string {
  */
 export function compareBootReading(request: BootDeviceRequest, reading: BootDeviceReading): { matches: boolean; warnings: string[] } {
   if (reading.device !== request.device) return { matches: false, warnings: [] };
-  const warnings: string[] = [];
+  const warnings: string[] = reading.note ? [reading.note] : [];
   if (reading.uefi !== null && reading.uefi !== request.uefi) {
     if (reading.overrideActive !== false) return { matches: false, warnings: [] };
     warnings.push(`the BMC reports the boot flags as not valid and the mode as ${reading.uefi ? 'UEFI' : 'legacy'}: mode not confirmed`);

@@ -28,6 +28,8 @@ export interface BootDeviceReading {
   overrideActive: boolean | null;
   /** The BMC's own words for the device, e.g. "Force PXE" or "Pxe". */
   reported: string;
+  /** How the driver read a vendor's way of reporting the override (e.g. Dell's "UefiTarget" after "Pxe"). */
+  note?: string;
 }
 
 /** One system event log entry, as plain as the BMC gives it. */
@@ -48,6 +50,8 @@ export interface SystemEventLogEntry {
  */
 export interface BmcTarget {
   systemName: string;
+  /** What the inventory knows of the machine itself: picks it among the systems of a shared BMC. */
+  identity?: MachineIdentity;
   /** Power type: ipmi | ipmitool | ipmilanplus | redfish | <fence agent name, with or without "fence_"> */
   type: string;
   address: string;
@@ -55,6 +59,13 @@ export interface BmcTarget {
   username?: string;
   password?: string;
   options: Record<string, string>;
+}
+
+export interface MachineIdentity {
+  /** The machine's NIC MAC addresses, lower case, colon separated. */
+  macs: string[];
+  uuid?: string;
+  serial?: string;
 }
 
 /** One call to the outside world (a process run, an HTTP request), recorded without secrets. */
@@ -108,8 +119,44 @@ export interface HealthReader {
   readSystemEventLog(context: OperationContext): Promise<SystemEventLogEntry[]>;
 }
 
+/** What a BMC says about itself and what it offers: `rescuectl power probe`. null: not reported. */
+export interface BmcProbeReport {
+  driver: string;
+  endpoint: string;
+  vendor: string | null;
+  model: string | null;
+  firmware: string | null;
+  /** Redfish: the service root's RedfishVersion; IPMI: the IPMI version of mc info. */
+  protocolVersion: string | null;
+  powerState: PowerState | null;
+  /** The system chosen on this BMC (Redfish path or IPMI "chassis"), and the others it serves. */
+  system: string | null;
+  otherSystems: string[];
+  /** null: the BMC does not advertise them (the driver then assumes the standard list). */
+  resetTypes: string[] | null;
+  bootOverride: {
+    supported: boolean;
+    /** Where the override is written (the system, or its @Redfish.Settings object). */
+    writtenTo: string | null;
+    modes: string[] | null;
+    currentMode: string | null;
+    modeWritable: 'yes' | 'no' | 'unknown';
+    targets: string[] | null;
+    current: string | null;
+  };
+  /** Where the hardware event log is read from. */
+  eventLog: string | null;
+  /** Redfish sessions offered and what this probe used ('session', 'basic'); IPMI: the cipher suite. */
+  authentication: string | null;
+  notes: string[];
+}
+
+export interface Prober {
+  probe(context: OperationContext): Promise<BmcProbeReport>;
+}
+
 /** A driver for one BMC. `open`/`close` bracket one chain operation (e.g. a Redfish session). */
-export interface BmcDriver extends Partial<PowerStateGetter & PowerSetter & BootDeviceSetter & BootDeviceGetter & HealthReader> {
+export interface BmcDriver extends Partial<PowerStateGetter & PowerSetter & BootDeviceSetter & BootDeviceGetter & HealthReader & Prober> {
   /** Driver name as recorded: 'ipmitool', 'redfish', 'fence_ipmilan', ... */
   readonly name: string;
   open?(context: OperationContext): Promise<void>;

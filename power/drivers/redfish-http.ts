@@ -89,6 +89,9 @@ export function transportError(error: NodeJS.ErrnoException, endpoint: RedfishEn
   return new BmcError('unreachable', origin, `request to ${where} failed (${code || error.message})`);
 }
 
+/** No Redfish resource the drivers read comes near this; a larger answer is refused, not buffered. */
+export const MAX_REPLY_BYTES = 4 * 1024 * 1024;
+
 /** One HTTP exchange. Resolves for every HTTP status; rejects with a BmcError when no answer came. */
 export function sendRedfishRequest(
   endpoint: RedfishEndpoint,
@@ -146,7 +149,16 @@ export function sendRedfishRequest(
     outgoing.on('error', (error: NodeJS.ErrnoException) => fail(transportError(error, endpoint, origin)));
     outgoing.on('response', (incoming) => {
       const chunks: Buffer[] = [];
-      incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
+      let received = 0;
+      incoming.on('data', (chunk: Buffer) => {
+        received += chunk.length;
+        if (received > MAX_REPLY_BYTES) {
+          outgoing.destroy();
+          fail(new BmcError('internal', origin, `${request.method} ${request.path}: the answer from ${endpointUrl(endpoint)} is larger than ${MAX_REPLY_BYTES / 1024 / 1024} MiB; not read`));
+          return;
+        }
+        chunks.push(chunk);
+      });
       incoming.on('error', (error: NodeJS.ErrnoException) => fail(transportError(error, endpoint, origin)));
       incoming.on('end', () => {
         if (settled) return;
