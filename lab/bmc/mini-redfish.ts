@@ -69,6 +69,10 @@ export interface MiniRedfishBmc {
   bumpEtag(systemId?: string): void;
   /** Appends entries to the main log service of the first system, newest last by time. */
   addLogEntries(count: number): void;
+  /** Someone else changes the system between the client's GET and its next PATCH (that PATCH gets a 412). */
+  bumpEtagBeforeNextPatch(): void;
+  /** The next task (202 reset) ends in TaskState Exception with this message. */
+  failNextTask(message: string): void;
   /** The next login takes this long before it answers (the session is created at once). */
   delayNextLogin(ms: number): void;
   /** Forgets every session, as the BMC's idle timeout would. */
@@ -119,7 +123,9 @@ export async function startMiniRedfish(options: MiniRedfishOptions): Promise<Min
   let nextSession = 1;
   let nextTask = 1;
   let loginDelayMs = 0;
-  const tasks = new Map<string, { done: boolean }>();
+  const tasks = new Map<string, { done: boolean; failure: string | null }>();
+  let bumpBeforePatch = false;
+  let nextTaskFailure: string | null = null;
   let offUntilBusyEnds = 0;
   let unknownReadsLeft = 0;
   let lastLogId = 0;
@@ -171,6 +177,12 @@ export async function startMiniRedfish(options: MiniRedfishOptions): Promise<Min
           Severity: 'OK',
         });
       }
+    },
+    bumpEtagBeforeNextPatch: () => {
+      bumpBeforePatch = true;
+    },
+    failNextTask: (message) => {
+      nextTaskFailure = message;
     },
     delayNextLogin: (ms) => {
       loginDelayMs = ms;
@@ -387,6 +399,10 @@ export async function startMiniRedfish(options: MiniRedfishOptions): Promise<Min
   };
 
   const checkIfMatch = (system: EmulatedSystem, request: IncomingMessage, response: ServerResponse, record: MiniRedfishRequest): boolean => {
+    if (bumpBeforePatch) {
+      bumpBeforePatch = false;
+      system.etag += 1;
+    }
     const ifMatch = request.headers['if-match'];
     if (ifMatch === undefined) {
       if (!personality.etag.required) return true;
@@ -541,6 +557,11 @@ export async function startMiniRedfish(options: MiniRedfishOptions): Promise<Min
         send(response, record, 202, { '@odata.type': '#Task.v1_5_0.Task', TaskState: 'Running', PercentComplete: 50 }, { Location: path, 'Retry-After': '1' });
         return;
       }
+      if (monitor.failure !== null) {
+        tasks.delete(path.slice(TASK_MONITORS.length + 1));
+        send(response, record, 200, { '@odata.type': '#Task.v1_5_0.Task', TaskState: 'Exception', TaskStatus: 'Critical', Messages: [{ MessageId: 'Base.1.8.InternalError', Message: monitor.failure }] });
+        return;
+      }
       tasks.delete(path.slice(TASK_MONITORS.length + 1));
       send(response, record, 204);
       return;
@@ -617,10 +638,11 @@ export async function startMiniRedfish(options: MiniRedfishOptions): Promise<Min
         }
         if (personality.reset.asyncTask) {
           const id = String(nextTask++);
-          const task = { done: false };
+          const task = { done: false, failure: nextTaskFailure };
+          nextTaskFailure = null;
           tasks.set(id, task);
           setTimeout(() => {
-            applyReset(system, resetType);
+            if (task.failure === null) applyReset(system, resetType);
             task.done = true;
           }, 150).unref();
           send(response, record, 202, { '@odata.type': '#Task.v1_5_0.Task', Id: id, TaskState: 'Running' }, { Location: `${TASK_MONITORS}/${id}` });

@@ -33,6 +33,8 @@ import {
   odataId,
   planReset,
   powerStateFromRedfish,
+  STANDARD_RESET_TYPES,
+  type ResetStep,
 } from './redfish-mapping.js';
 import { discoverSystem, listSystems, normaliseMac } from './redfish-system.js';
 
@@ -213,17 +215,30 @@ export function createRedfishDriver(target: BmcTarget): BmcDriver {
       const reset = actions['#ComputerSystem.Reset'];
       const resetTarget = isRecord(reset) && typeof reset['target'] === 'string' ? reset['target'] : null;
       if (!resetTarget) throw new BmcError('unsupported', origin, `${opened().describeBmc()}: ${systemPath ?? ''} offers no #ComputerSystem.Reset action`);
-      const allowed = await allowedResetTypes(reset, context);
-      const steps = planReset(action, allowed);
-      if (!steps) {
-        throw new BmcError('unsupported', origin, `${opened().describeBmc()}: power ${action}: no suitable ResetType among those the BMC allows (${(allowed ?? []).join(', ')})`);
-      }
+      const advertised = await allowedResetTypes(reset, context);
+      // Not advertised: the standard list is assumed, less what the BMC refuses (400 to a ResetType it lacks).
+      let assumed = advertised === null ? [...STANDARD_RESET_TYPES] : null;
       const commands: string[] = [];
       let observedOff = false;
-      for (const step of steps) {
+      let steps = planReset(action, advertised ?? assumed);
+      if (!steps) {
+        throw new BmcError('unsupported', origin, `${opened().describeBmc()}: power ${action}: no suitable ResetType among those the BMC allows (${(advertised ?? []).join(', ')})`);
+      }
+      for (let index = 0; index < steps.length; index += 1) {
+        const step = steps[index] as ResetStep;
         try {
           await postReset(resetTarget, step.resetType, context);
         } catch (error) {
+          if (assumed !== null && index === 0 && error instanceof BmcError && error.kind === 'rejected' && / 400/.test(` ${error.bmcSaid.slice(0, 8)}`)) {
+            const without: string[] = assumed.filter((resetType) => resetType !== step.resetType);
+            assumed = without;
+            const replanned = planReset(action, without);
+            if (replanned && without.length > 0) {
+              steps = replanned;
+              index = -1;
+              continue;
+            }
+          }
           // Some BMCs answer 400/409 to On when on (or ForceOff when off): "already there" is not an error.
           const already = step.resetType === 'On' || step.resetType === 'ForceOn' ? 'on' : step.resetType === 'ForceOff' || step.resetType === 'GracefulShutdown' ? 'off' : null;
           if (!(error instanceof BmcError) || error.kind !== 'rejected' || already === null) throw error;
