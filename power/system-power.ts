@@ -47,6 +47,17 @@ export function createSystemPower(dependencies: SystemPowerDependencies) {
       const client = await clientFor(systemName, signal);
       return client.readSystemEventLog();
     },
+    /** Every BMC of the machine asked what it is and offers; recorded as a power.probe event. */
+    async probe(systemName: string, signal?: AbortSignal) {
+      const client = await clientFor(systemName, signal);
+      const outcomes = await client.probe();
+      await dependencies.recordEvent({
+        kind: outcomes.some((outcome) => outcome.ok) ? 'power.probe' : 'power.probe.failed',
+        systemName,
+        detail: { attempts: outcomes.map((outcome) => outcome.record) },
+      });
+      return outcomes;
+    },
   };
 }
 

@@ -9,6 +9,45 @@ import type { PowerChainResult } from '../../power/chain.js';
 import { BmcError, type BmcErrorKind } from '../../power/errors.js';
 import { BOOT_DEVICES, POWER_ACTIONS, type BootDevice, type PowerAction } from '../../power/types.js';
 import { objectName } from '../../inventory/schemas.js';
+import { BMC_ERROR_KINDS } from '../../power/errors.js';
+import { errorReply } from './collections.js';
+
+const nullableString = z.string().nullable();
+/** What `GET .../power/probe` answers: one entry per BMC of the machine (power/types.ts BmcProbeReport). */
+export const probeReport = z.object({
+  driver: z.string(),
+  endpoint: z.string(),
+  vendor: nullableString,
+  model: nullableString,
+  firmware: nullableString,
+  protocolVersion: nullableString,
+  powerState: z.enum(['on', 'off']).nullable(),
+  system: nullableString,
+  otherSystems: z.array(z.string()),
+  resetTypes: z.array(z.string()).nullable(),
+  bootOverride: z.object({
+    supported: z.boolean(),
+    writtenTo: nullableString,
+    modes: z.array(z.string()).nullable(),
+    currentMode: nullableString,
+    modeWritable: z.enum(['yes', 'no', 'unknown']),
+    targets: z.array(z.string()).nullable(),
+    current: nullableString,
+  }),
+  eventLog: nullableString,
+  authentication: nullableString,
+  notes: z.array(z.string()),
+});
+const probeFailure = z.object({ kind: z.enum(BMC_ERROR_KINDS as [BmcErrorKind, ...BmcErrorKind[]]), message: z.string() });
+const probeEntry = z.object({
+  ok: z.boolean(),
+  type: z.string(),
+  endpoint: z.string(),
+  report: probeReport.optional(),
+  failure: probeFailure.optional(),
+  elapsedMs: z.number(),
+});
+export const probeReply = z.object({ system: z.string(), bmcs: z.array(probeEntry) });
 
 const STATUS_BY_KIND: Record<BmcErrorKind, number> = {
   auth: 502,
@@ -61,6 +100,37 @@ export function registerPowerRoutes(parent: FastifyInstance, systemPower: System
     },
     handler: async (request, response) =>
       reply(response, () => systemPower.setBootDevice(request.params.name, { device: request.body.device, uefi: request.body.uefi }), (confirmation) => ({ system: request.params.name, device: request.body.device, uefi: request.body.uefi, confirmation })),
+  });
+  app.get('/api/v1/systems/:name/power/probe', {
+    config: { role: 'operator' },
+    schema: {
+      tags: ['power'],
+      summary: "Ask each of the machine's BMCs what it is and offers: vendor, firmware, reset types, boot override, event log, sessions",
+      params,
+      response: { 200: probeReply, 400: errorReply, 401: errorReply, 403: errorReply, 404: errorReply, 409: errorReply, 500: errorReply, 501: errorReply, 502: probeReply.extend({ error: z.string(), message: z.string() }), 504: probeReply.extend({ error: z.string(), message: z.string() }) },
+    },
+    handler: async (request, response) => {
+      const name = request.params.name;
+      let outcomes;
+      try {
+        outcomes = await systemPower.probe(name);
+      } catch (error) {
+        if (error instanceof BmcError) return response.code(STATUS_BY_KIND[error.kind]).send({ error: `bmc-${error.kind}`, message: error.message });
+        throw error;
+      }
+      const bmcs = outcomes.map((outcome) => ({
+        ok: outcome.ok,
+        type: outcome.type,
+        endpoint: outcome.endpoint,
+        ...(outcome.ok ? { report: outcome.report } : { failure: outcome.failure }),
+        elapsedMs: outcome.record.elapsedMs,
+      }));
+      const failed = outcomes.find((outcome) => !outcome.ok);
+      if (outcomes.some((outcome) => outcome.ok) || !failed || failed.ok) return response.send({ system: name, bmcs });
+      // No BMC answered: 504 when none was reached, else 502 (a BMC answered and refused).
+      const unreached = outcomes.every((outcome) => !outcome.ok && (outcome.failure.kind === 'unreachable' || outcome.failure.kind === 'timeout'));
+      return response.code(unreached ? 504 : 502).send({ error: `bmc-${failed.failure.kind}`, message: failed.failure.message, system: name, bmcs });
+    },
   });
   app.get('/api/v1/systems/:name/sel', {
     config: { role: 'viewer' },

@@ -10,6 +10,53 @@ interface PowerReply {
   record?: { attempts: Array<{ driver: string; outcome: string; failure?: { message: string } }> };
 }
 
+interface ProbeReport {
+  driver: string;
+  vendor: string | null;
+  model: string | null;
+  firmware: string | null;
+  protocolVersion: string | null;
+  powerState: string | null;
+  system: string | null;
+  otherSystems: string[];
+  resetTypes: string[] | null;
+  bootOverride: { supported: boolean; writtenTo: string | null; modes: string[] | null; currentMode: string | null; modeWritable: string; targets: string[] | null; current: string | null };
+  eventLog: string | null;
+  authentication: string | null;
+  notes: string[];
+}
+
+interface ProbeReply {
+  system: string;
+  bmcs: Array<{ ok: boolean; type: string; endpoint: string; report?: ProbeReport; failure?: { kind: string; message: string } }>;
+}
+
+function describeProbe(reply: ProbeReply): string {
+  const lines: string[] = [];
+  const list = (values: string[] | null, none: string): string => (values === null ? none : values.join(', ') || 'none');
+  for (const bmc of reply.bmcs) {
+    lines.push(`${reply.system}: ${bmc.type} BMC at ${bmc.endpoint}`);
+    if (!bmc.ok || !bmc.report) {
+      lines.push(`  not probed: ${bmc.failure?.message ?? 'unknown failure'}`);
+      continue;
+    }
+    const report = bmc.report;
+    lines.push(`  vendor           ${report.vendor ?? '?'}`, `  model            ${report.model ?? '?'}`, `  firmware         ${report.firmware ?? '?'}`);
+    lines.push(`  protocol         ${report.protocolVersion ?? '?'}`, `  power            ${report.powerState ?? 'unreadable'}`);
+    lines.push(`  system           ${report.system ?? '?'}${report.otherSystems.length > 0 ? ` (also on this BMC: ${report.otherSystems.join(', ')})` : ''}`);
+    lines.push(`  reset types      ${list(report.resetTypes, 'not advertised (standard list assumed)')}`);
+    const boot = report.bootOverride;
+    lines.push(boot.supported
+      ? `  boot override    yes, written to ${boot.writtenTo ?? '?'}; now ${boot.current ?? '?'}`
+      : '  boot override    NO: one-time boot cannot be set through this BMC');
+    lines.push(`  boot modes       ${list(boot.modes, 'not advertised')} (current ${boot.currentMode ?? '?'}, writable: ${boot.modeWritable})`);
+    lines.push(`  boot targets     ${list(boot.targets, 'not advertised')}`);
+    lines.push(`  event log        ${report.eventLog ?? 'none found'}`, `  authentication   ${report.authentication ?? '?'}`);
+    for (const note of report.notes) lines.push(`  note: ${note}`);
+  }
+  return lines.join('\n');
+}
+
 function describeAttempts(reply: PowerReply): string {
   const failed = (reply.record?.attempts ?? []).filter((a) => a.outcome === 'failed');
   return failed.length === 0 ? '' : ` (after ${failed.map((a) => `${a.driver} failed: ${a.failure?.message ?? 'unknown'}`).join('; ')})`;
@@ -38,6 +85,15 @@ export function registerPowerCommands(program: Command, connect: () => Promise<A
         console.log(`${system}: power ${action} done, now ${String(reply.transition?.stateAfter ?? 'confirmed')} (via ${reply.driver})${describeAttempts(reply)}`);
       });
   }
+  power
+    .command('probe')
+    .argument('<system>')
+    .description("ask the machine's BMCs what they are and offer, before the first rescue needs them")
+    .action(async (system: string) => {
+      const reply = await (await connect()).request<ProbeReply>('GET', `${path(system)}/power/probe`);
+      if (json()) return printJson(reply);
+      console.log(describeProbe(reply));
+    });
   power
     .command('bootdev')
     .argument('<system>')

@@ -184,3 +184,38 @@ function selTimestamp(date: string, time: string): string | null {
   const text = [date, time].filter((part) => part !== '').join(' ');
   return text === '' ? null : text;
 }
+
+export interface McInfo {
+  manufacturerId: number | null;
+  manufacturer: string | null;
+  product: string | null;
+  firmware: string | null;
+  ipmiVersion: string | null;
+}
+
+// IANA enterprise numbers of the common BMC makers (ipmitool prints "Unknown (0x...)" for the ones it lacks).
+const MANUFACTURERS: Record<number, string> = {
+  2: 'IBM', 11: 'Hewlett-Packard', 343: 'Intel', 674: 'Dell Inc.', 4753: 'MontaVista (OpenIPMI ipmi_sim)', 7154: 'Quanta',
+  10876: 'Supermicro', 15370: 'Giga-byte', 19046: 'Lenovo', 20974: 'American Megatrends', 47196: 'Hewlett Packard Enterprise', 49622: 'OpenBMC',
+};
+
+/** `mc info` (Get Device ID): who made the BMC, its firmware and IPMI version. */
+export function parseMcInfo(stdout: string): McInfo {
+  const fields = new Map<string, string>();
+  for (const line of stdout.split('\n')) {
+    const match = /^([A-Za-z][A-Za-z ]*?)\s*:\s*(.*)$/.exec(line.trim());
+    if (match?.[1] && match[2] !== undefined) fields.set(match[1].toLowerCase(), match[2].trim());
+  }
+  const idText = fields.get('manufacturer id');
+  const manufacturerId = idText && /^\d+$/.test(idText) ? Number(idText) : null;
+  const named = fields.get('manufacturer name');
+  const manufacturer = named && !/^unknown/i.test(named) ? named : manufacturerId !== null ? MANUFACTURERS[manufacturerId] ?? `IANA ${manufacturerId}` : null;
+  const product = fields.get('product name');
+  return {
+    manufacturerId,
+    manufacturer,
+    product: product && !/^unknown/i.test(product) ? product : fields.get('product id') ?? null,
+    firmware: fields.get('firmware revision') ?? null,
+    ipmiVersion: fields.get('ipmi version') ?? null,
+  };
+}

@@ -7,6 +7,7 @@ import { callWithRetries, RETRY_ON_NO_ANSWER, RETRY_ON_UNREACHABLE_ONLY, type Re
 import { checkedField, checkedHost, checkedPort } from '../target.js';
 import type {
   BmcDriver,
+  BmcProbeReport,
   BmcTarget,
   BootDeviceReading,
   BootDeviceRequest,
@@ -16,7 +17,7 @@ import type {
   PowerState,
   SystemEventLogEntry,
 } from '../types.js';
-import { classifyIpmitoolResult, parseBootFlags, parseChassisPowerStatus, parseSelElist, SEL_LOOKUP_NOISE } from './ipmitool-output.js';
+import { classifyIpmitoolResult, parseBootFlags, parseChassisPowerStatus, parseMcInfo, parseSelElist, SEL_LOOKUP_NOISE } from './ipmitool-output.js';
 
 export const IPMITOOL_DRIVER = 'ipmitool';
 
@@ -24,7 +25,9 @@ export const IPMITOOL_DRIVER = 'ipmitool';
 export interface IpmitoolSettings {
   executable: string; // ipmitool_path (ipmitool)
   interface: 'lanplus' | 'lan'; // interface (lanplus)
-  cipher: number; // cipher (3)
+  /** cipher (3): the cipher suite; "auto" tries 17 (AES-128, SHA-256: what recent iDRAC, iLO 5+ and Supermicro X12+
+   * keep enabled) then 3 (what older BMCs and ipmi_sim offer), and keeps the first that works. */
+  ciphers: number[];
   privilege: 'CALLBACK' | 'USER' | 'OPERATOR' | 'ADMINISTRATOR'; // privilege (administrator)
   sessionTimeoutSeconds: number; // ipmi_timeout: ipmitool -N (2; a silent BMC then costs ~4 s per try)
   sessionRetries: number; // ipmi_retries: ipmitool -R (1; 0 would mean ipmitool's default, ~20 s)
@@ -44,7 +47,7 @@ export function readIpmitoolSettings(target: BmcTarget): IpmitoolSettings {
   return {
     executable: reader.string('ipmitool_path') ?? 'ipmitool',
     interface: reader.choice('interface', ['lanplus', 'lan'] as const, 'lanplus'),
-    cipher: reader.integer('cipher', 3, 0, 17),
+    ciphers: reader.raw('cipher')?.toLowerCase() === 'auto' ? [17, 3] : [reader.integer('cipher', 3, 0, 17)],
     privilege: privilege.toUpperCase() as IpmitoolSettings['privilege'],
     sessionTimeoutSeconds: reader.integer('ipmi_timeout', 2, 1, 60),
     sessionRetries: reader.integer('ipmi_retries', 1, 1, 10),
@@ -58,9 +61,9 @@ export function readIpmitoolSettings(target: BmcTarget): IpmitoolSettings {
 }
 
 /** The argument array for one ipmitool command: never the password, never a shell. */
-export function ipmitoolArguments(settings: IpmitoolSettings, command: readonly string[]): string[] {
+export function ipmitoolArguments(settings: IpmitoolSettings, command: readonly string[], cipher = settings.ciphers[0] ?? 3): string[] {
   const args = ['-v', '-I', settings.interface, '-H', settings.host, '-p', String(settings.port)];
-  if (settings.interface === 'lanplus') args.push('-C', String(settings.cipher));
+  if (settings.interface === 'lanplus') args.push('-C', String(cipher));
   if (settings.username !== undefined) args.push('-U', settings.username);
   args.push('-L', settings.privilege, '-N', String(settings.sessionTimeoutSeconds), '-R', String(settings.sessionRetries));
   if (settings.password !== undefined) args.push('-E');
@@ -71,8 +74,30 @@ export function ipmitoolArguments(settings: IpmitoolSettings, command: readonly 
 export function createIpmitoolDriver(target: BmcTarget): BmcDriver {
   const settings = readIpmitoolSettings(target);
   const origin: BmcErrorOrigin = { systemName: target.systemName, driver: IPMITOOL_DRIVER };
+  // With cipher=auto, the suites still to try; the first one that works is kept for the rest of the operation.
+  let ciphers = [...settings.ciphers];
 
   async function ipmitool(
+    command: readonly string[],
+    context: OperationContext,
+    retryOn: readonly BmcErrorKind[] = RETRY_ON_NO_ANSWER,
+    ignoreStderr: readonly RegExp[] = [],
+  ): Promise<string> {
+    for (;;) {
+      try {
+        const stdout = await ipmitoolWith(ciphers[0] ?? 3, command, context, retryOn, ignoreStderr);
+        ciphers = ciphers.slice(0, 1);
+        return stdout;
+      } catch (error) {
+        const cipherRefused = error instanceof BmcError && error.kind === 'invalid-config' && /cipher suite/.test(error.message);
+        if (!cipherRefused || ciphers.length < 2) throw error;
+        ciphers = ciphers.slice(1);
+      }
+    }
+  }
+
+  async function ipmitoolWith(
+    cipher: number,
     command: readonly string[],
     context: OperationContext,
     retryOn: readonly BmcErrorKind[] = RETRY_ON_NO_ANSWER,
@@ -84,7 +109,7 @@ export function createIpmitoolDriver(target: BmcTarget): BmcDriver {
       try {
         outcome = await runProcess({
           file: settings.executable,
-          args: ipmitoolArguments(settings, command),
+          args: ipmitoolArguments(settings, command, cipher),
           env: settings.password === undefined ? {} : { IPMI_PASSWORD: settings.password },
           timeoutMs: settings.callTimeoutMs,
           signal: context.signal,
@@ -120,7 +145,17 @@ export function createIpmitoolDriver(target: BmcTarget): BmcDriver {
     async setPowerState(action: PowerAction, context): Promise<PowerCommandReceipt> {
       // A cycle or reset that timed out may have reached the BMC: only retried when no session was made.
       const repeatable = action === 'on' || action === 'off' || action === 'soft';
-      await ipmitool(['chassis', 'power', action], context, repeatable ? RETRY_ON_NO_ANSWER : RETRY_ON_UNREACHABLE_ONLY);
+      try {
+        await ipmitool(['chassis', 'power', action], context, repeatable ? RETRY_ON_NO_ANSWER : RETRY_ON_UNREACHABLE_ONLY);
+      } catch (error) {
+        // Many BMCs refuse a cycle or reset while the chassis is off ("Command not supported in present state",
+        // IPMI completion code 0xD5; Supermicro and Dell do, ipmi_sim ignores it): power on is what was meant.
+        if (!(error instanceof BmcError) || error.kind !== 'rejected' || (action !== 'cycle' && action !== 'reset')) throw error;
+        const state = parseChassisPowerStatus(await ipmitool(['chassis', 'power', 'status'], context));
+        if (state !== 'off') throw error;
+        await ipmitool(['chassis', 'power', 'on'], context);
+        return { commands: [`chassis power ${action} (refused while off)`, 'chassis power on'], observedOff: true };
+      }
       return { commands: [`chassis power ${action}`], observedOff: false };
     },
 
@@ -139,6 +174,44 @@ export function createIpmitoolDriver(target: BmcTarget): BmcDriver {
 
     async readSystemEventLog(context): Promise<SystemEventLogEntry[]> {
       return parseSelElist(await ipmitool(['sel', 'elist'], context, RETRY_ON_NO_ANSWER, SEL_LOOKUP_NOISE));
+    },
+
+    async probe(context): Promise<BmcProbeReport> {
+      const info = parseMcInfo(await ipmitool(['mc', 'info'], context));
+      const notes: string[] = [];
+      const power = parseChassisPowerStatus(await ipmitool(['chassis', 'power', 'status'], context));
+      let boot: BootDeviceReading | null = null;
+      try {
+        boot = parseBootFlags(await ipmitool(['chassis', 'bootparam', 'get', '5'], context));
+      } catch (error) {
+        notes.push(`chassis bootparam get 5 failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      if (boot && boot.overrideActive === false) notes.push('the boot flags are not marked valid: a one-time boot device is set with the valid bit, and read back after each set');
+      if (boot && boot.persistent === true) notes.push('the BMC reports its boot flags as persistent: it may ignore the one-time flag');
+      return {
+        driver: IPMITOOL_DRIVER,
+        endpoint: `${settings.host}:${settings.port}`,
+        vendor: info.manufacturer,
+        model: info.product,
+        firmware: info.firmware,
+        protocolVersion: info.ipmiVersion === null ? null : `IPMI ${info.ipmiVersion}`,
+        powerState: power,
+        system: 'chassis',
+        otherSystems: [],
+        resetTypes: ['chassis power on', 'chassis power off', 'chassis power soft', 'chassis power cycle', 'chassis power reset'],
+        bootOverride: {
+          supported: boot !== null,
+          writtenTo: boot !== null ? 'boot option parameter 5 (boot flags)' : null,
+          modes: ['Legacy', 'UEFI (options=efiboot)'],
+          currentMode: boot?.uefi === true ? 'UEFI' : boot?.uefi === false ? 'Legacy' : null,
+          modeWritable: 'yes',
+          targets: ['pxe', 'disk', 'bios', 'cdrom'],
+          current: boot ? `${boot.reported}${boot.persistent ? ', persistent' : ''}${boot.overrideActive ? ', valid' : ', not valid'}` : null,
+        },
+        eventLog: 'sel elist',
+        authentication: `${settings.interface}${settings.interface === 'lanplus' ? `, cipher suite ${ciphers[0] ?? '?'}` : ''}, privilege ${settings.privilege}`,
+        notes,
+      };
     },
   };
 }
