@@ -115,7 +115,7 @@ export function registerPowerRoutes(parent: FastifyInstance, systemPower: System
       try {
         outcomes = await systemPower.probe(name);
       } catch (error) {
-        if (error instanceof BmcError) return response.code(STATUS_BY_KIND[error.kind]).send({ error: `bmc-${error.kind}`, message: error.message });
+        if (error instanceof BmcError) return response.code(STATUS_BY_KIND[error.kind] as 409).send({ error: `bmc-${error.kind}`, message: error.message });
         throw error;
       }
       const bmcs = outcomes.map((outcome) => ({
