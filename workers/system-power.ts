@@ -5,16 +5,21 @@ import type { PowerClientOptions } from '../power/chain.js';
 
 export function createInventorySystemPower(inventory: Inventory, clientOptions?: Omit<PowerClientOptions, 'signal'>): SystemPower {
   return createSystemPower({
-    loadTargets: async (systemName) =>
-      (await inventory.systems.powerTargets(systemName)).map((target) => ({
+    loadTargets: async (systemName) => {
+      const targets = await inventory.systems.powerTargets(systemName);
+      // The machine's MACs pick its system on a BMC that serves several (blades, multi-node chassis).
+      const macs = targets.length === 0 ? [] : (await inventory.systems.get(systemName)).interfaces.map((nic) => nic.mac);
+      return targets.map((target) => ({
         systemName: target.systemName,
+        identity: { macs },
         type: target.type,
         address: target.address,
         options: target.options,
         ...(target.port !== undefined ? { port: target.port } : {}),
         ...(target.username !== undefined ? { username: target.username } : {}),
         ...(target.password !== undefined ? { password: target.password } : {}),
-      })),
+      }));
+    },
     recordEvent: (event) => inventory.events.record({ kind: event.kind, objectType: 'system', objectName: event.systemName, actor: 'power', detail: event.detail }),
     ...(clientOptions ? { clientOptions } : {}),
   });
