@@ -49,7 +49,9 @@ const probeEntry = z.object({
 });
 export const probeReply = z.object({ system: z.string(), bmcs: z.array(probeEntry) });
 
-const STATUS_BY_KIND: Record<BmcErrorKind, number> = {
+type BmcFailureStatus = 409 | 500 | 501 | 502 | 504;
+
+const STATUS_BY_KIND: Record<BmcErrorKind, BmcFailureStatus> = {
   auth: 502,
   rejected: 502,
   tls: 502,
@@ -115,7 +117,7 @@ export function registerPowerRoutes(parent: FastifyInstance, systemPower: System
       try {
         outcomes = await systemPower.probe(name);
       } catch (error) {
-        if (error instanceof BmcError) return response.code(STATUS_BY_KIND[error.kind] as 409).send({ error: `bmc-${error.kind}`, message: error.message });
+        if (error instanceof BmcError) return response.code(STATUS_BY_KIND[error.kind]).send({ error: `bmc-${error.kind}`, message: error.message });
         throw error;
       }
       const bmcs = outcomes.map((outcome) => ({

@@ -2,6 +2,7 @@
 // chassis, DMTF mockup "public-bladed-chassis"): system_id names one; otherwise the machine's UUID, serial number
 // or NIC MAC addresses (options system_uuid / system_serial / system_mac, and the MACs of the inventory) pick it.
 // An ambiguous service is an invalid-config error that lists its members, never a silent Members[0].
+import { isMac, normalizeMac } from '../../inventory/mac.js';
 import { BmcError, type BmcErrorOrigin } from '../errors.js';
 import type { MachineIdentity, OperationContext } from '../types.js';
 import type { RedfishConnection } from './redfish-connection.js';
@@ -21,9 +22,9 @@ export interface DiscoveredSystem {
   chosenBy: string;
 }
 
-export function normaliseMac(mac: string): string {
-  const hex = mac.toLowerCase().replace(/[^0-9a-f]/g, '');
-  return hex.length === 12 ? hex.match(/../g)?.join(':') ?? hex : mac.trim().toLowerCase();
+/** A MAC as the BMC wrote it, in the inventory's form; what is not a MAC is kept as it is (it matches nothing). */
+function macOrText(value: string): string {
+  return isMac(value) ? normalizeMac(value) : value.trim().toLowerCase();
 }
 
 function normaliseUuid(uuid: string): string {
@@ -60,7 +61,7 @@ export async function discoverSystem(redfish: RedfishConnection, selection: Syst
     throw new BmcError('invalid-config', origin, `${bmc} serves ${members.length} systems and nothing says which is this machine: set the power option system_id, or give the machine's MAC (an interface, or system_mac), system_uuid or system_serial. Members: ${list}`);
   }
   const identity = selection.identity;
-  const wantedMacs = new Set(identity.macs.map(normaliseMac));
+  const wantedMacs = new Set(identity.macs.map(macOrText));
   const matches = facts.filter((member) => {
     if (identity.uuid !== undefined && member.uuid !== null && normaliseUuid(member.uuid) === normaliseUuid(identity.uuid)) return true;
     if (identity.serial !== undefined && member.serial !== null && member.serial.trim().toLowerCase() === identity.serial.trim().toLowerCase()) return true;
@@ -100,7 +101,7 @@ async function memberFacts(redfish: RedfishConnection, path: string, identity: M
       if (nicPath && isRecord(nic) && !('MACAddress' in nic)) body = (await redfish.request('GET', nicPath, context)).body;
       if (!isRecord(body)) continue;
       for (const key of ['MACAddress', 'PermanentMACAddress']) {
-        if (typeof body[key] === 'string' && body[key] !== '') macs.push(normaliseMac(body[key] as string));
+        if (typeof body[key] === 'string' && body[key] !== '') macs.push(macOrText(body[key] as string));
       }
     }
   }

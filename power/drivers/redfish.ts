@@ -36,7 +36,8 @@ import {
   STANDARD_RESET_TYPES,
   type ResetStep,
 } from './redfish-mapping.js';
-import { discoverSystem, listSystems, normaliseMac } from './redfish-system.js';
+import { discoverSystem, listSystems } from './redfish-system.js';
+import { isMac, normalizeMac } from '../../inventory/mac.js';
 
 export const REDFISH_DRIVER = 'redfish';
 
@@ -70,12 +71,12 @@ export function readRedfishSettings(target: BmcTarget): RedfishSettings {
   if (systemId !== undefined && /[/?#]/.test(systemId)) throw new BmcError('invalid-config', origin, `option system_id=${JSON.stringify(systemId)} is not a resource Id`);
   const optionMacs = (reader.string('system_mac') ?? '').split(/[\s,]+/).filter((mac) => mac !== '');
   for (const mac of optionMacs) {
-    if (!/^[0-9a-f]{2}([:-]?[0-9a-f]{2}){5}$/i.test(mac)) throw new BmcError('invalid-config', origin, `option system_mac: ${JSON.stringify(mac)} is not a MAC address`);
+    if (!isMac(mac)) throw new BmcError('invalid-config', origin, `option system_mac: ${JSON.stringify(mac)} is not a MAC address`);
   }
   const uuid = reader.string('system_uuid') ?? target.identity?.uuid;
   const serial = reader.string('system_serial') ?? target.identity?.serial;
   const identity: MachineIdentity = {
-    macs: [...new Set([...optionMacs, ...(target.identity?.macs ?? [])].map(normaliseMac))],
+    macs: [...new Set([...optionMacs, ...(target.identity?.macs ?? []).filter(isMac)].map(normalizeMac))],
     ...(uuid !== undefined ? { uuid } : {}),
     ...(serial !== undefined ? { serial } : {}),
   };
