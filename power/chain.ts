@@ -249,9 +249,25 @@ export class PowerClient {
   }
 }
 
-/** The concurrency limit's key: one BMC, whatever the machine or driver that talks to it. */
+/**
+ * The concurrency limit's key: one BMC, whatever the machine or driver that talks to it. `https://bmc1`,
+ * `bmc1` and `BMC1` are the same BMC; an explicit port (in the address or the target) tells BMCs behind one
+ * address apart (emulators, port-forwarded BMCs).
+ */
 export function bmcKey(target: BmcTarget): string {
-  return `${target.address.trim().toLowerCase()}|${target.port ?? ''}`;
+  const address = target.address.trim().toLowerCase();
+  let host = address;
+  let port = target.port === undefined ? '' : String(target.port);
+  if (/^[a-z][a-z0-9+.-]*:\/\//.test(address)) {
+    try {
+      const url = new URL(address);
+      host = url.hostname.replace(/^\[|\]$/g, '');
+      if (port === '') port = url.port;
+    } catch {
+      // not a URL after all: the address as it is
+    }
+  }
+  return `${host}|${port}`;
 }
 
 /** Successful repeats of the same call (polling the state) are folded into one entry with a count. */

@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { defaultBmcConcurrency, KeyedSemaphore } from '../../power/bmc-limit.js';
+import { bmcKey } from '../../power/chain.js';
 
 test('at most the limit run at once per key; other keys do not wait', async () => {
   const limiter = new KeyedSemaphore();
@@ -43,4 +44,11 @@ test('the default limit is 4, or RESCUED_BMC_CONCURRENCY when it is 1 to 64', ()
   assert.equal(defaultBmcConcurrency({ RESCUED_BMC_CONCURRENCY: '8' }), 8);
   assert.equal(defaultBmcConcurrency({ RESCUED_BMC_CONCURRENCY: '0' }), 4);
   assert.equal(defaultBmcConcurrency({ RESCUED_BMC_CONCURRENCY: 'lots' }), 4);
+});
+
+test('one BMC is one key, however its address is written', () => {
+  const target = (address: string, port?: number) => ({ systemName: 's', type: 'redfish', address, options: {}, ...(port !== undefined ? { port } : {}) });
+  assert.equal(bmcKey(target('https://BMC1.example')), bmcKey(target('bmc1.example')));
+  assert.equal(bmcKey(target('http://127.0.0.1:8001')), bmcKey(target('127.0.0.1', 8001)));
+  assert.notEqual(bmcKey(target('http://127.0.0.1:8001')), bmcKey(target('http://127.0.0.1:8002')));
 });
