@@ -80,8 +80,7 @@ export async function readEventLog(redfish: RedfishConnection, system: Record<st
     const body = isRecord(answer.body) ? answer.body : {};
     const members = Array.isArray(body['Members']) ? body['Members'] : [];
     for (const member of members) if (isRecord(member)) listed.push(member);
-    const link = body['Members@odata.nextLink'];
-    next = typeof link === 'string' && link !== '' && link !== next ? link : null;
+    next = nextPage(body['Members@odata.nextLink'], next);
   }
   const newest = oldestFirst(listed).slice(-MAX_ENTRIES);
   const result: SystemEventLogEntry[] = [];
@@ -92,6 +91,21 @@ export async function readEventLog(redfish: RedfishConnection, system: Record<st
     if (isRecord(entry)) result.push(logEntryFromRedfish(entry));
   }
   return result;
+}
+
+/** The next page's path: nextLink may be absolute (some BMCs write their own URL); a link to itself ends. */
+function nextPage(link: unknown, current: string): string | null {
+  if (typeof link !== 'string' || link === '') return null;
+  let path = link;
+  if (/^https?:\/\//i.test(link)) {
+    try {
+      const url = new URL(link);
+      path = `${url.pathname}${url.search}`;
+    } catch {
+      return null;
+    }
+  }
+  return path === current ? null : path;
 }
 
 /**
