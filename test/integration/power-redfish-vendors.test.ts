@@ -304,3 +304,10 @@ test('the per-BMC limit: 10 callers at once never hold more than bmc_concurrency
   assert.equal(bmc.peakSessions, 3);
   assert.ok(results.some((result) => (result.record.attempts[0]?.queuedMs ?? 0) > 0));
 });
+
+test('the per-BMC limit is shared by every client of the process unless one is given its own', async () => {
+  const bmc = await start(IDRAC9);
+  const results = await Promise.all(Array.from({ length: 8 }, () => new PowerClient([target(bmc, { bmc_concurrency: '2' })]).getBootDevice()));
+  assert.ok(results.every((result) => result.ok));
+  assert.equal(bmc.peakSessions, 2);
+});
