@@ -3,6 +3,7 @@
 // for triggers/audit-classify.ts. Probes of a batch run concurrently, at most `concurrency` at once and at
 // most `perBmcConcurrency` against one BMC address (a chassis manager may front many machines, and a BMC
 // is a small computer that falls over when asked too much at once).
+import { setMaxListeners } from 'node:events';
 import type { PowerChainResult } from '../power/chain.js';
 import type { PowerState, SystemEventLogEntry } from '../power/types.js';
 import { osCheckOf } from '../rescue/os-check.js';
@@ -98,6 +99,8 @@ export function probeBatch(
   const keyOf = (index: number) => targets[index]!.bmcEndpoint ?? `no-bmc:${index}`;
   let running = 0;
   let done = 0;
+  // Every probe running listens to the batch's signal (its BMC deadline, its OS check).
+  setMaxListeners(Math.max(10, settings.concurrency * 3), signal);
   return new Promise((resolve, reject) => {
     let failed = false;
     const fail = (error: unknown) => {
