@@ -12,6 +12,8 @@ import type { AuditAdmissionSummary, AuditBatchResult, FleetAuditSettings } from
 import type { ActivityDependencies } from './dependencies.js';
 
 const LEASE_REFRESH_MS = 30_000;
+/** What is kept of past audits (README, Audits). */
+export const AUDIT_RETENTION = { keepResultsOfRuns: 48, keepRunsDays: 90 };
 
 function bmcTargetOf(target: PowerTarget): BmcTarget {
   return {
@@ -94,7 +96,9 @@ export function createAuditActivities({ inventory, systemPower, admission }: Act
     },
 
     async closeAuditRun(input: { auditId: number; state: 'finished' | 'failed'; note: string | null }): Promise<AuditRunView> {
-      return inventory.audits.close(input.auditId, input.state, input.note);
+      const run = await inventory.audits.close(input.auditId, input.state, input.note);
+      await inventory.audits.prune(AUDIT_RETENTION);
+      return run;
     },
   };
 }

@@ -127,19 +127,28 @@ export function registerAuditRoutes(parent: FastifyInstance, dependencies: { inv
     },
   });
 
+  const classificationList = z
+    .string()
+    .transform((value) => value.split(',').map((part) => part.trim()).filter(Boolean))
+    .pipe(z.array(z.enum(AUDIT_CLASSIFICATIONS as [string, ...string[]])).min(1));
   app.get('/api/v1/audits/:id', {
     config: { role: 'viewer' },
     schema: {
       tags: ['audits'],
-      summary: 'One audit (an ID, or "latest") with each machine\'s verdict and, for broken ones, the guard\'s decision',
+      summary: "One audit (an ID, or \"latest\") with each machine's verdict and, for broken ones, the guard's decision; paged by system name",
       params: z.object({ id: z.union([z.literal('latest'), z.coerce.number().int().min(1)]) }),
-      querystring: z.object({ classification: z.enum(AUDIT_CLASSIFICATIONS as [string, ...string[]]).optional() }),
-      response: { 200: z.object({ audit: auditRun, results: z.array(auditResult) }), ...failures },
+      querystring: z.object({
+        classification: classificationList.optional(),
+        after: z.string().min(1).max(255).optional(),
+        limit: z.coerce.number().int().min(1).max(10_000).default(1000),
+      }),
+      response: { 200: z.object({ audit: auditRun, results: z.array(auditResult), nextAfter: z.string().nullable() }), ...failures },
     },
     handler: async (request) => {
       const audit = request.params.id === 'latest' ? await inventory.audits.latest() : await inventory.audits.get(request.params.id);
       if (audit === undefined) throw new HttpError(404, 'not-found', 'no fleet audit has run yet (rescuectl audit run)');
-      return { audit, results: await inventory.audits.results(audit.id, { classification: request.query.classification }) };
+      const results = await inventory.audits.results(audit.id, { classifications: request.query.classification, after: request.query.after, limit: request.query.limit });
+      return { audit, results, nextAfter: results.length === request.query.limit ? results[results.length - 1]!.system : null };
     },
   });
 }

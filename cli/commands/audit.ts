@@ -77,7 +77,7 @@ export function registerAuditCommands(program: Command, connect: () => Promise<A
       let current = started.audit;
       while (!FINAL.has(current.state)) {
         await new Promise((resolve) => setTimeout(resolve, interval));
-        current = (await api.request<{ audit: AuditRun }>('GET', `/api/v1/audits/${current.id}?classification=broken`)).audit;
+        current = (await api.request<{ audit: AuditRun }>('GET', `/api/v1/audits/${current.id}?limit=1`)).audit;
       }
       if (json()) return printJson({ joined: started.joined, audit: current });
       console.log(summaryLine(current));
@@ -113,13 +113,20 @@ export function registerAuditCommands(program: Command, connect: () => Promise<A
     .description("an audit's verdicts: each machine's classification and reason, the guard's decision for broken ones")
     .action(async (options: { id?: string; all?: boolean }) => {
       if (options.id !== undefined && !/^\d+$/.test(options.id)) throw new CliError(`--id: "${options.id}" is not an audit ID (a number)`, 2);
-      const report = await (await connect()).request<{ audit: AuditRun; results: AuditResult[] }>('GET', `/api/v1/audits/${options.id ?? 'latest'}`);
+      const api = await connect();
+      const base = `/api/v1/audits/${options.id ?? 'latest'}?limit=5000${options.all ? '' : '&classification=suspect,broken'}`;
+      let page = await api.request<{ audit: AuditRun; results: AuditResult[]; nextAfter: string | null }>('GET', base);
+      const report = { audit: page.audit, results: [...page.results] };
+      while (page.nextAfter !== null) {
+        page = await api.request('GET', `${base}&after=${encodeURIComponent(page.nextAfter)}`);
+        report.results.push(...page.results);
+      }
       if (json()) return printJson(report);
       console.log(summaryLine(report.audit));
       console.log(`started ${report.audit.startedAt} by ${report.audit.requestedBy}${report.audit.finishedAt ? `, finished ${report.audit.finishedAt}` : ''}\n`);
-      const shown = options.all ? report.results : report.results.filter((r) => r.classification !== 'healthy');
+      const shown = report.results;
       if (shown.length === 0 && !options.all) {
-        console.log(report.results.length > 0 ? 'every machine probed is healthy (--all lists them)' : 'no machine probed yet');
+        console.log(report.audit.probed > 0 ? 'every machine probed is healthy (--all lists them)' : 'no machine probed yet');
         return;
       }
       const order = { broken: 0, suspect: 1, healthy: 2 } as Record<string, number>;

@@ -6,6 +6,7 @@ import type { Database } from '../client.js';
 import { auditResults, auditRuns, installHistory, interfaces, powerSettings, rescueHandshakes, rescueRuns, systems } from '../schema.js';
 import { InventoryError } from '../../inventory/errors.js';
 import { UNIQUE_VIOLATION, sqlStateOf } from '../errors.js';
+import type { AuditTarget } from '../../triggers/audit-probe.js';
 
 type RunRow = typeof auditRuns.$inferSelect;
 type ResultRow = typeof auditResults.$inferSelect;
@@ -46,18 +47,6 @@ export interface AuditResultInput {
   classification: string;
   reason: string;
   observation: Record<string, unknown>;
-}
-
-/** What one machine's probes need from the inventory, without secrets (the BMC chain loads its own). */
-export interface AuditTarget {
-  system: string;
-  labels: Record<string, string>;
-  interfaces: Array<{ ip: string | null }>;
-  /** The first BMC of the chain, as `address:port` (for the per-BMC limit); null without one. */
-  bmcEndpoint: string | null;
-  lastInstall: { outcome: string; startedAt: string; finishedAt: string | null } | null;
-  lastPhoneHome: string | null;
-  openRescue: { workflowId: string; state: string; startedAt: string } | null;
 }
 
 function toRunView(row: RunRow): AuditRunView {
@@ -223,14 +212,31 @@ export function createAuditRepository(db: Database) {
       const rows = await db.select().from(auditRuns).orderBy(desc(auditRuns.id)).limit(limit);
       return rows.map(toRunView);
     },
-    async results(id: number, filter: { classification?: string | undefined } = {}): Promise<AuditResultView[]> {
+    /** Verdicts by system name, `limit` at a time after `after` (a name), of the classifications given (default all). */
+    async results(id: number, filter: { classifications?: string[] | undefined; after?: string | undefined; limit?: number | undefined } = {}): Promise<AuditResultView[]> {
       await runRow(id);
       const rows = await db
         .select()
         .from(auditResults)
-        .where(and(eq(auditResults.auditId, id), filter.classification ? eq(auditResults.classification, filter.classification) : undefined))
-        .orderBy(asc(auditResults.systemName));
+        .where(
+          and(
+            eq(auditResults.auditId, id),
+            filter.classifications?.length ? inArray(auditResults.classification, filter.classifications) : undefined,
+            filter.after !== undefined ? gt(auditResults.systemName, filter.after) : undefined,
+          ),
+        )
+        .orderBy(asc(auditResults.systemName))
+        .limit(filter.limit ?? 100_000);
       return rows.map(toResultView);
+    },
+    /**
+     * Keeps the verdicts of the newest `keepResultsOfRuns` runs (an hourly audit of 10,000 machines writes
+     * 240,000 a day) and the runs themselves, with their counts, for `keepRunsDays` days.
+     */
+    async prune(keep: { keepResultsOfRuns: number; keepRunsDays: number }): Promise<void> {
+      const kept = db.select({ id: auditRuns.id }).from(auditRuns).orderBy(desc(auditRuns.id)).limit(keep.keepResultsOfRuns);
+      await db.delete(auditResults).where(sql`${auditResults.auditId} not in ${kept}`);
+      await db.delete(auditRuns).where(and(lt(auditRuns.startedAt, new Date(Date.now() - keep.keepRunsDays * 86_400_000)), sql`${auditRuns.finishedAt} is not null`));
     },
 
     /** The next `limit` systems after `after` (by name), with what their probes need. */
@@ -256,15 +262,21 @@ export function createAuditRepository(db: Database) {
         db.select({ system: rescueRuns.systemName, workflowId: rescueRuns.workflowId, state: rescueRuns.state, startedAt: rescueRuns.startedAt }).from(rescueRuns).where(and(inArray(rescueRuns.systemName, names), isNull(rescueRuns.finishedAt))),
         db.select({ system: rescueHandshakes.systemName, at: max(rescueHandshakes.phonedHomeAt) }).from(rescueHandshakes).where(inArray(rescueHandshakes.systemName, names)).groupBy(rescueHandshakes.systemName),
       ]);
+      const nicsOf = new Map<number, Array<{ ip: string | null }>>();
+      for (const nic of nics) nicsOf.set(nic.systemId, [...(nicsOf.get(nic.systemId) ?? []), { ip: nic.ip }]);
+      const bmcOf = new Map(bmcs.map((b) => [b.systemId, b]));
+      const installOf = new Map(installs.map((i) => [i.systemId, i]));
+      const rescueOf = new Map(rescues.map((r) => [r.system, r]));
+      const phoneHomeOf = new Map(phoneHomes.map((p) => [p.system, p.at]));
       return rows.map((row) => {
-        const bmc = bmcs.find((b) => b.systemId === row.id);
-        const install = installs.find((i) => i.systemId === row.id);
-        const rescue = rescues.find((r) => r.system === row.name);
-        const phoneHome = phoneHomes.find((p) => p.system === row.name)?.at;
+        const bmc = bmcOf.get(row.id);
+        const install = installOf.get(row.id);
+        const rescue = rescueOf.get(row.name);
+        const phoneHome = phoneHomeOf.get(row.name);
         return {
           system: row.name,
           labels: row.labels,
-          interfaces: nics.filter((n) => n.systemId === row.id).map((n) => ({ ip: n.ip })),
+          interfaces: nicsOf.get(row.id) ?? [],
           bmcEndpoint: bmc ? `${bmc.address}:${bmc.port ?? 'default'}` : null,
           lastInstall: install ? { outcome: install.outcome, startedAt: install.startedAt.toISOString(), finishedAt: install.finishedAt?.toISOString() ?? null } : null,
           lastPhoneHome: phoneHome ? new Date(phoneHome).toISOString() : null,

@@ -268,7 +268,7 @@ describe('fleet audits', () => {
       const started = await audits.runNow('test');
       const result = await auditResult(started.audit.workflowId);
       assert.deepEqual(result.admissions, { started: 2 });
-      const verdicts = await api.inventory.audits.results(result.auditId, { classification: 'broken' });
+      const verdicts = await api.inventory.audits.results(result.auditId, { classifications: ['broken'] });
       assert.deepEqual(verdicts.map((v) => [v.system, v.admission, v.rescueWorkflowId]), [
         ['web-hung', 'started', 'rescue-web-hung'],
         ['web-off', 'started', 'rescue-web-off'],
@@ -319,5 +319,23 @@ describe('fleet audits', () => {
     const badId = await runRescuectl(['audit', 'report', '--id', 'x'], cliEnv);
     assert.equal(badId.code, 2);
     await audits.reconcileSchedule(null);
+
+    // Paged by system name.
+    const first = await api.request('GET', '/api/v1/audits/latest?limit=4');
+    assert.deepEqual(first.body.results.map((r: { system: string }) => r.system), ['web-badcreds', 'web-gone', 'web-healthy', 'web-hung']);
+    assert.equal(first.body.nextAfter, 'web-hung');
+    const second = await api.request('GET', `/api/v1/audits/latest?limit=4&after=${first.body.nextAfter}`);
+    assert.deepEqual(second.body.results.map((r: { system: string }) => r.system), ['web-off', 'web-sel']);
+    assert.equal(second.body.nextAfter, null);
+    const problems = await api.request('GET', '/api/v1/audits/latest?classification=broken,suspect');
+    assert.equal(problems.body.results.length, 5);
+
+    // Retention: only the newest runs keep their verdicts; the runs themselves stay.
+    const runs = await api.inventory.audits.list(100);
+    await api.inventory.audits.prune({ keepResultsOfRuns: 1, keepRunsDays: 90 });
+    assert.equal((await api.inventory.audits.results(runs[0]!.id)).length, 6);
+    const older = runs.find((r) => r.state === 'finished' && r.id !== runs[0]!.id)!;
+    assert.equal((await api.inventory.audits.results(older.id)).length, 0);
+    assert.equal((await api.inventory.audits.get(older.id)).probed, 6);
   });
 });
