@@ -27,6 +27,13 @@ const admitting = proxyActivities<Activities>({
   summary: 'Hand broken machines to the guard',
 });
 
+/** What went wrong, in words: an activity's failure says only "Activity task failed"; its cause says why. */
+function failureMessage(error: unknown): string {
+  let current: unknown = error;
+  while (current instanceof Error && current.cause instanceof Error) current = current.cause;
+  return current instanceof Error ? current.message : String(current);
+}
+
 function addCounts(into: Record<string, number>, more: Record<string, number>): Record<string, number> {
   const sum = { ...into };
   for (const [key, count] of Object.entries(more)) sum[key] = (sum[key] ?? 0) + count;
@@ -66,7 +73,7 @@ export async function fleetAuditWorkflow(input: FleetAuditInput): Promise<FleetA
       }
     }
   } catch (error) {
-    const note = isCancellation(error) ? 'cancelled' : `failed: ${error instanceof Error ? error.message : String(error)}`;
+    const note = isCancellation(error) ? 'cancelled' : `failed: ${failureMessage(error)}`;
     await CancellationScope.nonCancellable(() => bookkeeping.closeAuditRun({ auditId: auditId!, state: 'failed', note }));
     throw isCancellation(error) ? error : ApplicationFailure.create({ type: 'AuditFailed', message: `audit ${auditId} ${note}`, nonRetryable: true });
   }
