@@ -13,6 +13,7 @@ import { createServer, type Server } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { Worker } from '@temporalio/worker';
+import { Client, Connection } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startTestTemporal } from '../support/temporal.js';
 import { startTestApi, type TestApi } from '../support/api.js';
@@ -337,5 +338,23 @@ describe('fleet audits', () => {
     const older = runs.find((r) => r.state === 'finished' && r.id !== runs[0]!.id)!;
     assert.equal((await api.inventory.audits.results(older.id)).length, 0);
     assert.equal((await api.inventory.audits.get(older.id)).probed, 6);
+  });
+
+  test('Temporal down: a manual run is a 503 naming it, and its run is closed as failed, not left holding the lock', async () => {
+    const dead = Connection.lazy({ address: `127.0.0.1:${await closedPort('127.0.0.1')}`, connectTimeout: '1s' });
+    const lonely = await startTestApi(testDatabases()[0]!, { audits: (inventory) => createAuditClient(new Client({ connection: dead }), { taskQueue, audits: inventory.audits }) });
+    try {
+      const reply = await lonely.request('POST', '/api/v1/audits');
+      assert.equal(reply.status, 503, JSON.stringify(reply.body));
+      assert.equal(reply.body.error, 'unavailable');
+      assert.match(reply.body.message, /^Temporal at the test server did not answer/);
+      const [run] = await lonely.inventory.audits.list(1);
+      assert.equal(run?.state, 'failed');
+      assert.match(run?.note ?? '', /its workflow could not be started/);
+      assert.equal(await lonely.inventory.audits.running(), undefined);
+    } finally {
+      await lonely.close();
+      await dead.close();
+    }
   });
 });
