@@ -1,6 +1,7 @@
 // "Is the installed OS up?": the one check shared by the rescue's verify step and the fleet audit.
 // By default TCP 22 on the machine's first IP; the label rescued.verify chooses otherwise:
-//   tcp:HOST:PORT (or HOST:PORT)  connect there (e.g. another SSH port, or a NAT'ed lab address)
+//   tcp:HOST:PORT (or HOST:PORT)  connect there (e.g. a NAT'ed lab address)
+//   tcp:PORT                      that port on the machine's first IP (sshd on another port)
 //   power                         the BMC's power state is all there is to check
 //   none                          not checked
 import { connect } from 'node:net';
@@ -32,8 +33,15 @@ export function osCheckOf(system: { labels: Record<string, string>; interfaces: 
   }
   if (label === 'none') return { kind: 'none' };
   if (label === 'power') return { kind: 'power' };
+  const portOnly = /^tcp:(\d{1,5})$/.exec(label);
+  if (portOnly) {
+    const port = Number(portOnly[1]);
+    const ip = system.interfaces.find((nic) => nic.ip)?.ip;
+    if (port < 1 || port > 65535) return { kind: 'invalid', reason: `label ${VERIFY_LABEL}="${label}": ${port} is not a port number` };
+    return ip ? { kind: 'tcp', host: ip, port } : { kind: 'invalid', reason: `label ${VERIFY_LABEL}="${label}" names a port, but the system has no IP` };
+  }
   const target = parseHostPort(label.replace(/^tcp:/, ''));
-  return target ? { kind: 'tcp', ...target } : { kind: 'invalid', reason: `label ${VERIFY_LABEL}="${label}" is not tcp:HOST:PORT, power or none` };
+  return target ? { kind: 'tcp', ...target } : { kind: 'invalid', reason: `label ${VERIFY_LABEL}="${label}" is not tcp:HOST:PORT, tcp:PORT, power or none` };
 }
 
 /** Whether something accepts a TCP connection there within the time; `detail` says what happened. */

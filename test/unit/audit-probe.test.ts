@@ -95,6 +95,8 @@ test('osCheckOf: TCP 22 on the first IP by default, else the label; a bad label 
   assert.deepEqual(osCheckOf({ labels: { 'rescued.verify': 'tcp:127.0.0.4:2222' }, interfaces: [] }), { kind: 'tcp', host: '127.0.0.4', port: 2222 });
   assert.deepEqual(osCheckOf({ labels: { 'rescued.verify': '[::1]:22' }, interfaces: [] }), { kind: 'tcp', host: '::1', port: 22 });
   assert.deepEqual(osCheckOf({ labels: { 'rescued.verify': 'none' }, interfaces: [{ ip: '127.0.0.3' }] }), { kind: 'none' });
+  assert.deepEqual(osCheckOf({ labels: { 'rescued.verify': 'tcp:2222' }, interfaces: [{ ip: '127.0.0.8' }] }), { kind: 'tcp', host: '127.0.0.8', port: 2222 });
+  assert.match((osCheckOf({ labels: { 'rescued.verify': 'tcp:2222' }, interfaces: [] }) as { reason: string }).reason, /names a port, but the system has no IP/);
   const bad = osCheckOf({ labels: { 'rescued.verify': 'ssh' }, interfaces: [] });
   assert.equal(bad.kind, 'invalid');
   assert.equal(parseHostPort('127.0.0.1:70000'), undefined);
