@@ -11,6 +11,7 @@ import { Worker } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startTestTemporal } from '../support/temporal.js';
 import type { Activities } from '../../activities/index.js';
+import { fleetAuditWorkflow } from '../../workflows/audit.js';
 import { FLEET_AUDIT_WORKFLOW, type AuditBatchResult, type FleetAuditInput, type FleetAuditResult } from '../../workflows/audit-types.js';
 
 const require = createRequire(import.meta.url);
@@ -61,6 +62,10 @@ async function runAudit(activities: AuditActivities, input: FleetAuditInput) {
     env.client.workflow.execute(FLEET_AUDIT_WORKFLOW, { taskQueue, workflowId: `fleet-audit-test-${randomBytes(4).toString('hex')}`, args: [input] }) as Promise<FleetAuditResult>,
   );
 }
+
+test('the workflow type the schedule and the manual start name is the function the worker registers', () => {
+  assert.equal(fleetAuditWorkflow.name, FLEET_AUDIT_WORKFLOW);
+});
 
 test('a scheduled run that finds another audit open is skipped: nothing probed, nothing admitted', async () => {
   const taken = scripted(['a', 'b'], { openIsTaken: true });
