@@ -4,6 +4,7 @@
 // The rules, in order (the first that applies gives the verdict):
 //   - a rescue of the machine is open                        -> suspect (its rescue is handling it)
 //   - an install is in progress                              -> suspect (the OS is expected to be away)
+//   - rescued.expected-power is neither on nor off           -> suspect (what to expect is unknown)
 //   - no BMC configured                                      -> suspect (nothing can check or cycle it)
 //   - the BMC does not answer (auth, unreachable, timeout)   -> suspect, never healthy: we cannot see the
 //                                                               power, and cannot cycle it either
@@ -54,7 +55,8 @@ export type OsObservation =
 
 export interface AuditObservation {
   system: string;
-  expectedPower: 'on' | 'off';
+  /** From the label rescued.expected-power; null when the label holds something else (then suspect). */
+  expectedPower: 'on' | 'off' | null;
   bmc: BmcObservation;
   eventLog: EventLogObservation;
   os: OsObservation;
@@ -92,6 +94,9 @@ export function classifyAudit(observation: AuditObservation): AuditVerdict {
   }
   if (observation.lastInstall && observation.lastInstall.outcome === 'in-progress') {
     return { classification: 'suspect', reason: `an install is in progress since ${observation.lastInstall.startedAt}` };
+  }
+  if (observation.expectedPower === null) {
+    return { classification: 'suspect', reason: `the label ${AUDIT_LABELS.expectedPower} is neither on nor off: the power the machine should be in is unknown` };
   }
   if (bmc.state === 'none') {
     return { classification: 'suspect', reason: `no BMC is configured: power and health cannot be checked${osNote(os)}` };
@@ -149,7 +154,9 @@ export function criticalEvents(entries: ReadonlyArray<{ id: string; timestamp: s
     .map(({ id, timestamp, sensor, event }) => ({ id, timestamp, sensor, event }));
 }
 
-/** The power state the machine should be in, from its labels; anything but `off` means on. */
-export function expectedPowerOf(labels: Record<string, string>): 'on' | 'off' {
-  return labels[AUDIT_LABELS.expectedPower]?.trim().toLowerCase() === 'off' ? 'off' : 'on';
+/** The power state the machine should be in, from its labels: on unless said; null when the label is neither. */
+export function expectedPowerOf(labels: Record<string, string>): 'on' | 'off' | null {
+  const value = labels[AUDIT_LABELS.expectedPower]?.trim().toLowerCase();
+  if (value === undefined || value === '' || value === 'on') return 'on';
+  return value === 'off' ? 'off' : null;
 }

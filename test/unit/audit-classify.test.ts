@@ -103,4 +103,8 @@ test('expected power comes from the label rescued.expected-power, on by default'
   assert.equal(expectedPowerOf({ 'rescued.expected-power': 'off' }), 'off');
   assert.equal(expectedPowerOf({ 'rescued.expected-power': ' OFF ' }), 'off');
   assert.equal(expectedPowerOf({ 'rescued.expected-power': 'on' }), 'on');
+  assert.equal(expectedPowerOf({ 'rescued.expected-power': 'of' }), null);
+  const unknown = classifyAudit(observed({ expectedPower: null }));
+  assert.equal(unknown.classification, 'suspect');
+  assert.match(unknown.reason, /rescued\.expected-power is neither on nor off/);
 });
