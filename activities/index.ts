@@ -3,12 +3,14 @@ import type { ActivityDependencies } from './dependencies.js';
 import { createWorkerProbeActivities } from './worker-probe.js';
 import { createPowerActivities } from './power.js';
 import { createRescueActivities } from './rescue.js';
+import { createAuditActivities } from './audit.js';
 
 export function createActivities(dependencies: ActivityDependencies) {
   return {
     ...createWorkerProbeActivities(dependencies),
     ...createPowerActivities(dependencies),
     ...createRescueActivities(dependencies),
+    ...createAuditActivities(dependencies),
   };
 }
 

@@ -1,7 +1,6 @@
 // The rescue's activities: thin over the inventory, the netboot service, the handshake and the SSH
 // shell. Nothing secret is returned to the workflow: the token and private key stay in the database.
 import { Context, ApplicationFailure } from '@temporalio/activity';
-import { connect } from 'node:net';
 import { InventoryError } from '../inventory/errors.js';
 import { selectRescueEnvironment } from '../rescue/selection.js';
 import { createHandshakeSecrets, rescueKernelArguments } from '../rescue/handshake.js';
@@ -12,12 +11,13 @@ import type { ActivityDependencies } from './dependencies.js';
 import type { FindingSummary, MachineIdentity, StepRecord } from '../workflows/rescue-types.js';
 import type { RescueSshEndpoint } from './rescue-shell.js';
 import { isRetryableShellError, isShellError } from '../shell/errors.js';
+import { osCheckOf, parseHostPort, tcpAnswers, VERIFY_LABEL } from '../rescue/os-check.js';
 
 /** Labels that tune a rescue per machine (documented in the README). */
 export const RESCUE_LABELS = {
   reinstall: 'rescued.reinstall',
   sshEndpoint: 'rescued.ssh-endpoint',
-  verify: 'rescued.verify',
+  verify: VERIFY_LABEL,
 } as const;
 
 const HANDSHAKE_LIFETIME_MS = 6 * 3600_000;
@@ -36,23 +36,10 @@ async function overSsh<T>(run: () => Promise<T>): Promise<T> {
   }
 }
 
-function parseHostPort(value: string, label: string): { host: string; port: number } {
-  const match = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(value.trim());
-  if (!match) throw refuse('RescueRefused', `label ${label}="${value}" is not host:port`);
-  return { host: match[1]!, port: Number(match[2]) };
-}
-
-function tcpAnswers(host: string, port: number, timeoutMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port, timeout: timeoutMs });
-    const done = (up: boolean) => {
-      socket.destroy();
-      resolve(up);
-    };
-    socket.once('connect', () => done(true));
-    socket.once('timeout', () => done(false));
-    socket.once('error', () => done(false));
-  });
+function hostPortLabel(value: string, label: string): { host: string; port: number } {
+  const target = parseHostPort(value);
+  if (!target) throw refuse('RescueRefused', `label ${label}="${value}" is not host:port`);
+  return target;
 }
 
 export function createRescueActivities(dependencies: ActivityDependencies) {
@@ -64,7 +51,7 @@ export function createRescueActivities(dependencies: ActivityDependencies) {
     const system = await inventory.systems.get(credentials.system);
     // Behind NAT (a lab, a bastion) the address the rescue environment saw is not the one we reach.
     const override = system.labels[RESCUE_LABELS.sshEndpoint];
-    const target = override ? parseHostPort(override, RESCUE_LABELS.sshEndpoint) : { host: credentials.ip, port: credentials.port };
+    const target = override ? hostPortLabel(override, RESCUE_LABELS.sshEndpoint) : { host: credentials.ip, port: credentials.port };
     return { host: target.host, port: target.port, hostKey: credentials.hostKey, privateKeyPem: credentials.privateKeyPem, system: credentials.system };
   }
 
@@ -201,22 +188,22 @@ export function createRescueActivities(dependencies: ActivityDependencies) {
     async verifyMachineUp(input: { system: string; timeoutMs: number }): Promise<{ up: boolean; detail: string }> {
       const context = Context.current();
       const system = await inventory.systems.get(input.system);
-      const method = system.labels[RESCUE_LABELS.verify] ?? (system.interfaces[0]?.ip ? `tcp:${system.interfaces[0].ip}:22` : 'power');
+      const check = osCheckOf(system);
       const deadline = Date.now() + input.timeoutMs;
-      if (method === 'none') return { up: true, detail: `not verified (label ${RESCUE_LABELS.verify}=none)` };
-      if (method === 'power') {
+      if (check.kind === 'none') return { up: true, detail: `not verified (label ${RESCUE_LABELS.verify}=none)` };
+      if (check.kind === 'invalid') throw refuse('RescueRefused', check.reason);
+      if (check.kind === 'power') {
         const state = await systemPower.status(input.system, context.cancellationSignal);
         return state.ok ? { up: state.value === 'on', detail: `BMC reports power ${state.value} (no address to check: set an IP or ${RESCUE_LABELS.verify})` } : { up: false, detail: state.failure.message };
       }
-      const target = parseHostPort(method.replace(/^tcp:/, ''), RESCUE_LABELS.verify);
       let tries = 0;
       while (Date.now() < deadline) {
         context.heartbeat();
         tries += 1;
-        if (await tcpAnswers(target.host, target.port, 3000)) return { up: true, detail: `${target.host}:${target.port} answered after ${tries} tries` };
+        if ((await tcpAnswers(check.host, check.port, 3000)).answered) return { up: true, detail: `${check.host}:${check.port} answered after ${tries} tries` };
         await context.sleep(2000);
       }
-      return { up: false, detail: `${target.host}:${target.port} did not answer within ${Math.round(input.timeoutMs / 1000)} s (${tries} tries)` };
+      return { up: false, detail: `${check.host}:${check.port} did not answer within ${Math.round(input.timeoutMs / 1000)} s (${tries} tries)` };
     },
 
     async recordRescueProgress(input: { workflowId: string; runId: string; state: string; environment: string | null; steps: StepRecord[]; evidence: Record<string, unknown> }): Promise<void> {

@@ -1,5 +1,6 @@
 // The server's configuration, read once from the environment. Every setting is documented in the README.
 import { resolve } from 'node:path';
+import { formatDuration, parseDuration } from './duration.js';
 
 export interface RescuedConfig {
   /** Folder for the embedded database, the Temporal SQLite file, the key file and the admin token. */
@@ -30,6 +31,20 @@ export interface RescuedConfig {
   bootHttpUrl: string;
   /** An install that has not been heard from for this long is "stalled". */
   installStallMs: number;
+  /** How often the scheduled fleet audit runs; null (RESCUED_AUDIT_EVERY=off): no schedule. */
+  auditEveryMs: number | null;
+}
+
+/** The shortest interval a fleet audit may be scheduled at. */
+export const MINIMUM_AUDIT_INTERVAL_MS = 10_000;
+
+/** "off", or a duration (1h, 30m, 1h30m) of at least MINIMUM_AUDIT_INTERVAL_MS; else why not. */
+export function parseAuditInterval(text: string): { ok: true; everyMs: number | null } | { ok: false; reason: string } {
+  if (text.trim().toLowerCase() === 'off') return { ok: true, everyMs: null };
+  const everyMs = parseDuration(text);
+  if (everyMs === undefined) return { ok: false, reason: `"${text}" is not a duration like 30m, 1h or 1h30m, nor "off"` };
+  if (everyMs < MINIMUM_AUDIT_INTERVAL_MS) return { ok: false, reason: `"${text}" is shorter than the minimum ${formatDuration(MINIMUM_AUDIT_INTERVAL_MS)}` };
+  return { ok: true, everyMs };
 }
 
 export class ConfigurationError extends Error {
@@ -62,6 +77,8 @@ export function loadConfig(env: Environment = process.env): RescuedConfig {
   if (!Number.isFinite(stallMinutes) || stallMinutes <= 0) {
     throw new ConfigurationError(`RESCUED_INSTALL_STALL_MINUTES must be a positive number of minutes, got "${env.RESCUED_INSTALL_STALL_MINUTES}"`);
   }
+  const auditInterval = parseAuditInterval(nonEmpty(env.RESCUED_AUDIT_EVERY) ?? '1h');
+  if (!auditInterval.ok) throw new ConfigurationError(`RESCUED_AUDIT_EVERY: ${auditInterval.reason}`);
   return {
     dataDir,
     apiHost,
@@ -81,5 +98,6 @@ export function loadConfig(env: Environment = process.env): RescuedConfig {
     tftpEnabled: env.RESCUED_TFTP_PORT?.trim() !== 'off',
     bootHttpUrl: (nonEmpty(env.RESCUED_BOOT_URL) ?? publicUrl).replace(/\/+$/, ''),
     installStallMs: stallMinutes * 60_000,
+    auditEveryMs: auditInterval.everyMs,
   };
 }

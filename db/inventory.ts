@@ -9,6 +9,7 @@ import { createInstallHistoryRepository } from './repositories/install-history.j
 import { listEvents, recordEvent, type EventRecord } from './repositories/events.js';
 import { createBootRepository } from './repositories/boot.js';
 import { createRescueRepository } from './repositories/rescues.js';
+import { createAuditRepository } from './repositories/audits.js';
 
 export function createInventory(db: Database, cipher: SecretCipher) {
   return {
@@ -22,6 +23,7 @@ export function createInventory(db: Database, cipher: SecretCipher) {
     installHistory: createInstallHistoryRepository(db),
     boot: createBootRepository(db),
     rescues: createRescueRepository(db, cipher),
+    audits: createAuditRepository(db),
     events: {
       list: (filter: Parameters<typeof listEvents>[1]) => listEvents(db, filter),
       record: (event: EventRecord) => recordEvent(db, event),

@@ -278,3 +278,58 @@ export const rescueHandshakes = pgTable('rescue_handshakes', {
   hostKey: text('host_key'),
   sshPort: integer('ssh_port'),
 });
+
+/** Fleet audits: one row per run (scheduled or manual), at most one open at a time. */
+export const auditRuns = pgTable(
+  'audit_runs',
+  {
+    id: serial('id').primaryKey(),
+    /** The workflow that runs (or ran) it; continue-as-new keeps the ID. */
+    workflowId: text('workflow_id').notNull(),
+    /** 'schedule' | 'manual' */
+    trigger: text('trigger').notNull(),
+    requestedBy: text('requested_by').notNull(),
+    /** 'running' | 'finished' | 'failed' | 'skipped' | 'abandoned' */
+    state: text('state').notNull(),
+    startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
+    /** Touched while batches run; an open run not touched for the lease is abandoned by the next one. */
+    heartbeatAt: timestamp('heartbeat_at', { withTimezone: true }).notNull().defaultNow(),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+    /** Systems in the inventory when the run began, and how many have been probed so far. */
+    systemsTotal: integer('systems_total').notNull().default(0),
+    probed: integer('probed').notNull().default(0),
+    healthy: integer('healthy').notNull().default(0),
+    suspect: integer('suspect').notNull().default(0),
+    broken: integer('broken').notNull().default(0),
+    /** Why it was skipped, failed or abandoned. */
+    note: text('note'),
+  },
+  (table) => [
+    // One audit at a time, whatever started it: a manual run never overlaps a scheduled one.
+    uniqueIndex('audit_runs_one_open_idx').on(table.state).where(sql`finished_at is null`),
+    index('audit_runs_started_idx').on(table.startedAt),
+  ],
+);
+
+/** One machine's verdict in one audit, and what the guard decided for a broken one. */
+export const auditResults = pgTable(
+  'audit_results',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    auditId: integer('audit_id').notNull().references(() => auditRuns.id, { onDelete: 'cascade' }),
+    systemName: text('system_name').notNull(),
+    classification: text('classification').notNull(),
+    reason: text('reason').notNull(),
+    /** What the probes saw (BMC, event log, OS check, last install, open rescue); no secrets. */
+    observation: jsonb('observation').$type<Record<string, unknown>>().notNull(),
+    probedAt: timestamp('probed_at', { withTimezone: true }).notNull().defaultNow(),
+    /** For broken machines: the admission's decision, its reason, and the rescue it started or joined. */
+    admission: text('admission'),
+    admissionReason: text('admission_reason'),
+    rescueWorkflowId: text('rescue_workflow_id'),
+  },
+  (table) => [
+    uniqueIndex('audit_results_audit_system_idx').on(table.auditId, table.systemName),
+    index('audit_results_system_idx').on(table.systemName, table.probedAt),
+  ],
+);

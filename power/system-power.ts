@@ -3,7 +3,7 @@
 // failed; no secrets) goes to the event log. The inventory is injected, so this module needs no database.
 import { BmcError } from './errors.js';
 import { PowerClient, type PowerChainResult, type PowerClientOptions } from './chain.js';
-import type { BmcTarget, BootDeviceRequest, PowerAction } from './types.js';
+import type { BmcTarget, BootDeviceRequest, PowerAction, PowerState, SystemEventLogEntry } from './types.js';
 
 export interface SystemPowerDependencies {
   loadTargets(systemName: string): Promise<BmcTarget[]>;
@@ -57,6 +57,17 @@ export function createSystemPower(dependencies: SystemPowerDependencies) {
         detail: { attempts: outcomes.map((outcome) => outcome.record) },
       });
       return outcomes;
+    },
+    /**
+     * Power state, then the event log where a driver of the chain reads one, of a machine whose BMCs the caller
+     * has loaded (a fleet audit loads a whole batch at once). Reading is not an event: nothing is recorded.
+     * `eventLog` is null when the power state could not be read.
+     */
+    async readHealth(targets: BmcTarget[], signal?: AbortSignal): Promise<{ power: PowerChainResult<PowerState>; eventLog: PowerChainResult<SystemEventLogEntry[]> | null }> {
+      const client = new PowerClient(targets, { ...dependencies.clientOptions, ...(signal ? { signal } : {}) });
+      const power = await client.getPowerState();
+      if (!power.ok) return { power, eventLog: null };
+      return { power, eventLog: await client.readSystemEventLog() };
     },
   };
 }

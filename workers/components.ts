@@ -16,6 +16,10 @@ import { registerPowerRoutes } from '../api/routes/power.js';
 import { registerRescueRoutes } from '../api/routes/rescues.js';
 import { createRescueClient } from '../rescue/rescue-client.js';
 import { registerBootRoutes } from '../api/routes/boot.js';
+import { createAuditClient, createAuditScheduleClient } from '../triggers/audit-client.js';
+import type { RescueAdmission } from '../triggers/admission.js';
+import { createUnavailableAdmission } from '../triggers/admission-unavailable.js';
+import { registerAuditRoutes } from '../api/routes/audits.js';
 import { registerNetbootRoutes } from '../api/routes/netboot.js';
 
 export type Stopper = () => Promise<void>;
@@ -41,10 +45,27 @@ export async function connectClient(config: RescuedConfig, address: string): Pro
   } catch (error) {
     console.warn(`temporal: could not register search attributes (${(error as Error).message}); rescues still run, the UI filters will not`);
   }
+  await reconcileAuditSchedule(config, new Client({ connection, namespace: config.temporalNamespace }));
   return { connection, stop: () => connection.close() };
 }
 
-export async function startWorker(config: RescuedConfig, runtime: Runtime, address: string, netboot: Netboot): Promise<Stopper> {
+/** The fleet audit's schedule, made to match RESCUED_AUDIT_EVERY at every start (an operator's pause is kept). */
+async function reconcileAuditSchedule(config: RescuedConfig, client: Client): Promise<void> {
+  const schedules = createAuditScheduleClient(client, { taskQueue: config.temporalTaskQueue });
+  try {
+    const { action, schedule } = await schedules.reconcileSchedule(config.auditEveryMs);
+    if (schedule) console.log(`temporal: fleet audit schedule ${schedule.scheduleId} ${action}: every ${schedule.every}${schedule.paused ? `, paused (${schedule.note ?? 'no note'})` : ''}`);
+    else if (action === 'deleted') console.log(`temporal: fleet audit schedule ${schedules.scheduleId} deleted (RESCUED_AUDIT_EVERY=off)`);
+  } catch (error) {
+    console.warn(`temporal: could not reconcile the fleet audit schedule (${(error as Error).message}); audits run only when asked (rescuectl audit run)`);
+  }
+}
+
+/**
+ * `admission`: the guard every automatic rescue start goes through. Until one is wired in, audits record their
+ * verdicts and every broken machine is refused with a reason that says there is no guard.
+ */
+export async function startWorker(config: RescuedConfig, runtime: Runtime, address: string, netboot: Netboot, admission: RescueAdmission = createUnavailableAdmission()): Promise<Stopper> {
   const { worker, connection } = await createRescueWorker({
     address,
     namespace: config.temporalNamespace,
@@ -55,6 +76,7 @@ export async function startWorker(config: RescuedConfig, runtime: Runtime, addre
       systemPower: createInventorySystemPower(runtime.inventory),
       netboot: netboot.service,
       rescueShell: createSshRescueShell(),
+      admission,
     },
   });
   const running = worker.run();
@@ -66,6 +88,7 @@ export async function startWorker(config: RescuedConfig, runtime: Runtime, addre
 }
 
 export async function startApi(config: RescuedConfig, runtime: Runtime, connection: Connection, address: string, netboot: Netboot): Promise<Stopper> {
+  const client = new Client({ connection, namespace: config.temporalNamespace });
   const api = await buildApiServer({
     inventory: runtime.inventory,
     logLevel: config.logLevel,
@@ -76,8 +99,9 @@ export async function startApi(config: RescuedConfig, runtime: Runtime, connecti
       (app) =>
         registerRescueRoutes(app, {
           inventory: runtime.inventory,
-          rescues: createRescueClient(new Client({ connection, namespace: config.temporalNamespace }), { taskQueue: config.temporalTaskQueue }),
+          rescues: createRescueClient(client, { taskQueue: config.temporalTaskQueue }),
         }),
+      (app) => registerAuditRoutes(app, { inventory: runtime.inventory, audits: createAuditClient(client, { taskQueue: config.temporalTaskQueue, audits: runtime.inventory.audits }), temporalAddress: address }),
     ],
     health: {
       database: { describe: () => ({ kind: runtime.database.kind, location: runtime.database.location }), check: () => runtime.database.ping() },

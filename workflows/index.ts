@@ -2,3 +2,4 @@
 export { workerProbeWorkflow } from './worker-probe.js';
 export { rescueWorkflow } from './rescue.js';
 export { reinstallWorkflow } from './reinstall.js';
+export { fleetAuditWorkflow } from './audit.js';

@@ -144,6 +144,18 @@ export function createSystemRepository(db: Database, cipher: SecretCipher) {
     return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined));
   }
 
+  function powerTargetOf(systemName: string, row: PowerRow): PowerTarget {
+    return {
+      systemName,
+      type: row.type,
+      address: row.address,
+      port: row.port ?? undefined,
+      username: row.username ?? undefined,
+      password: row.passwordEncrypted === null ? undefined : cipher.decrypt(row.passwordEncrypted),
+      options: row.options,
+    };
+  }
+
   return {
     async list(filter: { profile?: string | undefined; label?: Record<string, string> | undefined } = {}): Promise<SystemView[]> {
       const rows = await db.select().from(systems).orderBy(asc(systems.name));
@@ -213,15 +225,20 @@ export function createSystemRepository(db: Database, cipher: SecretCipher) {
     async powerTargets(name: string): Promise<PowerTarget[]> {
       const existing = await findRow(name);
       const rows = await db.select().from(powerSettings).where(eq(powerSettings.systemId, existing.id)).orderBy(asc(powerSettings.position));
-      return rows.map((row) => ({
-        systemName: name,
-        type: row.type,
-        address: row.address,
-        port: row.port ?? undefined,
-        username: row.username ?? undefined,
-        password: row.passwordEncrypted === null ? undefined : cipher.decrypt(row.passwordEncrypted),
-        options: row.options,
-      }));
+      return rows.map((row) => powerTargetOf(name, row));
+    },
+    /** The BMCs of many machines at once (a fleet audit's batch), passwords decrypted; unknown names are left out. */
+    async powerTargetsOf(names: string[]): Promise<Map<string, PowerTarget[]>> {
+      const targets = new Map<string, PowerTarget[]>();
+      if (names.length === 0) return targets;
+      const rows = await db
+        .select({ name: systems.name, power: powerSettings })
+        .from(powerSettings)
+        .innerJoin(systems, eq(systems.id, powerSettings.systemId))
+        .where(inArray(systems.name, names))
+        .orderBy(asc(systems.name), asc(powerSettings.position));
+      for (const row of rows) targets.set(row.name, [...(targets.get(row.name) ?? []), powerTargetOf(row.name, row.power)]);
+      return targets;
     },
   };
 }

@@ -85,6 +85,8 @@ describe('npm start with nothing configured', () => {
     assert.match(output, /Database\s+PGlite in /);
     assert.match(output, new RegExp(`TFTP\\s+127\\.0\\.0\\.1:${ports.tftp}, root `));
     assert.ok(output.includes(`Data folder   ${dataDir}`));
+    // The fleet audit's schedule is reconciled where the client connects (RESCUED_AUDIT_EVERY, default 1h).
+    assert.match(output, /temporal: fleet audit schedule rescued-fleet-audit-rescued created: every 1h/);
   });
 
   test('the API, the worker and the Temporal UI answer', async () => {
@@ -121,6 +123,20 @@ describe('npm start with nothing configured', () => {
     assert.equal(result.code, 0, result.stderr);
     result = await runRescuectl(['system', 'list'], env);
     assert.match(result.stdout, /db01\s+deb12-base\s+52:54:00:aa:bb:01/);
+  });
+
+  test('a fleet audit runs on the stack\'s own worker; its schedule is there', async () => {
+    // Nothing listens on db01's BMC: the audit finds it suspect, quickly with no retries.
+    let result = await runRescuectl(['system', 'edit', 'db01', '--power-options', 'retries=0 ipmi_timeout=1'], env);
+    assert.equal(result.code, 0, result.stderr);
+    result = await runRescuectl(['audit', 'run', '--wait', '--interval', '0.5'], env);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^audit 1 \(manual, finished\): 1 probed, 0 healthy, 1 suspect, 0 broken/);
+    result = await runRescuectl(['audit', 'report'], env);
+    assert.match(result.stdout, /db01\s+suspect\s+the BMC does not answer/);
+    result = await runRescuectl(['audit', 'schedule'], env);
+    assert.match(result.stdout, /every\s*:\s*1h/);
+    assert.match(result.stdout, /catchup window\s*:\s*10m/);
   });
 
   test('SIGINT stops everything, and no BMC password is in any file or log', async () => {

@@ -13,6 +13,7 @@ import { createSecretCipher } from '../../secrets/cipher.js';
 import { createActivities } from '../../activities/index.js';
 import { createInventorySystemPower } from '../../workers/system-power.js';
 import { createSshRescueShell } from '../../workers/rescue-shell.js';
+import { createUnavailableAdmission } from '../../triggers/admission-unavailable.js';
 import { createNetbootService } from '../../boot/netboot.js';
 import { createStatusTokens } from '../../boot/status-tokens.js';
 import { workerProbeWorkflow } from '../../workflows/index.js';
@@ -42,6 +43,7 @@ test('workerProbeWorkflow runs on a worker over the inventory', async () => {
       systemPower: createInventorySystemPower(inventory),
       netboot: createNetbootService({ inventory, urls: { httpBase: 'http://127.0.0.1' }, statusTokens: createStatusTokens(randomBytes(32)) }),
       rescueShell: createSshRescueShell(),
+      admission: createUnavailableAdmission(),
     }),
   });
   const result = await worker.runUntil(

@@ -14,6 +14,8 @@ import type { Netboot } from '../../workers/netboot.js';
 import { registerPowerRoutes } from '../../api/routes/power.js';
 import { registerRescueRoutes } from '../../api/routes/rescues.js';
 import type { RescueClient } from '../../rescue/rescue-client.js';
+import { registerAuditRoutes } from '../../api/routes/audits.js';
+import type { AuditClient } from '../../triggers/audit-client.js';
 import { createInventorySystemPower } from '../../workers/system-power.js';
 import type { FastifyInstance } from 'fastify';
 import { buildApiServer } from '../../api/server.js';
@@ -42,7 +44,7 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
-export async function startTestApi(database: TestDatabase, options: { rescues?: RescueClient } = {}): Promise<TestApi> {
+export async function startTestApi(database: TestDatabase, options: { rescues?: RescueClient; audits?: (inventory: Inventory) => AuditClient } = {}): Promise<TestApi> {
   const handle = await database.open();
   const secretKey = randomBytes(32);
   const inventory = createInventory(handle.db, createSecretCipher(secretKey));
@@ -75,6 +77,7 @@ export async function startTestApi(database: TestDatabase, options: { rescues?: 
       (server) => registerNetbootRoutes(server, { inventory, netboot: netboot.service, tracker: netboot.tracker, urls, tftpRoot }),
       (server) => registerPowerRoutes(server, createInventorySystemPower(inventory)),
       ...(options.rescues ? [(server: FastifyInstance) => registerRescueRoutes(server, { inventory, rescues: options.rescues! })] : []),
+      ...(options.audits ? [(server: FastifyInstance) => registerAuditRoutes(server, { inventory, audits: options.audits!(inventory), temporalAddress: 'the test server' })] : []),
     ],
     health: {
       database: { describe: () => ({ kind: handle.kind }), check: () => handle.ping() },

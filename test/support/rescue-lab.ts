@@ -15,6 +15,8 @@ import { createActivities } from '../../activities/index.js';
 import type { RescueShell } from '../../activities/rescue-shell.js';
 import { createInventorySystemPower } from '../../workers/system-power.js';
 import { createRescueClient, type RescueClient } from '../../rescue/rescue-client.js';
+import type { RescueAdmission } from '../../triggers/admission.js';
+import { createUnavailableAdmission } from '../../triggers/admission-unavailable.js';
 
 const require = createRequire(import.meta.url);
 
@@ -30,7 +32,7 @@ export interface RescueLab {
   stop(): Promise<void>;
 }
 
-export async function startRescueLab(rescueShell: RescueShell): Promise<RescueLab> {
+export async function startRescueLab(rescueShell: RescueShell, options: { admission?: RescueAdmission } = {}): Promise<RescueLab> {
   const env = await startTestTemporal();
   const taskQueue = `rescue-${randomBytes(4).toString('hex')}`;
   const rescues = createRescueClient(env.client, { taskQueue });
@@ -46,7 +48,7 @@ export async function startRescueLab(rescueShell: RescueShell): Promise<RescueLa
         connection: env.nativeConnection,
         taskQueue,
         workflowsPath: require.resolve('../../workflows/index.ts'),
-        activities: createActivities({ inventory: api.inventory, databaseKind: 'pglite', systemPower: createInventorySystemPower(api.inventory), netboot: api.netboot.service, rescueShell }),
+        activities: createActivities({ inventory: api.inventory, databaseKind: 'pglite', systemPower: createInventorySystemPower(api.inventory), netboot: api.netboot.service, rescueShell, admission: options.admission ?? createUnavailableAdmission() }),
       });
       const running = { worker, done: worker.run() };
       workers.push(running);

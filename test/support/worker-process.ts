@@ -10,6 +10,7 @@ import { createInventorySystemPower } from '../../workers/system-power.js';
 import { createNetbootService } from '../../boot/netboot.js';
 import { createStatusTokens } from '../../boot/status-tokens.js';
 import { createSshRescueShell } from '../../workers/rescue-shell.js';
+import { createUnavailableAdmission } from '../../triggers/admission-unavailable.js';
 
 const require = createRequire(import.meta.url);
 const environment = (name: string): string => {
@@ -32,6 +33,7 @@ const worker = await Worker.create({
     systemPower: createInventorySystemPower(inventory),
     netboot: createNetbootService({ inventory, urls: { httpBase: environment('BOOT_HTTP_BASE') }, statusTokens: createStatusTokens(key) }),
     rescueShell: createSshRescueShell({ devicesFor: () => [disk], fileSystemAccess: 'debugfs' }),
+    admission: createUnavailableAdmission(),
   }),
 });
 console.log(`worker-process ${process.pid} ready`);

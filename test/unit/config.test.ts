@@ -26,3 +26,17 @@ test('a bad port is refused with the variable named', () => {
   assert.throws(() => loadConfig({ RESCUED_API_PORT: 'eighty' }), (e: unknown) => e instanceof ConfigurationError && /RESCUED_API_PORT.*"eighty"/.test(e.message));
   assert.throws(() => loadConfig({ RESCUED_API_PORT: '70000' }), ConfigurationError);
 });
+
+test('RESCUED_AUDIT_EVERY: 1h by default, off, durations; a bad one is refused with the variable named', async () => {
+  const { formatDuration, parseDuration } = await import('../../config/duration.js');
+  assert.equal(loadConfig({}).auditEveryMs, 3_600_000);
+  assert.equal(loadConfig({ RESCUED_AUDIT_EVERY: 'off' }).auditEveryMs, null);
+  assert.equal(loadConfig({ RESCUED_AUDIT_EVERY: '1h30m' }).auditEveryMs, 5_400_000);
+  assert.throws(() => loadConfig({ RESCUED_AUDIT_EVERY: 'hourly' }), (e: unknown) => e instanceof ConfigurationError && /RESCUED_AUDIT_EVERY: "hourly" is not a duration/.test(e.message));
+  assert.throws(() => loadConfig({ RESCUED_AUDIT_EVERY: '2s' }), (e: unknown) => e instanceof ConfigurationError && /shorter than the minimum 10s/.test(e.message));
+  assert.equal(parseDuration('1d2h3m4s'), 93_784_000);
+  assert.equal(parseDuration('0s'), undefined);
+  assert.equal(parseDuration('1x'), undefined);
+  assert.equal(formatDuration(5_400_000), '1h30m');
+  assert.equal(formatDuration(600_000), '10m');
+});

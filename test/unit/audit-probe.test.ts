@@ -1,0 +1,103 @@
+// The audit's probes of a batch: both limits hold (at once overall, at once per BMC address), a BMC that
+// fronts many machines holds back only its own, results come back in order, and the OS check follows the
+// system's label (rescued.verify) or TCP 22 on its IP.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { probeBatch, probeSystem, type AuditProbeDependencies, type AuditTarget } from '../../triggers/audit-probe.js';
+import type { PowerChainRecord } from '../../power/chain.js';
+import { osCheckOf, parseHostPort } from '../../rescue/os-check.js';
+
+const record: PowerChainRecord = { systemName: 'x', operation: 'power.get', request: null, startedAt: '', finishedAt: '', elapsedMs: 0, attempts: [], succeededWith: 'sim' };
+const settings = { concurrency: 8, perBmcConcurrency: 2, bmcTimeoutMs: 5000, osTimeoutMs: 1000 };
+
+function target(system: string, bmcEndpoint: string | null, labels: Record<string, string> = {}): AuditTarget {
+  return { system, labels, interfaces: [{ ip: '127.0.0.1' }], bmcEndpoint, lastInstall: null, lastPhoneHome: null, openRescue: null };
+}
+
+/** A fake fleet whose BMC answers after `delayMs`, counting how many are asked at once, overall and per BMC. */
+function countingDependencies(endpointOf: (system: string) => string, delayMs: (system: string) => number) {
+  let running = 0;
+  let maxRunning = 0;
+  const perBmc = new Map<string, number>();
+  const maxPerBmc = new Map<string, number>();
+  const order: string[] = [];
+  const dependencies: AuditProbeDependencies = {
+    async readHealth(system) {
+      const key = endpointOf(system);
+      running += 1;
+      perBmc.set(key, (perBmc.get(key) ?? 0) + 1);
+      maxRunning = Math.max(maxRunning, running);
+      maxPerBmc.set(key, Math.max(maxPerBmc.get(key) ?? 0, perBmc.get(key)!));
+      await new Promise((resolve) => setTimeout(resolve, delayMs(system)));
+      running -= 1;
+      perBmc.set(key, perBmc.get(key)! - 1);
+      order.push(system);
+      return { power: { ok: true, value: 'on', record }, eventLog: { ok: true, value: [], record } };
+    },
+    async tcpAnswers() {
+      return { answered: true, detail: 'fake' };
+    },
+  };
+  return { dependencies, maxRunning: () => maxRunning, maxPerBmc, order };
+}
+
+test('probeBatch: at most `concurrency` at once and `perBmcConcurrency` per BMC; results in the targets\' order', async () => {
+  // 30 machines behind one chassis manager, 30 with a BMC each.
+  const targets = [...Array.from({ length: 30 }, (_, i) => target(`shared${String(i).padStart(2, '0')}`, '10.0.0.1:623')), ...Array.from({ length: 30 }, (_, i) => target(`own${String(i).padStart(2, '0')}`, `10.0.1.${i}:623`))];
+  const fake = countingDependencies((system) => targets.find((t) => t.system === system)!.bmcEndpoint!, () => 5);
+  const observations = await probeBatch(targets, fake.dependencies, settings, new AbortController().signal);
+  assert.deepEqual(observations.map((o) => o.system), targets.map((t) => t.system));
+  assert.ok(observations.every((o) => o.bmc.state === 'answered'));
+  assert.equal(fake.maxRunning(), 8);
+  assert.equal(fake.maxPerBmc.get('10.0.0.1:623'), 2);
+});
+
+test('probeBatch: a slow BMC fronting many machines holds back only its own', async () => {
+  const targets = [...Array.from({ length: 10 }, (_, i) => target(`slow${i}`, 'slow:623')), ...Array.from({ length: 10 }, (_, i) => target(`fast${i}`, `fast${i}:623`))];
+  const fake = countingDependencies((system) => targets.find((t) => t.system === system)!.bmcEndpoint!, (system) => (system.startsWith('slow') ? 60 : 1));
+  await probeBatch(targets, fake.dependencies, { ...settings, concurrency: 4 }, new AbortController().signal);
+  // All fast machines are done before the slow BMC has got through half of its own.
+  const lastFast = fake.order.lastIndexOf('fast9');
+  assert.ok(fake.order.slice(0, lastFast).filter((s) => s.startsWith('slow')).length <= 4, fake.order.join(' '));
+});
+
+test('probeBatch: an empty batch is no work; a cancelled batch rejects', async () => {
+  const fake = countingDependencies(() => 'x', () => 1);
+  assert.deepEqual(await probeBatch([], fake.dependencies, settings, new AbortController().signal), []);
+  const controller = new AbortController();
+  controller.abort(new Error('activity cancelled'));
+  await assert.rejects(probeBatch([target('a', 'x')], fake.dependencies, settings, controller.signal), /activity cancelled/);
+});
+
+test('probeSystem: no BMC, a failing BMC, and the OS check asked where the label says', async () => {
+  const asked: string[] = [];
+  const dependencies: AuditProbeDependencies = {
+    async readHealth() {
+      return { power: { ok: false, failure: { kind: 'auth', message: 'refused' }, record }, eventLog: null };
+    },
+    async tcpAnswers(host, port) {
+      asked.push(`${host}:${port}`);
+      return { answered: false, detail: 'connection refused' };
+    },
+  };
+  const none = await probeSystem(target('a', null), dependencies, settings, new AbortController().signal);
+  assert.deepEqual(none.bmc, { state: 'none' });
+  const failing = await probeSystem(target('b', 'x:623', { 'rescued.verify': 'tcp:127.0.0.7:2222' }), dependencies, settings, new AbortController().signal);
+  assert.deepEqual(failing.bmc, { state: 'failed', kind: 'auth', message: 'refused' });
+  assert.deepEqual(failing.eventLog, { state: 'not-read', detail: 'the BMC did not give its power state' });
+  assert.deepEqual(failing.os, { check: 'tcp', target: '127.0.0.7:2222', answered: false, detail: 'connection refused' });
+  assert.deepEqual(asked, ['127.0.0.1:22', '127.0.0.7:2222']);
+});
+
+test('osCheckOf: TCP 22 on the first IP by default, else the label; a bad label is named', () => {
+  assert.deepEqual(osCheckOf({ labels: {}, interfaces: [{ ip: null }, { ip: '127.0.0.3' }] }), { kind: 'tcp', host: '127.0.0.3', port: 22 });
+  assert.deepEqual(osCheckOf({ labels: {}, interfaces: [] }), { kind: 'power' });
+  assert.deepEqual(osCheckOf({ labels: { 'rescued.verify': 'tcp:127.0.0.4:2222' }, interfaces: [] }), { kind: 'tcp', host: '127.0.0.4', port: 2222 });
+  assert.deepEqual(osCheckOf({ labels: { 'rescued.verify': '[::1]:22' }, interfaces: [] }), { kind: 'tcp', host: '::1', port: 22 });
+  assert.deepEqual(osCheckOf({ labels: { 'rescued.verify': 'none' }, interfaces: [{ ip: '127.0.0.3' }] }), { kind: 'none' });
+  assert.deepEqual(osCheckOf({ labels: { 'rescued.verify': 'tcp:2222' }, interfaces: [{ ip: '127.0.0.8' }] }), { kind: 'tcp', host: '127.0.0.8', port: 2222 });
+  assert.match((osCheckOf({ labels: { 'rescued.verify': 'tcp:2222' }, interfaces: [] }) as { reason: string }).reason, /names a port, but the system has no IP/);
+  const bad = osCheckOf({ labels: { 'rescued.verify': 'ssh' }, interfaces: [] });
+  assert.equal(bad.kind, 'invalid');
+  assert.equal(parseHostPort('127.0.0.1:70000'), undefined);
+});

@@ -1,0 +1,137 @@
+// What a fleet audit looks at for each machine: the BMC's power state and event log, whether the OS
+// answers, the last install, the last phone-home and any open rescue; gathered into an AuditObservation
+// for triggers/audit-classify.ts. Probes of a batch run concurrently, at most `concurrency` at once and at
+// most `perBmcConcurrency` against one BMC address (a chassis manager may front many machines, and a BMC
+// is a small computer that falls over when asked too much at once).
+import { setMaxListeners } from 'node:events';
+import type { PowerChainResult } from '../power/chain.js';
+import type { PowerState, SystemEventLogEntry } from '../power/types.js';
+import { osCheckOf } from '../rescue/os-check.js';
+import { criticalEvents, expectedPowerOf, type AuditObservation, type EventLogObservation, type OsObservation } from './audit-classify.js';
+
+/** What one machine's probes need from the inventory, without secrets (the BMC chain loads its own). */
+export interface AuditTarget {
+  system: string;
+  labels: Record<string, string>;
+  interfaces: Array<{ ip: string | null }>;
+  /** The first BMC of the chain, as `address:port`, the key of the per-BMC limit; null without a BMC. */
+  bmcEndpoint: string | null;
+  lastInstall: { outcome: string; startedAt: string; finishedAt: string | null } | null;
+  lastPhoneHome: string | null;
+  openRescue: { workflowId: string; state: string; startedAt: string } | null;
+}
+
+export interface AuditProbeSettings {
+  /** Probes running at once in a batch. */
+  concurrency: number;
+  /** Probes running at once against one BMC address. */
+  perBmcConcurrency: number;
+  /** Time for the BMC's power state and event log together. */
+  bmcTimeoutMs: number;
+  /** Time for the OS check's TCP connection. */
+  osTimeoutMs: number;
+}
+
+export const DEFAULT_AUDIT_PROBE_SETTINGS: AuditProbeSettings = { concurrency: 64, perBmcConcurrency: 2, bmcTimeoutMs: 30_000, osTimeoutMs: 5_000 };
+
+export interface AuditProbeDependencies {
+  /** Power state and event log of the machine's BMC chain; null when it has no BMC. */
+  readHealth(system: string, signal: AbortSignal): Promise<{ power: PowerChainResult<PowerState>; eventLog: PowerChainResult<SystemEventLogEntry[]> | null } | null>;
+  tcpAnswers(host: string, port: number, timeoutMs: number, signal: AbortSignal): Promise<{ answered: boolean; detail: string }>;
+}
+
+async function observeOs(target: AuditTarget, dependencies: AuditProbeDependencies, settings: AuditProbeSettings, signal: AbortSignal): Promise<OsObservation> {
+  const check = osCheckOf(target);
+  if (check.kind === 'invalid') return { check: 'invalid', detail: check.reason };
+  if (check.kind === 'none') return { check: 'none', detail: 'the OS is not checked (rescued.verify=none)' };
+  if (check.kind === 'power') return { check: 'power', detail: 'the OS is not checked (no IP; rescued.verify=power)' };
+  const where = check.host.includes(':') ? `[${check.host}]:${check.port}` : `${check.host}:${check.port}`;
+  const answer = await dependencies.tcpAnswers(check.host, check.port, settings.osTimeoutMs, signal);
+  return { check: 'tcp', target: where, answered: answer.answered, detail: answer.detail };
+}
+
+function observeEventLog(result: PowerChainResult<SystemEventLogEntry[]> | null): EventLogObservation {
+  if (result === null) return { state: 'not-read', detail: 'the BMC did not give its power state' };
+  if (result.ok) return { state: 'read', entries: result.value.length, critical: criticalEvents(result.value) };
+  if (result.failure.kind === 'unsupported') return { state: 'not-read', detail: 'no driver of this machine reads an event log' };
+  return { state: 'failed', kind: result.failure.kind, message: result.failure.message };
+}
+
+/** Everything the audit looks at for one machine; the BMC and the OS are asked at the same time. */
+export async function probeSystem(target: AuditTarget, dependencies: AuditProbeDependencies, settings: AuditProbeSettings, signal: AbortSignal): Promise<AuditObservation> {
+  const bmcSignal = AbortSignal.any([signal, AbortSignal.timeout(settings.bmcTimeoutMs)]);
+  const [health, os] = await Promise.all([
+    target.bmcEndpoint === null ? Promise.resolve(null) : dependencies.readHealth(target.system, bmcSignal),
+    observeOs(target, dependencies, settings, signal),
+  ]);
+  return {
+    system: target.system,
+    expectedPower: expectedPowerOf(target.labels),
+    bmc:
+      health === null
+        ? { state: 'none' }
+        : health.power.ok
+          ? { state: 'answered', power: health.power.value, driver: health.power.record.succeededWith ?? 'unknown' }
+          : { state: 'failed', kind: health.power.failure.kind, message: health.power.failure.message },
+    eventLog: health === null ? { state: 'not-read', detail: 'no BMC is configured' } : observeEventLog(health.eventLog),
+    os,
+    lastInstall: target.lastInstall,
+    lastPhoneHome: target.lastPhoneHome,
+    openRescue: target.openRescue,
+  };
+}
+
+/**
+ * Probes every target of a batch under both limits and returns the observations in the targets' order.
+ * A target whose BMC is at its limit waits while the others go ahead, so a BMC that fronts many machines
+ * holds back only its own. `onProbed` is called after each probe (the activity heartbeats from it).
+ */
+export function probeBatch(
+  targets: readonly AuditTarget[],
+  dependencies: AuditProbeDependencies,
+  settings: AuditProbeSettings,
+  signal: AbortSignal,
+  onProbed: (done: number) => void = () => undefined,
+): Promise<AuditObservation[]> {
+  const results: AuditObservation[] = new Array(targets.length);
+  const pending = targets.map((_, index) => index);
+  const perKey = new Map<string, number>();
+  const keyOf = (index: number) => targets[index]!.bmcEndpoint ?? `no-bmc:${index}`;
+  let running = 0;
+  let done = 0;
+  // Every probe running listens to the batch's signal (its BMC deadline, its OS check).
+  setMaxListeners(Math.max(10, settings.concurrency * 3), signal);
+  return new Promise((resolve, reject) => {
+    let failed = false;
+    const fail = (error: unknown) => {
+      if (failed) return;
+      failed = true;
+      reject(error instanceof Error ? error : new Error(String(error)));
+    };
+    const pump = () => {
+      if (failed) return;
+      if (signal.aborted) return fail(signal.reason ?? new Error('audit batch cancelled'));
+      if (done === targets.length) return resolve(results);
+      while (running < settings.concurrency) {
+        const at = pending.findIndex((index) => (perKey.get(keyOf(index)) ?? 0) < settings.perBmcConcurrency);
+        if (at === -1) return;
+        const index = pending.splice(at, 1)[0]!;
+        const key = keyOf(index);
+        perKey.set(key, (perKey.get(key) ?? 0) + 1);
+        running += 1;
+        probeSystem(targets[index]!, dependencies, settings, signal).then(
+          (observation) => {
+            results[index] = observation;
+            running -= 1;
+            perKey.set(key, perKey.get(key)! - 1);
+            done += 1;
+            onProbed(done);
+            pump();
+          },
+          fail,
+        );
+      }
+    };
+    pump();
+  });
+}
