@@ -30,6 +30,8 @@ export interface RescuedConfig {
   bootHttpUrl: string;
   /** An install that has not been heard from for this long is "stalled". */
   installStallMs: number;
+  /** How long an install's status token works after the machine first fetched its autoinstall file. */
+  installTokenLifetimeMs: number;
 }
 
 export class ConfigurationError extends Error {
@@ -48,6 +50,14 @@ function readPort(env: Environment, variable: string, fallback: number): number 
   return port;
 }
 
+function readPositiveNumber(env: Environment, variable: string, fallback: number, unit: string): number {
+  const raw = nonEmpty(env[variable]);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new ConfigurationError(`${variable} must be a positive number of ${unit}, got "${raw}"`);
+  return value;
+}
+
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value.trim();
 }
@@ -63,6 +73,7 @@ export function loadConfig(env: Environment = process.env): RescuedConfig {
     throw new ConfigurationError(`RESCUED_INSTALL_STALL_MINUTES must be a positive number of minutes, got "${env.RESCUED_INSTALL_STALL_MINUTES}"`);
   }
   return {
+    installTokenLifetimeMs: readPositiveNumber(env, 'RESCUED_INSTALL_TOKEN_HOURS', 6, 'hours') * 3600_000,
     dataDir,
     apiHost,
     apiPort,

@@ -6,6 +6,7 @@ import { createProfileRepository } from './repositories/profiles.js';
 import { createSystemRepository } from './repositories/systems.js';
 import { createTokenRepository } from './repositories/tokens.js';
 import { createInstallHistoryRepository } from './repositories/install-history.js';
+import { createInstallTokenRepository } from './repositories/install-tokens.js';
 import { listEvents, recordEvent, type EventRecord } from './repositories/events.js';
 import { createBootRepository } from './repositories/boot.js';
 import { createRescueRepository } from './repositories/rescues.js';
@@ -20,7 +21,8 @@ export function createInventory(db: Database, cipher: SecretCipher) {
     systems: createSystemRepository(db, cipher),
     tokens: createTokenRepository(db),
     installHistory: createInstallHistoryRepository(db),
-    boot: createBootRepository(db),
+    installTokens: createInstallTokenRepository(db, cipher),
+    boot: createBootRepository(db, cipher),
     rescues: createRescueRepository(db, cipher),
     events: {
       list: (filter: Parameters<typeof listEvents>[1]) => listEvents(db, filter),

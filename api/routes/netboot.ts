@@ -65,22 +65,22 @@ export function registerNetbootRoutes(
     config: { role: 'viewer' },
     schema: {
       tags: ['systems'],
-      summary: 'What the system boots now, as pxelinux, GRUB or iPXE would see it',
+      summary: 'What the system boots now, as pxelinux, GRUB or iPXE would see it (tokens masked)',
       params: systemParams,
       querystring: z.object({ format: z.enum(['pxelinux', 'grub', 'ipxe']).default('pxelinux') }),
     },
     handler: async (request, reply) => {
-      const target = await netboot.targetForSystemName(request.params.name);
+      const target = await netboot.previewTargetForSystem(request.params.name);
       const render = { pxelinux: () => renderPxelinuxConfig(target), grub: () => renderGrubConfig(target, urls), ipxe: () => renderIpxeScript(target, urls) }[request.query.format];
       return reply.type('text/plain; charset=utf-8').send(render());
     },
   });
   app.get('/api/v1/systems/:name/autoinstall', {
     config: { role: 'viewer' },
-    schema: { tags: ['systems'], summary: "Preview the system's rendered autoinstall file", params: systemParams },
+    schema: { tags: ['systems'], summary: "Preview the system's rendered autoinstall file (its install token masked)", params: systemParams },
     handler: async (request, reply) => {
       try {
-        return reply.type('text/plain; charset=utf-8').send((await netboot.renderAutoinstall(request.params.name)).body);
+        return reply.type('text/plain; charset=utf-8').send((await netboot.renderAutoinstall(request.params.name, 'preview')).body);
       } catch (error) {
         if (error instanceof TemplateRenderError) throw new HttpError(422, 'template', error.message);
         throw error;

@@ -3,6 +3,8 @@ import { and, desc, eq, gt, lt, sql } from 'drizzle-orm';
 import type { Database } from '../client.js';
 import { bootFetches, bootOverrides, interfaces, systems } from '../schema.js';
 import { notFound } from '../../inventory/errors.js';
+import type { SecretCipher } from '../../secrets/cipher.js';
+import { redactSecrets } from '../../secrets/redact.js';
 
 export interface BootOverride {
   system: string;
@@ -10,9 +12,16 @@ export interface BootOverride {
   label: string;
   kernel: string;
   initrd: string;
+  /** The kernel arguments as the machine gets them (with its tokens). */
   append: string;
   owner: string;
   expiresAt: Date;
+}
+
+/** An override as stored: what the machine boots, and the same with its secrets masked for operators. */
+export interface StoredBootOverride extends BootOverride {
+  /** The kernel arguments with the override's secrets masked: what previews and reports show. */
+  shownAppend: string;
 }
 
 export interface BootFetch {
@@ -26,7 +35,7 @@ export interface BootFetch {
   outcome: string;
 }
 
-export function createBootRepository(db: Database) {
+export function createBootRepository(db: Database, cipher: SecretCipher) {
   async function systemId(name: string): Promise<number> {
     const [row] = await db.select({ id: systems.id }).from(systems).where(eq(systems.name, name)).limit(1);
     if (row === undefined) throw notFound('system', name);
@@ -34,13 +43,19 @@ export function createBootRepository(db: Database) {
   }
 
   return {
-    async setOverride(override: BootOverride): Promise<void> {
+    /**
+     * Sets the system's one-time boot config. `secrets` (a rescue's phone-home token) are kept out of the
+     * row's plain columns: the kernel arguments are stored encrypted, and in plain text only masked.
+     */
+    async setOverride(override: BootOverride, secrets: readonly string[] = []): Promise<void> {
       const id = await systemId(override.system);
-      const values = { ...override, systemId: id };
+      const { system: _name, append, ...rest } = override;
+      const masked = redactSecrets(append, secrets);
+      const values = { ...rest, systemId: id, append: masked, appendEncrypted: masked === append ? null : cipher.encrypt(append) };
       await db.insert(bootOverrides).values(values).onConflictDoUpdate({ target: bootOverrides.systemId, set: { ...values, createdAt: new Date() } });
     },
     /** The override in force for a system (expired ones are ignored). */
-    async override(systemName: string): Promise<BootOverride | undefined> {
+    async override(systemName: string): Promise<StoredBootOverride | undefined> {
       const [row] = await db
         .select({ override: bootOverrides, system: systems.name })
         .from(bootOverrides)
@@ -48,8 +63,8 @@ export function createBootRepository(db: Database) {
         .where(and(eq(systems.name, systemName), gt(bootOverrides.expiresAt, new Date())))
         .limit(1);
       if (row === undefined) return undefined;
-      const { systemId: _id, createdAt: _created, ...rest } = row.override;
-      return { ...rest, system: row.system, kind: rest.kind as BootOverride['kind'] };
+      const { systemId: _id, createdAt: _created, appendEncrypted, append, ...rest } = row.override;
+      return { ...rest, system: row.system, kind: rest.kind as BootOverride['kind'], append: appendEncrypted === null ? append : cipher.decrypt(appendEncrypted), shownAppend: append };
     },
     /** Removes the system's override; with an owner, only if that owner set it. Returns whether one was removed. */
     async clearOverride(systemName: string, owner?: string): Promise<boolean> {

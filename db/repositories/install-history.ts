@@ -54,6 +54,16 @@ export function createInstallHistoryRepository(db: Database) {
       const [row] = await db.update(installHistory).set({ finishedAt: new Date(), outcome }).where(eq(installHistory.id, open.id)).returning();
       return toView(system, row!);
     },
+    /** Closes one install, if it is still open (the one an install token started). */
+    async finishInstall(system: string, installId: number, outcome: Exclude<InstallOutcome, 'in-progress'>): Promise<InstallRecordView | undefined> {
+      const id = await systemId(system);
+      const [row] = await db
+        .update(installHistory)
+        .set({ finishedAt: new Date(), outcome })
+        .where(and(eq(installHistory.id, installId), eq(installHistory.systemId, id), isNull(installHistory.finishedAt)))
+        .returning();
+      return row === undefined ? undefined : toView(system, row);
+    },
     /** The last install that finished well: what a reinstall puts back. */
     async lastSuccessful(system: string): Promise<InstallRecordView | undefined> {
       const id = await systemId(system);

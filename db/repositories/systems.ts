@@ -9,6 +9,7 @@ import type { PowerInput, SystemCreate, SystemUpdate, SystemView } from '../../i
 import type { SecretCipher } from '../../secrets/cipher.js';
 import { changedFields, mapWriteErrors, type Actor } from './named-objects.js';
 import { recordEvent } from './events.js';
+import { closeInstallTokens, openInstallToken } from './install-tokens.js';
 import { timestamps } from './flat-objects.js';
 import { normalizeMac } from '../../inventory/mac.js';
 
@@ -177,6 +178,8 @@ export function createSystemRepository(db: Database, cipher: SecretCipher) {
             .values({ ...(scalarValues(input) as typeof systems.$inferInsert), ...references, name: input.name, profileId: references.profileId! })
             .returning({ id: systems.id });
           await writeChildren(tx as unknown as Database, row!.id, input);
+          // Netboot on means an install is expected: its status callbacks get a token of their own.
+          if (input.netbootEnabled === true) await openInstallToken(tx as unknown as Database, cipher, row!.id, `netboot enabled by ${actor.name}`);
           await recordEvent(tx as unknown as Database, { kind: 'system.created', objectType: 'system', objectName: input.name, actor: actor.name });
         }),
       );
@@ -191,6 +194,8 @@ export function createSystemRepository(db: Database, cipher: SecretCipher) {
         db.transaction(async (tx) => {
           await tx.update(systems).set({ ...scalarValues(input), ...references, updatedAt: new Date() }).where(eq(systems.id, existing.id));
           await writeChildren(tx as unknown as Database, existing.id, input);
+          if (input.netbootEnabled === true && !existing.netbootEnabled) await openInstallToken(tx as unknown as Database, cipher, existing.id, `netboot enabled by ${actor.name}`);
+          if (input.netbootEnabled === false && existing.netbootEnabled) await closeInstallTokens(tx as unknown as Database, existing.id, `netboot turned off by ${actor.name}`);
           await recordEvent(tx as unknown as Database, {
             kind: 'system.updated',
             objectType: 'system',

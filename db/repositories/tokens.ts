@@ -1,5 +1,6 @@
 // API bearer tokens. Only a hash is stored; the token is shown once, when it is created.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { tokenHash as hashToken } from '../../secrets/tokens.js';
 import { asc, eq, sql } from 'drizzle-orm';
 import type { Database } from '../client.js';
 import { apiTokens } from '../schema.js';
@@ -20,8 +21,6 @@ export interface TokenView {
   createdAt: string;
   lastUsedAt: string | null;
 }
-
-const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
 export function createTokenRepository(db: Database) {
   return {
