@@ -5,6 +5,7 @@ import type { Inventory } from '../db/inventory.js';
 import type { InstallTokenRecord } from '../db/repositories/install-tokens.js';
 import type { NetbootService } from './netboot.js';
 import { InventoryError } from '../inventory/errors.js';
+import type { Page, PageRequest } from '../db/pagination.js';
 
 export type InstallState = 'installing' | 'stalled' | 'finished' | 'failed' | 'idle';
 
@@ -75,10 +76,11 @@ export function createInstallTracker(dependencies: { inventory: Inventory; netbo
 
   return {
     statusOf,
-    async statusAll(): Promise<SystemBootStatus[]> {
+    /** The status of one page of systems, by name. */
+    async statusPage(request: PageRequest): Promise<Page<SystemBootStatus>> {
+      const systems = await inventory.systems.page(request);
       const lastFetches = await inventory.boot.lastFetchPerSystem();
-      const systems = await inventory.systems.list();
-      return Promise.all(systems.map((s) => statusOf(s.name, lastFetches)));
+      return { items: await Promise.all(systems.items.map((s) => statusOf(s.name, lastFetches))), nextCursor: systems.nextCursor };
     },
     async installStarted(systemName: string, token: string | undefined): Promise<SystemBootStatus> {
       const record = await checkToken(systemName, token);

@@ -7,7 +7,7 @@ import { createSystemRepository } from './repositories/systems.js';
 import { createTokenRepository } from './repositories/tokens.js';
 import { createInstallHistoryRepository } from './repositories/install-history.js';
 import { createInstallTokenRepository } from './repositories/install-tokens.js';
-import { listEvents, recordEvent, type EventRecord } from './repositories/events.js';
+import { listEvents, pruneEvents, recordEvent, type EventRecord } from './repositories/events.js';
 import { createBootRepository } from './repositories/boot.js';
 import { createRescueRepository } from './repositories/rescues.js';
 
@@ -25,8 +25,9 @@ export function createInventory(db: Database, cipher: SecretCipher) {
     boot: createBootRepository(db, cipher),
     rescues: createRescueRepository(db, cipher),
     events: {
-      list: (filter: Parameters<typeof listEvents>[1]) => listEvents(db, filter),
+      page: (filter: Parameters<typeof listEvents>[1]) => listEvents(db, filter),
       record: (event: EventRecord) => recordEvent(db, event),
+      prune: (before: Date) => pruneEvents(db, before),
     },
   };
 }

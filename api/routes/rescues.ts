@@ -11,6 +11,7 @@ import { createPhoneHomeReceiver, PhoneHomeRefusedError } from '../../rescue/pho
 import { actorOf } from '../auth.js';
 import { HttpError } from '../errors.js';
 import { errorReply } from './collections.js';
+import { pageQuery, sendPage } from '../pagination.js';
 
 const startedReply = z.object({ workflowId: z.string(), runId: z.string(), joined: z.boolean() });
 const SSH_HOST_KEY = /^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/]+=*( .*)?$/;
@@ -52,8 +53,8 @@ export function registerRescueRoutes(parent: FastifyInstance, dependencies: { in
   });
   app.get('/api/v1/rescues', {
     config: { role: 'viewer' },
-    schema: { tags: ['rescues'], summary: 'Rescue runs, newest first', querystring: z.object({ system: objectName.optional(), limit: z.coerce.number().int().min(1).max(500).default(50) }) },
-    handler: async (request) => inventory.rescues.list({ system: request.query.system, limit: request.query.limit }),
+    schema: { tags: ['rescues'], summary: 'Rescue runs, newest first, a page at a time', querystring: z.object({ system: objectName.optional(), ...pageQuery(50) }) },
+    handler: async (request, reply) => sendPage(request, reply, await inventory.rescues.page(request.query)),
   });
   app.get('/api/v1/rescues/:system', {
     config: { role: 'viewer' },

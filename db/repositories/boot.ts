@@ -1,6 +1,7 @@
 // Network boot state: one-time boot overrides (a rescue's config) and the log of files machines fetched.
-import { and, desc, eq, gt, lt, sql } from 'drizzle-orm';
+import { and, desc, eq, gt, inArray, lt, sql } from 'drizzle-orm';
 import type { Database } from '../client.js';
+import { decodeCursor, pageLimit, pageOf, type Page, type PageRequest } from '../pagination.js';
 import { bootFetches, bootOverrides, interfaces, systems } from '../schema.js';
 import { notFound } from '../../inventory/errors.js';
 import type { SecretCipher } from '../../secrets/cipher.js';
@@ -42,7 +43,37 @@ export function createBootRepository(db: Database, cipher: SecretCipher) {
     return row.id;
   }
 
+  /** Fetches of one system, newest first, one page at a time. */
+  async function fetchPage(systemName: string, request: { since?: Date } & PageRequest): Promise<Page<BootFetch>> {
+    const id = await systemId(systemName);
+    const limit = pageLimit(request, 50);
+    const rows = await db
+      .select({ fetch: bootFetches, system: systems.name })
+      .from(bootFetches)
+      .leftJoin(systems, eq(systems.id, bootFetches.systemId))
+      .where(
+        and(
+          eq(bootFetches.systemId, id),
+          request.since ? gt(bootFetches.at, request.since) : undefined,
+          request.cursor !== undefined ? lt(bootFetches.id, decodeCursor(request.cursor, ['number'] as const)[0]) : undefined,
+        ),
+      )
+      .orderBy(desc(bootFetches.id))
+      .limit(limit + 1);
+    return pageOf(rows, limit, ({ fetch }) => [fetch.id], ({ fetch, system }) => ({
+      at: fetch.at.toISOString(),
+      system,
+      mac: fetch.mac,
+      clientAddress: fetch.clientAddress,
+      protocol: fetch.protocol as BootFetch['protocol'],
+      file: fetch.file,
+      bytes: fetch.bytes,
+      outcome: fetch.outcome,
+    }));
+  }
+
   return {
+    fetchPage,
     /**
      * Sets the system's one-time boot config. `secrets` (a rescue's phone-home token) are kept out of the
      * row's plain columns: the kernel arguments are stored encrypted, and in plain text only masked.
@@ -78,26 +109,9 @@ export function createBootRepository(db: Database, cipher: SecretCipher) {
     async recordFetch(fetch: Omit<BootFetch, 'at' | 'system'> & { systemId: number | null }): Promise<void> {
       await db.insert(bootFetches).values(fetch);
     },
-    /** Fetches of one system (by its ID or by any of its MACs), newest first. */
+    /** Fetches of one system, newest first (the latest `limit`, 50 by default). */
     async fetchesOf(systemName: string, options: { since?: Date; limit?: number } = {}): Promise<BootFetch[]> {
-      const id = await systemId(systemName);
-      const rows = await db
-        .select({ fetch: bootFetches, system: systems.name })
-        .from(bootFetches)
-        .leftJoin(systems, eq(systems.id, bootFetches.systemId))
-        .where(and(eq(bootFetches.systemId, id), options.since ? gt(bootFetches.at, options.since) : undefined))
-        .orderBy(desc(bootFetches.id))
-        .limit(options.limit ?? 50);
-      return rows.map(({ fetch, system }) => ({
-        at: fetch.at.toISOString(),
-        system,
-        mac: fetch.mac,
-        clientAddress: fetch.clientAddress,
-        protocol: fetch.protocol as BootFetch['protocol'],
-        file: fetch.file,
-        bytes: fetch.bytes,
-        outcome: fetch.outcome,
-      }));
+      return (await fetchPage(systemName, { limit: options.limit ?? 50, ...(options.since ? { since: options.since } : {}) })).items;
     },
     /** The latest fetch of every system that fetched anything. */
     async lastFetchPerSystem(): Promise<Map<string, BootFetch>> {
@@ -131,9 +145,17 @@ export function createBootRepository(db: Database, cipher: SecretCipher) {
       const [row] = await db.select({ id: interfaces.systemId }).from(interfaces).where(eq(interfaces.mac, mac)).limit(1);
       return row?.id;
     },
-    /** Keeps the log bounded. */
-    async pruneFetches(olderThan: Date): Promise<void> {
-      await db.delete(bootFetches).where(lt(bootFetches.at, olderThan));
+    /** Keeps the log bounded: deletes fetches older than `before`, in batches. Returns how many. */
+    async pruneFetches(before: Date, batch = 5000): Promise<number> {
+      let total = 0;
+      for (;;) {
+        const deleted = await db
+          .delete(bootFetches)
+          .where(inArray(bootFetches.id, db.select({ id: bootFetches.id }).from(bootFetches).where(lt(bootFetches.at, before)).limit(batch)))
+          .returning({ id: bootFetches.id });
+        total += deleted.length;
+        if (deleted.length < batch) return total;
+      }
     },
   };
 }

@@ -2,6 +2,7 @@
 import { and, desc, eq, gt, isNull, lt, sql } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
 import type { Database } from '../client.js';
+import { decodeCursor, pageLimit, pageOf, type Page, type PageRequest } from '../pagination.js';
 import { rescueHandshakes, rescueRuns, systems } from '../schema.js';
 import { InventoryError } from '../../inventory/errors.js';
 import { UNIQUE_VIOLATION, sqlStateOf } from '../errors.js';
@@ -117,6 +118,18 @@ export function createRescueRepository(db: Database, cipher: SecretCipher) {
         .orderBy(desc(rescueRuns.id))
         .limit(filter.limit ?? 50);
       return rows.map(toView);
+    },
+
+    /** Rescue runs, newest first, one page at a time. */
+    async page(request: { system?: string | undefined } & PageRequest): Promise<Page<RescueRunView>> {
+      const limit = pageLimit(request, 50);
+      const rows = await db
+        .select()
+        .from(rescueRuns)
+        .where(and(request.system ? eq(rescueRuns.systemName, request.system) : undefined, request.cursor !== undefined ? lt(rescueRuns.id, decodeCursor(request.cursor, ['number'] as const)[0]) : undefined))
+        .orderBy(desc(rescueRuns.id))
+        .limit(limit + 1);
+      return pageOf(rows, limit, (row) => [row.id], toView);
     },
 
     async createHandshake(input: { workflowId: string; system: string; mac: string; secrets: HandshakeSecrets; expiresAt: Date }): Promise<string> {

@@ -1,7 +1,7 @@
 // Systems: a machine with its NICs, its BMCs (an ordered chain of power settings, passwords encrypted at
 // rest) and the profile it runs. Passwords go in through create/update and come out only through
 // powerTargets(), which the power activities call; views carry "passwordSet" instead.
-import { asc, eq, inArray, and, ne } from 'drizzle-orm';
+import { asc, eq, gt, inArray, and, ne, sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../client.js';
 import { interfaces, powerSettings, profiles, rescueEnvironments, systems } from '../schema.js';
 import { InventoryError, notFound } from '../../inventory/errors.js';
@@ -9,6 +9,7 @@ import type { PowerInput, SystemCreate, SystemUpdate, SystemView } from '../../i
 import type { SecretCipher } from '../../secrets/cipher.js';
 import { changedFields, mapWriteErrors, type Actor } from './named-objects.js';
 import { recordEvent } from './events.js';
+import { decodeCursor, pageLimit, pageOf, type Page, type PageRequest } from '../pagination.js';
 import { closeInstallTokens, openInstallToken } from './install-tokens.js';
 import { timestamps } from './flat-objects.js';
 import { normalizeMac } from '../../inventory/mac.js';
@@ -154,6 +155,22 @@ export function createSystemRepository(db: Database, cipher: SecretCipher) {
           (filter.profile === undefined || v.profile === filter.profile) &&
           Object.entries(filter.label ?? {}).every(([key, value]) => v.labels[key] === value),
       );
+    },
+    /** One page, by name, filtered in the database (profile, labels). */
+    async page(request: { profile?: string | undefined; label?: Record<string, string> | undefined } & PageRequest): Promise<Page<SystemView>> {
+      const limit = pageLimit(request);
+      const conditions: SQL[] = [];
+      if (request.cursor !== undefined) conditions.push(gt(systems.name, decodeCursor(request.cursor, ['string'] as const)[0]));
+      if (request.profile !== undefined) conditions.push(inArray(systems.profileId, db.select({ id: profiles.id }).from(profiles).where(eq(profiles.name, request.profile))));
+      if (request.label !== undefined && Object.keys(request.label).length > 0) conditions.push(sql`${systems.labels} @> ${JSON.stringify(request.label)}::jsonb`);
+      const rows = await db
+        .select()
+        .from(systems)
+        .where(conditions.length > 0 ? and(...conditions) : undefined)
+        .orderBy(asc(systems.name))
+        .limit(limit + 1);
+      const views = await assemble(rows.slice(0, limit));
+      return pageOf(rows, limit, (row) => [row.name], (row) => views.find((v) => v.name === row.name)!);
     },
     async get(name: string): Promise<SystemView> {
       const [view] = await assemble([await findRow(name)]);

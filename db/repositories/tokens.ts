@@ -1,7 +1,8 @@
 // API bearer tokens. Only a hash is stored; the token is shown once, when it is created.
 import { randomBytes } from 'node:crypto';
 import { tokenHash as hashToken } from '../../secrets/tokens.js';
-import { asc, eq, sql } from 'drizzle-orm';
+import { asc, eq, gt, sql } from 'drizzle-orm';
+import { decodeCursor, pageLimit, pageOf, type Page, type PageRequest } from '../pagination.js';
 import type { Database } from '../client.js';
 import { apiTokens } from '../schema.js';
 import { InventoryError, notFound } from '../../inventory/errors.js';
@@ -35,9 +36,17 @@ export function createTokenRepository(db: Database) {
       );
       return { name: row!.name, role: row!.role as Role, createdAt: row!.createdAt.toISOString(), lastUsedAt: null, token };
     },
-    async list(): Promise<TokenView[]> {
-      const rows = await db.select().from(apiTokens).orderBy(asc(apiTokens.name));
-      return rows.map((r) => ({ name: r.name, role: r.role as Role, createdAt: r.createdAt.toISOString(), lastUsedAt: r.lastUsedAt?.toISOString() ?? null }));
+    /** One page of tokens, by name (never the tokens themselves). */
+    async page(request: PageRequest): Promise<Page<TokenView>> {
+      const limit = pageLimit(request);
+      const after = request.cursor === undefined ? undefined : decodeCursor(request.cursor, ['string'] as const)[0];
+      const rows = await db
+        .select()
+        .from(apiTokens)
+        .where(after === undefined ? undefined : gt(apiTokens.name, after))
+        .orderBy(asc(apiTokens.name))
+        .limit(limit + 1);
+      return pageOf(rows, limit, (r) => [r.name], (r) => ({ name: r.name, role: r.role as Role, createdAt: r.createdAt.toISOString(), lastUsedAt: r.lastUsedAt?.toISOString() ?? null }));
     },
     async remove(name: string, actor: Actor): Promise<void> {
       const deleted = await db.delete(apiTokens).where(eq(apiTokens.name, name)).returning({ id: apiTokens.id });
