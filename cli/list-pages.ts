@@ -24,6 +24,6 @@ export function withPageOptions(command: Command): Command {
 /** The rows of a list route: all of them, or the page the options ask for (then the next cursor on stderr). */
 export async function listRows(api: ApiClient, path: string, options: PageOptions = {}): Promise<Row[]> {
   const page = await api.list<Row>(path, { limit: options.limit, cursor: options.cursor });
-  if (page.nextCursor !== null) console.error(`(more: the next page is --cursor ${page.nextCursor})`);
+  if (page.nextCursor !== null) console.error(`more: the next page is --cursor ${page.nextCursor}`);
   return page.items;
 }
