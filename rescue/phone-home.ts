@@ -87,7 +87,6 @@ export function createPhoneHomeReceiver(dependencies: { inventory: Inventory; si
   }
 
   return {
-    expectedSource,
     /** Accepts the first valid phone-home of a rescue and signals its workflow; refuses (and records) every other. */
     async receive(call: PhoneHomeCall): Promise<{ system: string }> {
       const handshake = await inventory.rescues.handshakeForToken(call.token);
