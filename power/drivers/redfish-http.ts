@@ -89,6 +89,9 @@ export function transportError(error: NodeJS.ErrnoException, endpoint: RedfishEn
   return new BmcError('unreachable', origin, `request to ${where} failed (${code || error.message})`);
 }
 
+/** Redfish resources are small JSON documents: an answer larger than this is refused, not buffered. */
+export const MAX_REDFISH_REPLY_BYTES = 4 * 1024 * 1024;
+
 /** One HTTP exchange. Resolves for every HTTP status; rejects with a BmcError when no answer came. */
 export function sendRedfishRequest(
   endpoint: RedfishEndpoint,
@@ -146,7 +149,17 @@ export function sendRedfishRequest(
     outgoing.on('error', (error: NodeJS.ErrnoException) => fail(transportError(error, endpoint, origin)));
     outgoing.on('response', (incoming) => {
       const chunks: Buffer[] = [];
-      incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
+      let received = 0;
+      incoming.on('data', (chunk: Buffer) => {
+        received += chunk.length;
+        if (received > MAX_REDFISH_REPLY_BYTES) {
+          // A BMC (or whatever answers at its address) must not make the worker buffer without bound.
+          outgoing.destroy();
+          fail(new BmcError('internal', origin, `${request.method} ${request.path}: the answer of ${endpointUrl(endpoint)} is larger than ${MAX_REDFISH_REPLY_BYTES} bytes; not reading more`));
+          return;
+        }
+        chunks.push(chunk);
+      });
       incoming.on('error', (error: NodeJS.ErrnoException) => fail(transportError(error, endpoint, origin)));
       incoming.on('end', () => {
         if (settled) return;
