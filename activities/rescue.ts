@@ -3,12 +3,12 @@
 import { Context, ApplicationFailure } from '@temporalio/activity';
 import { InventoryError } from '../inventory/errors.js';
 import { selectRescueEnvironment } from '../rescue/selection.js';
-import { createHandshakeSecrets, rescueKernelArguments } from '../rescue/handshake.js';
+import { createHandshakeSecrets, hostKeyFingerprint, rescueKernelArguments } from '../rescue/handshake.js';
 import { renderAutoinstallTemplate, TemplateRenderError } from '../boot/autoinstall.js';
 import { formatKernelOptions, mergeKernelOptions } from '../boot/kernel-options.js';
 import { macToBootFileSuffix } from '../inventory/mac.js';
 import type { ActivityDependencies } from './dependencies.js';
-import type { FindingSummary, MachineIdentity, StepRecord } from '../workflows/rescue-types.js';
+import type { FindingSummary, MachineIdentity, PhoneHome, StepRecord } from '../workflows/rescue-types.js';
 import type { RescueSshEndpoint } from './rescue-shell.js';
 import { isRetryableShellError, isShellError } from '../shell/errors.js';
 import { osCheckOf, parseHostPort, tcpAnswers, VERIFY_LABEL } from '../rescue/os-check.js';
@@ -21,6 +21,9 @@ export const RESCUE_LABELS = {
 } as const;
 
 const HANDSHAKE_LIFETIME_MS = 6 * 3600_000;
+
+/** What the workflow received in its phone-home signal: where to connect, and the host key to expect. */
+type PinnedPhoneHome = Pick<PhoneHome, 'ip' | 'sshPort' | 'hostKeyFingerprint'>;
 
 function refuse(type: string, message: string): ApplicationFailure {
   return ApplicationFailure.create({ type, message, nonRetryable: true });
@@ -45,13 +48,25 @@ function hostPortLabel(value: string, label: string): { host: string; port: numb
 export function createRescueActivities(dependencies: ActivityDependencies) {
   const { inventory, netboot, rescueShell, systemPower } = dependencies;
 
-  async function sshEndpoint(handshakeId: string): Promise<RescueSshEndpoint> {
+  /**
+   * Where to SSH and which host key to pin: the key must be the one whose fingerprint the workflow received
+   * in its phone-home signal (the first call's), whatever the database holds now.
+   */
+  async function sshEndpoint(handshakeId: string, phonedHome: PinnedPhoneHome): Promise<RescueSshEndpoint> {
     const credentials = await inventory.rescues.sshCredentials(handshakeId);
     if (credentials === undefined) throw refuse('RescueRefused', `handshake ${handshakeId} has not phoned home`);
+    const stored = hostKeyFingerprint(credentials.hostKey);
+    if (stored !== phonedHome.hostKeyFingerprint) {
+      throw ApplicationFailure.create({
+        type: 'SshError.host-key-mismatch',
+        message: `the stored host key of ${credentials.system}'s rescue (${stored}) is not the one its phone-home announced (${phonedHome.hostKeyFingerprint}); refusing to connect`,
+        nonRetryable: true,
+      });
+    }
     const system = await inventory.systems.get(credentials.system);
     // Behind NAT (a lab, a bastion) the address the rescue environment saw is not the one we reach.
     const override = system.labels[RESCUE_LABELS.sshEndpoint];
-    const target = override ? hostPortLabel(override, RESCUE_LABELS.sshEndpoint) : { host: credentials.ip, port: credentials.port };
+    const target = override ? hostPortLabel(override, RESCUE_LABELS.sshEndpoint) : { host: phonedHome.ip, port: phonedHome.sshPort };
     return { host: target.host, port: target.port, hostKey: credentials.hostKey, privateKeyPem: credentials.privateKeyPem, system: credentials.system };
   }
 
@@ -110,7 +125,8 @@ export function createRescueActivities(dependencies: ActivityDependencies) {
       const environment = await inventory.rescueEnvironments.get(input.environment);
       const mac = system.interfaces[0]!.mac;
       const secrets = createHandshakeSecrets(`rescued ${input.workflowId}`);
-      await inventory.rescues.expireHandshakes(input.workflowId);
+      // A retried push replaces the handshake of the attempt before it.
+      await inventory.rescues.deleteHandshakes(input.workflowId);
       const handshakeId = await inventory.rescues.createHandshake({ workflowId: input.workflowId, system: input.system, mac, secrets, expiresAt: new Date(Date.now() + HANDSHAKE_LIFETIME_MS) });
       let environmentArgs: string;
       try {
@@ -121,7 +137,8 @@ export function createRescueActivities(dependencies: ActivityDependencies) {
       }
       const handshakeArgs = rescueKernelArguments({ callbackUrl: `${netboot.urls.httpBase}/boot/rescue/${secrets.token}/ready`, token: secrets.token, publicKey: secrets.publicKey });
       const append = formatKernelOptions(mergeKernelOptions(environmentArgs, `BOOTIF=${macToBootFileSuffix(mac)}`, handshakeArgs));
-      await inventory.boot.setOverride({ system: input.system, kind: 'rescue', label: environment.name, kernel: environment.kernel, initrd: environment.initrd, append, owner: input.workflowId, expiresAt: new Date(Date.now() + HANDSHAKE_LIFETIME_MS) });
+      // The token is a credential: stored encrypted in the override, masked wherever the override is shown.
+      await inventory.boot.setOverride({ system: input.system, kind: 'rescue', label: environment.name, kernel: environment.kernel, initrd: environment.initrd, append, owner: input.workflowId, expiresAt: new Date(Date.now() + HANDSHAKE_LIFETIME_MS) }, [secrets.token]);
       await inventory.events.record({ kind: 'rescue.boot-config-pushed', objectType: 'system', objectName: input.system, actor: input.workflowId, detail: { environment: environment.name } });
       return { handshakeId };
     },
@@ -132,17 +149,17 @@ export function createRescueActivities(dependencies: ActivityDependencies) {
       return { fetches, summary };
     },
 
-    async diagnoseMachine(input: { workflowId: string; runId: string; handshakeId: string }): Promise<{ findings: FindingSummary[] }> {
+    async diagnoseMachine(input: { workflowId: string; runId: string; handshakeId: string; phoneHome: PinnedPhoneHome }): Promise<{ findings: FindingSummary[] }> {
       const context = Context.current();
-      const outcome = await overSsh(() => sshEndpoint(input.handshakeId).then((endpoint) => rescueShell.diagnose(endpoint, () => context.heartbeat(), context.cancellationSignal)));
+      const outcome = await overSsh(() => sshEndpoint(input.handshakeId, input.phoneHome).then((endpoint) => rescueShell.diagnose(endpoint, () => context.heartbeat(), context.cancellationSignal)));
       await inventory.rescues.update(input.workflowId, input.runId, { diagnosis: outcome.report });
       return { findings: outcome.findings };
     },
 
-    async repairMachine(input: { workflowId: string; runId: string; handshakeId: string }): Promise<{ findingsAfter: FindingSummary[]; changes: Array<{ playbook: string; subject: string; changed: boolean }> }> {
+    async repairMachine(input: { workflowId: string; runId: string; handshakeId: string; phoneHome: PinnedPhoneHome }): Promise<{ findingsAfter: FindingSummary[]; changes: Array<{ playbook: string; subject: string; changed: boolean }> }> {
       const context = Context.current();
       const run = await inventory.rescues.get(input.workflowId, input.runId);
-      const outcome = await overSsh(() => sshEndpoint(input.handshakeId).then((endpoint) => rescueShell.repair(endpoint, run.diagnosis ?? {}, () => context.heartbeat(), context.cancellationSignal)));
+      const outcome = await overSsh(() => sshEndpoint(input.handshakeId, input.phoneHome).then((endpoint) => rescueShell.repair(endpoint, run.diagnosis ?? {}, () => context.heartbeat(), context.cancellationSignal)));
       await inventory.rescues.update(input.workflowId, input.runId, { diagnosis: outcome.after.report, repairs: outcome.changes });
       return { findingsAfter: outcome.after.findings, changes: outcome.changes.map(({ playbook, subject, changed }) => ({ playbook, subject, changed })) };
     },
@@ -154,6 +171,8 @@ export function createRescueActivities(dependencies: ActivityDependencies) {
       }
       const target = await netboot.installTargetFor(input.system);
       const since = new Date().toISOString();
+      // This install's status callbacks get a token of their own, closed when it finishes or fails.
+      await inventory.installTokens.open(input.system, input.owner);
       await inventory.boot.setOverride({ system: input.system, kind: 'install', label: target.label, kernel: target.kernel, initrd: target.initrd, append: target.append, owner: input.owner, expiresAt: new Date(Date.now() + HANDSHAKE_LIFETIME_MS) });
       return { since };
     },
@@ -173,7 +192,8 @@ export function createRescueActivities(dependencies: ActivityDependencies) {
     },
 
     async clearRescueBootConfig(input: { system: string; workflowId: string }): Promise<{ removed: boolean }> {
-      await inventory.rescues.expireHandshakes(input.workflowId);
+      // The rescue is over: its token stops working, and its private key goes with the handshake.
+      await inventory.rescues.deleteHandshakes(input.workflowId);
       try {
         const removed = await inventory.boot.clearOverride(input.system, input.workflowId);
         if (removed) await inventory.events.record({ kind: 'rescue.boot-config-removed', objectType: 'system', objectName: input.system, actor: input.workflowId });

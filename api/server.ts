@@ -6,6 +6,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fast
 import type { Inventory } from '../db/inventory.js';
 import { installBearerAuth } from './auth.js';
 import { installErrorHandler } from './errors.js';
+import { apiLoggerOptions } from './logging.js';
 import { registerInventoryRoutes } from './routes/inventory.js';
 import { registerTokenRoutes } from './routes/tokens.js';
 import { registerHealthRoutes, type HealthCheck } from './routes/health.js';
@@ -23,12 +24,7 @@ export interface ApiDependencies {
 
 export async function buildApiServer(dependencies: ApiDependencies): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: {
-      level: dependencies.logLevel ?? 'info',
-      // Tokens and passwords must never reach a log line.
-      redact: { paths: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.token'], censor: '[redacted]' },
-      ...(dependencies.logStream ? { stream: dependencies.logStream } : {}),
-    },
+    logger: apiLoggerOptions({ level: dependencies.logLevel ?? 'info', stream: dependencies.logStream }),
     bodyLimit: 1024 * 1024,
   });
   app.setValidatorCompiler(validatorCompiler);

@@ -27,7 +27,6 @@ import { createInventorySystemPower } from '../workers/system-power.js';
 import { createSshRescueShell } from '../workers/rescue-shell.js';
 import { installTemporalRuntime } from '../workers/temporal-worker.js';
 import { createNetbootService } from '../boot/netboot.js';
-import { createStatusTokens } from '../boot/status-tokens.js';
 import { createDefaultRegistry } from '../power/registry.js';
 import type { BmcDriver, BmcTarget, PowerState } from '../power/types.js';
 import { createAuditClient } from '../triggers/audit-client.js';
@@ -184,7 +183,6 @@ export default async function auditBenchmark(args: string[]): Promise<void> {
         return { decision: 'dry-run', reason: 'benchmark: no rescue is started', workflowId: null };
       },
     };
-    const statusTokens = createStatusTokens(key);
     const worker = await Worker.create({
       connection: env.nativeConnection,
       taskQueue,
@@ -193,7 +191,7 @@ export default async function auditBenchmark(args: string[]): Promise<void> {
         inventory,
         databaseKind: handle.kind,
         systemPower,
-        netboot: createNetbootService({ inventory, urls: { httpBase: 'http://127.0.0.1' }, statusTokens }),
+        netboot: createNetbootService({ inventory, urls: { httpBase: 'http://127.0.0.1' } }),
         rescueShell: createSshRescueShell(),
         admission,
       }),

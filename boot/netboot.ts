@@ -8,20 +8,26 @@ import { InventoryError } from '../inventory/errors.js';
 import type { BootTarget, BootUrls, KernelBootTarget } from './boot-target.js';
 import { formatKernelOptions, mergeKernelOptions } from './kernel-options.js';
 import { autoinstallKernelArgument, renderAutoinstallTemplate } from './autoinstall.js';
-import type { StatusTokens } from './status-tokens.js';
+import { REDACTED } from '../secrets/redact.js';
+
+/** How long an install token works after the machine first fetched its autoinstall file (RESCUED_INSTALL_TOKEN_HOURS). */
+export const DEFAULT_INSTALL_TOKEN_LIFETIME_MS = 6 * 3600_000;
 
 export interface NetbootDependencies {
   inventory: Inventory;
   urls: BootUrls;
-  statusTokens: StatusTokens;
+  installTokenLifetimeMs?: number;
 }
+
+/** Who a boot config or autoinstall file is rendered for: the machine gets its tokens, an operator's preview never does. */
+export type RenderAudience = 'machine' | 'preview';
 
 export interface ResolvedProfile {
   chain: ProfileView[];
   distro: Awaited<ReturnType<Inventory['distros']['get']>>;
 }
 
-export function createNetbootService({ inventory, urls, statusTokens }: NetbootDependencies) {
+export function createNetbootService({ inventory, urls, installTokenLifetimeMs = DEFAULT_INSTALL_TOKEN_LIFETIME_MS }: NetbootDependencies) {
   async function resolveProfile(name: string): Promise<ResolvedProfile> {
     const chain: ProfileView[] = [];
     let current: ProfileView | undefined = await inventory.profiles.get(name);
@@ -51,10 +57,11 @@ export function createNetbootService({ inventory, urls, statusTokens }: NetbootD
     return { kind: 'install' as const, system: system.name, mac, label: system.profile, kernel: distro.kernel, initrd: distro.initrd, append: formatKernelOptions(mergeKernelOptions(...layers)) };
   }
 
-  async function targetForSystem(system: SystemView, mac: string): Promise<BootTarget> {
+  async function targetForSystem(system: SystemView, mac: string, audience: RenderAudience): Promise<BootTarget> {
     const override = await inventory.boot.override(system.name);
     if (override !== undefined) {
-      return { kind: override.kind, system: system.name, mac, label: override.label, kernel: override.kernel, initrd: override.initrd, append: override.append };
+      const append = audience === 'machine' ? override.append : override.shownAppend;
+      return { kind: override.kind, system: system.name, mac, label: override.label, kernel: override.kernel, initrd: override.initrd, append };
     }
     if (!system.netbootEnabled) return { kind: 'local', system: system.name, mac };
     return installTarget(system, mac);
@@ -63,21 +70,28 @@ export function createNetbootService({ inventory, urls, statusTokens }: NetbootD
   return {
     urls,
     resolveProfile,
-    /** Unknown MACs get a local-disk target: a machine we do not know is never installed over. */
-    async targetForMac(mac: string): Promise<BootTarget> {
+    /**
+     * What the machine with this MAC boots, as the machine gets it (with its tokens). Unknown MACs get a
+     * local-disk target: a machine we do not know is never installed over. `fetchedFrom`: the address of
+     * the client asking, noted on a rescue's handshake (its phone-home must come from there).
+     */
+    async targetForMac(mac: string, fetchedFrom?: string): Promise<BootTarget> {
       const normalized = normalizeMac(mac);
       const system = await inventory.systems.findByMac(normalized);
       if (system === undefined) return { kind: 'local', system: undefined, mac: normalized };
-      return targetForSystem(system, normalized);
+      const target = await targetForSystem(system, normalized, 'machine');
+      if (target.kind === 'rescue' && fetchedFrom !== undefined) await inventory.rescues.noteBootScriptFetch(normalized, fetchedFrom);
+      return target;
     },
     /** What installing the system's profile boots, for a reinstall's one-time override. */
     async installTargetFor(name: string): Promise<KernelBootTarget> {
       const system = await inventory.systems.get(name);
       return installTarget(system, primaryMac(system));
     },
-    async targetForSystemName(name: string): Promise<BootTarget> {
+    /** What the system boots now, for an operator: its secrets (a rescue's token) masked. */
+    async previewTargetForSystem(name: string): Promise<BootTarget> {
       const system = await inventory.systems.get(name);
-      return targetForSystem(system, primaryMac(system));
+      return targetForSystem(system, primaryMac(system), 'preview');
     },
     /** Profiles offered in the default menus, with their merged kernel options. */
     async menuEntries(): Promise<Array<{ name: string; kernel: string; initrd: string; append: string }>> {
@@ -92,8 +106,12 @@ export function createNetbootService({ inventory, urls, statusTokens }: NetbootD
       }
       return entries;
     },
-    /** The system's autoinstall file. Errors name the template and the line. */
-    async renderAutoinstall(systemName: string): Promise<{ kind: string; body: string }> {
+    /**
+     * The system's autoinstall file. Errors name the template and the line. For the machine, the status
+     * URLs carry its install's token (none when no install is expected: the callbacks are then refused);
+     * a preview shows a placeholder instead.
+     */
+    async renderAutoinstall(systemName: string, audience: RenderAudience): Promise<{ kind: string; body: string }> {
       const system = await inventory.systems.get(systemName);
       const { chain, distro } = await resolveProfile(system.profile);
       const templateName = chain.find((p) => p.autoinstall !== null)?.autoinstall ?? null;
@@ -101,7 +119,7 @@ export function createNetbootService({ inventory, urls, statusTokens }: NetbootD
       const template = await inventory.templates.get(templateName);
       const repoNames = [...new Set(chain.flatMap((p) => p.repos))];
       const repos = await Promise.all(repoNames.map((name) => inventory.repos.get(name)));
-      const token = statusTokens.tokenFor(system.name);
+      const token = audience === 'machine' ? ((await inventory.installTokens.tokenForMachine(system.name, installTokenLifetimeMs)) ?? '') : REDACTED;
       const statusBase = `${urls.httpBase}/boot/status/${encodeURIComponent(system.name)}`;
       const nic = system.interfaces[0];
       const variables = {

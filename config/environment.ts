@@ -33,6 +33,16 @@ export interface RescuedConfig {
   installStallMs: number;
   /** How often the scheduled fleet audit runs; null (RESCUED_AUDIT_EVERY=off): no schedule. */
   auditEveryMs: number | null;
+  /** How long an install's status token works after the machine first fetched its autoinstall file. */
+  installTokenLifetimeMs: number;
+  /** Boot fetches older than this are pruned; 0: kept forever. */
+  bootFetchRetentionMs: number;
+  /** Events older than this are pruned; 0: kept forever. */
+  eventRetentionMs: number;
+  /** How often the worker prunes. */
+  pruneIntervalMs: number;
+  /** PostgreSQL: how long to wait for a connection, how long a statement or an idle transaction may last. */
+  databaseTimeouts: { connectMs: number; statementMs: number; idleInTransactionMs: number };
 }
 
 /** The shortest interval a fleet audit may be scheduled at. */
@@ -63,6 +73,22 @@ function readPort(env: Environment, variable: string, fallback: number): number 
   return port;
 }
 
+function readPositiveNumber(env: Environment, variable: string, fallback: number, unit: string): number {
+  const raw = nonEmpty(env[variable]);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new ConfigurationError(`${variable} must be a positive number of ${unit}, got "${raw}"`);
+  return value;
+}
+
+function readRetentionDays(env: Environment, variable: string, fallback: number): number {
+  const raw = nonEmpty(env[variable]);
+  if (raw === undefined) return fallback * 86_400_000;
+  const days = Number(raw);
+  if (!Number.isFinite(days) || days < 0) throw new ConfigurationError(`${variable} must be a number of days (0 keeps everything), got "${raw}"`);
+  return days * 86_400_000;
+}
+
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value.trim();
 }
@@ -80,6 +106,15 @@ export function loadConfig(env: Environment = process.env): RescuedConfig {
   const auditInterval = parseAuditInterval(nonEmpty(env.RESCUED_AUDIT_EVERY) ?? '1h');
   if (!auditInterval.ok) throw new ConfigurationError(`RESCUED_AUDIT_EVERY: ${auditInterval.reason}`);
   return {
+    installTokenLifetimeMs: readPositiveNumber(env, 'RESCUED_INSTALL_TOKEN_HOURS', 6, 'hours') * 3600_000,
+    bootFetchRetentionMs: readRetentionDays(env, 'RESCUED_BOOT_FETCH_RETENTION_DAYS', 14),
+    eventRetentionMs: readRetentionDays(env, 'RESCUED_EVENT_RETENTION_DAYS', 90),
+    pruneIntervalMs: readPositiveNumber(env, 'RESCUED_PRUNE_INTERVAL_MINUTES', 60, 'minutes') * 60_000,
+    databaseTimeouts: {
+      connectMs: readPositiveNumber(env, 'RESCUED_DB_CONNECT_TIMEOUT_SECONDS', 10, 'seconds') * 1000,
+      statementMs: readPositiveNumber(env, 'RESCUED_DB_STATEMENT_TIMEOUT_SECONDS', 30, 'seconds') * 1000,
+      idleInTransactionMs: readPositiveNumber(env, 'RESCUED_DB_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS', 60, 'seconds') * 1000,
+    },
     dataDir,
     apiHost,
     apiPort,

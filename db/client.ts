@@ -30,29 +30,60 @@ export function describeDatabaseUrl(url: string): string {
   }
 }
 
-export async function openDatabase(options: { databaseUrl: string | undefined; dataDir: string } | { inMemory: true }): Promise<DatabaseHandle> {
+/** PostgreSQL limits, so that a server that stops answering or a stuck query cannot hang a request or a worker. */
+export interface DatabaseTimeouts {
+  /** How long to wait for a connection (pg Pool connectionTimeoutMillis). */
+  connectMs: number;
+  /** The longest a statement may run (statement_timeout). */
+  statementMs: number;
+  /** The longest a transaction may sit idle holding its locks (idle_in_transaction_session_timeout). */
+  idleInTransactionMs: number;
+}
+
+export const DEFAULT_DATABASE_TIMEOUTS: DatabaseTimeouts = { connectMs: 10_000, statementMs: 30_000, idleInTransactionMs: 60_000 };
+
+export async function openDatabase(options: { databaseUrl: string | undefined; dataDir: string; timeouts?: DatabaseTimeouts | undefined } | { inMemory: true }): Promise<DatabaseHandle> {
   if ('inMemory' in options) return openPglite(undefined);
-  if (options.databaseUrl !== undefined) return openPostgres(options.databaseUrl);
+  if (options.databaseUrl !== undefined) return openPostgres(options.databaseUrl, options.timeouts ?? DEFAULT_DATABASE_TIMEOUTS);
   const folder = join(options.dataDir, 'pglite');
   await mkdir(folder, { recursive: true });
   return openPglite(folder);
 }
 
-async function openPostgres(url: string): Promise<DatabaseHandle> {
+async function openPostgres(url: string, timeouts: DatabaseTimeouts): Promise<DatabaseHandle> {
   const { default: pg } = await import('pg');
   const { drizzle } = await import('drizzle-orm/node-postgres');
   const { migrate } = await import('drizzle-orm/node-postgres/migrator');
-  const pool = new pg.Pool({ connectionString: url, max: 10 });
-  // An idle client that loses its server must not take the process down.
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 10,
+    connectionTimeoutMillis: timeouts.connectMs,
+    statement_timeout: timeouts.statementMs,
+    idle_in_transaction_session_timeout: timeouts.idleInTransactionMs,
+  });
+  // An idle client that loses its server must not take the process down; nor must a checked-out one whose
+  // session the server ends (idle_in_transaction_session_timeout): its pending query fails on its own.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const db = drizzle(pool, { schema });
-  const client = await pool.connect();
+  let client: import('pg').PoolClient;
   try {
+    client = await pool.connect();
+  } catch (error) {
+    await pool.end().catch(() => undefined);
+    throw new Error(`PostgreSQL at ${describeDatabaseUrl(url)} did not accept a connection within ${timeouts.connectMs} ms: ${(error as Error).message}`, { cause: error });
+  }
+  try {
+    // Waiting for another process's migrations, and the migrations themselves, may take longer than a
+    // request's statement: no statement timeout on this one session.
+    await client.query('set statement_timeout = 0');
     // Several workers may start at once against one database: migrate under an advisory lock.
     await client.query('select pg_advisory_lock(7133001)');
     await migrate(drizzle(client, { schema }), { migrationsFolder: MIGRATIONS_FOLDER });
   } finally {
     await client.query('select pg_advisory_unlock(7133001)').catch(() => undefined);
+    // Back to the pool's statement timeout for whoever gets this connection next.
+    await client.query('reset statement_timeout').catch(() => undefined);
     client.release();
   }
   return {

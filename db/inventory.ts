@@ -6,7 +6,8 @@ import { createProfileRepository } from './repositories/profiles.js';
 import { createSystemRepository } from './repositories/systems.js';
 import { createTokenRepository } from './repositories/tokens.js';
 import { createInstallHistoryRepository } from './repositories/install-history.js';
-import { listEvents, recordEvent, type EventRecord } from './repositories/events.js';
+import { createInstallTokenRepository } from './repositories/install-tokens.js';
+import { listEvents, pruneEvents, recordEvent, type EventRecord } from './repositories/events.js';
 import { createBootRepository } from './repositories/boot.js';
 import { createRescueRepository } from './repositories/rescues.js';
 import { createAuditRepository } from './repositories/audits.js';
@@ -21,12 +22,14 @@ export function createInventory(db: Database, cipher: SecretCipher) {
     systems: createSystemRepository(db, cipher),
     tokens: createTokenRepository(db),
     installHistory: createInstallHistoryRepository(db),
-    boot: createBootRepository(db),
+    installTokens: createInstallTokenRepository(db, cipher),
+    boot: createBootRepository(db, cipher),
     rescues: createRescueRepository(db, cipher),
     audits: createAuditRepository(db),
     events: {
-      list: (filter: Parameters<typeof listEvents>[1]) => listEvents(db, filter),
+      page: (filter: Parameters<typeof listEvents>[1]) => listEvents(db, filter),
       record: (event: EventRecord) => recordEvent(db, event),
+      prune: (before: Date) => pruneEvents(db, before),
     },
   };
 }

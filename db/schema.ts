@@ -172,7 +172,7 @@ export const events = pgTable(
     actor: text('actor').notNull(),
     detail: jsonb('detail').$type<Record<string, unknown>>().notNull().default(sql`'{}'::jsonb`),
   },
-  (table) => [index('events_object_idx').on(table.objectType, table.objectName, table.at)],
+  (table) => [index('events_object_idx').on(table.objectType, table.objectName, table.at), index('events_at_idx').on(table.at)],
 );
 
 export const apiTokens = pgTable('api_tokens', {
@@ -208,7 +208,10 @@ export const bootOverrides = pgTable('boot_overrides', {
   label: text('label').notNull(),
   kernel: text('kernel').notNull(),
   initrd: text('initrd').notNull(),
+  /** The kernel arguments with their secrets (a rescue's phone-home token) masked: what operators are shown. */
   append: text('append').notNull(),
+  /** The kernel arguments as the machine gets them, AES-256-GCM ciphertext (secrets/cipher.ts); null: same as append. */
+  appendEncrypted: text('append_encrypted'),
   /** The rescue (workflow ID) or install that owns it. */
   owner: text('owner').notNull(),
   createdAt: createdAt(),
@@ -229,7 +232,11 @@ export const bootFetches = pgTable(
     bytes: integer('bytes').notNull().default(0),
     outcome: text('outcome').notNull(),
   },
-  (table) => [index('boot_fetches_system_idx').on(table.systemId, table.at), index('boot_fetches_client_idx').on(table.clientAddress, table.at)],
+  (table) => [
+    index('boot_fetches_system_idx').on(table.systemId, table.at),
+    index('boot_fetches_client_idx').on(table.clientAddress, table.at),
+    index('boot_fetches_at_idx').on(table.at),
+  ],
 );
 
 /** The record of every rescue: who asked, what happened step by step, and how it ended. */
@@ -263,21 +270,54 @@ export const rescueRuns = pgTable(
 );
 
 /** One rescue's boot handshake: the token (hashed), the ephemeral SSH key (encrypted), what phoned home. */
-export const rescueHandshakes = pgTable('rescue_handshakes', {
-  id: text('id').primaryKey(),
-  workflowId: text('workflow_id').notNull(),
-  systemName: text('system_name').notNull(),
-  mac: text('mac').notNull(),
-  tokenHash: text('token_hash').notNull().unique(),
-  privateKeyEncrypted: text('private_key_encrypted').notNull(),
-  publicKey: text('public_key').notNull(),
-  createdAt: createdAt(),
-  expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
-  phonedHomeAt: timestamp('phoned_home_at', { withTimezone: true }),
-  ip: text('ip'),
-  hostKey: text('host_key'),
-  sshPort: integer('ssh_port'),
-});
+export const rescueHandshakes = pgTable(
+  'rescue_handshakes',
+  {
+    id: text('id').primaryKey(),
+    workflowId: text('workflow_id').notNull(),
+    systemName: text('system_name').notNull(),
+    mac: text('mac').notNull(),
+    tokenHash: text('token_hash').notNull().unique(),
+    privateKeyEncrypted: text('private_key_encrypted').notNull(),
+    publicKey: text('public_key').notNull(),
+    createdAt: createdAt(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    /** The first address that fetched this rescue's iPXE script: where the phone-home must come from when the inventory has no IP. */
+    bootScriptFetchedFrom: text('boot_script_fetched_from'),
+    phonedHomeAt: timestamp('phoned_home_at', { withTimezone: true }),
+    /** The source address of the accepted phone-home (the first valid call; every later one is refused). */
+    phoneHomeSource: text('phone_home_source'),
+    ip: text('ip'),
+    hostKey: text('host_key'),
+    sshPort: integer('ssh_port'),
+  },
+  (table) => [index('rescue_handshakes_workflow_idx').on(table.workflowId), index('rescue_handshakes_mac_idx').on(table.mac)],
+);
+
+/**
+ * The token an install's status callbacks carry (/boot/status/<system>/started|finished|failed): one per
+ * install, opened when netboot is enabled or a reinstall pushes its boot config, random, stored hashed
+ * (for lookup) and encrypted (to render it into the autoinstall file again), expiring from the first time
+ * the machine fetched it, and closed when the install finishes or fails.
+ */
+export const installTokens = pgTable(
+  'install_tokens',
+  {
+    id: serial('id').primaryKey(),
+    systemId: integer('system_id').notNull().references(() => systems.id, { onDelete: 'cascade' }),
+    tokenHash: text('token_hash').notNull().unique(),
+    tokenEncrypted: text('token_encrypted').notNull(),
+    /** Who opened it: "netboot enabled by <actor>" or the reinstall's workflow ID. */
+    openedBy: text('opened_by').notNull(),
+    createdAt: createdAt(),
+    /** Null until the machine first fetched its autoinstall file: the clock starts then. */
+    expiresAt: timestamp('expires_at', { withTimezone: true }),
+    installId: integer('install_id').references(() => installHistory.id, { onDelete: 'set null' }),
+    closedAt: timestamp('closed_at', { withTimezone: true }),
+    closedReason: text('closed_reason'),
+  },
+  (table) => [index('install_tokens_system_idx').on(table.systemId, table.closedAt)],
+);
 
 /** Fleet audits: one row per run (scheduled or manual), at most one open at a time. */
 export const auditRuns = pgTable(

@@ -3,6 +3,9 @@
 // in lab/images/RESCUE-CONTRACT.md), phones home with the token, its IP and its SSH host key, and from
 // then on every SSH session pins that host key. The token and private key never enter workflow history.
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { randomToken } from '../secrets/tokens.js';
+
+export { tokenHash } from '../secrets/tokens.js';
 
 export interface HandshakeSecrets {
   token: string;
@@ -10,10 +13,6 @@ export interface HandshakeSecrets {
   publicKey: string;
   /** OpenSSH private key format ("-----BEGIN OPENSSH PRIVATE KEY-----"), unencrypted. */
   privateKeyPem: string;
-}
-
-export function tokenHash(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
 }
 
 function sshString(value: Buffer): Buffer {
@@ -60,7 +59,7 @@ export function createHandshakeSecrets(comment: string): HandshakeSecrets {
   const jwk = privateKey.export({ format: 'jwk' }) as { x: string; d: string };
   const raw = Buffer.from(jwk.x, 'base64url');
   return {
-    token: randomBytes(24).toString('base64url'),
+    token: randomToken(24),
     publicKey: openSshEd25519PublicKey(raw, comment),
     privateKeyPem: openSshEd25519PrivateKey(Buffer.from(jwk.d, 'base64url'), raw, comment),
   };

@@ -9,6 +9,7 @@ import { ensureSearchAttributes } from '../temporal/search-attributes.js';
 import { createTemporalHealthCheck } from '../temporal/health.js';
 import type { Runtime } from './runtime.js';
 import { createRescueWorker } from './temporal-worker.js';
+import { startRetention } from './retention.js';
 import type { Netboot } from './netboot.js';
 import { createInventorySystemPower } from './system-power.js';
 import { createSshRescueShell } from './rescue-shell.js';
@@ -80,7 +81,15 @@ export async function startWorker(config: RescuedConfig, runtime: Runtime, addre
     },
   });
   const running = worker.run();
+  // The worker keeps the tables that grow with every boot and every change bounded.
+  const stopRetention = startRetention(runtime.inventory, {
+    bootFetchRetentionMs: config.bootFetchRetentionMs,
+    eventRetentionMs: config.eventRetentionMs,
+    intervalMs: config.pruneIntervalMs,
+    log: (line) => console.log(line),
+  });
   return async () => {
+    await stopRetention();
     if (worker.getState() === 'RUNNING') worker.shutdown();
     await running;
     await connection.close();

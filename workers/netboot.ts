@@ -3,7 +3,6 @@ import type { RescuedConfig } from '../config/environment.js';
 import { createNetbootService, type NetbootService } from '../boot/netboot.js';
 import { createInstallTracker, type InstallTracker } from '../boot/install-status.js';
 import { createFetchRecorder, type FetchRecorder } from '../boot/fetch-recorder.js';
-import { createStatusTokens } from '../boot/status-tokens.js';
 import { createBootFileProvider } from '../boot/tftp-boot-files.js';
 import { createDiskFileProvider, createTftpServer, defaultTftpPort } from '../boot/tftp/index.js';
 import type { BootUrls } from '../boot/boot-target.js';
@@ -21,11 +20,10 @@ export interface Netboot {
 
 export function createNetboot(config: RescuedConfig, runtime: Runtime): Netboot {
   const urls = { httpBase: config.bootHttpUrl };
-  const statusTokens = createStatusTokens(runtime.secretKey);
-  const service = createNetbootService({ inventory: runtime.inventory, urls, statusTokens });
+  const service = createNetbootService({ inventory: runtime.inventory, urls, installTokenLifetimeMs: config.installTokenLifetimeMs });
   return {
     service,
-    tracker: createInstallTracker({ inventory: runtime.inventory, statusTokens, netboot: service, stallAfterMs: config.installStallMs }),
+    tracker: createInstallTracker({ inventory: runtime.inventory, netboot: service, stallAfterMs: config.installStallMs }),
     recorder: createFetchRecorder(runtime.inventory),
     urls,
     tftpRoot: config.tftpRoot,

@@ -83,8 +83,9 @@ export async function rescueWorkflow(input: RescueInput): Promise<RescueResult> 
 
   setHandler(rescueStatusQuery, () => status);
   setHandler(phoneHomeSignal, (call) => {
-    // Only the handshake of this rescue counts; the API has already checked the token.
-    if (call.handshakeId === handshakeId) phoneHome = call;
+    // Only the handshake of this rescue counts, and only its first call: the API has already checked the
+    // token and refuses a second call, and a second signal could only come from a replayed request.
+    if (call.handshakeId === handshakeId && phoneHome === undefined) phoneHome = call;
   });
   setHandler(abortRescueSignal, (request) => {
     abort = request;
@@ -179,9 +180,14 @@ export async function rescueWorkflow(input: RescueInput): Promise<RescueResult> 
     }
   }
 
+  /** The phone-home the SSH activities pin: its address and the host key fingerprint it announced. */
+  function pinned(): { ip: string; sshPort: number; hostKeyFingerprint: string } {
+    return { ip: phoneHome!.ip, sshPort: phoneHome!.sshPort, hostKeyFingerprint: phoneHome!.hostKeyFingerprint };
+  }
+
   async function diagnose(): Promise<FindingSummary[]> {
     enter('diagnosing');
-    const report = await activity(`Diagnose ${input.system} over SSH`, overSsh).diagnoseMachine({ workflowId, runId, handshakeId: handshakeId! });
+    const report = await activity(`Diagnose ${input.system} over SSH`, overSsh).diagnoseMachine({ workflowId, runId, handshakeId: handshakeId!, phoneHome: pinned() });
     status.findings = report.findings;
     await record();
     return report.findings;
@@ -189,7 +195,7 @@ export async function rescueWorkflow(input: RescueInput): Promise<RescueResult> 
 
   async function repair(): Promise<FindingSummary[]> {
     enter('repairing');
-    const result = await activity(`Repair ${input.system} over SSH`, overSsh).repairMachine({ workflowId, runId, handshakeId: handshakeId! });
+    const result = await activity(`Repair ${input.system} over SSH`, overSsh).repairMachine({ workflowId, runId, handshakeId: handshakeId!, phoneHome: pinned() });
     status.findings = result.findingsAfter;
     status.evidence.repairs = result.changes;
     await record();

@@ -1,6 +1,6 @@
 // The routes machines call while they network-boot and install. No bearer token: a machine has none.
 // The per-MAC iPXE script, the autoinstall file, boot files, and the install status callbacks (which
-// carry the system's status token).
+// carry the token of that install: boot/install-status.ts).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -36,7 +36,7 @@ export function registerBootRoutes(parent: FastifyInstance, dependencies: BootRo
   app.get('/boot/ipxe/:mac', {
     schema: { tags: ['boot'], summary: "A machine's iPXE script, by MAC", params: z.object({ mac: macAddress }) },
     handler: async (request, reply) => {
-      const script = renderIpxeScript(await netboot.targetForMac(request.params.mac), urls);
+      const script = renderIpxeScript(await netboot.targetForMac(request.params.mac, request.ip), urls);
       await recordQuietly(request, recorder, { protocol: 'http', clientAddress: request.ip, file: `ipxe/${request.params.mac}`, bytes: script.length, outcome: 'complete', mac: request.params.mac });
       return text(reply, script);
     },
@@ -44,7 +44,7 @@ export function registerBootRoutes(parent: FastifyInstance, dependencies: BootRo
 
   const renderAutoinstall = async (request: FastifyRequest, system: string, part: string) => {
     try {
-      const rendered = await netboot.renderAutoinstall(system);
+      const rendered = await netboot.renderAutoinstall(system, 'machine');
       await recordQuietly(request, recorder, { protocol: 'http', clientAddress: request.ip, file: `autoinstall/${system}${part}`, bytes: rendered.body.length, outcome: 'complete' });
       return rendered;
     } catch (error) {
@@ -72,7 +72,7 @@ export function registerBootRoutes(parent: FastifyInstance, dependencies: BootRo
         if (phase === 'started') return await tracker.installStarted(request.params.system, request.query.token);
         return await tracker.installFinished(request.params.system, request.query.token, phase === 'finished' ? 'success' : 'failed');
       } catch (error) {
-        if (error instanceof StatusTokenError) throw new HttpError(403, 'forbidden', error.message);
+        if (error instanceof StatusTokenError) throw new HttpError(error.status, error.status === 409 ? 'conflict' : 'forbidden', error.message);
         throw error;
       }
     };

@@ -4,11 +4,13 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { actorOf } from '../auth.js';
 import { objectName } from '../../inventory/schemas.js';
+import type { Page, PageRequest } from '../../db/pagination.js';
+import { pageQuery, sendPage } from '../pagination.js';
 
 export const errorReply = z.object({ error: z.string(), message: z.string(), field: z.string().optional() });
 const nameParams = z.object({ name: objectName });
 
-export interface CollectionSpec<Create extends z.ZodType, Update extends z.ZodType, View extends z.ZodType, Query extends z.ZodType> {
+export interface CollectionSpec<Create extends z.ZodType, Update extends z.ZodType, View extends z.ZodType, Query extends z.ZodObject<z.ZodRawShape>> {
   /** Path segment under /api/v1, e.g. "systems". */
   path: string;
   /** Singular name for the OpenAPI summary, e.g. "system". */
@@ -16,9 +18,10 @@ export interface CollectionSpec<Create extends z.ZodType, Update extends z.ZodTy
   create: Create;
   update: Update;
   view: View;
+  /** Filters of the list, besides `limit` and `cursor` (every list is paginated). */
   listQuery: Query;
   repository: {
-    list(query: z.output<Query>): Promise<Array<z.input<View>>>;
+    list(query: z.output<Query> & PageRequest): Promise<Page<z.input<View>>>;
     get(name: string): Promise<z.input<View>>;
     create(input: z.output<Create>, actor: { name: string }): Promise<z.input<View>>;
     update(name: string, input: z.output<Update>, actor: { name: string }): Promise<z.input<View>>;
@@ -26,7 +29,7 @@ export interface CollectionSpec<Create extends z.ZodType, Update extends z.ZodTy
   };
 }
 
-export function registerCollection<Create extends z.ZodType, Update extends z.ZodType, View extends z.ZodType, Query extends z.ZodType>(
+export function registerCollection<Create extends z.ZodType, Update extends z.ZodType, View extends z.ZodType, Query extends z.ZodObject<z.ZodRawShape>>(
   parent: FastifyInstance,
   spec: CollectionSpec<Create, Update, View, Query>,
 ): void {
@@ -40,8 +43,13 @@ export function registerCollection<Create extends z.ZodType, Update extends z.Zo
 
   app.get(base, {
     config: { role: 'viewer' },
-    schema: { tags, summary: `List ${spec.path}`, querystring: spec.listQuery, response: { 200: z.array(spec.view), ...failures } },
-    handler: async (request) => spec.repository.list(request.query as z.output<Query>),
+    schema: {
+      tags,
+      summary: `List ${spec.path}, by name, a page at a time (next page: the x-next-cursor header)`,
+      querystring: spec.listQuery.extend(pageQuery()),
+      response: { 200: z.array(spec.view), ...failures },
+    },
+    handler: async (request, reply) => sendPage(request, reply, await spec.repository.list(request.query as z.output<Query> & PageRequest)),
   });
   app.post(base, {
     config: { role: 'operator' },

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { Inventory } from '../../db/inventory.js';
 import * as schemas from '../../inventory/schemas.js';
 import { registerCollection, errorReply } from './collections.js';
+import { pageQuery, sendPage } from '../pagination.js';
 
 const noQuery = z.object({});
 const systemListQuery = z.object({
@@ -29,7 +30,7 @@ export function registerInventoryRoutes(parent: FastifyInstance, inventory: Inve
     update: schemas.distroUpdate,
     view: schemas.distroView,
     listQuery: noQuery,
-    repository: { ...inventory.distros, list: () => inventory.distros.list() },
+    repository: { ...inventory.distros, list: (query) => inventory.distros.page(query) },
   });
   registerCollection(parent, {
     path: 'profiles',
@@ -38,7 +39,7 @@ export function registerInventoryRoutes(parent: FastifyInstance, inventory: Inve
     update: schemas.profileUpdate,
     view: schemas.profileView,
     listQuery: noQuery,
-    repository: { ...inventory.profiles, list: () => inventory.profiles.list() },
+    repository: { ...inventory.profiles, list: (query) => inventory.profiles.page(query) },
   });
   registerCollection(parent, {
     path: 'systems',
@@ -48,7 +49,7 @@ export function registerInventoryRoutes(parent: FastifyInstance, inventory: Inve
     view: schemas.systemView,
     listQuery: systemListQuery,
     repository: {
-      list: (query) => inventory.systems.list({ profile: query.profile, label: parseLabelFilter(query.label) }),
+      list: (query) => inventory.systems.page({ profile: query.profile, label: parseLabelFilter(query.label), limit: query.limit, cursor: query.cursor }),
       get: (name) => inventory.systems.get(name),
       create: (input, actor) => inventory.systems.create(input, actor),
       update: (name, input, actor) => inventory.systems.update(name, input, actor),
@@ -62,7 +63,7 @@ export function registerInventoryRoutes(parent: FastifyInstance, inventory: Inve
     update: schemas.repoUpdate,
     view: schemas.repoView,
     listQuery: noQuery,
-    repository: { ...inventory.repos, list: () => inventory.repos.list() },
+    repository: { ...inventory.repos, list: (query) => inventory.repos.page(query) },
   });
   registerCollection(parent, {
     path: 'rescue-environments',
@@ -71,7 +72,7 @@ export function registerInventoryRoutes(parent: FastifyInstance, inventory: Inve
     update: schemas.rescueEnvironmentUpdate,
     view: schemas.rescueEnvironmentView,
     listQuery: noQuery,
-    repository: { ...inventory.rescueEnvironments, list: () => inventory.rescueEnvironments.list() },
+    repository: { ...inventory.rescueEnvironments, list: (query) => inventory.rescueEnvironments.page(query) },
   });
 
   const app = parent.withTypeProvider<ZodTypeProvider>();
@@ -79,24 +80,25 @@ export function registerInventoryRoutes(parent: FastifyInstance, inventory: Inve
     config: { role: 'viewer' },
     schema: {
       tags: ['systems'],
-      summary: "A system's installs, newest first",
+      summary: "A system's installs, newest first, a page at a time",
       params: z.object({ name: schemas.objectName }),
-      response: { 200: z.array(schemas.installRecordView), 401: errorReply, 404: errorReply },
+      querystring: z.object(pageQuery()),
+      response: { 200: z.array(schemas.installRecordView), 400: errorReply, 401: errorReply, 404: errorReply },
     },
-    handler: async (request) => inventory.installHistory.list(request.params.name),
+    handler: async (request, reply) => sendPage(request, reply, await inventory.installHistory.page(request.params.name, request.query)),
   });
   app.get('/api/v1/events', {
     config: { role: 'viewer' },
     schema: {
       tags: ['events'],
-      summary: 'What changed, newest first',
+      summary: 'What changed, newest first, a page at a time',
       querystring: z.object({
         objectType: z.string().max(64).optional(),
         objectName: z.string().max(128).optional(),
-        limit: z.coerce.number().int().min(1).max(1000).default(100),
+        ...pageQuery(),
       }),
       response: { 200: z.array(schemas.eventView), 400: errorReply, 401: errorReply },
     },
-    handler: async (request) => inventory.events.list(request.query),
+    handler: async (request, reply) => sendPage(request, reply, await inventory.events.page(request.query)),
   });
 }

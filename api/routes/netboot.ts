@@ -15,6 +15,7 @@ import { renderGrubConfig } from '../../boot/render/grub.js';
 import { renderIpxeScript } from '../../boot/render/ipxe.js';
 import { HttpError } from '../errors.js';
 import { errorReply, registerCollection } from './collections.js';
+import { pageQuery, sendPage } from '../pagination.js';
 
 const bootStatus = z.object({
   system: z.string(),
@@ -41,15 +42,15 @@ export function registerNetbootRoutes(
     update: schemas.templateUpdate,
     view: schemas.templateView,
     listQuery: z.object({}),
-    repository: { ...inventory.templates, list: () => inventory.templates.list() },
+    repository: { ...inventory.templates, list: (query) => inventory.templates.page(query) },
   });
 
   const app = parent.withTypeProvider<ZodTypeProvider>();
   const systemParams = z.object({ name: schemas.objectName });
   app.get('/api/v1/status', {
     config: { role: 'viewer' },
-    schema: { tags: ['status'], summary: 'Install status of every system (as cobbler status)', response: { 200: z.array(bootStatus), 401: errorReply } },
-    handler: async () => tracker.statusAll(),
+    schema: { tags: ['status'], summary: 'Install status of every system (as cobbler status), by name, a page at a time', querystring: z.object(pageQuery()), response: { 200: z.array(bootStatus), 400: errorReply, 401: errorReply } },
+    handler: async (request, reply) => sendPage(request, reply, await tracker.statusPage(request.query)),
   });
   app.get('/api/v1/systems/:name/status', {
     config: { role: 'viewer' },
@@ -58,29 +59,29 @@ export function registerNetbootRoutes(
   });
   app.get('/api/v1/systems/:name/boot-fetches', {
     config: { role: 'viewer' },
-    schema: { tags: ['status'], summary: 'Files the system fetched over TFTP and HTTP, newest first', params: systemParams, querystring: z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) }) },
-    handler: async (request) => inventory.boot.fetchesOf(request.params.name, { limit: request.query.limit }),
+    schema: { tags: ['status'], summary: 'Files the system fetched over TFTP and HTTP, newest first, a page at a time', params: systemParams, querystring: z.object(pageQuery(50)) },
+    handler: async (request, reply) => sendPage(request, reply, await inventory.boot.fetchPage(request.params.name, request.query)),
   });
   app.get('/api/v1/systems/:name/boot-config', {
     config: { role: 'viewer' },
     schema: {
       tags: ['systems'],
-      summary: 'What the system boots now, as pxelinux, GRUB or iPXE would see it',
+      summary: 'What the system boots now, as pxelinux, GRUB or iPXE would see it (tokens masked)',
       params: systemParams,
       querystring: z.object({ format: z.enum(['pxelinux', 'grub', 'ipxe']).default('pxelinux') }),
     },
     handler: async (request, reply) => {
-      const target = await netboot.targetForSystemName(request.params.name);
+      const target = await netboot.previewTargetForSystem(request.params.name);
       const render = { pxelinux: () => renderPxelinuxConfig(target), grub: () => renderGrubConfig(target, urls), ipxe: () => renderIpxeScript(target, urls) }[request.query.format];
       return reply.type('text/plain; charset=utf-8').send(render());
     },
   });
   app.get('/api/v1/systems/:name/autoinstall', {
     config: { role: 'viewer' },
-    schema: { tags: ['systems'], summary: "Preview the system's rendered autoinstall file", params: systemParams },
+    schema: { tags: ['systems'], summary: "Preview the system's rendered autoinstall file (its install token masked)", params: systemParams },
     handler: async (request, reply) => {
       try {
-        return reply.type('text/plain; charset=utf-8').send((await netboot.renderAutoinstall(request.params.name)).body);
+        return reply.type('text/plain; charset=utf-8').send((await netboot.renderAutoinstall(request.params.name, 'preview')).body);
       } catch (error) {
         if (error instanceof TemplateRenderError) throw new HttpError(422, 'template', error.message);
         throw error;

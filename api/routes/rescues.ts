@@ -7,10 +7,11 @@ import { isIP } from 'node:net';
 import type { Inventory } from '../../db/inventory.js';
 import { macAddress, objectName } from '../../inventory/schemas.js';
 import { RescueNotRunningError, RescueStateError, type RescueClient } from '../../rescue/rescue-client.js';
-import { hostKeyFingerprint } from '../../rescue/handshake.js';
+import { createPhoneHomeReceiver, PhoneHomeRefusedError } from '../../rescue/phone-home.js';
 import { actorOf } from '../auth.js';
 import { HttpError } from '../errors.js';
 import { errorReply } from './collections.js';
+import { pageQuery, sendPage } from '../pagination.js';
 
 const startedReply = z.object({ workflowId: z.string(), runId: z.string(), joined: z.boolean() });
 const SSH_HOST_KEY = /^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/]+=*( .*)?$/;
@@ -52,8 +53,8 @@ export function registerRescueRoutes(parent: FastifyInstance, dependencies: { in
   });
   app.get('/api/v1/rescues', {
     config: { role: 'viewer' },
-    schema: { tags: ['rescues'], summary: 'Rescue runs, newest first', querystring: z.object({ system: objectName.optional(), limit: z.coerce.number().int().min(1).max(500).default(50) }) },
-    handler: async (request) => inventory.rescues.list({ system: request.query.system, limit: request.query.limit }),
+    schema: { tags: ['rescues'], summary: 'Rescue runs, newest first, a page at a time', querystring: z.object({ system: objectName.optional(), ...pageQuery(50) }) },
+    handler: async (request, reply) => sendPage(request, reply, await inventory.rescues.page(request.query)),
   });
   app.get('/api/v1/rescues/:system', {
     config: { role: 'viewer' },
@@ -88,7 +89,9 @@ export function registerRescueRoutes(parent: FastifyInstance, dependencies: { in
   });
 
   // The rescue environment calls this once it is up (lab/images/RESCUE-CONTRACT.md). No bearer token:
-  // the one-time token in the path is bound to this rescue and this MAC, and expires.
+  // the one-time token in the path is bound to this rescue and this MAC, expires, is accepted once, and
+  // only from the rescue's known address (rescue/phone-home.ts).
+  const phoneHome = createPhoneHomeReceiver({ inventory, signal: (workflowId, call) => rescues.phoneHome(workflowId, call) });
   app.post('/boot/rescue/:token/ready', {
     schema: {
       tags: ['boot'],
@@ -103,14 +106,13 @@ export function registerRescueRoutes(parent: FastifyInstance, dependencies: { in
       }),
     },
     handler: async (request, reply) => {
-      const handshake = await inventory.rescues.handshakeForToken(request.params.token);
-      if (!handshake.ok) throw new HttpError(403, 'forbidden', `phone-home refused: ${handshake.reason}`);
-      if (request.body.token !== undefined && request.body.token !== request.params.token) throw new HttpError(403, 'forbidden', 'phone-home refused: the token in the body differs from the one in the URL');
-      if (request.body.mac !== handshake.mac) throw new HttpError(403, 'forbidden', `phone-home refused: token is bound to another MAC (got ${request.body.mac})`);
-      await inventory.rescues.recordPhoneHome(handshake.id, { ip: request.body.ip, hostKey: request.body.sshHostKey.trim(), sshPort: request.body.sshPort });
-      await inventory.events.record({ kind: 'rescue.phoned-home', objectType: 'system', objectName: handshake.system, actor: 'machine', detail: { ip: request.body.ip, hostKey: hostKeyFingerprint(request.body.sshHostKey) } });
-      await rescues.phoneHome(handshake.workflowId, { handshakeId: handshake.id, ip: request.body.ip, sshPort: request.body.sshPort, hostKeyFingerprint: hostKeyFingerprint(request.body.sshHostKey) });
-      return reply.send({ ok: true, system: handshake.system });
+      try {
+        const accepted = await phoneHome.receive({ token: request.params.token, bodyToken: request.body.token, mac: request.body.mac, ip: request.body.ip, sshHostKey: request.body.sshHostKey, sshPort: request.body.sshPort, source: request.ip });
+        return reply.send({ ok: true, system: accepted.system });
+      } catch (error) {
+        if (error instanceof PhoneHomeRefusedError) throw new HttpError(error.status, error.status === 409 ? 'conflict' : 'forbidden', error.message);
+        throw error;
+      }
     },
   });
 }

@@ -5,6 +5,7 @@ import { ROLES, type TokenRepository } from '../../db/repositories/tokens.js';
 import { objectName } from '../../inventory/schemas.js';
 import { actorOf } from '../auth.js';
 import { errorReply } from './collections.js';
+import { pageQuery, sendPage } from '../pagination.js';
 
 const tokenView = z.object({ name: z.string(), role: z.enum(ROLES), createdAt: z.string(), lastUsedAt: z.string().nullable() });
 
@@ -23,8 +24,8 @@ export function registerTokenRoutes(parent: FastifyInstance, tokens: TokenReposi
   });
   app.get('/api/v1/tokens', {
     config: { role: 'admin' },
-    schema: { tags: ['tokens'], summary: 'List API tokens (never the tokens themselves)', response: { 200: z.array(tokenView), ...failures } },
-    handler: async () => tokens.list(),
+    schema: { tags: ['tokens'], summary: 'List API tokens (never the tokens themselves), by name, a page at a time', querystring: z.object(pageQuery()), response: { 200: z.array(tokenView), ...failures } },
+    handler: async (request, reply) => sendPage(request, reply, await tokens.page(request.query)),
   });
   app.delete('/api/v1/tokens/:name', {
     config: { role: 'admin' },

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { CliError, type ApiClient } from '../api-client.js';
 import { printJson, printReport, printTable, type Row } from '../output.js';
+import { listRows, withPageOptions, type PageOptions } from '../list-pages.js';
 import { parseBoolean, parseList, parseMap, parseNullable, parsePort } from '../option-values.js';
 
 type FieldType = 'string' | 'nullable' | 'list' | 'map' | 'bool' | 'file';
@@ -325,11 +326,9 @@ export function registerInventoryCommands(program: Command, connect: () => Promi
         show(await api.request<Row>('PATCH', `${base}/${encodeURIComponent(name)}`, body).catch(failWithFlag));
       });
 
-    group
-      .command('list')
-      .description(`list ${spec.noun}s`)
-      .action(async () => {
-        const rows = await (await connect()).request<Row[]>('GET', base);
+    withPageOptions(group.command('list').description(`list ${spec.noun}s`))
+      .action(async (options: PageOptions) => {
+        const rows = await listRows(await connect(), base, options);
         if (json()) printJson(rows);
         else printTable(rows, spec.columns);
       });
@@ -343,7 +342,7 @@ export function registerInventoryCommands(program: Command, connect: () => Promi
         const api = await connect();
         const name = argument ?? options.name;
         if (name) return show(await api.request<Row>('GET', `${base}/${encodeURIComponent(name)}`));
-        const rows = await api.request<Row[]>('GET', base);
+        const rows = await listRows(api, base);
         if (json()) return printJson(rows);
         rows.forEach((row, index) => {
           if (index > 0) console.log('');

@@ -1,6 +1,7 @@
 // Network boot from the command line: install status (as `cobbler status`), previews of a system's boot
 // config and autoinstall file, and `boot sync` (as `cobbler sync`).
 import type { Command } from 'commander';
+import { listRows } from '../list-pages.js';
 import { CliError, type ApiClient } from '../api-client.js';
 import { printJson, printReport, printTable, type Row } from '../output.js';
 
@@ -61,7 +62,7 @@ export function registerNetbootCommands(program: Command, connect: () => Promise
         }
         return;
       }
-      const rows = await api.request<Row[]>('GET', '/api/v1/status');
+      const rows = await listRows(api, '/api/v1/status');
       if (json()) return printJson(rows);
       printTable(rows, [
         { key: 'system', header: 'SYSTEM' },

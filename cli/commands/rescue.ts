@@ -1,6 +1,7 @@
 // `rescuectl rescue start|status|watch|report|approve|reject|abort|list`.
 import type { Command } from 'commander';
 import type { ApiClient } from '../api-client.js';
+import { listRows, withPageOptions, type PageOptions } from '../list-pages.js';
 import { printJson, printReport, printTable, type Row } from '../output.js';
 
 const STEP_ORDER = ['identifying', 'selecting', 'pushing', 'power-cycling', 'awaiting-phone-home', 'diagnosing', 'repairing', 'awaiting-approval', 'reinstalling', 'restoring'];
@@ -159,12 +160,9 @@ export function registerRescueCommands(program: Command, connect: () => Promise<
       await (await connect()).request('POST', `${path(system)}/abort`, { reason: options.reason });
       console.log(`aborting the rescue of ${system}`);
     });
-  rescue
-    .command('list')
-    .option('--system <name>')
-    .description('rescue runs, newest first')
-    .action(async (options: { system?: string }) => {
-      const rows = await (await connect()).request<Row[]>('GET', `/api/v1/rescues${options.system ? `?system=${encodeURIComponent(options.system)}` : ''}`);
+  withPageOptions(rescue.command('list').option('--system <name>').description('rescue runs, newest first'))
+    .action(async (options: { system?: string } & PageOptions) => {
+      const rows = await listRows(await connect(), `/api/v1/rescues${options.system ? `?system=${encodeURIComponent(options.system)}` : ''}`, options);
       if (json()) return printJson(rows);
       printTable(rows, [
         { key: 'system', header: 'SYSTEM' },

@@ -1,5 +1,6 @@
 // `rescuectl token create|list|remove`: API tokens with roles (admin only).
 import type { Command } from 'commander';
+import { listRows, withPageOptions, type PageOptions } from '../list-pages.js';
 import { CliError, type ApiClient } from '../api-client.js';
 import { printJson, printTable, type Row } from '../output.js';
 
@@ -19,11 +20,9 @@ export function registerTokenCommands(program: Command, connect: () => Promise<A
       if (json()) printJson(created);
       else console.log(`${String(created.token)}\n(token "${name}", role ${options.role}; store it now, it is not shown again)`);
     });
-  group
-    .command('list')
-    .description('list tokens (names and roles, never the tokens)')
-    .action(async () => {
-      const rows = await (await connect()).request<Row[]>('GET', '/api/v1/tokens');
+  withPageOptions(group.command('list').description('list tokens (names and roles, never the tokens)'))
+    .action(async (options: PageOptions) => {
+      const rows = await listRows(await connect(), '/api/v1/tokens', options);
       if (json()) printJson(rows);
       else
         printTable(rows, [

@@ -1,8 +1,11 @@
 // Network boot state: one-time boot overrides (a rescue's config) and the log of files machines fetched.
-import { and, desc, eq, gt, lt, sql } from 'drizzle-orm';
+import { and, desc, eq, gt, inArray, lt, sql } from 'drizzle-orm';
 import type { Database } from '../client.js';
+import { decodeCursor, pageLimit, pageOf, type Page, type PageRequest } from '../pagination.js';
 import { bootFetches, bootOverrides, interfaces, systems } from '../schema.js';
 import { notFound } from '../../inventory/errors.js';
+import type { SecretCipher } from '../../secrets/cipher.js';
+import { redactSecrets } from '../../secrets/redact.js';
 
 export interface BootOverride {
   system: string;
@@ -10,9 +13,16 @@ export interface BootOverride {
   label: string;
   kernel: string;
   initrd: string;
+  /** The kernel arguments as the machine gets them (with its tokens). */
   append: string;
   owner: string;
   expiresAt: Date;
+}
+
+/** An override as stored: what the machine boots, and the same with its secrets masked for operators. */
+export interface StoredBootOverride extends BootOverride {
+  /** The kernel arguments with the override's secrets masked: what previews and reports show. */
+  shownAppend: string;
 }
 
 export interface BootFetch {
@@ -26,21 +36,57 @@ export interface BootFetch {
   outcome: string;
 }
 
-export function createBootRepository(db: Database) {
+export function createBootRepository(db: Database, cipher: SecretCipher) {
   async function systemId(name: string): Promise<number> {
     const [row] = await db.select({ id: systems.id }).from(systems).where(eq(systems.name, name)).limit(1);
     if (row === undefined) throw notFound('system', name);
     return row.id;
   }
 
+  /** Fetches of one system, newest first, one page at a time. */
+  async function fetchPage(systemName: string, request: { since?: Date } & PageRequest): Promise<Page<BootFetch>> {
+    const id = await systemId(systemName);
+    const limit = pageLimit(request, 50);
+    const rows = await db
+      .select({ fetch: bootFetches, system: systems.name })
+      .from(bootFetches)
+      .leftJoin(systems, eq(systems.id, bootFetches.systemId))
+      .where(
+        and(
+          eq(bootFetches.systemId, id),
+          request.since ? gt(bootFetches.at, request.since) : undefined,
+          request.cursor !== undefined ? lt(bootFetches.id, decodeCursor(request.cursor, ['number'] as const)[0]) : undefined,
+        ),
+      )
+      .orderBy(desc(bootFetches.id))
+      .limit(limit + 1);
+    return pageOf(rows, limit, ({ fetch }) => [fetch.id], ({ fetch, system }) => ({
+      at: fetch.at.toISOString(),
+      system,
+      mac: fetch.mac,
+      clientAddress: fetch.clientAddress,
+      protocol: fetch.protocol as BootFetch['protocol'],
+      file: fetch.file,
+      bytes: fetch.bytes,
+      outcome: fetch.outcome,
+    }));
+  }
+
   return {
-    async setOverride(override: BootOverride): Promise<void> {
+    fetchPage,
+    /**
+     * Sets the system's one-time boot config. `secrets` (a rescue's phone-home token) are kept out of the
+     * row's plain columns: the kernel arguments are stored encrypted, and in plain text only masked.
+     */
+    async setOverride(override: BootOverride, secrets: readonly string[] = []): Promise<void> {
       const id = await systemId(override.system);
-      const values = { ...override, systemId: id };
+      const { system: _name, append, ...rest } = override;
+      const masked = redactSecrets(append, secrets);
+      const values = { ...rest, systemId: id, append: masked, appendEncrypted: masked === append ? null : cipher.encrypt(append) };
       await db.insert(bootOverrides).values(values).onConflictDoUpdate({ target: bootOverrides.systemId, set: { ...values, createdAt: new Date() } });
     },
     /** The override in force for a system (expired ones are ignored). */
-    async override(systemName: string): Promise<BootOverride | undefined> {
+    async override(systemName: string): Promise<StoredBootOverride | undefined> {
       const [row] = await db
         .select({ override: bootOverrides, system: systems.name })
         .from(bootOverrides)
@@ -48,8 +94,8 @@ export function createBootRepository(db: Database) {
         .where(and(eq(systems.name, systemName), gt(bootOverrides.expiresAt, new Date())))
         .limit(1);
       if (row === undefined) return undefined;
-      const { systemId: _id, createdAt: _created, ...rest } = row.override;
-      return { ...rest, system: row.system, kind: rest.kind as BootOverride['kind'] };
+      const { systemId: _id, createdAt: _created, appendEncrypted, append, ...rest } = row.override;
+      return { ...rest, system: row.system, kind: rest.kind as BootOverride['kind'], append: appendEncrypted === null ? append : cipher.decrypt(appendEncrypted), shownAppend: append };
     },
     /** Removes the system's override; with an owner, only if that owner set it. Returns whether one was removed. */
     async clearOverride(systemName: string, owner?: string): Promise<boolean> {
@@ -63,26 +109,9 @@ export function createBootRepository(db: Database) {
     async recordFetch(fetch: Omit<BootFetch, 'at' | 'system'> & { systemId: number | null }): Promise<void> {
       await db.insert(bootFetches).values(fetch);
     },
-    /** Fetches of one system (by its ID or by any of its MACs), newest first. */
+    /** Fetches of one system, newest first (the latest `limit`, 50 by default). */
     async fetchesOf(systemName: string, options: { since?: Date; limit?: number } = {}): Promise<BootFetch[]> {
-      const id = await systemId(systemName);
-      const rows = await db
-        .select({ fetch: bootFetches, system: systems.name })
-        .from(bootFetches)
-        .leftJoin(systems, eq(systems.id, bootFetches.systemId))
-        .where(and(eq(bootFetches.systemId, id), options.since ? gt(bootFetches.at, options.since) : undefined))
-        .orderBy(desc(bootFetches.id))
-        .limit(options.limit ?? 50);
-      return rows.map(({ fetch, system }) => ({
-        at: fetch.at.toISOString(),
-        system,
-        mac: fetch.mac,
-        clientAddress: fetch.clientAddress,
-        protocol: fetch.protocol as BootFetch['protocol'],
-        file: fetch.file,
-        bytes: fetch.bytes,
-        outcome: fetch.outcome,
-      }));
+      return (await fetchPage(systemName, { limit: options.limit ?? 50, ...(options.since ? { since: options.since } : {}) })).items;
     },
     /** The latest fetch of every system that fetched anything. */
     async lastFetchPerSystem(): Promise<Map<string, BootFetch>> {
@@ -116,9 +145,17 @@ export function createBootRepository(db: Database) {
       const [row] = await db.select({ id: interfaces.systemId }).from(interfaces).where(eq(interfaces.mac, mac)).limit(1);
       return row?.id;
     },
-    /** Keeps the log bounded. */
-    async pruneFetches(olderThan: Date): Promise<void> {
-      await db.delete(bootFetches).where(lt(bootFetches.at, olderThan));
+    /** Keeps the log bounded: deletes fetches older than `before`, in batches. Returns how many. */
+    async pruneFetches(before: Date, batch = 5000): Promise<number> {
+      let total = 0;
+      for (;;) {
+        const deleted = await db
+          .delete(bootFetches)
+          .where(inArray(bootFetches.id, db.select({ id: bootFetches.id }).from(bootFetches).where(lt(bootFetches.at, before)).limit(batch)))
+          .returning({ id: bootFetches.id });
+        total += deleted.length;
+        if (deleted.length < batch) return total;
+      }
     },
   };
 }

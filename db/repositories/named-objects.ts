@@ -1,12 +1,13 @@
 // Create, read, list, update, remove for an inventory table whose rows are found by a unique name.
 // Distros, repos and rescue environments are this and nothing more; profiles and systems build on the
 // same error mapping.
-import { asc, eq } from 'drizzle-orm';
+import { asc, eq, gt } from 'drizzle-orm';
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
 import type { Database } from '../client.js';
 import { FOREIGN_KEY_VIOLATION, RESTRICT_VIOLATION, UNIQUE_VIOLATION, sqlStateOf } from '../errors.js';
 import { InventoryError, notFound } from '../../inventory/errors.js';
 import { recordEvent } from './events.js';
+import { decodeCursor, pageLimit, pageOf, type Page, type PageRequest } from '../pagination.js';
 
 export interface NamedTable extends PgTable {
   id: PgColumn;
@@ -45,6 +46,8 @@ export function changedFields(update: object): string[] {
 
 export interface NamedObjectRepository<Create extends { name: string }, Update extends { name?: string | undefined }, View> {
   list(): Promise<View[]>;
+  /** One page, by name. */
+  page(request: PageRequest): Promise<Page<View>>;
   get(name: string): Promise<View>;
   create(input: Create, actor: Actor): Promise<View>;
   update(name: string, input: Update, actor: Actor): Promise<View>;
@@ -78,6 +81,17 @@ export function createNamedObjectRepository<Table extends NamedTable, Create ext
     async list() {
       const rows = (await db.select().from(anyTable).orderBy(asc(anyTable.name))) as Table['$inferSelect'][];
       return rows.map(spec.toView);
+    },
+    async page(request) {
+      const limit = pageLimit(request);
+      const after = request.cursor === undefined ? undefined : decodeCursor(request.cursor, ['string'] as const)[0];
+      const rows = (await db
+        .select()
+        .from(anyTable)
+        .where(after === undefined ? undefined : gt(anyTable.name, after))
+        .orderBy(asc(anyTable.name))
+        .limit(limit + 1)) as Table['$inferSelect'][];
+      return pageOf(rows, limit, (row) => [(row as { name: string }).name], spec.toView);
     },
     async get(name) {
       return spec.toView(await findRow(name));

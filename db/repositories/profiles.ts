@@ -1,6 +1,7 @@
 // Profiles sit on a distro, or on a parent profile whose settings they inherit (as in Cobbler).
-import { asc, eq, inArray } from 'drizzle-orm';
+import { asc, eq, inArray, gt } from 'drizzle-orm';
 import type { Database } from '../client.js';
+import { decodeCursor, pageLimit, pageOf, type Page, type PageRequest } from '../pagination.js';
 import { distros, profileRepos, profiles, repos, rescueEnvironments, systems, templates } from '../schema.js';
 import { InventoryError, notFound } from '../../inventory/errors.js';
 import type { ProfileCreate, ProfileUpdate, ProfileView } from '../../inventory/schemas.js';
@@ -141,6 +142,19 @@ export function createProfileRepository(db: Database) {
     async list(): Promise<ProfileView[]> {
       const graph = await loadProfileGraph(db);
       return [...graph.byName.values()].map((row) => toView(graph, row));
+    },
+    /** One page, by name (the names in the database's order; the views from the whole graph, for inheritance). */
+    async page(request: PageRequest): Promise<Page<ProfileView>> {
+      const limit = pageLimit(request);
+      const after = request.cursor === undefined ? undefined : decodeCursor(request.cursor, ['string'] as const)[0];
+      const names = await db
+        .select({ name: profiles.name })
+        .from(profiles)
+        .where(after === undefined ? undefined : gt(profiles.name, after))
+        .orderBy(asc(profiles.name))
+        .limit(limit + 1);
+      const graph = await loadProfileGraph(db);
+      return pageOf(names, limit, (row) => [row.name], (row) => toView(graph, graph.byName.get(row.name)!));
     },
     get: view,
     async create(input: ProfileCreate, actor: Actor): Promise<ProfileView> {

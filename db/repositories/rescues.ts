@@ -1,7 +1,8 @@
 // Rescue runs (the durable record of every rescue, beside Temporal's history) and their boot handshakes.
-import { and, desc, eq, isNull, sql } from 'drizzle-orm';
+import { and, desc, eq, gt, isNull, lt, sql } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
 import type { Database } from '../client.js';
+import { decodeCursor, pageLimit, pageOf, type Page, type PageRequest } from '../pagination.js';
 import { rescueHandshakes, rescueRuns, systems } from '../schema.js';
 import { InventoryError } from '../../inventory/errors.js';
 import { UNIQUE_VIOLATION, sqlStateOf } from '../errors.js';
@@ -48,6 +49,18 @@ function toView(row: RunRow): RescueRunView {
     evidence: row.evidence,
     error: row.error,
   };
+}
+
+export interface HandshakeRecord {
+  id: string;
+  workflowId: string;
+  system: string;
+  mac: string;
+  expiresAt: Date;
+  bootScriptFetchedFrom: string | null;
+  phonedHomeAt: Date | null;
+  phoneHomeSource: string | null;
+  hostKey: string | null;
 }
 
 export interface PhonedHome {
@@ -107,6 +120,18 @@ export function createRescueRepository(db: Database, cipher: SecretCipher) {
       return rows.map(toView);
     },
 
+    /** Rescue runs, newest first, one page at a time. */
+    async page(request: { system?: string | undefined } & PageRequest): Promise<Page<RescueRunView>> {
+      const limit = pageLimit(request, 50);
+      const rows = await db
+        .select()
+        .from(rescueRuns)
+        .where(and(request.system ? eq(rescueRuns.systemName, request.system) : undefined, request.cursor !== undefined ? lt(rescueRuns.id, decodeCursor(request.cursor, ['number'] as const)[0]) : undefined))
+        .orderBy(desc(rescueRuns.id))
+        .limit(limit + 1);
+      return pageOf(rows, limit, (row) => [row.id], toView);
+    },
+
     async createHandshake(input: { workflowId: string; system: string; mac: string; secrets: HandshakeSecrets; expiresAt: Date }): Promise<string> {
       const id = randomUUID();
       await db.insert(rescueHandshakes).values({
@@ -121,15 +146,47 @@ export function createRescueRepository(db: Database, cipher: SecretCipher) {
       });
       return id;
     },
-    /** The handshake a phone-home token belongs to, or why it is refused. */
-    async handshakeForToken(token: string): Promise<{ ok: true; id: string; workflowId: string; system: string; mac: string } | { ok: false; reason: string }> {
+    /** The handshake a phone-home token belongs to (whatever its state: the caller decides), or undefined. */
+    async handshakeForToken(token: string): Promise<HandshakeRecord | undefined> {
       const [row] = await db.select().from(rescueHandshakes).where(eq(rescueHandshakes.tokenHash, tokenHash(token))).limit(1);
-      if (row === undefined) return { ok: false, reason: 'unknown token' };
-      if (row.expiresAt.getTime() < Date.now()) return { ok: false, reason: `token expired at ${row.expiresAt.toISOString()}` };
-      return { ok: true, id: row.id, workflowId: row.workflowId, system: row.systemName, mac: row.mac };
+      if (row === undefined) return undefined;
+      return {
+        id: row.id,
+        workflowId: row.workflowId,
+        system: row.systemName,
+        mac: row.mac,
+        expiresAt: row.expiresAt,
+        bootScriptFetchedFrom: row.bootScriptFetchedFrom,
+        phonedHomeAt: row.phonedHomeAt,
+        phoneHomeSource: row.phoneHomeSource,
+        hostKey: row.hostKey,
+      };
     },
-    async recordPhoneHome(id: string, phonedHome: PhonedHome): Promise<void> {
-      await db.update(rescueHandshakes).set({ phonedHomeAt: new Date(), ip: phonedHome.ip, hostKey: phonedHome.hostKey, sshPort: phonedHome.sshPort }).where(eq(rescueHandshakes.id, id));
+    /**
+     * The first valid phone-home wins: records it only if none was recorded and the handshake is live.
+     * Returns false when another call got there first (or the handshake ended meanwhile).
+     */
+    async claimPhoneHome(id: string, phonedHome: PhonedHome & { source: string }): Promise<boolean> {
+      const claimed = await db
+        .update(rescueHandshakes)
+        .set({ phonedHomeAt: new Date(), phoneHomeSource: phonedHome.source, ip: phonedHome.ip, hostKey: phonedHome.hostKey, sshPort: phonedHome.sshPort })
+        .where(and(eq(rescueHandshakes.id, id), isNull(rescueHandshakes.phonedHomeAt), gt(rescueHandshakes.expiresAt, new Date())))
+        .returning({ id: rescueHandshakes.id });
+      return claimed.length > 0;
+    },
+    /** Undoes a claim whose signal could not be delivered, so that the rescue environment's retry can succeed. */
+    async releasePhoneHome(id: string, phonedHome: PhonedHome & { source: string }): Promise<void> {
+      await db
+        .update(rescueHandshakes)
+        .set({ phonedHomeAt: null, phoneHomeSource: null, ip: null, hostKey: null, sshPort: null })
+        .where(and(eq(rescueHandshakes.id, id), eq(rescueHandshakes.phoneHomeSource, phonedHome.source), eq(rescueHandshakes.hostKey, phonedHome.hostKey)));
+    },
+    /** Notes the first address that fetched the rescue boot script of this MAC while its handshake is live. */
+    async noteBootScriptFetch(mac: string, address: string): Promise<void> {
+      await db
+        .update(rescueHandshakes)
+        .set({ bootScriptFetchedFrom: address })
+        .where(and(eq(rescueHandshakes.mac, mac), isNull(rescueHandshakes.bootScriptFetchedFrom), isNull(rescueHandshakes.phonedHomeAt), gt(rescueHandshakes.expiresAt, new Date())));
     },
     /** What an SSH session needs: where to connect, the pinned host key, the private key (decrypted). */
     async sshCredentials(id: string): Promise<{ ip: string; port: number; hostKey: string; privateKeyPem: string; system: string } | undefined> {
@@ -137,9 +194,15 @@ export function createRescueRepository(db: Database, cipher: SecretCipher) {
       if (row === undefined || row.ip === null || row.hostKey === null) return undefined;
       return { ip: row.ip, port: row.sshPort ?? 22, hostKey: row.hostKey, privateKeyPem: cipher.decrypt(row.privateKeyEncrypted), system: row.systemName };
     },
-    /** Ends every handshake of a rescue: its token stops working at once. */
-    async expireHandshakes(workflowId: string): Promise<void> {
-      await db.update(rescueHandshakes).set({ expiresAt: new Date() }).where(eq(rescueHandshakes.workflowId, workflowId));
+    /** Deletes every handshake of a rescue that has ended, with its encrypted private key. */
+    async deleteHandshakes(workflowId: string): Promise<number> {
+      const deleted = await db.delete(rescueHandshakes).where(eq(rescueHandshakes.workflowId, workflowId)).returning({ id: rescueHandshakes.id });
+      return deleted.length;
+    },
+    /** Deletes handshakes that expired before `before` (rescues whose cleanup never ran). */
+    async pruneHandshakes(before: Date): Promise<number> {
+      const deleted = await db.delete(rescueHandshakes).where(lt(rescueHandshakes.expiresAt, before)).returning({ id: rescueHandshakes.id });
+      return deleted.length;
     },
   };
 }

@@ -1,7 +1,7 @@
 // Systems: a machine with its NICs, its BMCs (an ordered chain of power settings, passwords encrypted at
 // rest) and the profile it runs. Passwords go in through create/update and come out only through
 // powerTargets(), which the power activities call; views carry "passwordSet" instead.
-import { asc, eq, inArray, and, ne } from 'drizzle-orm';
+import { asc, eq, gt, inArray, and, ne, sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../client.js';
 import { interfaces, powerSettings, profiles, rescueEnvironments, systems } from '../schema.js';
 import { InventoryError, notFound } from '../../inventory/errors.js';
@@ -9,6 +9,8 @@ import type { PowerInput, SystemCreate, SystemUpdate, SystemView } from '../../i
 import type { SecretCipher } from '../../secrets/cipher.js';
 import { changedFields, mapWriteErrors, type Actor } from './named-objects.js';
 import { recordEvent } from './events.js';
+import { decodeCursor, pageLimit, pageOf, type Page, type PageRequest } from '../pagination.js';
+import { closeInstallTokens, openInstallToken } from './install-tokens.js';
 import { timestamps } from './flat-objects.js';
 import { normalizeMac } from '../../inventory/mac.js';
 
@@ -166,6 +168,22 @@ export function createSystemRepository(db: Database, cipher: SecretCipher) {
           Object.entries(filter.label ?? {}).every(([key, value]) => v.labels[key] === value),
       );
     },
+    /** One page, by name, filtered in the database (profile, labels). */
+    async page(request: { profile?: string | undefined; label?: Record<string, string> | undefined } & PageRequest): Promise<Page<SystemView>> {
+      const limit = pageLimit(request);
+      const conditions: SQL[] = [];
+      if (request.cursor !== undefined) conditions.push(gt(systems.name, decodeCursor(request.cursor, ['string'] as const)[0]));
+      if (request.profile !== undefined) conditions.push(inArray(systems.profileId, db.select({ id: profiles.id }).from(profiles).where(eq(profiles.name, request.profile))));
+      if (request.label !== undefined && Object.keys(request.label).length > 0) conditions.push(sql`${systems.labels} @> ${JSON.stringify(request.label)}::jsonb`);
+      const rows = await db
+        .select()
+        .from(systems)
+        .where(conditions.length > 0 ? and(...conditions) : undefined)
+        .orderBy(asc(systems.name))
+        .limit(limit + 1);
+      const views = await assemble(rows.slice(0, limit));
+      return pageOf(rows, limit, (row) => [row.name], (row) => views.find((v) => v.name === row.name)!);
+    },
     async get(name: string): Promise<SystemView> {
       const [view] = await assemble([await findRow(name)]);
       return view!;
@@ -189,6 +207,8 @@ export function createSystemRepository(db: Database, cipher: SecretCipher) {
             .values({ ...(scalarValues(input) as typeof systems.$inferInsert), ...references, name: input.name, profileId: references.profileId! })
             .returning({ id: systems.id });
           await writeChildren(tx as unknown as Database, row!.id, input);
+          // Netboot on means an install is expected: its status callbacks get a token of their own.
+          if (input.netbootEnabled === true) await openInstallToken(tx as unknown as Database, cipher, row!.id, `netboot enabled by ${actor.name}`);
           await recordEvent(tx as unknown as Database, { kind: 'system.created', objectType: 'system', objectName: input.name, actor: actor.name });
         }),
       );
@@ -203,6 +223,8 @@ export function createSystemRepository(db: Database, cipher: SecretCipher) {
         db.transaction(async (tx) => {
           await tx.update(systems).set({ ...scalarValues(input), ...references, updatedAt: new Date() }).where(eq(systems.id, existing.id));
           await writeChildren(tx as unknown as Database, existing.id, input);
+          if (input.netbootEnabled === true && !existing.netbootEnabled) await openInstallToken(tx as unknown as Database, cipher, existing.id, `netboot enabled by ${actor.name}`);
+          if (input.netbootEnabled === false && existing.netbootEnabled) await closeInstallTokens(tx as unknown as Database, existing.id, `netboot turned off by ${actor.name}`);
           await recordEvent(tx as unknown as Database, {
             kind: 'system.updated',
             objectType: 'system',

@@ -1,6 +1,8 @@
 // API bearer tokens. Only a hash is stored; the token is shown once, when it is created.
-import { createHash, randomBytes } from 'node:crypto';
-import { asc, eq, sql } from 'drizzle-orm';
+import { randomBytes } from 'node:crypto';
+import { tokenHash as hashToken } from '../../secrets/tokens.js';
+import { and, asc, eq, gt, isNull, lt, or, sql } from 'drizzle-orm';
+import { decodeCursor, pageLimit, pageOf, type Page, type PageRequest } from '../pagination.js';
 import type { Database } from '../client.js';
 import { apiTokens } from '../schema.js';
 import { InventoryError, notFound } from '../../inventory/errors.js';
@@ -14,14 +16,15 @@ export function roleAllows(granted: Role, needed: Role): boolean {
   return ROLES.indexOf(granted) >= ROLES.indexOf(needed);
 }
 
+/** A token's last use is recorded to the minute: one UPDATE a minute per token at most, not one per request. */
+const LAST_USE_RESOLUTION_MS = 60_000;
+
 export interface TokenView {
   name: string;
   role: Role;
   createdAt: string;
   lastUsedAt: string | null;
 }
-
-const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
 export function createTokenRepository(db: Database) {
   return {
@@ -36,9 +39,17 @@ export function createTokenRepository(db: Database) {
       );
       return { name: row!.name, role: row!.role as Role, createdAt: row!.createdAt.toISOString(), lastUsedAt: null, token };
     },
-    async list(): Promise<TokenView[]> {
-      const rows = await db.select().from(apiTokens).orderBy(asc(apiTokens.name));
-      return rows.map((r) => ({ name: r.name, role: r.role as Role, createdAt: r.createdAt.toISOString(), lastUsedAt: r.lastUsedAt?.toISOString() ?? null }));
+    /** One page of tokens, by name (never the tokens themselves). */
+    async page(request: PageRequest): Promise<Page<TokenView>> {
+      const limit = pageLimit(request);
+      const after = request.cursor === undefined ? undefined : decodeCursor(request.cursor, ['string'] as const)[0];
+      const rows = await db
+        .select()
+        .from(apiTokens)
+        .where(after === undefined ? undefined : gt(apiTokens.name, after))
+        .orderBy(asc(apiTokens.name))
+        .limit(limit + 1);
+      return pageOf(rows, limit, (r) => [r.name], (r) => ({ name: r.name, role: r.role as Role, createdAt: r.createdAt.toISOString(), lastUsedAt: r.lastUsedAt?.toISOString() ?? null }));
     },
     async remove(name: string, actor: Actor): Promise<void> {
       const deleted = await db.delete(apiTokens).where(eq(apiTokens.name, name)).returning({ id: apiTokens.id });
@@ -46,14 +57,18 @@ export function createTokenRepository(db: Database) {
       await recordEvent(db, { kind: 'token.removed', objectType: 'token', objectName: name, actor: actor.name });
     },
     /** The token's name and role, or undefined when no such token exists. */
+    /** The token's name and role, or undefined. Its last use is written at most once a minute, not per request. */
     async authenticate(token: string): Promise<{ name: string; role: Role } | undefined> {
       if (!/^rsd_[A-Za-z0-9_-]{43}$/.test(token)) return undefined;
-      const [row] = await db
-        .update(apiTokens)
-        .set({ lastUsedAt: sql`now()` })
-        .where(eq(apiTokens.tokenHash, hashToken(token)))
-        .returning({ name: apiTokens.name, role: apiTokens.role });
-      return row === undefined ? undefined : { name: row.name, role: row.role as Role };
+      const [row] = await db.select({ id: apiTokens.id, name: apiTokens.name, role: apiTokens.role, lastUsedAt: apiTokens.lastUsedAt }).from(apiTokens).where(eq(apiTokens.tokenHash, hashToken(token))).limit(1);
+      if (row === undefined) return undefined;
+      if (row.lastUsedAt === null || Date.now() - row.lastUsedAt.getTime() >= LAST_USE_RESOLUTION_MS) {
+        await db
+          .update(apiTokens)
+          .set({ lastUsedAt: sql`now()` })
+          .where(and(eq(apiTokens.id, row.id), or(isNull(apiTokens.lastUsedAt), lt(apiTokens.lastUsedAt, sql`now() - interval '1 minute'`))));
+      }
+      return { name: row.name, role: row.role as Role };
     },
     async count(): Promise<number> {
       const [row] = await db.select({ count: sql<number>`count(*)::int` }).from(apiTokens);

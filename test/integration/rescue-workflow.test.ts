@@ -13,7 +13,10 @@ import { Worker } from '@temporalio/worker';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { createRequire } from 'node:module';
 import { writeFile } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import { runRescuectl } from '../support/cli.js';
+import { generateKeyPair } from '../support/sshd.js';
+import { hostKeyFingerprint } from '../../rescue/handshake.js';
 import { phoneHomeLate } from '../support/simulated-machine.js';
 import { startRescueLab, addLabMachine, type LabMachine, type RescueLab } from '../support/rescue-lab.js';
 import { createSshRescueShell } from '../../workers/rescue-shell.js';
@@ -29,6 +32,27 @@ async function diskWithoutKernel(directory: string, name: string) {
   const disk = await createLabDisk({ directory, name });
   await execFileAsync('debugfs', ['-w', '-R', `rm /boot/vmlinuz-${disk.kernelVersion}`, disk.path]);
   return disk;
+}
+
+/** A POST from a chosen loopback source address (127.0.0.0/8), as a machine at that address would send it. */
+function postFrom(localAddress: string, url: string, body: unknown): Promise<{ status: number; message: string }> {
+  return new Promise((resolve, reject) => {
+    const payload = JSON.stringify(body);
+    const request = httpRequest(url, { method: 'POST', localAddress, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } }, (response) => {
+      let text = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (text += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, message: text ? ((JSON.parse(text) as { message?: string }).message ?? '') : '' }));
+    });
+    request.on('error', reject);
+    request.end(payload);
+  });
+}
+
+/** The phone-home URL and what the rescue environment would send, read from the machine's iPXE script. */
+async function rescueCallback(apiUrl: string, mac: string): Promise<{ url: string; token: string }> {
+  const script = await (await fetch(`${apiUrl}/boot/ipxe/${mac}`)).text();
+  return { url: /rescued\.callback=(\S+)/.exec(script)![1]!, token: /rescued\.token=(\S+)/.exec(script)![1]! };
 }
 
 const FAST = { phoneHomeTimeoutMs: 15_000, maxPowerCycles: 2, approvalTimeoutMs: 60_000, installTimeoutMs: 60_000, verifyTimeoutMs: 15_000 };
@@ -263,9 +287,66 @@ describe('rescueWorkflow', () => {
     await result('slow01');
     const expired = await post(token, slow.mac);
     assert.equal(expired.status, 403, 'the token stops working when the rescue ends');
-    assert.match(((await expired.json()) as { message: string }).message, /expired/);
+    assert.match(((await expired.json()) as { message: string }).message, /unknown token .*its rescue has ended/);
     const status = await (await handle('slow01').query<RescueStatus>('status'));
     assert.equal(status.state, 'aborted');
+  });
+
+  test('phone-home hijack: only the first call counts, from the address that booted; the SSH sessions go to it', async () => {
+    const disk = await createBrokenLabDisk('cleared-inode', { directory: disks });
+    diskOf.set('hijack01', disk.path);
+    const victim = await addLabMachine(lab, { name: 'hijack01', profile: 'web', behaviour: { phonesHome: false, osHealthy: () => true, install: 'hang' } });
+    machines.push(victim);
+    await start('hijack01');
+    await waitForState('hijack01', 'awaiting-phone-home');
+    const deadline = Date.now() + 20_000;
+    while (!victim.machine.boots.includes('pxe:rescue') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const callback = await rescueCallback(lab.api.url, victim.mac);
+    const attacker = generateKeyPair().publicKey;
+    const forged = { mac: victim.mac, ip: '127.0.0.9', sshHostKey: attacker, sshPort: 2222 };
+    // From another address than the one that fetched the rescue's boot script: refused before any use.
+    const early = await postFrom('127.0.0.9', callback.url, forged);
+    assert.equal(early.status, 403, early.message);
+    assert.match(early.message, /came from 127\.0\.0\.9, but the address that fetched hijack01's rescue boot script 127\.0\.0\.1/);
+    assert.equal(await phoneHomeLate({ apiUrl: lab.api.url, mac: victim.mac, sshd: victim.sshd }), 200);
+    // A second call with the same token, even from the right address: refused, whatever it claims.
+    const second = await postFrom('127.0.0.1', callback.url, forged);
+    assert.equal(second.status, 409, second.message);
+    assert.match(second.message, /already used at .* from 127\.0\.0\.1; a phone-home is accepted once/);
+    const repeat = await phoneHomeLate({ apiUrl: lab.api.url, mac: victim.mac, sshd: victim.sshd });
+    assert.equal(repeat, 409, 'even the same body twice');
+    const done = await result('hijack01');
+    assert.equal(done.outcome, 'repaired', JSON.stringify(done.status, null, 2));
+    assert.deepEqual(done.status.evidence.phoneHome, { ip: '127.0.0.1', hostKey: hostKeyFingerprint(victim.sshd.hostKey), afterPowerCycles: 1 });
+    assert.equal((await checkDiskImage(disk.path)).exitCode, 0, 'diagnose and repair ran against the first caller');
+    const events = await lab.api.request('GET', '/api/v1/events?objectType=system&objectName=hijack01&limit=50');
+    const refused = (events.body as Array<{ kind: string; detail: { reason: string; source: string } }>).filter((e) => e.kind === 'rescue.phone-home-refused');
+    assert.equal(refused.length, 3, JSON.stringify(refused));
+    assert.ok(refused.some((e) => e.detail.source === '127.0.0.9'));
+    assert.ok(!lab.api.logs.join('').includes(callback.token), 'the token is in no log line');
+  });
+
+  test('phone-home from another address than the inventory IP is refused; from that IP it is accepted', async () => {
+    const disk = await createLabDisk({ directory: disks, name: 'clean-pin01' });
+    diskOf.set('pin01', disk.path);
+    const pinned = await addLabMachine(lab, { name: 'pin01', profile: 'web', behaviour: { phonesHome: false, osHealthy: () => true, install: 'hang' } });
+    machines.push(pinned);
+    const edit = await lab.api.request('PATCH', '/api/v1/systems/pin01', { body: { interfaces: [{ name: 'eth0', mac: pinned.mac, ip: '127.0.0.2' }] } });
+    assert.equal(edit.status, 200, JSON.stringify(edit.body));
+    await start('pin01');
+    await waitForState('pin01', 'awaiting-phone-home');
+    const callback = await rescueCallback(lab.api.url, pinned.mac);
+    const body = { mac: pinned.mac, ip: '127.0.0.1', sshHostKey: pinned.sshd.hostKey, sshPort: pinned.sshd.port };
+    const wrongSource = await postFrom('127.0.0.1', callback.url, body);
+    assert.equal(wrongSource.status, 403, wrongSource.message);
+    assert.match(wrongSource.message, /came from 127\.0\.0\.1, but the inventory IP of pin01's interface eth0 127\.0\.0\.2/);
+    const { appendFile } = await import('node:fs/promises');
+    const key = Buffer.from(/rescued\.sshkey=(\S+)/.exec(await (await fetch(`${lab.api.url}/boot/ipxe/${pinned.mac}`)).text())![1]!, 'base64url').toString();
+    await appendFile(join(pinned.sshd.directory, 'authorized_keys'), `${key}\n`);
+    const accepted = await postFrom('127.0.0.2', callback.url, body);
+    assert.equal(accepted.status, 200, accepted.message);
+    const done = await result('pin01');
+    assert.equal(done.outcome, 'repaired', JSON.stringify(done.status, null, 2));
   });
 
   test('a failed rescue start for an unknown machine is a 404, and nothing starts', async () => {

@@ -15,7 +15,6 @@ import { createInventorySystemPower } from '../../workers/system-power.js';
 import { createSshRescueShell } from '../../workers/rescue-shell.js';
 import { createUnavailableAdmission } from '../../triggers/admission-unavailable.js';
 import { createNetbootService } from '../../boot/netboot.js';
-import { createStatusTokens } from '../../boot/status-tokens.js';
 import { workerProbeWorkflow } from '../../workflows/index.js';
 
 const require = createRequire(import.meta.url);
@@ -41,7 +40,7 @@ test('workerProbeWorkflow runs on a worker over the inventory', async () => {
       inventory,
       databaseKind: database.kind,
       systemPower: createInventorySystemPower(inventory),
-      netboot: createNetbootService({ inventory, urls: { httpBase: 'http://127.0.0.1' }, statusTokens: createStatusTokens(randomBytes(32)) }),
+      netboot: createNetbootService({ inventory, urls: { httpBase: 'http://127.0.0.1' } }),
       rescueShell: createSshRescueShell(),
       admission: createUnavailableAdmission(),
     }),

@@ -9,7 +9,6 @@ import { registerNetbootRoutes } from '../../api/routes/netboot.js';
 import { createNetbootService } from '../../boot/netboot.js';
 import { createInstallTracker } from '../../boot/install-status.js';
 import { createFetchRecorder } from '../../boot/fetch-recorder.js';
-import { createStatusTokens } from '../../boot/status-tokens.js';
 import type { Netboot } from '../../workers/netboot.js';
 import { registerPowerRoutes } from '../../api/routes/power.js';
 import { registerRescueRoutes } from '../../api/routes/rescues.js';
@@ -20,6 +19,7 @@ import { createInventorySystemPower } from '../../workers/system-power.js';
 import type { FastifyInstance } from 'fastify';
 import { buildApiServer } from '../../api/server.js';
 import { createInventory, type Inventory } from '../../db/inventory.js';
+import type { Database } from '../../db/client.js';
 import { createSecretCipher } from '../../secrets/cipher.js';
 import type { TestDatabase } from './databases.js';
 
@@ -37,6 +37,8 @@ export interface TestApi {
   tftpRoot: string;
   adminToken: string;
   inventory: Inventory;
+  /** The database itself, for tests that check what is stored. */
+  db: Database;
   app: FastifyInstance;
   /** Everything the server logged, to check that no secret reached a log line. */
   logs: string[];
@@ -52,11 +54,10 @@ export async function startTestApi(database: TestDatabase, options: { rescues?: 
   const { token: adminToken } = await inventory.tokens.create({ name: 'test-admin', role: 'admin' }, { name: 'test' });
   // The boot URLs are only known once the server listens; the services read them at each request.
   const urls = { httpBase: 'http://127.0.0.1' };
-  const statusTokens = createStatusTokens(secretKey);
-  const service = createNetbootService({ inventory, urls, statusTokens });
+  const service = createNetbootService({ inventory, urls });
   const netboot: Netboot = {
     service,
-    tracker: createInstallTracker({ inventory, statusTokens, netboot: service, stallAfterMs: 60_000 }),
+    tracker: createInstallTracker({ inventory, netboot: service, stallAfterMs: 60_000 }),
     recorder: createFetchRecorder(inventory),
     urls,
     tftpRoot,
@@ -96,6 +97,7 @@ export async function startTestApi(database: TestDatabase, options: { rescues?: 
     tftpRoot,
     adminToken,
     inventory,
+    db: handle.db,
     app,
     logs,
     async request(method, path, options = {}) {

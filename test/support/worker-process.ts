@@ -8,7 +8,6 @@ import { createSecretCipher } from '../../secrets/cipher.js';
 import { createActivities } from '../../activities/index.js';
 import { createInventorySystemPower } from '../../workers/system-power.js';
 import { createNetbootService } from '../../boot/netboot.js';
-import { createStatusTokens } from '../../boot/status-tokens.js';
 import { createSshRescueShell } from '../../workers/rescue-shell.js';
 import { createUnavailableAdmission } from '../../triggers/admission-unavailable.js';
 
@@ -31,7 +30,7 @@ const worker = await Worker.create({
     inventory,
     databaseKind: database.kind,
     systemPower: createInventorySystemPower(inventory),
-    netboot: createNetbootService({ inventory, urls: { httpBase: environment('BOOT_HTTP_BASE') }, statusTokens: createStatusTokens(key) }),
+    netboot: createNetbootService({ inventory, urls: { httpBase: environment('BOOT_HTTP_BASE') } }),
     rescueShell: createSshRescueShell({ devicesFor: () => [disk], fileSystemAccess: 'debugfs' }),
     admission: createUnavailableAdmission(),
   }),

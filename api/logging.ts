@@ -1,0 +1,52 @@
+// The API's request log: Fastify's pino logger with serializers that keep credentials out of every line.
+// Headers that authenticate are redacted by path; tokens that machines carry in a URL (the phone-home's
+// /boot/rescue/<token>/ready, an install's ?token=) are cut out of the request URL, of error messages and
+// of any message string (Fastify and our handlers may quote a URL).
+import type { FastifyServerOptions } from 'fastify';
+import { redactTokens, redactUrl } from '../secrets/redact.js';
+
+interface LoggedRequest {
+  method?: string;
+  url?: string;
+  host?: string;
+  ip?: string;
+  socket?: { remotePort?: number } | null;
+}
+
+interface LoggedError {
+  name?: string;
+  message?: string;
+  stack?: string;
+  code?: string;
+  statusCode?: number;
+}
+
+export function apiLoggerOptions(options: { level: string; stream?: NodeJS.WritableStream | undefined }): FastifyServerOptions['logger'] {
+  return {
+    level: options.level,
+    // Tokens and passwords must never reach a log line.
+    redact: { paths: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.token'], censor: '[redacted]' },
+    serializers: {
+      req: (request: LoggedRequest) => ({
+        method: request.method,
+        url: redactUrl(request.url ?? ''),
+        host: request.host,
+        remoteAddress: request.ip,
+        remotePort: request.socket?.remotePort,
+      }),
+      err: (error: LoggedError) => ({
+        type: error.name ?? 'Error',
+        message: redactTokens(error.message ?? ''),
+        stack: redactTokens(error.stack ?? ''),
+        ...(error.code ? { code: error.code } : {}),
+        ...(error.statusCode ? { statusCode: error.statusCode } : {}),
+      }),
+    },
+    hooks: {
+      logMethod(args, method) {
+        method.apply(this, args.map((arg) => (typeof arg === 'string' ? redactTokens(arg) : arg)) as Parameters<typeof method>);
+      },
+    },
+    ...(options.stream ? { stream: options.stream } : {}),
+  };
+}
