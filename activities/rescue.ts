@@ -1,7 +1,6 @@
 // The rescue's activities: thin over the inventory, the netboot service, the handshake and the SSH
 // shell. Nothing secret is returned to the workflow: the token and private key stay in the database.
 import { Context, ApplicationFailure } from '@temporalio/activity';
-import { connect } from 'node:net';
 import { InventoryError } from '../inventory/errors.js';
 import { selectRescueEnvironment } from '../rescue/selection.js';
 import { createHandshakeSecrets, rescueKernelArguments } from '../rescue/handshake.js';
@@ -9,7 +8,8 @@ import { renderAutoinstallTemplate, TemplateRenderError } from '../boot/autoinst
 import { formatKernelOptions, mergeKernelOptions } from '../boot/kernel-options.js';
 import { macToBootFileSuffix } from '../inventory/mac.js';
 import type { ActivityDependencies } from './dependencies.js';
-import type { FindingSummary, MachineIdentity, StepRecord } from '../workflows/rescue-types.js';
+import type { FindingSummary, MachineIdentity, StepRecord, VerificationVerdict } from '../workflows/rescue-types.js';
+import { chooseVerificationCheck, parseHostPort as parseLabelHostPort, sshAnswers, tcpAnswers, VerificationConfigError, VERIFY_LABEL } from '../rescue/verification.js';
 import type { RescueSshEndpoint } from './rescue-shell.js';
 import { isRetryableShellError, isShellError } from '../shell/errors.js';
 
@@ -17,7 +17,7 @@ import { isRetryableShellError, isShellError } from '../shell/errors.js';
 export const RESCUE_LABELS = {
   reinstall: 'rescued.reinstall',
   sshEndpoint: 'rescued.ssh-endpoint',
-  verify: 'rescued.verify',
+  verify: VERIFY_LABEL,
 } as const;
 
 const HANDSHAKE_LIFETIME_MS = 6 * 3600_000;
@@ -37,26 +37,16 @@ async function overSsh<T>(run: () => Promise<T>): Promise<T> {
 }
 
 function parseHostPort(value: string, label: string): { host: string; port: number } {
-  const match = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(value.trim());
-  if (!match) throw refuse('RescueRefused', `label ${label}="${value}" is not host:port`);
-  return { host: match[1]!, port: Number(match[2]) };
-}
-
-function tcpAnswers(host: string, port: number, timeoutMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port, timeout: timeoutMs });
-    const done = (up: boolean) => {
-      socket.destroy();
-      resolve(up);
-    };
-    socket.once('connect', () => done(true));
-    socket.once('timeout', () => done(false));
-    socket.once('error', () => done(false));
-  });
+  try {
+    return parseLabelHostPort(value, label);
+  } catch (error) {
+    if (error instanceof VerificationConfigError) throw refuse('RescueRefused', error.message);
+    throw error;
+  }
 }
 
 export function createRescueActivities(dependencies: ActivityDependencies) {
-  const { inventory, netboot, rescueShell, systemPower } = dependencies;
+  const { inventory, netboot, rescueShell } = dependencies;
 
   async function sshEndpoint(handshakeId: string): Promise<RescueSshEndpoint> {
     const credentials = await inventory.rescues.sshCredentials(handshakeId);
@@ -198,25 +188,28 @@ export function createRescueActivities(dependencies: ActivityDependencies) {
       }
     },
 
-    async verifyMachineUp(input: { system: string; timeoutMs: number }): Promise<{ up: boolean; detail: string }> {
+    async verifyMachineUp(input: { system: string; timeoutMs: number }): Promise<{ verdict: VerificationVerdict; up: boolean; detail: string }> {
       const context = Context.current();
       const system = await inventory.systems.get(input.system);
-      const method = system.labels[RESCUE_LABELS.verify] ?? (system.interfaces[0]?.ip ? `tcp:${system.interfaces[0].ip}:22` : 'power');
-      const deadline = Date.now() + input.timeoutMs;
-      if (method === 'none') return { up: true, detail: `not verified (label ${RESCUE_LABELS.verify}=none)` };
-      if (method === 'power') {
-        const state = await systemPower.status(input.system, context.cancellationSignal);
-        return state.ok ? { up: state.value === 'on', detail: `BMC reports power ${state.value} (no address to check: set an IP or ${RESCUE_LABELS.verify})` } : { up: false, detail: state.failure.message };
+      let check;
+      try {
+        check = chooseVerificationCheck(system);
+      } catch (error) {
+        if (error instanceof VerificationConfigError) return { verdict: 'unverified', up: false, detail: error.message };
+        throw error;
       }
-      const target = parseHostPort(method.replace(/^tcp:/, ''), RESCUE_LABELS.verify);
+      if (check.kind === 'none') return { verdict: 'unverified', up: false, detail: `not verified: ${check.reason}` };
+      const probe = check.kind === 'ssh' ? sshAnswers : tcpAnswers;
+      const what = `${check.kind === 'ssh' ? 'SSH' : 'TCP'} at ${check.host}:${check.port} (${check.source})`;
+      const deadline = Date.now() + input.timeoutMs;
       let tries = 0;
       while (Date.now() < deadline) {
         context.heartbeat();
         tries += 1;
-        if (await tcpAnswers(target.host, target.port, 3000)) return { up: true, detail: `${target.host}:${target.port} answered after ${tries} tries` };
+        if (await probe(check.host, check.port, 3000)) return { verdict: 'up', up: true, detail: `${what} answered after ${tries} tries` };
         await context.sleep(2000);
       }
-      return { up: false, detail: `${target.host}:${target.port} did not answer within ${Math.round(input.timeoutMs / 1000)} s (${tries} tries)` };
+      return { verdict: 'down', up: false, detail: `${what} did not answer within ${Math.round(input.timeoutMs / 1000)} s (${tries} tries)` };
     },
 
     async recordRescueProgress(input: { workflowId: string; runId: string; state: string; environment: string | null; steps: StepRecord[]; evidence: Record<string, unknown> }): Promise<void> {

@@ -30,6 +30,8 @@ export interface RescuedConfig {
   bootHttpUrl: string;
   /** An install that has not been heard from for this long is "stalled". */
   installStallMs: number;
+  /** How often rescue runs are reconciled with Temporal (besides at start and before a rescue start). */
+  reconcileIntervalMs: number;
 }
 
 export class ConfigurationError extends Error {
@@ -62,6 +64,10 @@ export function loadConfig(env: Environment = process.env): RescuedConfig {
   if (!Number.isFinite(stallMinutes) || stallMinutes <= 0) {
     throw new ConfigurationError(`RESCUED_INSTALL_STALL_MINUTES must be a positive number of minutes, got "${env.RESCUED_INSTALL_STALL_MINUTES}"`);
   }
+  const reconcileMinutes = Number(nonEmpty(env.RESCUED_RECONCILE_MINUTES) ?? '5');
+  if (!Number.isFinite(reconcileMinutes) || reconcileMinutes <= 0) {
+    throw new ConfigurationError(`RESCUED_RECONCILE_MINUTES must be a positive number of minutes, got "${env.RESCUED_RECONCILE_MINUTES}"`);
+  }
   return {
     dataDir,
     apiHost,
@@ -81,5 +87,6 @@ export function loadConfig(env: Environment = process.env): RescuedConfig {
     tftpEnabled: env.RESCUED_TFTP_PORT?.trim() !== 'off',
     bootHttpUrl: (nonEmpty(env.RESCUED_BOOT_URL) ?? publicUrl).replace(/\/+$/, ''),
     installStallMs: stallMinutes * 60_000,
+    reconcileIntervalMs: reconcileMinutes * 60_000,
   };
 }

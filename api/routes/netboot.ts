@@ -16,7 +16,7 @@ import { renderIpxeScript } from '../../boot/render/ipxe.js';
 import { HttpError } from '../errors.js';
 import { errorReply, registerCollection } from './collections.js';
 
-const bootStatus = z.object({
+export const bootStatus = z.object({
   system: z.string(),
   state: z.enum(['installing', 'stalled', 'finished', 'failed', 'idle']),
   netbootEnabled: z.boolean(),
@@ -28,6 +28,14 @@ const bootStatus = z.object({
   lastFileProtocol: z.string().nullable(),
   lastClient: z.string().nullable(),
 });
+
+const bootFetchView = z.object({ at: z.string(), system: z.string().nullable(), mac: z.string().nullable(), clientAddress: z.string(), protocol: z.enum(['tftp', 'http']), file: z.string(), bytes: z.number(), outcome: z.string() });
+const bootSyncReport = z.object({
+  root: z.string(),
+  copied: z.array(z.object({ file: z.string(), from: z.string() })),
+  missing: z.array(z.object({ file: z.string(), package: z.string(), purpose: z.string(), message: z.string() })),
+});
+const failures = { 400: errorReply, 401: errorReply, 403: errorReply, 404: errorReply, 503: errorReply };
 
 export function registerNetbootRoutes(
   parent: FastifyInstance,
@@ -58,7 +66,13 @@ export function registerNetbootRoutes(
   });
   app.get('/api/v1/systems/:name/boot-fetches', {
     config: { role: 'viewer' },
-    schema: { tags: ['status'], summary: 'Files the system fetched over TFTP and HTTP, newest first', params: systemParams, querystring: z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) }) },
+    schema: {
+      tags: ['status'],
+      summary: 'Files the system fetched over TFTP and HTTP, newest first',
+      params: systemParams,
+      querystring: z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) }),
+      response: { 200: z.array(bootFetchView), ...failures },
+    },
     handler: async (request) => inventory.boot.fetchesOf(request.params.name, { limit: request.query.limit }),
   });
   app.get('/api/v1/systems/:name/boot-config', {
@@ -68,6 +82,7 @@ export function registerNetbootRoutes(
       summary: 'What the system boots now, as pxelinux, GRUB or iPXE would see it',
       params: systemParams,
       querystring: z.object({ format: z.enum(['pxelinux', 'grub', 'ipxe']).default('pxelinux') }),
+      response: { 200: z.string().describe('the config as text/plain'), ...failures },
     },
     handler: async (request, reply) => {
       const target = await netboot.targetForSystemName(request.params.name);
@@ -77,7 +92,7 @@ export function registerNetbootRoutes(
   });
   app.get('/api/v1/systems/:name/autoinstall', {
     config: { role: 'viewer' },
-    schema: { tags: ['systems'], summary: "Preview the system's rendered autoinstall file", params: systemParams },
+    schema: { tags: ['systems'], summary: "Preview the system's rendered autoinstall file", params: systemParams, response: { 200: z.string().describe('the rendered file as text/plain'), 422: errorReply, ...failures } },
     handler: async (request, reply) => {
       try {
         return reply.type('text/plain; charset=utf-8').send((await netboot.renderAutoinstall(request.params.name)).body);
@@ -89,7 +104,7 @@ export function registerNetbootRoutes(
   });
   app.post('/api/v1/boot/sync', {
     config: { role: 'admin' },
-    schema: { tags: ['boot'], summary: 'Copy the boot loaders from the installed packages into the TFTP root (as cobbler sync)' },
+    schema: { tags: ['boot'], summary: 'Copy the boot loaders from the installed packages into the TFTP root (as cobbler sync)', response: { 200: bootSyncReport, ...failures } },
     handler: async () => syncBootLoaders(dependencies.tftpRoot),
   });
 }

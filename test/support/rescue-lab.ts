@@ -7,14 +7,14 @@ import { Worker } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startTestTemporal } from './temporal.js';
 import { startTestApi, type TestApi } from './api.js';
-import { testDatabases } from './databases.js';
+import { testDatabases, type TestDatabase } from './databases.js';
 import { startSshd, type TestSshd } from './sshd.js';
 import { startSimulatedMachine, type MachineBehaviour, type SimulatedMachine } from './simulated-machine.js';
 import { startIpmiSim, type IpmiSimBmc } from '../../lab/bmc/ipmi-sim.js';
 import { createActivities } from '../../activities/index.js';
 import type { RescueShell } from '../../activities/rescue-shell.js';
 import { createInventorySystemPower } from '../../workers/system-power.js';
-import { createRescueClient, type RescueClient } from '../../rescue/rescue-client.js';
+import type { RescueClient } from '../../rescue/rescue-client.js';
 
 const require = createRequire(import.meta.url);
 
@@ -30,11 +30,12 @@ export interface RescueLab {
   stop(): Promise<void>;
 }
 
-export async function startRescueLab(rescueShell: RescueShell): Promise<RescueLab> {
+/** The lab over the given database (default PGlite); the API is built as `npm start` builds it. */
+export async function startRescueLab(rescueShell: RescueShell, database: TestDatabase = testDatabases()[0]!): Promise<RescueLab> {
   const env = await startTestTemporal();
   const taskQueue = `rescue-${randomBytes(4).toString('hex')}`;
-  const rescues = createRescueClient(env.client, { taskQueue });
-  const api = await startTestApi(testDatabases()[0]!, { rescues });
+  const api = await startTestApi(database, { temporal: { connection: env.connection, address: env.address, taskQueue } });
+  const rescues = api.rescues;
   const workers: Array<{ worker: Worker; done: Promise<void> }> = [];
   const lab: RescueLab = {
     env,
@@ -46,7 +47,7 @@ export async function startRescueLab(rescueShell: RescueShell): Promise<RescueLa
         connection: env.nativeConnection,
         taskQueue,
         workflowsPath: require.resolve('../../workflows/index.ts'),
-        activities: createActivities({ inventory: api.inventory, databaseKind: 'pglite', systemPower: createInventorySystemPower(api.inventory), netboot: api.netboot.service, rescueShell }),
+        activities: createActivities({ inventory: api.inventory, databaseKind: database.label === 'postgres' ? 'postgres' : 'pglite', systemPower: createInventorySystemPower(api.inventory), netboot: api.netboot.service, rescueShell }),
       });
       const running = { worker, done: worker.run() };
       workers.push(running);
