@@ -55,7 +55,7 @@ const bmc: ActivityOptions = {
  * without limit, backing off to one try every 5 minutes, so a database that is down for an hour delays the
  * cleanup instead of leaving a machine looping into the rescue image.
  */
-const untilDone: ActivityOptions = { startToCloseTimeout: '30 seconds', retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 0 } };
+const untilDone: ActivityOptions = { startToCloseTimeout: '30 seconds', retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' } }; // no maximumAttempts: unlimited
 const overSsh: ActivityOptions = { startToCloseTimeout: '20 minutes', heartbeatTimeout: '1 minute', retry: { initialInterval: '10 seconds', maximumAttempts: 3, nonRetryableErrorTypes: ['SshError.host-key-mismatch', 'SshError.auth'] } };
 
 const PROBLEM_SEVERITIES = new Set(['warning', 'critical']);

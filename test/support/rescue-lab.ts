@@ -80,7 +80,16 @@ export interface LabMachine {
 /** A system in the inventory with its own BMC, sshd and simulated hardware. */
 export async function addLabMachine(
   lab: RescueLab,
-  options: { name: string; profile: string; behaviour: MachineBehaviour; bmcPassword?: string; labels?: Record<string, string>; rescuePolicy?: string },
+  options: {
+    name: string;
+    profile: string;
+    behaviour: MachineBehaviour;
+    bmcPassword?: string;
+    labels?: Record<string, string>;
+    rescuePolicy?: string;
+    /** false: no rescued.verify label (and no IP), so nothing can check that the OS came back. */
+    verifiable?: boolean;
+  },
 ): Promise<LabMachine> {
   const mac = `52:54:00:${[...randomBytes(3)].map((b) => b.toString(16).padStart(2, '0')).join(':')}`;
   const bmc = await startIpmiSim({ initialPower: 'on' });
@@ -91,7 +100,7 @@ export async function addLabMachine(
       name: options.name,
       profile: options.profile,
       interfaces: [{ mac }],
-      labels: { 'rescued.verify': `tcp:127.0.0.1:${machine.osPort}`, ...options.labels },
+      labels: { ...(options.verifiable === false ? {} : { 'rescued.verify': `tcp:127.0.0.1:${machine.osPort}` }), ...options.labels },
       ...(options.rescuePolicy ? { rescuePolicy: options.rescuePolicy } : {}),
       power: [{ type: 'ipmi', address: bmc.host, port: bmc.port, user: bmc.username, password: options.bmcPassword ?? bmc.password, options: { retries: '0', readback_timeout: '20', cycle_settle: '1' } }],
     },
