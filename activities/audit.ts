@@ -4,7 +4,7 @@
 import { Context } from '@temporalio/activity';
 import { classifyAudit } from '../triggers/audit-classify.js';
 import { probeBatch } from '../triggers/audit-probe.js';
-import { tcpAnswers } from '../rescue/os-check.js';
+import { osAnswers } from '../rescue/os-check.js';
 import type { BmcTarget } from '../power/types.js';
 import type { PowerTarget } from '../db/repositories/systems.js';
 import type { AuditRunView } from '../db/repositories/audits.js';
@@ -63,7 +63,7 @@ export function createAuditActivities({ inventory, systemPower, admission }: Act
               const chain = chains.get(system);
               return chain === undefined || chain.length === 0 ? null : systemPower.readHealth(chain.map(bmcTargetOf), signal);
             },
-            tcpAnswers,
+            osAnswers,
           },
           input.settings,
           context.cancellationSignal,

@@ -8,10 +8,10 @@ import { renderAutoinstallTemplate, TemplateRenderError } from '../boot/autoinst
 import { formatKernelOptions, mergeKernelOptions } from '../boot/kernel-options.js';
 import { macToBootFileSuffix } from '../inventory/mac.js';
 import type { ActivityDependencies } from './dependencies.js';
-import type { FindingSummary, MachineIdentity, PhoneHome, StepRecord } from '../workflows/rescue-types.js';
+import type { FindingSummary, MachineIdentity, PhoneHome, StepRecord, VerificationVerdict } from '../workflows/rescue-types.js';
 import type { RescueSshEndpoint } from './rescue-shell.js';
 import { isRetryableShellError, isShellError } from '../shell/errors.js';
-import { osCheckOf, parseHostPort, tcpAnswers, VERIFY_LABEL } from '../rescue/os-check.js';
+import { osAnswers, osCheckOf, parseHostPort, VERIFY_LABEL } from '../rescue/os-check.js';
 
 /** Labels that tune a rescue per machine (documented in the README). */
 export const RESCUE_LABELS = {
@@ -46,7 +46,7 @@ function hostPortLabel(value: string, label: string): { host: string; port: numb
 }
 
 export function createRescueActivities(dependencies: ActivityDependencies) {
-  const { inventory, netboot, rescueShell, systemPower } = dependencies;
+  const { inventory, netboot, rescueShell } = dependencies;
 
   /**
    * Where to SSH and which host key to pin: the key must be the one whose fingerprint the workflow received
@@ -205,25 +205,22 @@ export function createRescueActivities(dependencies: ActivityDependencies) {
       }
     },
 
-    async verifyMachineUp(input: { system: string; timeoutMs: number }): Promise<{ up: boolean; detail: string }> {
+    async verifyMachineUp(input: { system: string; timeoutMs: number }): Promise<{ verdict: VerificationVerdict; up: boolean; detail: string }> {
       const context = Context.current();
       const system = await inventory.systems.get(input.system);
       const check = osCheckOf(system);
+      if (check.kind === 'invalid') return { verdict: 'unverified', up: false, detail: check.reason };
+      if (check.kind === 'none') return { verdict: 'unverified', up: false, detail: `not verified: ${check.reason}` };
+      const what = `${check.kind === 'ssh' ? 'SSH' : 'TCP'} at ${check.host}:${check.port} (${check.source})`;
       const deadline = Date.now() + input.timeoutMs;
-      if (check.kind === 'none') return { up: true, detail: `not verified (label ${RESCUE_LABELS.verify}=none)` };
-      if (check.kind === 'invalid') throw refuse('RescueRefused', check.reason);
-      if (check.kind === 'power') {
-        const state = await systemPower.status(input.system, context.cancellationSignal);
-        return state.ok ? { up: state.value === 'on', detail: `BMC reports power ${state.value} (no address to check: set an IP or ${RESCUE_LABELS.verify})` } : { up: false, detail: state.failure.message };
-      }
       let tries = 0;
       while (Date.now() < deadline) {
         context.heartbeat();
         tries += 1;
-        if ((await tcpAnswers(check.host, check.port, 3000)).answered) return { up: true, detail: `${check.host}:${check.port} answered after ${tries} tries` };
+        if ((await osAnswers(check, 3000, context.cancellationSignal)).answered) return { verdict: 'up', up: true, detail: `${what} answered after ${tries} tries` };
         await context.sleep(2000);
       }
-      return { up: false, detail: `${check.host}:${check.port} did not answer within ${Math.round(input.timeoutMs / 1000)} s (${tries} tries)` };
+      return { verdict: 'down', up: false, detail: `${what} did not answer within ${Math.round(input.timeoutMs / 1000)} s (${tries} tries)` };
     },
 
     async recordRescueProgress(input: { workflowId: string; runId: string; state: string; environment: string | null; steps: StepRecord[]; evidence: Record<string, unknown> }): Promise<void> {

@@ -1,8 +1,18 @@
-// Bearer tokens with roles. Every /api route says the role it needs in its config; routes without one
-// (health, metrics, boot routes for machines) authenticate in their own way or not at all.
+// Bearer tokens with roles, denied by default: every route says the role it needs in its config, or is on
+// the explicit public list (api/public-routes.ts). A route that is neither cannot even be registered, and
+// a request that reaches one anyway is refused.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { roleAllows, type Role, type TokenRepository } from '../db/repositories/tokens.js';
 import type { ErrorReply } from './errors.js';
+import { isPublicRoute } from './public-routes.js';
+
+/** A route as the server registered it: what it needs, for the route-table test and the docs. */
+export interface RegisteredRoute {
+  method: string;
+  url: string;
+  role: Role | undefined;
+  public: boolean;
+}
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -12,13 +22,36 @@ declare module 'fastify' {
   interface FastifyRequest {
     caller: { name: string; role: Role } | undefined;
   }
+  interface FastifyInstance {
+    /** Every route registered, with the role it needs or that it is public. */
+    registeredRoutes: RegisteredRoute[];
+  }
+}
+
+export class UnguardedRouteError extends Error {
+  override readonly name = 'UnguardedRouteError';
 }
 
 export function installBearerAuth(app: FastifyInstance, tokens: TokenRepository): void {
   app.decorateRequest('caller', undefined);
+  const registered: RegisteredRoute[] = [];
+  app.decorate('registeredRoutes', registered);
+  app.addHook('onRoute', (route) => {
+    const role = (route.config as { role?: Role } | undefined)?.role;
+    for (const method of [route.method].flat()) {
+      const open = isPublicRoute(method, route.url);
+      if (role === undefined && !open) throw new UnguardedRouteError(`route ${method} ${route.url} names no role and is not on the public list (api/public-routes.ts)`);
+      registered.push({ method, url: route.url, role, public: role === undefined });
+    }
+  });
   app.addHook('onRequest', async (request: FastifyRequest, reply) => {
     const needed = request.routeOptions.config.role;
-    if (needed === undefined) return;
+    if (needed === undefined) {
+      // No route matched (the 404 handler), or a public one; anything else is refused.
+      const url = request.routeOptions.url;
+      if (url === undefined || isPublicRoute(request.method, url)) return;
+      return reply.code(403).send({ error: 'forbidden', message: `route ${request.method} ${url} names no role` } satisfies ErrorReply);
+    }
     const header = request.headers.authorization;
     const token = header?.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : undefined;
     if (token === undefined || token === '') {

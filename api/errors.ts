@@ -1,8 +1,12 @@
 // One error shape for every reply: { error, message, field? }. The caller's mistakes are 4xx with a
-// message naming what was wrong; only our own failures are 500s, and those never carry internals.
+// message naming what was wrong; a dependency that is down (Temporal, the database, no worker to answer)
+// is a 503 naming it; only our own failures are 500s, and those never carry internals.
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
 import { InventoryError } from '../inventory/errors.js';
+import { DependencyUnavailableError } from '../config/unavailable.js';
+import { isDatabaseUnavailable } from '../db/errors.js';
+import { temporalUnavailable } from '../temporal/unavailable.js';
 
 export interface ErrorReply {
   error: string;
@@ -47,6 +51,11 @@ export function installErrorHandler(app: FastifyInstance): void {
     }
     if (error instanceof HttpError) {
       return reply.code(error.statusCode).send({ error: error.error, message: error.message } satisfies ErrorReply);
+    }
+    const unavailable = temporalUnavailable(error) ?? (isDatabaseUnavailable(error) ? new DependencyUnavailableError('database', 'not reachable') : undefined);
+    if (unavailable !== undefined) {
+      request.log.warn({ err: error }, `${unavailable.dependency} unavailable`);
+      return reply.code(503).header('retry-after', '10').send({ error: 'unavailable', message: unavailable.message } satisfies ErrorReply);
     }
     if (isResponseSerializationError(error)) {
       request.log.error({ err: error }, 'reply did not match its schema');

@@ -1,5 +1,5 @@
 // `npm run api`: the HTTP API alone, for a deployment where workers run as their own processes.
-import { connectClient, startApi } from '../workers/components.js';
+import { connectClient, startApi, startReconciler } from '../workers/components.js';
 import { runProcess } from '../workers/process.js';
 import { ensureAdminToken, openRuntime } from '../workers/runtime.js';
 import { createNetboot, startTftp } from '../workers/netboot.js';
@@ -13,6 +13,7 @@ await runProcess('rescued-api', async (config, steps) => {
   steps.add(client.stop);
   const netboot = createNetboot(config, runtime);
   steps.add(await startApi(config, runtime, client.connection, address, netboot));
+  steps.add(startReconciler(config, runtime, client.connection));
   const tftp = await startTftp(config, netboot, (line) => console.log(line));
   if (tftp) steps.add(tftp.stop);
   console.log(`rescued-api: ${config.publicUrl}/api/v1 (Temporal ${address}, database ${runtime.database.location}${tftp ? `, TFTP ${tftp.address}` : ''})`);

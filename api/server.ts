@@ -11,6 +11,8 @@ import { registerInventoryRoutes } from './routes/inventory.js';
 import { registerTokenRoutes } from './routes/tokens.js';
 import { registerHealthRoutes, type HealthCheck } from './routes/health.js';
 import { PACKAGE_VERSION } from '../config/version.js';
+import { z } from 'zod';
+import { errorReply } from './routes/collections.js';
 
 export interface ApiDependencies {
   inventory: Inventory;
@@ -50,6 +52,11 @@ export async function buildApiServer(dependencies: ApiDependencies): Promise<Fas
   registerTokenRoutes(app, dependencies.inventory.tokens);
   for (const group of dependencies.routeGroups ?? []) await group(app);
 
-  app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  // The OpenAPI document describes every route, so it is read like the rest of the API: with a viewer token.
+  app.get('/api/v1/openapi.json', {
+    config: { role: 'viewer' },
+    schema: { hide: true, response: { 200: z.record(z.string(), z.unknown()), 401: errorReply, 403: errorReply } },
+    handler: async () => app.swagger() as unknown as Record<string, unknown>,
+  });
   return app;
 }

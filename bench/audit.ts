@@ -32,7 +32,7 @@ import type { BmcDriver, BmcTarget, PowerState } from '../power/types.js';
 import { createAuditClient } from '../triggers/audit-client.js';
 import { classifyAudit } from '../triggers/audit-classify.js';
 import { probeBatch } from '../triggers/audit-probe.js';
-import { tcpAnswers } from '../rescue/os-check.js';
+import { osAnswers } from '../rescue/os-check.js';
 import type { AdmissionRequest, RescueAdmission } from '../triggers/admission.js';
 import { DEFAULT_FLEET_AUDIT_SETTINGS, type FleetAuditResult } from '../workflows/audit-types.js';
 
@@ -161,7 +161,7 @@ export default async function auditBenchmark(args: string[]): Promise<void> {
             const chain = chains.get(system);
             return chain ? systemPower.readHealth(chain.map((t) => ({ systemName: t.systemName, type: t.type, address: t.address, options: t.options, ...(t.port !== undefined ? { port: t.port } : {}) })), signal) : null;
           },
-          tcpAnswers,
+          osAnswers,
         },
         settings,
         new AbortController().signal,

@@ -47,7 +47,8 @@ export async function runCli(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return 0;
+    // A command that ended well but reports a bad result (watch of a failed rescue) set its exit code.
+    return Number(process.exitCode ?? 0);
   } catch (error) {
     if (error instanceof CommanderError) {
       // Commander has already printed its message (or the help / version, which exit 0).

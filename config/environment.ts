@@ -43,6 +43,8 @@ export interface RescuedConfig {
   pruneIntervalMs: number;
   /** PostgreSQL: how long to wait for a connection, how long a statement or an idle transaction may last. */
   databaseTimeouts: { connectMs: number; statementMs: number; idleInTransactionMs: number };
+  /** How often rescue runs are reconciled with Temporal (besides at start and before a rescue start). */
+  reconcileIntervalMs: number;
 }
 
 /** The shortest interval a fleet audit may be scheduled at. */
@@ -105,6 +107,10 @@ export function loadConfig(env: Environment = process.env): RescuedConfig {
   }
   const auditInterval = parseAuditInterval(nonEmpty(env.RESCUED_AUDIT_EVERY) ?? '1h');
   if (!auditInterval.ok) throw new ConfigurationError(`RESCUED_AUDIT_EVERY: ${auditInterval.reason}`);
+  const reconcileMinutes = Number(nonEmpty(env.RESCUED_RECONCILE_MINUTES) ?? '5');
+  if (!Number.isFinite(reconcileMinutes) || reconcileMinutes <= 0) {
+    throw new ConfigurationError(`RESCUED_RECONCILE_MINUTES must be a positive number of minutes, got "${env.RESCUED_RECONCILE_MINUTES}"`);
+  }
   return {
     installTokenLifetimeMs: readPositiveNumber(env, 'RESCUED_INSTALL_TOKEN_HOURS', 6, 'hours') * 3600_000,
     bootFetchRetentionMs: readRetentionDays(env, 'RESCUED_BOOT_FETCH_RETENTION_DAYS', 14),
@@ -134,5 +140,6 @@ export function loadConfig(env: Environment = process.env): RescuedConfig {
     bootHttpUrl: (nonEmpty(env.RESCUED_BOOT_URL) ?? publicUrl).replace(/\/+$/, ''),
     installStallMs: stallMinutes * 60_000,
     auditEveryMs: auditInterval.everyMs,
+    reconcileIntervalMs: reconcileMinutes * 60_000,
   };
 }

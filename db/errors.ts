@@ -22,3 +22,19 @@ export function sqlStateOf(error: unknown): { code: string; constraint: string |
   }
   return undefined;
 }
+
+/** Node socket errors and PostgreSQL's own codes that mean the database is not there (not a bad query). */
+const CONNECTION_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EPIPE', '57P01', '57P02', '57P03', '53300']);
+const CONNECTION_ERROR_MESSAGES = /PGlite is closed|Connection terminated|Cannot use a pool after calling end|timeout exceeded when trying to connect|Client has encountered a connection error/i;
+
+/** Whether a database call failed because the database is down or unreachable (SQLSTATE class 08, 57P0x). */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current !== null && typeof current === 'object'; depth++) {
+    const candidate = current as ErrorWithCode & { message?: unknown };
+    if (typeof candidate.code === 'string' && (CONNECTION_ERROR_CODES.has(candidate.code) || /^08[0-9A-Z]{3}$/.test(candidate.code))) return true;
+    if (typeof candidate.message === 'string' && CONNECTION_ERROR_MESSAGES.test(candidate.message)) return true;
+    current = candidate.cause;
+  }
+  return false;
+}

@@ -1,8 +1,10 @@
 // Starting and steering rescues through Temporal: one workflow ID per machine (rescue-<system>), so a
 // second request for a machine joins the rescue that is running instead of starting another.
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { RescueSystem } from '../temporal/search-attribute-keys.js';
-import type { ApprovalDecision, PhoneHome, RescueInput, RescueStatus } from '../workflows/rescue-types.js';
+import { callTemporal } from '../temporal/unavailable.js';
+import { RESCUE_FAILED_FAILURE_TYPE, type ApprovalDecision, type PhoneHome, type RescueInput, type RescueOutcome, type RescueStatus } from '../workflows/rescue-types.js';
 
 export const rescueWorkflowId = (system: string) => `rescue-${system}`;
 
@@ -13,8 +15,25 @@ export class RescueStateError extends Error {
   override readonly name = 'RescueStateError';
 }
 
-export function createRescueClient(client: Client, options: { taskQueue: string }) {
+/** What Temporal says became of one workflow run: still running, or closed with the rescue's outcome. */
+export type WorkflowFate =
+  | { running: true }
+  | {
+      running: false;
+      /** Temporal's own status: COMPLETED, FAILED, CANCELLED, TERMINATED, TIMED_OUT, ... or NOT_FOUND. */
+      temporalStatus: string;
+      outcome: RescueOutcome;
+      error: string | null;
+      /** The rescue's status as the workflow ended it (the result, or the failure's details), where Temporal has it. */
+      status: RescueStatus | undefined;
+    };
+
+/** The closed rescue's status where Temporal holds none (cancelled, terminated): rebuilt from the run row. */
+export type ClosedRunStatus = (workflowId: string, runId: string) => Promise<RescueStatus | undefined>;
+
+export function createRescueClient(client: Client, options: { taskQueue: string; reconcileSystem?: (system: string) => Promise<void>; closedRunStatus?: ClosedRunStatus }) {
   const handleFor = (system: string) => client.workflow.getHandle(rescueWorkflowId(system));
+  const temporal = <T>(run: () => Promise<T>) => callTemporal(client.connection, run);
 
   async function runningRun(system: string): Promise<string | undefined> {
     try {
@@ -26,52 +45,132 @@ export function createRescueClient(client: Client, options: { taskQueue: string 
     }
   }
 
+  async function terminationReason(workflowId: string, runId: string): Promise<string | undefined> {
+    const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+    const last = history.events?.at(-1)?.workflowExecutionTerminatedEventAttributes;
+    return last?.reason ?? undefined;
+  }
+
+  async function fateOf(workflowId: string, runId: string): Promise<WorkflowFate> {
+    return temporal(async () => {
+      const handle = client.workflow.getHandle(workflowId, runId, { followRuns: false });
+      let temporalStatus: string;
+      try {
+        temporalStatus = (await handle.describe()).status.name;
+      } catch (error) {
+        if (error instanceof WorkflowNotFoundError) {
+          return { running: false, temporalStatus: 'NOT_FOUND', outcome: 'failed', error: 'Temporal has no record of this workflow run (deleted, or past its retention)', status: undefined };
+        }
+        throw error;
+      }
+      switch (temporalStatus) {
+        case 'RUNNING':
+        case 'PAUSED':
+          return { running: true };
+        case 'COMPLETED': {
+          const result = (await handle.result()) as { outcome?: RescueOutcome; status?: RescueStatus } | undefined;
+          return { running: false, temporalStatus, outcome: result?.outcome ?? 'needs-attention', error: result?.status?.error ?? null, status: result?.status };
+        }
+        case 'FAILED': {
+          try {
+            await handle.result();
+          } catch (error) {
+            if (error instanceof WorkflowFailedError) {
+              const cause = error.cause;
+              const status = cause instanceof ApplicationFailure && cause.type === RESCUE_FAILED_FAILURE_TYPE ? (cause.details?.[0] as RescueStatus | undefined) : undefined;
+              return { running: false, temporalStatus, outcome: 'failed', error: status?.error ?? cause?.message ?? error.message, status };
+            }
+            throw error;
+          }
+          return { running: false, temporalStatus, outcome: 'failed', error: 'the workflow failed', status: undefined };
+        }
+        case 'CANCELLED':
+          return { running: false, temporalStatus, outcome: 'aborted', error: 'the workflow was cancelled in Temporal', status: undefined };
+        case 'TERMINATED': {
+          const reason = await terminationReason(workflowId, runId).catch(() => undefined);
+          return { running: false, temporalStatus, outcome: 'aborted', error: `the workflow was terminated in Temporal${reason ? `: ${reason}` : ''}`, status: undefined };
+        }
+        case 'TIMED_OUT':
+          return { running: false, temporalStatus, outcome: 'failed', error: 'the workflow timed out in Temporal', status: undefined };
+        default:
+          return { running: false, temporalStatus, outcome: 'failed', error: `the workflow ended ${temporalStatus} in Temporal`, status: undefined };
+      }
+    });
+  }
+
   return {
     async start(input: RescueInput): Promise<{ workflowId: string; runId: string; joined: boolean }> {
-      const before = await runningRun(input.system);
-      try {
-        const handle = await client.workflow.start('rescueWorkflow', {
-          taskQueue: options.taskQueue,
-          workflowId: rescueWorkflowId(input.system),
-          args: [input],
-          workflowIdConflictPolicy: 'USE_EXISTING',
-          typedSearchAttributes: [{ key: RescueSystem, value: input.system }],
-          staticSummary: `Rescue ${input.system}: ${input.reason}`,
-          staticDetails: `Requested by ${input.requestedBy}. Steps: identify, select image, push, power-cycle, await boot, diagnose, repair, reinstall, restore.`,
-        });
-        return { workflowId: handle.workflowId, runId: handle.firstExecutionRunId, joined: before !== undefined && before === handle.firstExecutionRunId };
-      } catch (error) {
-        if (error instanceof WorkflowExecutionAlreadyStartedError && before) return { workflowId: rescueWorkflowId(input.system), runId: before, joined: true };
-        throw error;
-      }
+      return temporal(async () => {
+        const before = await runningRun(input.system);
+        // No workflow runs for it: a run left open by a workflow that ended without closing it is closed first.
+        if (before === undefined) await options.reconcileSystem?.(input.system);
+        try {
+          const handle = await client.workflow.start('rescueWorkflow', {
+            taskQueue: options.taskQueue,
+            workflowId: rescueWorkflowId(input.system),
+            args: [input],
+            workflowIdConflictPolicy: 'USE_EXISTING',
+            typedSearchAttributes: [{ key: RescueSystem, value: input.system }],
+            staticSummary: `Rescue ${input.system}: ${input.reason}`,
+            staticDetails: `Requested by ${input.requestedBy}. Steps: identify, select image, push, power-cycle, await boot, diagnose, repair, reinstall, restore.`,
+          });
+          return { workflowId: handle.workflowId, runId: handle.firstExecutionRunId, joined: before !== undefined && before === handle.firstExecutionRunId };
+        } catch (error) {
+          if (error instanceof WorkflowExecutionAlreadyStartedError && before) return { workflowId: rescueWorkflowId(input.system), runId: before, joined: true };
+          throw error;
+        }
+      });
     },
-    /** The live status of the running (or last) rescue of a machine, from the workflow itself. */
+    /**
+     * The rescue of a machine: a running one as the workflow answers its query; a closed one from its
+     * result or failure details, or from its run row (a cancelled or terminated workflow has neither).
+     */
     async status(system: string): Promise<{ workflowId: string; runId: string; running: boolean; status: RescueStatus }> {
-      const handle = handleFor(system);
-      try {
-        const description = await handle.describe();
-        const status = await handle.query<RescueStatus>('status');
-        return { workflowId: handle.workflowId, runId: description.runId, running: description.status.name === 'RUNNING', status };
-      } catch (error) {
-        if (error instanceof WorkflowNotFoundError) throw new RescueNotRunningError(`no rescue of "${system}" is known to Temporal`);
-        throw error;
-      }
+      return temporal(async () => {
+        const handle = handleFor(system);
+        let description;
+        try {
+          description = await handle.describe();
+        } catch (error) {
+          if (error instanceof WorkflowNotFoundError) throw new RescueNotRunningError(`no rescue of "${system}" is known to Temporal`);
+          throw error;
+        }
+        const running = description.status.name === 'RUNNING';
+        if (running) return { workflowId: handle.workflowId, runId: description.runId, running, status: await handle.query<RescueStatus>('status') };
+        const fate = await fateOf(handle.workflowId, description.runId);
+        const status = (fate.running ? undefined : fate.status) ?? (await options.closedRunStatus?.(handle.workflowId, description.runId));
+        if (status === undefined) throw new RescueNotRunningError(`the last rescue of "${system}" ended (${description.status.name}) and left no record`);
+        return { workflowId: handle.workflowId, runId: description.runId, running, status };
+      });
     },
     async decideReinstall(system: string, approve: boolean, decision: ApprovalDecision): Promise<RescueStatus> {
-      if ((await runningRun(system)) === undefined) throw new RescueNotRunningError(`no rescue of "${system}" is running`);
-      try {
-        return await handleFor(system).executeUpdate<RescueStatus, [ApprovalDecision]>(approve ? 'approveReinstall' : 'rejectReinstall', { args: [decision] });
-      } catch (error) {
-        if (error instanceof WorkflowUpdateFailedError) throw new RescueStateError((error.cause as Error | undefined)?.message ?? error.message);
-        throw error;
-      }
+      return temporal(async () => {
+        if ((await runningRun(system)) === undefined) throw new RescueNotRunningError(`no rescue of "${system}" is running`);
+        try {
+          return await handleFor(system).executeUpdate<RescueStatus, [ApprovalDecision]>(approve ? 'approveReinstall' : 'rejectReinstall', { args: [decision] });
+        } catch (error) {
+          if (error instanceof WorkflowUpdateFailedError) throw new RescueStateError((error.cause as Error | undefined)?.message ?? error.message);
+          throw error;
+        }
+      });
     },
+    /** Who aborts and why (a signal), then Temporal's cancellation, so the workflow ends CANCELLED. */
     async abort(system: string, request: { by: string; reason: string }): Promise<void> {
-      if ((await runningRun(system)) === undefined) throw new RescueNotRunningError(`no rescue of "${system}" is running`);
-      await handleFor(system).signal('abort', request);
+      return temporal(async () => {
+        const runId = await runningRun(system);
+        if (runId === undefined) throw new RescueNotRunningError(`no rescue of "${system}" is running`);
+        const handle = client.workflow.getHandle(rescueWorkflowId(system), runId);
+        await handle.signal('abort', request);
+        await handle.cancel();
+      });
     },
     async phoneHome(workflowId: string, call: PhoneHome): Promise<void> {
-      await client.workflow.getHandle(workflowId).signal('phoneHome', call);
+      await temporal(() => client.workflow.getHandle(workflowId).signal('phoneHome', call));
+    },
+    fateOf,
+    /** Ends a workflow run without its cleanup (the caller cleans up): for an operator closing a stuck rescue. */
+    async terminate(workflowId: string, runId: string, reason: string): Promise<void> {
+      await temporal(() => client.workflow.getHandle(workflowId, runId, { followRuns: false }).terminate(reason));
     },
   };
 }

@@ -46,11 +46,11 @@ export type EventLogObservation =
   | { state: 'read'; entries: number; critical: NotableEvent[] }
   | { state: 'failed'; kind: BmcErrorKind; message: string };
 
-/** Whether the installed OS answers: TCP (22 on the system's IP, or the rescued.verify label). */
+/** Whether the installed OS answers: rescue/os-check.ts's check (SSH on the system's IP, or the rescued.verify label). */
 export type OsObservation =
-  | { check: 'tcp'; target: string; answered: boolean; detail: string }
-  /** rescued.verify=power (the BMC's power is the check) or =none (not checked). */
-  | { check: 'power' | 'none'; detail: string }
+  | { check: 'tcp' | 'ssh'; target: string; answered: boolean; detail: string }
+  /** Nothing to check: rescued.verify=none, or no IP and no label. */
+  | { check: 'none'; detail: string }
   | { check: 'invalid'; detail: string };
 
 export interface AuditObservation {
@@ -83,7 +83,7 @@ const BMC_DOES_NOT_ANSWER: Partial<Record<BmcErrorKind, string>> = {
 };
 
 function osNote(os: OsObservation): string {
-  if (os.check === 'tcp') return os.answered ? `; the OS answers on ${os.target}` : `; the OS does not answer on ${os.target}`;
+  if (os.check === 'tcp' || os.check === 'ssh') return os.answered ? `; the OS answers on ${os.target}` : `; the OS does not answer on ${os.target}`;
   return '';
 }
 
@@ -113,13 +113,13 @@ export function classifyAudit(observation: AuditObservation): AuditVerdict {
   if (observation.expectedPower === 'off') {
     return { classification: 'suspect', reason: `the BMC reports power on; the machine is expected off (${AUDIT_LABELS.expectedPower}=off)${osNote(os)}` };
   }
-  if (os.check === 'tcp' && !os.answered) {
+  if ((os.check === 'tcp' || os.check === 'ssh') && !os.answered) {
     return { classification: 'broken', reason: `the BMC reports power on but the OS does not answer on ${os.target} (${os.detail})` };
   }
   if (os.check === 'invalid') {
     return { classification: 'suspect', reason: `power on; the OS check is misconfigured: ${os.detail}` };
   }
-  const osPart = os.check === 'tcp' ? `the OS answers on ${os.target}` : os.detail;
+  const osPart = os.check === 'tcp' || os.check === 'ssh' ? `the OS answers on ${os.target}` : os.detail;
   if (eventLog.state === 'read' && eventLog.critical.length > 0) {
     const latest = eventLog.critical[eventLog.critical.length - 1]!;
     return {

@@ -6,7 +6,7 @@
 import { setMaxListeners } from 'node:events';
 import type { PowerChainResult } from '../power/chain.js';
 import type { PowerState, SystemEventLogEntry } from '../power/types.js';
-import { osCheckOf } from '../rescue/os-check.js';
+import { osCheckOf, type OsAnswer, type OsCheck } from '../rescue/os-check.js';
 import { criticalEvents, expectedPowerOf, type AuditObservation, type EventLogObservation, type OsObservation } from './audit-classify.js';
 
 /** What one machine's probes need from the inventory, without secrets (the BMC chain loads its own). */
@@ -37,17 +37,17 @@ export const DEFAULT_AUDIT_PROBE_SETTINGS: AuditProbeSettings = { concurrency: 6
 export interface AuditProbeDependencies {
   /** Power state and event log of the machine's BMC chain; null when it has no BMC. */
   readHealth(system: string, signal: AbortSignal): Promise<{ power: PowerChainResult<PowerState>; eventLog: PowerChainResult<SystemEventLogEntry[]> | null } | null>;
-  tcpAnswers(host: string, port: number, timeoutMs: number, signal: AbortSignal): Promise<{ answered: boolean; detail: string }>;
+  /** rescue/os-check.ts's osAnswers, or a simulation of it. */
+  osAnswers(check: Extract<OsCheck, { kind: 'tcp' | 'ssh' }>, timeoutMs: number, signal: AbortSignal): Promise<OsAnswer>;
 }
 
 async function observeOs(target: AuditTarget, dependencies: AuditProbeDependencies, settings: AuditProbeSettings, signal: AbortSignal): Promise<OsObservation> {
   const check = osCheckOf(target);
   if (check.kind === 'invalid') return { check: 'invalid', detail: check.reason };
-  if (check.kind === 'none') return { check: 'none', detail: 'the OS is not checked (rescued.verify=none)' };
-  if (check.kind === 'power') return { check: 'power', detail: 'the OS is not checked (no IP; rescued.verify=power)' };
+  if (check.kind === 'none') return { check: 'none', detail: `the OS is not checked: ${check.reason}` };
   const where = check.host.includes(':') ? `[${check.host}]:${check.port}` : `${check.host}:${check.port}`;
-  const answer = await dependencies.tcpAnswers(check.host, check.port, settings.osTimeoutMs, signal);
-  return { check: 'tcp', target: where, answered: answer.answered, detail: answer.detail };
+  const answer = await dependencies.osAnswers(check, settings.osTimeoutMs, signal);
+  return { check: check.kind, target: where, answered: answer.answered, detail: answer.detail };
 }
 
 function observeEventLog(result: PowerChainResult<SystemEventLogEntry[]> | null): EventLogObservation {

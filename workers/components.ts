@@ -2,26 +2,20 @@
 // `serve` runs them all; `api` and `worker` run one each, for the distributed deployment.
 import { Client, Connection } from '@temporalio/client';
 import type { RescuedConfig } from '../config/environment.js';
-import { buildApiServer } from '../api/server.js';
 import { locateOrBuildTemporalCli } from '../temporal/cli-binary.js';
 import { startEmbeddedTemporal, type EmbeddedTemporal } from '../temporal/embedded-server.js';
 import { ensureSearchAttributes } from '../temporal/search-attributes.js';
-import { createTemporalHealthCheck } from '../temporal/health.js';
 import type { Runtime } from './runtime.js';
 import { createRescueWorker } from './temporal-worker.js';
 import { startRetention } from './retention.js';
 import type { Netboot } from './netboot.js';
 import { createInventorySystemPower } from './system-power.js';
 import { createSshRescueShell } from './rescue-shell.js';
-import { registerPowerRoutes } from '../api/routes/power.js';
-import { registerRescueRoutes } from '../api/routes/rescues.js';
-import { createRescueClient } from '../rescue/rescue-client.js';
-import { registerBootRoutes } from '../api/routes/boot.js';
-import { createAuditClient, createAuditScheduleClient } from '../triggers/audit-client.js';
+import { createAuditScheduleClient } from '../triggers/audit-client.js';
 import type { RescueAdmission } from '../triggers/admission.js';
 import { createUnavailableAdmission } from '../triggers/admission-unavailable.js';
-import { registerAuditRoutes } from '../api/routes/audits.js';
-import { registerNetbootRoutes } from '../api/routes/netboot.js';
+import { buildRescuedApi, createRescueServices } from './api-server.js';
+import { startPeriodicReconcile } from '../rescue/reconcile.js';
 
 export type Stopper = () => Promise<void>;
 
@@ -97,26 +91,19 @@ export async function startWorker(config: RescuedConfig, runtime: Runtime, addre
 }
 
 export async function startApi(config: RescuedConfig, runtime: Runtime, connection: Connection, address: string, netboot: Netboot): Promise<Stopper> {
-  const client = new Client({ connection, namespace: config.temporalNamespace });
-  const api = await buildApiServer({
+  const { app } = await buildRescuedApi({
     inventory: runtime.inventory,
+    netboot,
     logLevel: config.logLevel,
-    routeGroups: [
-      (app) => registerBootRoutes(app, { netboot: netboot.service, tracker: netboot.tracker, recorder: netboot.recorder, urls: netboot.urls, tftpRoot: netboot.tftpRoot }),
-      (app) => registerNetbootRoutes(app, { inventory: runtime.inventory, netboot: netboot.service, tracker: netboot.tracker, urls: netboot.urls, tftpRoot: netboot.tftpRoot }),
-      (app) => registerPowerRoutes(app, createInventorySystemPower(runtime.inventory)),
-      (app) =>
-        registerRescueRoutes(app, {
-          inventory: runtime.inventory,
-          rescues: createRescueClient(client, { taskQueue: config.temporalTaskQueue }),
-        }),
-      (app) => registerAuditRoutes(app, { inventory: runtime.inventory, audits: createAuditClient(client, { taskQueue: config.temporalTaskQueue, audits: runtime.inventory.audits }), temporalAddress: address }),
-    ],
-    health: {
-      database: { describe: () => ({ kind: runtime.database.kind, location: runtime.database.location }), check: () => runtime.database.ping() },
-      temporal: createTemporalHealthCheck(connection, { address, namespace: config.temporalNamespace, taskQueue: config.temporalTaskQueue }),
-    },
+    temporal: { client: new Client({ connection, namespace: config.temporalNamespace }), connection, address, namespace: config.temporalNamespace, taskQueue: config.temporalTaskQueue },
+    database: { describe: () => ({ kind: runtime.database.kind, location: runtime.database.location }), check: () => runtime.database.ping() },
   });
-  await api.listen({ host: config.apiHost, port: config.apiPort });
-  return () => api.close();
+  await app.listen({ host: config.apiHost, port: config.apiPort });
+  return () => app.close();
+}
+
+/** Rescue runs reconciled with Temporal now and every RESCUED_RECONCILE_MINUTES (runs left open by a workflow that ended). */
+export function startReconciler(config: RescuedConfig, runtime: Runtime, connection: Connection): Stopper {
+  const { reconciler } = createRescueServices(runtime.inventory, new Client({ connection, namespace: config.temporalNamespace }), config.temporalTaskQueue);
+  return startPeriodicReconcile(reconciler, { intervalMs: config.reconcileIntervalMs, log: (line) => console.log(line) });
 }

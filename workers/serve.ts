@@ -2,7 +2,7 @@
 // PGlite unless DATABASE_URL is set, the HTTP API and a worker. Ctrl-C stops all of it.
 import { join } from 'node:path';
 import { PACKAGE_VERSION } from '../config/version.js';
-import { connectClient, startApi, startTemporal, startWorker } from './components.js';
+import { connectClient, startApi, startReconciler, startTemporal, startWorker } from './components.js';
 import { runProcess } from './process.js';
 import { ADMIN_TOKEN_FILE, ensureAdminToken, openRuntime } from './runtime.js';
 import { installTemporalRuntime } from './temporal-worker.js';
@@ -20,6 +20,7 @@ await runProcess('rescued', async (config, steps) => {
   const netboot = createNetboot(config, runtime);
   steps.add(await startWorker(config, runtime, temporal.address, netboot));
   steps.add(await startApi(config, runtime, client.connection, temporal.address, netboot));
+  steps.add(startReconciler(config, runtime, client.connection));
   const tftp = await startTftp(config, netboot, (line) => console.log(line));
   if (tftp) steps.add(tftp.stop);
 

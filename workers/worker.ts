@@ -1,6 +1,6 @@
 // `npm run worker`: a Temporal worker alone, for a deployment with several workers on a Temporal cluster
 // (TEMPORAL_ADDRESS) and PostgreSQL (DATABASE_URL).
-import { connectClient, startWorker } from './components.js';
+import { connectClient, startReconciler, startWorker } from './components.js';
 import { runProcess } from './process.js';
 import { openRuntime } from './runtime.js';
 import { installTemporalRuntime } from './temporal-worker.js';
@@ -14,5 +14,6 @@ await runProcess('rescued-worker', async (config, steps) => {
   const client = await connectClient(config, address);
   steps.add(client.stop);
   steps.add(await startWorker(config, runtime, address, createNetboot(config, runtime)));
+  steps.add(startReconciler(config, runtime, client.connection));
   console.log(`rescued-worker: polling task queue ${config.temporalTaskQueue} on ${address} (namespace ${config.temporalNamespace}), database ${runtime.database.location}`);
 });

@@ -21,7 +21,13 @@ const bmc: ActivityOptions = {
 
 export async function reinstallWorkflow(input: ReinstallInput): Promise<{ outcome: string; finishedAt: string | null }> {
   const { workflowId } = workflowInfo();
-  const { pushInstallBootConfig, clearRescueBootConfig } = proxyActivities<Activities>({ ...quick, summary: `Install boot config for ${input.system}` });
+  const { pushInstallBootConfig } = proxyActivities<Activities>({ ...quick, summary: `Install boot config for ${input.system}` });
+  // The install config must go whatever happens: retried without limit, backing off (as the rescue's cleanup).
+  const { clearRescueBootConfig } = proxyActivities<Activities>({
+    startToCloseTimeout: '30 seconds',
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
+    summary: `Remove the install boot config of ${input.system}`,
+  });
   const power = proxyActivities<Activities>({ ...bmc, summary: `Network-boot ${input.system} into its installer` });
   const { awaitInstallOutcome } = proxyActivities<Activities>({
     startToCloseTimeout: input.installTimeoutMs + 60_000,

@@ -14,12 +14,23 @@ export const RESCUE_STATES = [
   'restoring',
   'repaired',
   'reinstalled',
+  'unverified',
   'needs-attention',
   'failed',
   'aborted',
 ] as const;
 export type RescueState = (typeof RESCUE_STATES)[number];
-export type RescueOutcome = Extract<RescueState, 'repaired' | 'reinstalled' | 'needs-attention' | 'failed' | 'aborted'>;
+export type RescueOutcome = Extract<RescueState, 'repaired' | 'reinstalled' | 'unverified' | 'needs-attention' | 'failed' | 'aborted'>;
+export const RESCUE_OUTCOMES: readonly RescueOutcome[] = ['repaired', 'reinstalled', 'unverified', 'needs-attention', 'failed', 'aborted'];
+
+/** The type of the ApplicationFailure a failed rescue fails its workflow with; its details are the RescueStatus. */
+export const RESCUE_FAILED_FAILURE_TYPE = 'RescueFailed';
+
+/**
+ * What the check of a restored machine found: its OS answered (`up`), did not (`down`), or nothing could
+ * ask it (`unverified`: no check configured and no IP in the inventory).
+ */
+export type VerificationVerdict = 'up' | 'down' | 'unverified';
 
 export interface RescueInput {
   system: string;

@@ -3,12 +3,14 @@
 import {
   ApplicationFailure,
   CancellationScope,
+  CancelledFailure,
   condition,
   defineQuery,
   defineSignal,
   defineUpdate,
   executeChild,
   isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -20,6 +22,7 @@ import { RescueMac, RescueOutcome, RescueStep, RescueSystem } from '../temporal/
 import { reinstallWorkflow } from './reinstall.js';
 import {
   DEFAULT_RESCUE_TIMINGS,
+  RESCUE_FAILED_FAILURE_TYPE,
   type ApprovalDecision,
   type FindingSummary,
   type MachineIdentity,
@@ -28,6 +31,7 @@ import {
   type RescueOutcome as Outcome,
   type RescueState,
   type RescueStatus,
+  type VerificationVerdict,
 } from './rescue-types.js';
 
 export const rescueStatusQuery = defineQuery<RescueStatus>('status');
@@ -46,6 +50,12 @@ const bmc: ActivityOptions = {
   heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumAttempts: 4, nonRetryableErrorTypes: ['BmcError.auth', 'BmcError.tls', 'BmcError.invalid-config', 'BmcError.unsupported'] },
 };
+/**
+ * What runs after a rescue ends (remove its boot config, close its run) must happen whatever it takes: retried
+ * without limit, backing off to one try every 5 minutes, so a database that is down for an hour delays the
+ * cleanup instead of leaving a machine looping into the rescue image.
+ */
+const untilDone: ActivityOptions = { startToCloseTimeout: '30 seconds', retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' } }; // no maximumAttempts: unlimited
 const overSsh: ActivityOptions = { startToCloseTimeout: '20 minutes', heartbeatTimeout: '1 minute', retry: { initialInterval: '10 seconds', maximumAttempts: 3, nonRetryableErrorTypes: ['SshError.host-key-mismatch', 'SshError.auth'] } };
 
 const PROBLEM_SEVERITIES = new Set(['warning', 'critical']);
@@ -227,7 +237,7 @@ export async function rescueWorkflow(input: RescueInput): Promise<RescueResult> 
     });
   }
 
-  async function restore(identity: MachineIdentity): Promise<boolean> {
+  async function restore(identity: MachineIdentity): Promise<VerificationVerdict> {
     enter('restoring');
     await activity(`Remove the rescue boot config of ${input.system}`, quick).clearRescueBootConfig({ system: input.system, workflowId });
     const power = activity(`Boot ${input.system} from disk (bootdev disk, power cycle)`, bmc);
@@ -238,8 +248,11 @@ export async function rescueWorkflow(input: RescueInput): Promise<RescueResult> 
       timeoutMs: timings.verifyTimeoutMs,
     });
     status.evidence.verification = verified.detail;
-    return verified.up;
+    // Histories recorded before `verdict` existed carry only `up`.
+    return verified.verdict ?? (verified.up ? 'up' : 'down');
   }
+  /** The outcome a restore's verification allows: success only when the machine's OS answered. */
+  const ended = (success: 'repaired' | 'reinstalled', verdict: VerificationVerdict): Outcome => (verdict === 'up' ? success : verdict === 'unverified' ? 'unverified' : 'needs-attention');
 
   // ---- the rescue ----
 
@@ -254,7 +267,7 @@ export async function rescueWorkflow(input: RescueInput): Promise<RescueResult> 
       return 'needs-attention';
     }
     const remaining = problemsIn(findings).length > 0 ? problemsIn(await repair()) : [];
-    if (remaining.length === 0) return (await restore(machine)) ? 'repaired' : 'needs-attention';
+    if (remaining.length === 0) return ended('repaired', await restore(machine));
     if (machine.policy !== 'repair-then-reinstall' || machine.previousInstall === null) {
       status.evidence.reinstall = machine.previousInstall === null ? 'no finished install in the history to reinstall' : `policy ${machine.policy} does not allow a reinstall`;
       await restore(machine);
@@ -265,7 +278,7 @@ export async function rescueWorkflow(input: RescueInput): Promise<RescueResult> 
       return 'needs-attention';
     }
     await reinstall(machine);
-    return (await restore(machine)) ? 'reinstalled' : 'needs-attention';
+    return ended('reinstalled', await restore(machine));
   }
 
   let outcome: Outcome;
@@ -287,7 +300,7 @@ export async function rescueWorkflow(input: RescueInput): Promise<RescueResult> 
         open.finishedAt = new Date().toISOString();
         open.outcome = status.error === null ? 'done' : 'interrupted';
       }
-      await activity(`Clean up the rescue boot config of ${input.system}`, quick).clearRescueBootConfig({ system: input.system, workflowId });
+      await activity(`Clean up the rescue boot config of ${input.system}`, untilDone).clearRescueBootConfig({ system: input.system, workflowId });
     });
   }
   status.outcome = outcome;
@@ -296,7 +309,15 @@ export async function rescueWorkflow(input: RescueInput): Promise<RescueResult> 
     { key: RescueStep, value: outcome },
     { key: RescueOutcome, value: outcome },
   ]);
-  await CancellationScope.nonCancellable(() => bookkeeping.closeRescueRun({ workflowId, runId, outcome, error: status.error, steps: status.steps, evidence: status.evidence }));
+  await CancellationScope.nonCancellable(() =>
+    activity('Close the rescue run', untilDone).closeRescueRun({ workflowId, runId, outcome, error: status.error, steps: status.steps, evidence: status.evidence }),
+  );
+  // Temporal's own status tells the truth: a failed rescue fails the workflow (red in the UI, the status as
+  // the failure's details), an aborted one ends cancelled. Histories from before this change completed.
+  if ((outcome === 'failed' || outcome === 'aborted') && patched('rescue-status-in-temporal')) {
+    if (outcome === 'aborted') throw new CancelledFailure(status.error ?? 'aborted');
+    throw ApplicationFailure.create({ type: RESCUE_FAILED_FAILURE_TYPE, message: status.error ?? 'the rescue failed', nonRetryable: true, details: [status] });
+  }
   return { outcome, status };
 }
 

@@ -14,6 +14,10 @@ import { openBootFile } from '../../boot/http-files.js';
 import type { BootUrls } from '../../boot/boot-target.js';
 import { macAddress, objectName } from '../../inventory/schemas.js';
 import { HttpError } from '../errors.js';
+import { errorReply } from './collections.js';
+import { bootStatus } from './netboot.js';
+
+const textReply = (what: string) => ({ 200: z.string().describe(`${what} (text/plain)`), 400: errorReply, 404: errorReply, 500: errorReply, 503: errorReply });
 
 export interface BootRouteDependencies {
   netboot: NetbootService;
@@ -34,7 +38,7 @@ export function registerBootRoutes(parent: FastifyInstance, dependencies: BootRo
   const text = (reply: FastifyReply, body: string) => reply.type('text/plain; charset=utf-8').send(body);
 
   app.get('/boot/ipxe/:mac', {
-    schema: { tags: ['boot'], summary: "A machine's iPXE script, by MAC", params: z.object({ mac: macAddress }) },
+    schema: { tags: ['boot'], summary: "A machine's iPXE script, by MAC", params: z.object({ mac: macAddress }), response: textReply('the iPXE script') },
     handler: async (request, reply) => {
       const script = renderIpxeScript(await netboot.targetForMac(request.params.mac, request.ip), urls);
       await recordQuietly(request, recorder, { protocol: 'http', clientAddress: request.ip, file: `ipxe/${request.params.mac}`, bytes: script.length, outcome: 'complete', mac: request.params.mac });
@@ -53,16 +57,16 @@ export function registerBootRoutes(parent: FastifyInstance, dependencies: BootRo
     }
   };
   app.get('/boot/autoinstall/:system', {
-    schema: { tags: ['boot'], summary: "A system's rendered autoinstall file", params: z.object({ system: objectName }) },
+    schema: { tags: ['boot'], summary: "A system's rendered autoinstall file", params: z.object({ system: objectName }), response: textReply('the autoinstall file') },
     handler: async (request, reply) => text(reply, (await renderAutoinstall(request, request.params.system, '')).body),
   });
   // cloud-init's nocloud-net data source fetches these two from the URL in ds=nocloud-net;s=<url>/
   app.get('/boot/autoinstall/:system/user-data', {
-    schema: { tags: ['boot'], summary: 'cloud-init user-data', params: z.object({ system: objectName }) },
+    schema: { tags: ['boot'], summary: 'cloud-init user-data', params: z.object({ system: objectName }), response: textReply('user-data') },
     handler: async (request, reply) => text(reply, (await renderAutoinstall(request, request.params.system, '/user-data')).body),
   });
   app.get('/boot/autoinstall/:system/meta-data', {
-    schema: { tags: ['boot'], summary: 'cloud-init meta-data', params: z.object({ system: objectName }) },
+    schema: { tags: ['boot'], summary: 'cloud-init meta-data', params: z.object({ system: objectName }), response: textReply('meta-data') },
     handler: async (request, reply) => text(reply, `instance-id: ${request.params.system}\nlocal-hostname: ${request.params.system}\n`),
   });
 
@@ -76,15 +80,27 @@ export function registerBootRoutes(parent: FastifyInstance, dependencies: BootRo
         throw error;
       }
     };
-    const schema = { tags: ['boot'], summary: `Install ${phase} (called by the autoinstall)`, params: z.object({ system: objectName }), querystring: z.object({ token: z.string().max(128).optional() }) };
+    const schema = {
+      tags: ['boot'],
+      summary: `Install ${phase} (called by the autoinstall)`,
+      params: z.object({ system: objectName }),
+      querystring: z.object({ token: z.string().max(128).optional() }),
+      response: { 200: bootStatus, 400: errorReply, 403: errorReply, 404: errorReply, 409: errorReply, 503: errorReply },
+    };
     app.get(`/boot/status/:system/${phase}`, { schema, handler });
     app.post(`/boot/status/:system/${phase}`, { schema, handler });
   }
 
   app.get('/boot/files/*', {
-    schema: { tags: ['boot'], summary: 'A file of the TFTP root (kernels, initrds) over HTTP', querystring: z.object({ mac: z.string().max(32).optional() }) },
+    schema: {
+      tags: ['boot'],
+      summary: 'A file of the TFTP root (kernels, initrds) over HTTP',
+      querystring: z.object({ mac: z.string().max(32).optional() }),
+      response: { 200: z.string().describe('the file (application/octet-stream)'), 400: errorReply, 403: errorReply, 404: errorReply, 503: errorReply },
+    },
     handler: async (request, reply) => {
-      const requested = decodeURIComponent((request.params as { '*': string })['*']);
+      // Fastify has already decoded the path once; decoding again turned "%25" into "%" and threw (a 500).
+      const requested = (request.params as { '*': string })['*'];
       const opened = await openBootFile(dependencies.tftpRoot, requested);
       if (opened.kind === 'refused') {
         await recordQuietly(request, recorder, { protocol: 'http', clientAddress: request.ip, file: requested, bytes: 0, outcome: `refused: ${opened.message}`, mac: request.query.mac });
@@ -94,7 +110,8 @@ export function registerBootRoutes(parent: FastifyInstance, dependencies: BootRo
       stream.on('close', () => {
         void recordQuietly(request, recorder, { protocol: 'http', clientAddress: request.ip, file: opened.path, bytes: stream.bytesRead, outcome: stream.bytesRead === opened.size ? 'complete' : 'aborted', mac: request.query.mac });
       });
-      return reply.type('application/octet-stream').header('content-length', opened.size).send(stream);
+      // A stream is sent as it is (Fastify serializes no stream); the schema's string is the OpenAPI view of it.
+      return reply.type('application/octet-stream').header('content-length', opened.size).send(stream as unknown as string);
     },
   });
 }

@@ -17,7 +17,7 @@ import { HttpError } from '../errors.js';
 import { errorReply, registerCollection } from './collections.js';
 import { pageQuery, sendPage } from '../pagination.js';
 
-const bootStatus = z.object({
+export const bootStatus = z.object({
   system: z.string(),
   state: z.enum(['installing', 'stalled', 'finished', 'failed', 'idle']),
   netbootEnabled: z.boolean(),
@@ -29,6 +29,14 @@ const bootStatus = z.object({
   lastFileProtocol: z.string().nullable(),
   lastClient: z.string().nullable(),
 });
+
+const bootFetchView = z.object({ at: z.string(), system: z.string().nullable(), mac: z.string().nullable(), clientAddress: z.string(), protocol: z.enum(['tftp', 'http']), file: z.string(), bytes: z.number(), outcome: z.string() });
+const bootSyncReport = z.object({
+  root: z.string(),
+  copied: z.array(z.object({ file: z.string(), from: z.string() })),
+  missing: z.array(z.object({ file: z.string(), package: z.string(), purpose: z.string(), message: z.string() })),
+});
+const failures = { 400: errorReply, 401: errorReply, 403: errorReply, 404: errorReply, 503: errorReply };
 
 export function registerNetbootRoutes(
   parent: FastifyInstance,
@@ -59,7 +67,13 @@ export function registerNetbootRoutes(
   });
   app.get('/api/v1/systems/:name/boot-fetches', {
     config: { role: 'viewer' },
-    schema: { tags: ['status'], summary: 'Files the system fetched over TFTP and HTTP, newest first, a page at a time', params: systemParams, querystring: z.object(pageQuery(50)) },
+    schema: {
+      tags: ['status'],
+      summary: 'Files the system fetched over TFTP and HTTP, newest first, a page at a time',
+      params: systemParams,
+      querystring: z.object(pageQuery(50)),
+      response: { 200: z.array(bootFetchView), ...failures },
+    },
     handler: async (request, reply) => sendPage(request, reply, await inventory.boot.fetchPage(request.params.name, request.query)),
   });
   app.get('/api/v1/systems/:name/boot-config', {
@@ -69,6 +83,7 @@ export function registerNetbootRoutes(
       summary: 'What the system boots now, as pxelinux, GRUB or iPXE would see it (tokens masked)',
       params: systemParams,
       querystring: z.object({ format: z.enum(['pxelinux', 'grub', 'ipxe']).default('pxelinux') }),
+      response: { 200: z.string().describe('the config as text/plain'), ...failures },
     },
     handler: async (request, reply) => {
       const target = await netboot.previewTargetForSystem(request.params.name);
@@ -78,7 +93,7 @@ export function registerNetbootRoutes(
   });
   app.get('/api/v1/systems/:name/autoinstall', {
     config: { role: 'viewer' },
-    schema: { tags: ['systems'], summary: "Preview the system's rendered autoinstall file (its install token masked)", params: systemParams },
+    schema: { tags: ['systems'], summary: "Preview the system's rendered autoinstall file (its install token masked)", params: systemParams, response: { 200: z.string().describe('the rendered file as text/plain'), 422: errorReply, ...failures } },
     handler: async (request, reply) => {
       try {
         return reply.type('text/plain; charset=utf-8').send((await netboot.renderAutoinstall(request.params.name, 'preview')).body);
@@ -90,7 +105,7 @@ export function registerNetbootRoutes(
   });
   app.post('/api/v1/boot/sync', {
     config: { role: 'admin' },
-    schema: { tags: ['boot'], summary: 'Copy the boot loaders from the installed packages into the TFTP root (as cobbler sync)' },
+    schema: { tags: ['boot'], summary: 'Copy the boot loaders from the installed packages into the TFTP root (as cobbler sync)', response: { 200: bootSyncReport, ...failures } },
     handler: async () => syncBootLoaders(dependencies.tftpRoot),
   });
 }

@@ -12,6 +12,13 @@ import { objectName } from '../../inventory/schemas.js';
 import { BMC_ERROR_KINDS } from '../../power/errors.js';
 import { errorReply } from './collections.js';
 
+/** The chain's record of who did what (power/chain.ts PowerChainRecord), shown as the chain wrote it. */
+const chainRecord = z.looseObject({ systemName: z.string(), operation: z.string(), attempts: z.array(z.record(z.string(), z.unknown())), succeededWith: z.string().nullable() });
+const bmcFailure = errorReply.extend({ record: chainRecord.optional() });
+/** A BMC that refuses (502), does not answer (504), cannot do it (501) or is configured wrong (409). */
+const failures = { 400: errorReply, 401: errorReply, 403: errorReply, 404: errorReply, 409: bmcFailure, 500: bmcFailure, 501: bmcFailure, 502: bmcFailure, 503: errorReply, 504: bmcFailure };
+const done = <T extends z.ZodRawShape>(shape: T) => z.object({ system: z.string(), ...shape, driver: z.string().nullable(), record: chainRecord });
+
 const nullableString = z.string().nullable();
 /** What `GET .../power/probe` answers: one entry per BMC of the machine (power/types.ts BmcProbeReport). */
 export const probeReport = z.object({
@@ -79,7 +86,7 @@ export function registerPowerRoutes(parent: FastifyInstance, systemPower: System
   const params = z.object({ name: objectName });
   app.get('/api/v1/systems/:name/power', {
     config: { role: 'viewer' },
-    schema: { tags: ['power'], summary: "The machine's power state, read from its BMC", params },
+    schema: { tags: ['power'], summary: "The machine's power state, read from its BMC", params, response: { 200: done({ state: z.enum(['on', 'off']) }), ...failures } },
     handler: async (request, response) => reply(response, () => systemPower.status(request.params.name), (state) => ({ system: request.params.name, state })),
   });
   app.post('/api/v1/systems/:name/power', {
@@ -89,6 +96,7 @@ export function registerPowerRoutes(parent: FastifyInstance, systemPower: System
       summary: 'Power on, off, soft, reset or cycle; succeeds only when the BMC reads back the state asked for',
       params,
       body: z.strictObject({ action: z.enum(POWER_ACTIONS as [PowerAction, ...PowerAction[]]) }),
+      response: { 200: done({ action: z.string(), transition: z.record(z.string(), z.unknown()) }), ...failures },
     },
     handler: async (request, response) => reply(response, () => systemPower.set(request.params.name, request.body.action), (transition) => ({ system: request.params.name, action: request.body.action, transition })),
   });
@@ -99,6 +107,7 @@ export function registerPowerRoutes(parent: FastifyInstance, systemPower: System
       summary: 'Set the one-time boot device (read back where the BMC allows)',
       params,
       body: z.strictObject({ device: z.enum(BOOT_DEVICES as [BootDevice, ...BootDevice[]]), uefi: z.boolean().default(false) }),
+      response: { 200: done({ device: z.string(), uefi: z.boolean(), confirmation: z.record(z.string(), z.unknown()) }), ...failures },
     },
     handler: async (request, response) =>
       reply(response, () => systemPower.setBootDevice(request.params.name, { device: request.body.device, uefi: request.body.uefi }), (confirmation) => ({ system: request.params.name, device: request.body.device, uefi: request.body.uefi, confirmation })),
@@ -136,7 +145,12 @@ export function registerPowerRoutes(parent: FastifyInstance, systemPower: System
   });
   app.get('/api/v1/systems/:name/sel', {
     config: { role: 'viewer' },
-    schema: { tags: ['power'], summary: "The BMC's system event log", params },
+    schema: {
+      tags: ['power'],
+      summary: "The BMC's system event log",
+      params,
+      response: { 200: done({ entries: z.array(z.object({ id: z.string(), timestamp: z.string().nullable(), sensor: z.string(), event: z.string(), state: z.string().nullable() })) }), ...failures },
+    },
     handler: async (request, response) => reply(response, () => systemPower.readSystemEventLog(request.params.name), (entries) => ({ system: request.params.name, entries })),
   });
 }

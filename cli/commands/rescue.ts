@@ -1,11 +1,11 @@
-// `rescuectl rescue start|status|watch|report|approve|reject|abort|list`.
+// `rescuectl rescue start|status|watch|report|approve|reject|abort|close|list`.
 import type { Command } from 'commander';
 import type { ApiClient } from '../api-client.js';
 import { listRows, withPageOptions, type PageOptions } from '../list-pages.js';
 import { printJson, printReport, printTable, type Row } from '../output.js';
 
 const STEP_ORDER = ['identifying', 'selecting', 'pushing', 'power-cycling', 'awaiting-phone-home', 'diagnosing', 'repairing', 'awaiting-approval', 'reinstalling', 'restoring'];
-const FINAL = new Set(['repaired', 'reinstalled', 'needs-attention', 'failed', 'aborted']);
+const FINAL = new Set(['repaired', 'reinstalled', 'unverified', 'needs-attention', 'failed', 'aborted']);
 
 interface StatusReply {
   workflowId: string;
@@ -159,6 +159,16 @@ export function registerRescueCommands(program: Command, connect: () => Promise<
     .action(async (system: string, options: { reason: string }) => {
       await (await connect()).request('POST', `${path(system)}/abort`, { reason: options.reason });
       console.log(`aborting the rescue of ${system}`);
+    });
+  rescue
+    .command('close')
+    .argument('<system>')
+    .requiredOption('--reason <text>', 'why the run is closed (recorded with it)')
+    .description("close the machine's open rescue run (a workflow still running is terminated) and remove its boot config")
+    .action(async (system: string, options: { reason: string }) => {
+      const run = await (await connect()).request<Row>('POST', `${path(system)}/close`, { reason: options.reason });
+      if (json()) return printJson(run);
+      console.log(`closed the rescue run of ${system} (${String(run.workflowId)}) as ${String(run.outcome)}: ${String(run.error)}`);
     });
   withPageOptions(rescue.command('list').option('--system <name>').description('rescue runs, newest first'))
     .action(async (options: { system?: string } & PageOptions) => {

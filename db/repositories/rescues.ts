@@ -107,6 +107,25 @@ export function createRescueRepository(db: Database, cipher: SecretCipher) {
       if (row === undefined) throw new InventoryError('not-found', `rescue ${workflowId} (run ${runId}) has no record`);
       return toView(row);
     },
+    /** Runs with no end yet, oldest first: what the reconciler compares with Temporal. */
+    async openRuns(): Promise<RescueRunView[]> {
+      const rows = await db.select().from(rescueRuns).where(isNull(rescueRuns.finishedAt)).orderBy(rescueRuns.id);
+      return rows.map(toView);
+    },
+    /** The machine's open run, if it has one (there is at most one). */
+    async openRunOf(system: string): Promise<RescueRunView | undefined> {
+      const [row] = await db.select().from(rescueRuns).where(and(eq(rescueRuns.systemName, system), isNull(rescueRuns.finishedAt))).limit(1);
+      return row === undefined ? undefined : toView(row);
+    },
+    /** Closes a run only if it is still open; returns the closed run, or undefined when it was already closed. */
+    async closeIfOpen(workflowId: string, runId: string, outcome: string, error: string | null): Promise<RescueRunView | undefined> {
+      const [row] = await db
+        .update(rescueRuns)
+        .set({ outcome, state: outcome, error, finishedAt: sql`now()` })
+        .where(and(eq(rescueRuns.workflowId, workflowId), eq(rescueRuns.runId, runId), isNull(rescueRuns.finishedAt)))
+        .returning();
+      return row === undefined ? undefined : toView(row);
+    },
     async get(workflowId: string, runId: string): Promise<RescueRunView> {
       return toView(await runRow(workflowId, runId));
     },

@@ -69,7 +69,7 @@ describe('fleet audits', () => {
 
   before(async () => {
     env = await startTestTemporal();
-    api = await startTestApi(testDatabases()[0]!, { audits: (inventory) => createAuditClient(env.client, { taskQueue, audits: inventory.audits, settings: SETTINGS }) });
+    api = await startTestApi(testDatabases()[0]!, { temporal: { connection: env.connection, address: env.address, taskQueue }, auditSettings: SETTINGS });
     audits = createAuditClient(env.client, { taskQueue, audits: api.inventory.audits, settings: SETTINGS });
     worker = await Worker.create({
       connection: env.nativeConnection,
@@ -343,7 +343,7 @@ describe('fleet audits', () => {
 
   test('Temporal down: a manual run is a 503 naming it, and its run is closed as failed, not left holding the lock', async () => {
     const dead = Connection.lazy({ address: `127.0.0.1:${await closedPort('127.0.0.1')}`, connectTimeout: '1s' });
-    const lonely = await startTestApi(testDatabases()[0]!, { audits: (inventory) => createAuditClient(new Client({ connection: dead }), { taskQueue, audits: inventory.audits }) });
+    const lonely = await startTestApi(testDatabases()[0]!, { temporal: { connection: dead, address: 'a closed port', taskQueue } });
     try {
       const reply = await lonely.request('POST', '/api/v1/audits');
       assert.equal(reply.status, 503, JSON.stringify(reply.body));

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { createRequire } from 'node:module';
@@ -19,6 +20,8 @@ import { generateKeyPair } from '../support/sshd.js';
 import { hostKeyFingerprint } from '../../rescue/handshake.js';
 import { phoneHomeLate } from '../support/simulated-machine.js';
 import { startRescueLab, addLabMachine, type LabMachine, type RescueLab } from '../support/rescue-lab.js';
+import { testDatabases } from '../support/databases.js';
+import { startPeriodicReconcile } from '../../rescue/reconcile.js';
 import { createSshRescueShell } from '../../workers/rescue-shell.js';
 import { createBrokenLabDisk, createLabDisk, checkDiskImage } from '../../lab/vm/disks.js';
 import type { RescueResult } from '../../workflows/rescue.js';
@@ -57,7 +60,7 @@ async function rescueCallback(apiUrl: string, mac: string): Promise<{ url: strin
 
 const FAST = { phoneHomeTimeoutMs: 15_000, maxPowerCycles: 2, approvalTimeoutMs: 60_000, installTimeoutMs: 60_000, verifyTimeoutMs: 15_000 };
 
-describe('rescueWorkflow', () => {
+for (const database of testDatabases()) describe(`rescueWorkflow on ${database.label}`, () => {
   let lab: RescueLab;
   let disks: string;
   const machines: LabMachine[] = [];
@@ -66,7 +69,7 @@ describe('rescueWorkflow', () => {
 
   before(async () => {
     disks = await mkdtemp(join(tmpdir(), 'rescue-disks-'));
-    lab = await startRescueLab(createSshRescueShell({ devicesFor: (system) => (diskOf.has(system) ? [diskOf.get(system)!] : undefined), fileSystemAccess: 'debugfs' }));
+    lab = await startRescueLab(createSshRescueShell({ devicesFor: (system) => (diskOf.has(system) ? [diskOf.get(system)!] : undefined), fileSystemAccess: 'debugfs' }), database);
     await lab.startWorker();
     const setup: Array<[string, unknown]> = [
       ['/api/v1/templates', { name: 'ks', kind: 'kickstart', body: '%pre\ncurl "{{ status_url_started }}"\n%end\n%post\ncurl "{{ status_url_finished }}"\n%end\n' }],
@@ -89,9 +92,29 @@ describe('rescueWorkflow', () => {
   }
   const start = (system: string, reason = 'test') => lab.rescues.start({ system, reason, requestedBy: 'test' });
   const handle = (system: string) => lab.env.client.workflow.getHandle(`rescue-${system}`);
+  /**
+   * How the rescue ended. A completed workflow returns it; a failed one carries the rescue's status as its
+   * failure's details; a cancelled one (aborted) has neither, and its status comes from the API (the run row).
+   */
   async function result(system: string): Promise<RescueResult> {
-    return handle(system).result() as Promise<RescueResult>;
+    try {
+      return (await handle(system).result()) as RescueResult;
+    } catch (error) {
+      if (!(error instanceof WorkflowFailedError)) throw error;
+      if (error.cause instanceof ApplicationFailure && error.cause.type === 'RescueFailed') {
+        assert.equal(error.cause.nonRetryable, true);
+        const status = error.cause.details?.[0] as RescueStatus;
+        return { outcome: status.outcome!, status };
+      }
+      if (error.cause instanceof CancelledFailure) {
+        const reply = await lab.api.request('GET', `/api/v1/rescues/${system}`);
+        assert.equal(reply.status, 200, JSON.stringify(reply.body));
+        return { outcome: reply.body.status.outcome, status: reply.body.status };
+      }
+      throw error;
+    }
   }
+  const temporalStatus = async (system: string) => (await handle(system).describe()).status.name;
   async function waitForState(system: string, state: string, timeoutMs = 60_000): Promise<RescueStatus> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -125,6 +148,10 @@ describe('rescueWorkflow', () => {
     const history = JSON.stringify(recorded);
     assert.equal(history.includes('OPENSSH PRIVATE KEY'), false, 'no private key in the workflow history');
     assert.equal(history.includes(web01.bmc.password), false, 'no BMC password in the workflow history');
+    // The cleanup after the rescue is retried until it succeeds (no attempt limit, backing off).
+    const cleanup = (recorded.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'clearRescueBootConfig').at(-1);
+    assert.equal(cleanup?.activityTaskScheduledEventAttributes?.retryPolicy?.maximumAttempts ?? 0, 0);
+    assert.ok(cleanup?.activityTaskScheduledEventAttributes?.retryPolicy?.maximumInterval, 'the retries back off to a maximum interval');
     // The current workflow code replays this history without a nondeterminism error.
     await Worker.runReplayHistory({ workflowsPath: require.resolve('../../workflows/index.ts') }, recorded, 'rescue-web01');
     if (process.env.RESCUED_RECORD_HISTORY) await writeFile(process.env.RESCUED_RECORD_HISTORY, `${historyToJSON(recorded)}\n`);
@@ -220,6 +247,20 @@ describe('rescueWorkflow', () => {
     const done = await result('arm01');
     assert.equal(done.outcome, 'failed');
     assert.match(String(done.status.error), /no rescue environment fits arm01 \(arch aarch64/);
+    assert.equal(await temporalStatus('arm01'), 'FAILED', 'a failed rescue fails its workflow (red in the UI)');
+    // The API and the CLI show the outcome of a closed rescue without a worker to ask.
+    await lab.stopWorkers();
+    try {
+      const reply = await lab.api.request('GET', '/api/v1/rescues/arm01');
+      assert.equal(reply.status, 200, JSON.stringify(reply.body));
+      assert.deepEqual([reply.body.running, reply.body.status.outcome], [false, 'failed']);
+      const env = { RESCUED_SERVER: lab.api.url, RESCUED_TOKEN: lab.api.adminToken };
+      const watched = await runRescuectl(['rescue', 'watch', 'arm01', '--interval', '0.5'], env);
+      assert.equal(watched.code, 1);
+      assert.match(watched.stdout, /outcome: failed \(no rescue environment fits arm01/);
+    } finally {
+      await lab.startWorker();
+    }
   });
 
   test('BMC authentication error: not retried, the message names the BMC', async () => {
@@ -258,6 +299,7 @@ describe('rescueWorkflow', () => {
     const done = await result('stuck01');
     assert.equal(done.outcome, 'aborted');
     assert.match(String(done.status.error), /aborted by token:test-admin: wrong machine/);
+    assert.equal(await temporalStatus('stuck01'), 'CANCELLED', 'an aborted rescue ends cancelled in Temporal');
     assert.equal(await lab.api.inventory.boot.override('stuck01'), undefined);
     const [run] = await lab.api.inventory.rescues.list({ system: 'stuck01' });
     assert.equal(run?.outcome, 'aborted');
@@ -347,6 +389,114 @@ describe('rescueWorkflow', () => {
     assert.equal(accepted.status, 200, accepted.message);
     const done = await result('pin01');
     assert.equal(done.outcome, 'repaired', JSON.stringify(done.status, null, 2));
+  });
+
+  test('verification: success only when the OS answers; with nothing to ask, the outcome is unverified', async () => {
+    diskOf.set('blind01', (await createBrokenLabDisk('cleared-inode', { directory: disks })).path);
+    diskOf.set('sshok01', (await createBrokenLabDisk('cleared-inode', { directory: disks })).path);
+    // No IP in the inventory and no check: before, the BMC's "power on" made this `repaired`.
+    const blind = await machine('blind01', { verifiable: false });
+    const sshOk = await addLabMachine(lab, { name: 'sshok01', profile: 'web', behaviour: { phonesHome: true, osHealthy: () => true, install: 'success' }, labels: {} });
+    machines.push(sshOk);
+    assert.equal((await lab.api.request('PATCH', '/api/v1/systems/sshok01', { body: { labels: { 'rescued.verify': `ssh:127.0.0.1:${sshOk.machine.osPort}` } } })).status, 200);
+    await start('blind01');
+    await start('sshok01');
+    const unverified = await result('blind01');
+    assert.equal(unverified.outcome, 'unverified', JSON.stringify(unverified.status, null, 2));
+    assert.match(String(unverified.status.evidence.verification), /no IP in the inventory and no label rescued.verify/);
+    assert.equal(blind.machine.boots.at(-1), 'disk:os-up');
+    assert.equal(await temporalStatus('blind01'), 'COMPLETED');
+    const [run] = await lab.api.inventory.rescues.list({ system: 'blind01' });
+    assert.equal(run?.outcome, 'unverified');
+    const verified = await result('sshok01');
+    assert.equal(verified.outcome, 'repaired', JSON.stringify(verified.status, null, 2));
+    assert.match(String(verified.status.evidence.verification), /SSH at 127\.0\.0\.1:\d+ \(label rescued.verify\) answered/);
+  });
+
+  test('a rescue terminated in Temporal: the next start closes its run and its boot config, then rescues', async () => {
+    const machineT = await addLabMachine(lab, { name: 'term01', profile: 'web', behaviour: { phonesHome: false, osHealthy: () => true, install: 'hang' } });
+    machines.push(machineT);
+    const first = await start('term01');
+    await waitForState('term01', 'awaiting-phone-home');
+    await handle('term01').terminate('stuck, terminated from the UI');
+    assert.ok(await lab.api.inventory.boot.override('term01'), 'a terminated workflow cleans nothing up');
+    const env = { RESCUED_SERVER: lab.api.url, RESCUED_TOKEN: lab.api.adminToken };
+    const again = await runRescuectl(['--json', 'rescue', 'start', 'term01', '--reason', 'second try'], env);
+    assert.equal(again.code, 0, again.stderr);
+    const second = JSON.parse(again.stdout) as { runId: string; joined: boolean };
+    assert.notEqual(second.runId, first.runId);
+    assert.equal(second.joined, false);
+    const old = await lab.api.inventory.rescues.get('rescue-term01', first.runId);
+    assert.equal(old.outcome, 'aborted');
+    assert.match(String(old.error), /terminated in Temporal: stuck, terminated from the UI/);
+    const removed = (await lab.api.inventory.events.page({ objectType: 'system', objectName: 'term01', limit: 1000 })).items;
+    assert.ok(removed.some((e) => e.kind === 'rescue.boot-config-removed' && e.actor === 'reconciler'), 'the reconciler removed the old boot config');
+    await waitForState('term01', 'awaiting-phone-home');
+    assert.equal((await lab.api.inventory.rescues.openRunOf('term01'))?.runId, second.runId);
+    await lab.api.request('POST', '/api/v1/rescues/term01/abort', { body: { reason: 'test over' } });
+    assert.equal((await result('term01')).outcome, 'aborted');
+  });
+
+  test('the periodic reconciler (as npm start runs it) closes runs whose workflow timed out or was terminated', async () => {
+    const lost = await addLabMachine(lab, { name: 'lost01', profile: 'web', behaviour: { phonesHome: false, osHealthy: () => true, install: 'hang' } });
+    machines.push(lost);
+    await lab.api.request('POST', '/api/v1/rescues', { body: { system: 'lost01' } });
+    await waitForState('lost01', 'awaiting-phone-home');
+    await handle('lost01').terminate('worker pool gone');
+    const lines: string[] = [];
+    const stop = startPeriodicReconcile(lab.api.reconciler, { intervalMs: 3600_000, log: (line) => lines.push(line) });
+    const deadline = Date.now() + 20_000;
+    while ((await lab.api.inventory.rescues.openRunOf('lost01')) !== undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    await stop();
+    assert.equal(await lab.api.inventory.rescues.openRunOf('lost01'), undefined, 'the run is closed');
+    assert.equal(await lab.api.inventory.boot.override('lost01'), undefined, 'its boot config is gone');
+    const [run] = await lab.api.inventory.rescues.list({ system: 'lost01' });
+    assert.equal(run?.outcome, 'aborted');
+    assert.ok(lines.some((line) => /closed the rescue run of lost01 .* as aborted/.test(line)), lines.join('\n'));
+    // A closed rescue's status comes from its run row when Temporal holds no result (terminated).
+    const status = await lab.api.request('GET', '/api/v1/rescues/lost01');
+    assert.equal(status.status, 200, JSON.stringify(status.body));
+    assert.deepEqual([status.body.running, status.body.status.outcome], [false, 'aborted']);
+  });
+
+  test('rescuectl rescue close: an operator ends a stuck rescue; its workflow is terminated, its config removed', async () => {
+    const stuck = await addLabMachine(lab, { name: 'close01', profile: 'web', behaviour: { phonesHome: false, osHealthy: () => true, install: 'hang' } });
+    machines.push(stuck);
+    const env = { RESCUED_SERVER: lab.api.url, RESCUED_TOKEN: lab.api.adminToken };
+    const none = await runRescuectl(['rescue', 'close', 'close01', '--reason', 'nothing to close'], env);
+    assert.notEqual(none.code, 0);
+    assert.match(none.stderr, /"close01" has no open rescue run to close/);
+    await start('close01');
+    await waitForState('close01', 'awaiting-phone-home');
+    const noReason = await runRescuectl(['rescue', 'close', 'close01'], env);
+    assert.notEqual(noReason.code, 0);
+    assert.match(noReason.stderr, /--reason/);
+    const { token: viewer } = await lab.api.inventory.tokens.create({ name: 'close-viewer', role: 'viewer' }, { name: 'test' });
+    assert.equal((await lab.api.request('POST', '/api/v1/rescues/close01/close', { token: viewer, body: { reason: 'x' } })).status, 403);
+    const closed = await runRescuectl(['rescue', 'close', 'close01', '--reason', 'BMC replaced, rescue by hand'], env);
+    assert.equal(closed.code, 0, closed.stderr);
+    assert.match(closed.stdout, /closed the rescue run of close01 \(rescue-close01\) as aborted: closed by token:test-admin: BMC replaced, rescue by hand/);
+    assert.equal(await temporalStatus('close01'), 'TERMINATED');
+    assert.equal(await lab.api.inventory.boot.override('close01'), undefined);
+    const script = await (await fetch(`${lab.api.url}/boot/ipxe/${stuck.mac}`)).text();
+    assert.doesNotMatch(script, /rescued\.token=/, 'the machine no longer boots the rescue image');
+  });
+
+  test('no worker to answer a query: the API answers 503 naming Temporal, not 500', async () => {
+    const waiting = await addLabMachine(lab, { name: 'noworker01', profile: 'web', behaviour: { phonesHome: false, osHealthy: () => true, install: 'hang' } });
+    machines.push(waiting);
+    await start('noworker01');
+    await waitForState('noworker01', 'awaiting-phone-home');
+    await lab.stopWorkers();
+    try {
+      const reply = await lab.api.request('GET', '/api/v1/rescues/noworker01');
+      assert.equal(reply.status, 503, JSON.stringify(reply.body));
+      assert.match(reply.body.message, /^Temporal: /);
+    } finally {
+      await lab.startWorker();
+    }
+    await lab.api.request('POST', '/api/v1/rescues/noworker01/abort', { body: { reason: 'test over' } });
+    assert.equal((await result('noworker01')).outcome, 'aborted');
   });
 
   test('a failed rescue start for an unknown machine is a 404, and nothing starts', async () => {

@@ -4,24 +4,28 @@ import { Writable } from 'node:stream';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { registerBootRoutes } from '../../api/routes/boot.js';
-import { registerNetbootRoutes } from '../../api/routes/netboot.js';
+import { Client, Connection } from '@temporalio/client';
 import { createNetbootService } from '../../boot/netboot.js';
 import { createInstallTracker } from '../../boot/install-status.js';
 import { createFetchRecorder } from '../../boot/fetch-recorder.js';
 import type { Netboot } from '../../workers/netboot.js';
-import { registerPowerRoutes } from '../../api/routes/power.js';
-import { registerRescueRoutes } from '../../api/routes/rescues.js';
+import { buildRescuedApi } from '../../workers/api-server.js';
 import type { RescueClient } from '../../rescue/rescue-client.js';
-import { registerAuditRoutes } from '../../api/routes/audits.js';
-import type { AuditClient } from '../../triggers/audit-client.js';
-import { createInventorySystemPower } from '../../workers/system-power.js';
+import type { RescueReconciler } from '../../rescue/reconcile.js';
+import type { FleetAuditSettings } from '../../workflows/audit-types.js';
 import type { FastifyInstance } from 'fastify';
-import { buildApiServer } from '../../api/server.js';
 import { createInventory, type Inventory } from '../../db/inventory.js';
 import type { Database } from '../../db/client.js';
 import { createSecretCipher } from '../../secrets/cipher.js';
 import type { TestDatabase } from './databases.js';
+
+/** Where the test API finds Temporal: a real server, or (default) an address where nothing listens. */
+export interface TestApiTemporal {
+  connection: Connection;
+  address: string;
+  namespace?: string;
+  taskQueue: string;
+}
 
 /** A reply body as tests read it: whatever JSON the route sent, navigated by the test's own assertions. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests index into arbitrary replies
@@ -40,13 +44,22 @@ export interface TestApi {
   /** The database itself, for tests that check what is stored. */
   db: Database;
   app: FastifyInstance;
+  /** The rescue client and reconciler the API's routes use (production's, over the test's Temporal). */
+  rescues: RescueClient;
+  reconciler: RescueReconciler;
+  /** Closes the database under the running server (to see what the API answers when it is down). */
+  closeDatabase(): Promise<void>;
   /** Everything the server logged, to check that no secret reached a log line. */
   logs: string[];
   request(method: string, path: string, options?: { body?: unknown; token?: string | null; rawBody?: string }): Promise<{ status: number; body: JsonReply }>;
   close(): Promise<void>;
 }
 
-export async function startTestApi(database: TestDatabase, options: { rescues?: RescueClient; audits?: (inventory: Inventory) => AuditClient } = {}): Promise<TestApi> {
+/**
+ * The API as `npm start` builds it (workers/api-server.ts), over a test database and, when given, a real
+ * Temporal server; without one its Temporal is an address where nothing listens, as when Temporal is down.
+ */
+export async function startTestApi(database: TestDatabase, options: { temporal?: TestApiTemporal; auditSettings?: Partial<FleetAuditSettings> } = {}): Promise<TestApi> {
   const handle = await database.open();
   const secretKey = randomBytes(32);
   const inventory = createInventory(handle.db, createSecretCipher(secretKey));
@@ -69,22 +82,20 @@ export async function startTestApi(database: TestDatabase, options: { rescues?: 
       done();
     },
   });
-  const app = await buildApiServer({
+  // No Temporal given: an address where nothing listens, without the client's retries (each call fails at once).
+  const temporal = options.temporal ?? { connection: Connection.lazy({ address: '127.0.0.1:1', connectTimeout: '2 seconds', interceptors: [] }), address: '127.0.0.1:1', taskQueue: 'none' };
+  const namespace = temporal.namespace ?? 'default';
+  const built = await buildRescuedApi({
     inventory,
+    netboot,
     logLevel: 'info',
     logStream,
-    routeGroups: [
-      (server) => registerBootRoutes(server, { netboot: netboot.service, tracker: netboot.tracker, recorder: netboot.recorder, urls, tftpRoot }),
-      (server) => registerNetbootRoutes(server, { inventory, netboot: netboot.service, tracker: netboot.tracker, urls, tftpRoot }),
-      (server) => registerPowerRoutes(server, createInventorySystemPower(inventory)),
-      ...(options.rescues ? [(server: FastifyInstance) => registerRescueRoutes(server, { inventory, rescues: options.rescues! })] : []),
-      ...(options.audits ? [(server: FastifyInstance) => registerAuditRoutes(server, { inventory, audits: options.audits!(inventory), temporalAddress: 'the test server' })] : []),
-    ],
-    health: {
-      database: { describe: () => ({ kind: handle.kind }), check: () => handle.ping() },
-      temporal: { describe: () => ({ address: 'none in this test' }), check: async () => Promise.reject(new Error('no Temporal in this test')) },
-    },
+    temporal: { client: new Client({ connection: temporal.connection, namespace }), connection: temporal.connection, address: temporal.address, namespace, taskQueue: temporal.taskQueue },
+    database: { describe: () => ({ kind: handle.kind }), check: () => handle.ping() },
+    ...(options.auditSettings ? { auditSettings: options.auditSettings } : {}),
   });
+  const app = built.app;
+  let databaseOpen = true;
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
@@ -99,7 +110,13 @@ export async function startTestApi(database: TestDatabase, options: { rescues?: 
     inventory,
     db: handle.db,
     app,
+    rescues: built.rescues,
+    reconciler: built.reconciler,
     logs,
+    async closeDatabase() {
+      databaseOpen = false;
+      await handle.close();
+    },
     async request(method, path, options = {}) {
       const token = options.token === undefined ? adminToken : options.token;
       const response = await fetch(`${url}${path}`, {
@@ -115,7 +132,9 @@ export async function startTestApi(database: TestDatabase, options: { rescues?: 
     },
     async close() {
       await app.close();
-      await handle.drop();
+      if (!options.temporal) await temporal.connection.close().catch(() => undefined);
+      if (databaseOpen) await handle.drop();
+      else await handle.drop().catch(() => undefined);
       await rm(tftpRoot, { recursive: true, force: true });
     },
   };

@@ -7,14 +7,14 @@ import { Worker } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startTestTemporal } from './temporal.js';
 import { startTestApi, type TestApi } from './api.js';
-import { testDatabases } from './databases.js';
+import { testDatabases, type TestDatabase } from './databases.js';
 import { startSshd, type TestSshd } from './sshd.js';
 import { startSimulatedMachine, type MachineBehaviour, type SimulatedMachine } from './simulated-machine.js';
 import { startIpmiSim, type IpmiSimBmc } from '../../lab/bmc/ipmi-sim.js';
 import { createActivities } from '../../activities/index.js';
 import type { RescueShell } from '../../activities/rescue-shell.js';
 import { createInventorySystemPower } from '../../workers/system-power.js';
-import { createRescueClient, type RescueClient } from '../../rescue/rescue-client.js';
+import type { RescueClient } from '../../rescue/rescue-client.js';
 import type { RescueAdmission } from '../../triggers/admission.js';
 import { createUnavailableAdmission } from '../../triggers/admission-unavailable.js';
 
@@ -32,11 +32,12 @@ export interface RescueLab {
   stop(): Promise<void>;
 }
 
-export async function startRescueLab(rescueShell: RescueShell, options: { admission?: RescueAdmission } = {}): Promise<RescueLab> {
+/** The lab over the given database (default PGlite); the API is built as `npm start` builds it. */
+export async function startRescueLab(rescueShell: RescueShell, database: TestDatabase = testDatabases()[0]!, options: { admission?: RescueAdmission } = {}): Promise<RescueLab> {
   const env = await startTestTemporal();
   const taskQueue = `rescue-${randomBytes(4).toString('hex')}`;
-  const rescues = createRescueClient(env.client, { taskQueue });
-  const api = await startTestApi(testDatabases()[0]!, { rescues });
+  const api = await startTestApi(database, { temporal: { connection: env.connection, address: env.address, taskQueue } });
+  const rescues = api.rescues;
   const workers: Array<{ worker: Worker; done: Promise<void> }> = [];
   const lab: RescueLab = {
     env,
@@ -48,7 +49,7 @@ export async function startRescueLab(rescueShell: RescueShell, options: { admiss
         connection: env.nativeConnection,
         taskQueue,
         workflowsPath: require.resolve('../../workflows/index.ts'),
-        activities: createActivities({ inventory: api.inventory, databaseKind: 'pglite', systemPower: createInventorySystemPower(api.inventory), netboot: api.netboot.service, rescueShell, admission: options.admission ?? createUnavailableAdmission() }),
+        activities: createActivities({ inventory: api.inventory, databaseKind: database.label === 'postgres' ? 'postgres' : 'pglite', systemPower: createInventorySystemPower(api.inventory), netboot: api.netboot.service, rescueShell, admission: options.admission ?? createUnavailableAdmission() }),
       });
       const running = { worker, done: worker.run() };
       workers.push(running);
@@ -81,7 +82,16 @@ export interface LabMachine {
 /** A system in the inventory with its own BMC, sshd and simulated hardware. */
 export async function addLabMachine(
   lab: RescueLab,
-  options: { name: string; profile: string; behaviour: MachineBehaviour; bmcPassword?: string; labels?: Record<string, string>; rescuePolicy?: string },
+  options: {
+    name: string;
+    profile: string;
+    behaviour: MachineBehaviour;
+    bmcPassword?: string;
+    labels?: Record<string, string>;
+    rescuePolicy?: string;
+    /** false: no rescued.verify label (and no IP), so nothing can check that the OS came back. */
+    verifiable?: boolean;
+  },
 ): Promise<LabMachine> {
   const mac = `52:54:00:${[...randomBytes(3)].map((b) => b.toString(16).padStart(2, '0')).join(':')}`;
   const bmc = await startIpmiSim({ initialPower: 'on' });
@@ -92,7 +102,7 @@ export async function addLabMachine(
       name: options.name,
       profile: options.profile,
       interfaces: [{ mac }],
-      labels: { 'rescued.verify': `tcp:127.0.0.1:${machine.osPort}`, ...options.labels },
+      labels: { ...(options.verifiable === false ? {} : { 'rescued.verify': `tcp:127.0.0.1:${machine.osPort}` }), ...options.labels },
       ...(options.rescuePolicy ? { rescuePolicy: options.rescuePolicy } : {}),
       power: [{ type: 'ipmi', address: bmc.host, port: bmc.port, user: bmc.username, password: options.bmcPassword ?? bmc.password, options: { retries: '0', readback_timeout: '20', cycle_settle: '1' } }],
     },

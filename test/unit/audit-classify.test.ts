@@ -53,14 +53,14 @@ test('power on but the OS does not answer: broken, naming where it was asked and
   assert.equal(verdict.reason, 'the BMC reports power on but the OS does not answer on 127.0.0.9:2222 (connection refused)');
 });
 
-test('OS not checked (rescued.verify=power or none): power on is healthy', () => {
-  const verdict = classifyAudit(observed({ os: { check: 'power', detail: 'the OS is not checked (no IP; rescued.verify=power)' } }));
+test('OS not checked (no IP and no label, or rescued.verify=none): power on is healthy', () => {
+  const verdict = classifyAudit(observed({ os: { check: 'none', detail: 'the OS is not checked: no IP in the inventory and no label rescued.verify' } }));
   assert.equal(verdict.classification, 'healthy');
   assert.match(verdict.reason, /not checked/);
 });
 
 test('a misconfigured OS check is suspect, with the label named', () => {
-  const verdict = classifyAudit(observed({ os: { check: 'invalid', detail: 'label rescued.verify="ssh" is not tcp:HOST:PORT, power or none' } }));
+  const verdict = classifyAudit(observed({ os: { check: 'invalid', detail: 'label rescued.verify="ssh" is not ssh:HOST:PORT, ssh:PORT, tcp:HOST:PORT, tcp:PORT or none' } }));
   assert.equal(verdict.classification, 'suspect');
   assert.match(verdict.reason, /rescued\.verify="ssh"/);
 });

@@ -34,7 +34,7 @@ function countingDependencies(endpointOf: (system: string) => string, delayMs: (
       order.push(system);
       return { power: { ok: true, value: 'on', record }, eventLog: { ok: true, value: [], record } };
     },
-    async tcpAnswers() {
+    async osAnswers() {
       return { answered: true, detail: 'fake' };
     },
   };
@@ -43,13 +43,13 @@ function countingDependencies(endpointOf: (system: string) => string, delayMs: (
 
 test('probeBatch: at most `concurrency` at once and `perBmcConcurrency` per BMC; results in the targets\' order', async () => {
   // 30 machines behind one chassis manager, 30 with a BMC each.
-  const targets = [...Array.from({ length: 30 }, (_, i) => target(`shared${String(i).padStart(2, '0')}`, '10.0.0.1:623')), ...Array.from({ length: 30 }, (_, i) => target(`own${String(i).padStart(2, '0')}`, `10.0.1.${i}:623`))];
+  const targets = [...Array.from({ length: 30 }, (_, i) => target(`shared${String(i).padStart(2, '0')}`, '127.0.9.1:623')), ...Array.from({ length: 30 }, (_, i) => target(`own${String(i).padStart(2, '0')}`, `127.0.10.${i}:623`))];
   const fake = countingDependencies((system) => targets.find((t) => t.system === system)!.bmcEndpoint!, () => 5);
   const observations = await probeBatch(targets, fake.dependencies, settings, new AbortController().signal);
   assert.deepEqual(observations.map((o) => o.system), targets.map((t) => t.system));
   assert.ok(observations.every((o) => o.bmc.state === 'answered'));
   assert.equal(fake.maxRunning(), 8);
-  assert.equal(fake.maxPerBmc.get('10.0.0.1:623'), 2);
+  assert.equal(fake.maxPerBmc.get('127.0.9.1:623'), 2);
 });
 
 test('probeBatch: a slow BMC fronting many machines holds back only its own', async () => {
@@ -75,8 +75,8 @@ test('probeSystem: no BMC, a failing BMC, and the OS check asked where the label
     async readHealth() {
       return { power: { ok: false, failure: { kind: 'auth', message: 'refused' }, record }, eventLog: null };
     },
-    async tcpAnswers(host, port) {
-      asked.push(`${host}:${port}`);
+    async osAnswers(check) {
+      asked.push(`${check.kind} ${check.host}:${check.port}`);
       return { answered: false, detail: 'connection refused' };
     },
   };
@@ -86,18 +86,24 @@ test('probeSystem: no BMC, a failing BMC, and the OS check asked where the label
   assert.deepEqual(failing.bmc, { state: 'failed', kind: 'auth', message: 'refused' });
   assert.deepEqual(failing.eventLog, { state: 'not-read', detail: 'the BMC did not give its power state' });
   assert.deepEqual(failing.os, { check: 'tcp', target: '127.0.0.7:2222', answered: false, detail: 'connection refused' });
-  assert.deepEqual(asked, ['127.0.0.1:22', '127.0.0.7:2222']);
+  assert.deepEqual(asked, ['ssh 127.0.0.1:22', 'tcp 127.0.0.7:2222']);
 });
 
-test('osCheckOf: TCP 22 on the first IP by default, else the label; a bad label is named', () => {
-  assert.deepEqual(osCheckOf({ labels: {}, interfaces: [{ ip: null }, { ip: '127.0.0.3' }] }), { kind: 'tcp', host: '127.0.0.3', port: 22 });
-  assert.deepEqual(osCheckOf({ labels: {}, interfaces: [] }), { kind: 'power' });
-  assert.deepEqual(osCheckOf({ labels: { 'rescued.verify': 'tcp:127.0.0.4:2222' }, interfaces: [] }), { kind: 'tcp', host: '127.0.0.4', port: 2222 });
-  assert.deepEqual(osCheckOf({ labels: { 'rescued.verify': '[::1]:22' }, interfaces: [] }), { kind: 'tcp', host: '::1', port: 22 });
-  assert.deepEqual(osCheckOf({ labels: { 'rescued.verify': 'none' }, interfaces: [{ ip: '127.0.0.3' }] }), { kind: 'none' });
-  assert.deepEqual(osCheckOf({ labels: { 'rescued.verify': 'tcp:2222' }, interfaces: [{ ip: '127.0.0.8' }] }), { kind: 'tcp', host: '127.0.0.8', port: 2222 });
+test('osCheckOf: SSH on port 22 of the first IP by default, else the label; no IP and no label checks nothing; a bad label is named', () => {
+  const label = 'label rescued.verify';
+  assert.deepEqual(osCheckOf({ labels: {}, interfaces: [{ ip: null }, { ip: '127.0.0.3' }] }), { kind: 'ssh', host: '127.0.0.3', port: 22, source: 'the IP of its interface' });
+  const nothing = osCheckOf({ labels: {}, interfaces: [] });
+  assert.equal(nothing.kind, 'none');
+  assert.match((nothing as { reason: string }).reason, /no IP in the inventory/);
+  assert.deepEqual(osCheckOf({ labels: { 'rescued.verify': 'tcp:127.0.0.4:2222' }, interfaces: [] }), { kind: 'tcp', host: '127.0.0.4', port: 2222, source: label });
+  assert.deepEqual(osCheckOf({ labels: { 'rescued.verify': 'ssh:[::1]:2222' }, interfaces: [] }), { kind: 'ssh', host: '::1', port: 2222, source: label });
+  assert.deepEqual(osCheckOf({ labels: { 'rescued.verify': '[::1]:22' }, interfaces: [] }), { kind: 'tcp', host: '::1', port: 22, source: label });
+  assert.equal(osCheckOf({ labels: { 'rescued.verify': 'none' }, interfaces: [{ ip: '127.0.0.3' }] }).kind, 'none');
+  assert.deepEqual(osCheckOf({ labels: { 'rescued.verify': 'tcp:2222' }, interfaces: [{ ip: '127.0.0.8' }] }), { kind: 'tcp', host: '127.0.0.8', port: 2222, source: label });
   assert.match((osCheckOf({ labels: { 'rescued.verify': 'tcp:2222' }, interfaces: [] }) as { reason: string }).reason, /names a port, but the system has no IP/);
-  const bad = osCheckOf({ labels: { 'rescued.verify': 'ssh' }, interfaces: [] });
-  assert.equal(bad.kind, 'invalid');
+  // The BMC's power state is not the OS answering: "power" is no check.
+  assert.equal(osCheckOf({ labels: { 'rescued.verify': 'power' }, interfaces: [] }).kind, 'invalid');
+  assert.equal(osCheckOf({ labels: { 'rescued.verify': 'ssh' }, interfaces: [] }).kind, 'invalid');
+  assert.equal(osCheckOf({ labels: { 'rescued.verify': 'tcp:host:99999' }, interfaces: [] }).kind, 'invalid');
   assert.equal(parseHostPort('127.0.0.1:70000'), undefined);
 });
