@@ -74,3 +74,21 @@ function longestDiskPrefix(name: string, disks: readonly string[]): string | nul
 export function fileSystemCandidates(devices: readonly DiscoveredDevice[]): DiscoveredDevice[] {
   return devices.filter((device) => device.kind !== 'disk' || device.partitions.length === 0);
 }
+
+/** Every disk the rescue host's kernel lists (/sys/block), each with the partitions its table holds (names, no /dev/). */
+export interface BlockDeviceTable {
+  disks: Array<{ name: string; partitions: string[] }>;
+}
+
+/** The whole table, ignored kinds included: an fstab is judged against every disk of the machine. */
+export function blockDeviceTable(partitions: readonly ProcPartition[], sysBlockNames: readonly string[]): BlockDeviceTable {
+  const diskSet = new Set(sysBlockNames);
+  return {
+    disks: [...sysBlockNames].sort().map((disk) => ({
+      name: disk,
+      partitions: partitions
+        .filter((partition) => !diskSet.has(partition.name) && longestDiskPrefix(partition.name, sysBlockNames) === disk)
+        .map((partition) => partition.name),
+    })),
+  };
+}
