@@ -11,7 +11,8 @@ export interface ProcPartition {
 export function parseProcPartitions(text: string): ProcPartition[] {
   const result: ProcPartition[] = [];
   for (const line of text.split('\n')) {
-    const match = /^\s*(\d+)\s+(\d+)\s+(\d+)\s+(\S+)\s*$/.exec(line);
+    // Kernel block device names: letters, digits and . _ - + : ! (cciss!c0d0); anything else is not a line of the table.
+    const match = /^\s*(\d+)\s+(\d+)\s+(\d+)\s+([\w.+:!-]+)\s*$/.exec(line);
     if (match?.[1] && match[2] && match[3] && match[4]) {
       result.push({ major: Number(match[1]), minor: Number(match[2]), blocks: Number(match[3]), name: match[4] });
     }

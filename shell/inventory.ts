@@ -68,7 +68,7 @@ async function readDeviceListing(host: RescueHost, explicit?: readonly string[])
   const result = await execChecked(host, shellScript(LISTING_SCRIPT, ...(explicit ?? [])), { timeoutMs: 15_000 });
   const parts = sections(result.stdout);
   const partitions = parseProcPartitions((parts.get('partitions') ?? []).join('\n'));
-  const sysBlock = (parts.get('sysblock') ?? []).map((line) => line.trim()).filter(Boolean);
+  const sysBlock = (parts.get('sysblock') ?? []).map((line) => line.trim()).filter((name) => /^[\w.+:!-]+$/.test(name));
   const discovered = discoverDevices(partitions, sysBlock);
   const blockDevices = blockDeviceTable(partitions, sysBlock);
   if (!explicit) return { devices: discovered.map((device) => ({ ...device, fileSystem: null })), blockDevices };
@@ -76,7 +76,8 @@ async function readDeviceListing(host: RescueHost, explicit?: readonly string[])
   const devices: ExaminedDevice[] = [];
   for (const line of parts.get('paths') ?? []) {
     const [kind, size, resolved, path] = line.split('\t');
-    if (!kind || !path || devices.some((device) => device.path === path)) continue;
+    // Only the paths asked for: a line that is not one of them is noise, never a device to run tools on.
+    if (!kind || !path || !explicit.includes(path) || devices.some((device) => device.path === path)) continue;
     if (kind === 'missing') {
       devices.push({ path, kind: 'missing', sizeBytes: null, parent: null, partitions: [], fileSystem: null });
     } else if (kind === 'file') {

@@ -8,6 +8,7 @@ import type { Inventory } from '../../db/inventory.js';
 import { macAddress, objectName } from '../../inventory/schemas.js';
 import { RescueNotRunningError, RescueStateError, type RescueClient } from '../../rescue/rescue-client.js';
 import { hostKeyFingerprint } from '../../rescue/handshake.js';
+import { buildRescueReport } from '../../rescue/report.js';
 import { actorOf } from '../auth.js';
 import { HttpError } from '../errors.js';
 import { errorReply } from './collections.js';
@@ -62,11 +63,15 @@ export function registerRescueRoutes(parent: FastifyInstance, dependencies: { in
   });
   app.get('/api/v1/rescues/:system/report', {
     config: { role: 'viewer' },
-    schema: { tags: ['rescues'], summary: "The last rescue's record: steps, diagnosis, repairs, evidence", params },
+    schema: {
+      tags: ['rescues'],
+      summary: "The last rescue's record: steps, the diagnosis before and after repair side by side, what each playbook did, evidence",
+      params,
+    },
     handler: async (request) => {
       const [latest] = await inventory.rescues.list({ system: request.params.system, limit: 1 });
       if (latest === undefined) throw new HttpError(404, 'not-found', `"${request.params.system}" has never been rescued`);
-      return latest;
+      return buildRescueReport(latest);
     },
   });
   const decision = z.strictObject({ comment: z.string().max(500).optional() });

@@ -26,7 +26,11 @@ export interface RescueRunView {
   startedAt: string;
   finishedAt: string | null;
   steps: RunRow['steps'];
+  /** The latest diagnosis report: after the repair when one ran. */
   diagnosis: RunRow['diagnosis'];
+  /** The diagnosis the repair worked from; null when no repair ran. */
+  diagnosisBeforeRepair: RunRow['diagnosisBeforeRepair'];
+  /** What each playbook did (status, actions, evidence). */
   repairs: RunRow['repairs'];
   evidence: RunRow['evidence'];
   error: string | null;
@@ -47,6 +51,7 @@ function toView(row: RunRow): RescueRunView {
     finishedAt: row.finishedAt?.toISOString() ?? null,
     steps: row.steps,
     diagnosis: row.diagnosis,
+    diagnosisBeforeRepair: row.diagnosisBeforeRepair ?? null,
     repairs: row.repairs,
     evidence: row.evidence,
     error: row.error,
@@ -85,7 +90,7 @@ export function createRescueRepository(db: Database, cipher: SecretCipher) {
         throw new InventoryError('conflict', `system "${input.system}" is already being rescued (${open?.workflowId ?? 'another run'}, since ${open?.startedAt.toISOString() ?? '?'})`);
       }
     },
-    async update(workflowId: string, runId: string, change: Partial<Pick<RunRow, 'state' | 'environment' | 'diagnosis' | 'repairs' | 'evidence' | 'steps' | 'error'>>): Promise<void> {
+    async update(workflowId: string, runId: string, change: Partial<Pick<RunRow, 'state' | 'environment' | 'diagnosis' | 'diagnosisBeforeRepair' | 'repairs' | 'evidence' | 'steps' | 'error'>>): Promise<void> {
       await runRow(workflowId, runId);
       await db.update(rescueRuns).set(safeJson(change)).where(and(eq(rescueRuns.workflowId, workflowId), eq(rescueRuns.runId, runId)));
     },

@@ -1,0 +1,1 @@
+ALTER TABLE "rescue_runs" ADD COLUMN "diagnosis_before_repair" jsonb;
