@@ -9,9 +9,10 @@ import { renderAutoinstallTemplate, TemplateRenderError } from '../boot/autoinst
 import { formatKernelOptions, mergeKernelOptions } from '../boot/kernel-options.js';
 import { macToBootFileSuffix } from '../inventory/mac.js';
 import type { ActivityDependencies } from './dependencies.js';
-import type { FindingSummary, MachineIdentity, StepRecord } from '../workflows/rescue-types.js';
+import type { FindingSummary, MachineIdentity, RepairSummary, StepRecord } from '../workflows/rescue-types.js';
 import type { RescueSshEndpoint } from './rescue-shell.js';
 import { isRetryableShellError, isShellError } from '../shell/errors.js';
+import { safeText } from '../shell/safe-text.js';
 
 /** Labels that tune a rescue per machine (documented in the README). */
 export const RESCUE_LABELS = {
@@ -152,12 +153,18 @@ export function createRescueActivities(dependencies: ActivityDependencies) {
       return { findings: outcome.findings };
     },
 
-    async repairMachine(input: { workflowId: string; runId: string; handshakeId: string }): Promise<{ findingsAfter: FindingSummary[]; changes: Array<{ playbook: string; subject: string; changed: boolean }> }> {
+    async repairMachine(input: { workflowId: string; runId: string; handshakeId: string }): Promise<{ findingsAfter: FindingSummary[]; changes: RepairSummary[] }> {
       const context = Context.current();
       const run = await inventory.rescues.get(input.workflowId, input.runId);
-      const outcome = await overSsh(() => sshEndpoint(input.handshakeId).then((endpoint) => rescueShell.repair(endpoint, run.diagnosis ?? {}, () => context.heartbeat(), context.cancellationSignal)));
-      await inventory.rescues.update(input.workflowId, input.runId, { diagnosis: outcome.after.report, repairs: outcome.changes });
-      return { findingsAfter: outcome.after.findings, changes: outcome.changes.map(({ playbook, subject, changed }) => ({ playbook, subject, changed })) };
+      // A retried repair works from the diagnosis before the first attempt, not from the one after it.
+      const before = run.diagnosisBeforeRepair ?? run.diagnosis;
+      const outcome = await overSsh(() => sshEndpoint(input.handshakeId).then((endpoint) => rescueShell.repair(endpoint, before ?? {}, () => context.heartbeat(), context.cancellationSignal)));
+      await inventory.rescues.update(input.workflowId, input.runId, { diagnosisBeforeRepair: before, diagnosis: outcome.after.report, repairs: outcome.results });
+      return {
+        findingsAfter: outcome.after.findings,
+        // Small and JSON-plain for the workflow: what each playbook did, without its evidence.
+        changes: outcome.results.map(({ playbook, subject, changed, status, actions }) => ({ playbook, subject, changed, status, actions: actions.slice(0, 12).map((line) => safeText(line, { limit: 500 })) })),
+      };
     },
 
     async pushInstallBootConfig(input: { system: string; profile: string; owner: string }): Promise<{ since: string }> {
