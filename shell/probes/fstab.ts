@@ -44,7 +44,9 @@ export const fstabProbe: Probe = {
         }));
       }
       for (const item of judgment.entries) {
-        const subject = `${root.device}:/etc/fstab:${item.entry.mountPoint}`;
+        // Swap entries all mount on "none": their source tells them apart.
+        const mount = item.entry.type === 'swap' || item.entry.mountPoint === 'none' ? `swap ${item.entry.spec}` : item.entry.mountPoint;
+        const subject = `${root.device}:/etc/fstab:${mount}`;
         const where = `line ${item.entry.lineNumber} (${item.entry.spec} on ${item.entry.mountPoint}, ${item.entry.type})`;
         for (const problem of item.problems) {
           problems += 1;

@@ -6,7 +6,7 @@ import {
 } from '../../shell/fstab.js';
 import { planFstabCorrection, replaceFstabType } from '../../shell/fstab-correction.js';
 import { describeFstabJudgment, isKnownFileSystemType, judgeFstab, typeFits } from '../../shell/fstab-check.js';
-import type { BlockDeviceTable } from '../../shell/devices.js';
+import { blockDeviceTable, parseProcPartitions, type BlockDeviceTable } from '../../shell/devices.js';
 
 const ROOT = '11111111-1111-4111-8111-111111111111';
 const DATA = '22222222-2222-4222-8222-222222222222';
@@ -233,4 +233,16 @@ test('correction: device paths that name nothing, types that are wrong or unknow
   const byPath = planFstabCorrection({ lines: parseFstab('/dev/sdb1 /data ext4 defaults 0 2\n'), known, rootDevice: '/dev/vda1', blockDevices: TABLE, date: 'd' });
   assert.deepEqual(byPath.changes.map((change) => [change.action, change.to]), [['replaced', `UUID=${DATA}`]], 'by UUID when the file system can be identified');
   assert.equal(replaceFstabType('  /dev/x\t/a   xfs  defaults 0 0', 'ext4'), '  /dev/x\t/a   ext4  defaults 0 0');
+});
+
+test('the block-device table: every disk the kernel lists, with the partitions its table holds', () => {
+  const partitions = parseProcPartitions([
+    'major minor  #blocks  name', '', ' 254 0 1048576 vda', ' 254 1 524288 vda1', ' 254 2 1 vda2', ' 254 5 262144 vda5',
+    ' 259 0 2097152 nvme0n1', ' 259 1 1048576 nvme0n1p1', ' 7 0 100 loop0', ' 1 2 3 bad\u0000name',
+  ].join('\n'));
+  assert.deepEqual(blockDeviceTable(partitions, ['vda', 'nvme0n1', 'loop0']), { disks: [
+    { name: 'loop0', partitions: [] },
+    { name: 'nvme0n1', partitions: ['nvme0n1p1'] },
+    { name: 'vda', partitions: ['vda1', 'vda2', 'vda5'] },
+  ] });
 });
