@@ -234,7 +234,7 @@ export function createRescueActivities(dependencies: ActivityDependencies) {
       try {
         await inventory.rescues.update(input.workflowId, input.runId, { steps: input.steps, evidence: input.evidence });
         const run = await inventory.rescues.close(input.workflowId, input.runId, input.outcome, input.error);
-        await inventory.events.record({ kind: `rescue.${input.outcome}`, objectType: 'system', objectName: run.system, actor: input.workflowId, detail: input.error ? { error: input.error } : {} });
+        await inventory.events.record({ kind: `rescue.${input.outcome}`, objectType: 'system', objectName: run.system, actor: input.workflowId, detail: input.error ? { error: safeText(input.error, { limit: 4000 }) } : {} });
       } catch (error) {
         // A rescue refused at identify (already rescued, unknown system) has no run of its own to close.
         if (error instanceof InventoryError && error.kind === 'not-found') return;
