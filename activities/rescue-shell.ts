@@ -18,7 +18,8 @@ export interface DiagnosisOutcome {
 }
 
 export interface RepairOutcome {
-  changes: Array<{ playbook: string; subject: string; changed: boolean; actions: string[]; status: string }>;
+  /** Each playbook's result as shell/ reports it (status, actions, the findings it worked on, evidence, error), stored with the run. */
+  results: Array<Record<string, unknown> & { playbook: string; subject: string; changed: boolean; actions: string[]; status: string }>;
   after: DiagnosisOutcome;
 }
 

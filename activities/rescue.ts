@@ -8,10 +8,11 @@ import { renderAutoinstallTemplate, TemplateRenderError } from '../boot/autoinst
 import { formatKernelOptions, mergeKernelOptions } from '../boot/kernel-options.js';
 import { macToBootFileSuffix } from '../inventory/mac.js';
 import type { ActivityDependencies } from './dependencies.js';
-import type { FindingSummary, MachineIdentity, PhoneHome, StepRecord, VerificationVerdict } from '../workflows/rescue-types.js';
+import type { FindingSummary, MachineIdentity, PhoneHome, RepairSummary, StepRecord, VerificationVerdict } from '../workflows/rescue-types.js';
 import type { RescueSshEndpoint } from './rescue-shell.js';
 import { isRetryableShellError, isShellError } from '../shell/errors.js';
 import { osAnswers, osCheckOf, parseHostPort, VERIFY_LABEL } from '../rescue/os-check.js';
+import { safeText } from '../shell/safe-text.js';
 
 /** Labels that tune a rescue per machine (documented in the README). */
 export const RESCUE_LABELS = {
@@ -156,12 +157,18 @@ export function createRescueActivities(dependencies: ActivityDependencies) {
       return { findings: outcome.findings };
     },
 
-    async repairMachine(input: { workflowId: string; runId: string; handshakeId: string; phoneHome: PinnedPhoneHome }): Promise<{ findingsAfter: FindingSummary[]; changes: Array<{ playbook: string; subject: string; changed: boolean }> }> {
+    async repairMachine(input: { workflowId: string; runId: string; handshakeId: string; phoneHome: PinnedPhoneHome }): Promise<{ findingsAfter: FindingSummary[]; changes: RepairSummary[] }> {
       const context = Context.current();
       const run = await inventory.rescues.get(input.workflowId, input.runId);
-      const outcome = await overSsh(() => sshEndpoint(input.handshakeId, input.phoneHome).then((endpoint) => rescueShell.repair(endpoint, run.diagnosis ?? {}, () => context.heartbeat(), context.cancellationSignal)));
-      await inventory.rescues.update(input.workflowId, input.runId, { diagnosis: outcome.after.report, repairs: outcome.changes });
-      return { findingsAfter: outcome.after.findings, changes: outcome.changes.map(({ playbook, subject, changed }) => ({ playbook, subject, changed })) };
+      // A retried repair works from the diagnosis before the first attempt, not from the one after it.
+      const before = run.diagnosisBeforeRepair ?? run.diagnosis;
+      const outcome = await overSsh(() => sshEndpoint(input.handshakeId, input.phoneHome).then((endpoint) => rescueShell.repair(endpoint, before ?? {}, () => context.heartbeat(), context.cancellationSignal)));
+      await inventory.rescues.update(input.workflowId, input.runId, { diagnosisBeforeRepair: before, diagnosis: outcome.after.report, repairs: outcome.results });
+      return {
+        findingsAfter: outcome.after.findings,
+        // Small and JSON-plain for the workflow: what each playbook did, without its evidence.
+        changes: outcome.results.map(({ playbook, subject, changed, status, actions }) => ({ playbook, subject, changed, status, actions: actions.slice(0, 12).map((line) => safeText(line, { limit: 500 })) })),
+      };
     },
 
     async pushInstallBootConfig(input: { system: string; profile: string; owner: string }): Promise<{ since: string }> {
@@ -231,7 +238,7 @@ export function createRescueActivities(dependencies: ActivityDependencies) {
       try {
         await inventory.rescues.update(input.workflowId, input.runId, { steps: input.steps, evidence: input.evidence });
         const run = await inventory.rescues.close(input.workflowId, input.runId, input.outcome, input.error);
-        await inventory.events.record({ kind: `rescue.${input.outcome}`, objectType: 'system', objectName: run.system, actor: input.workflowId, detail: input.error ? { error: input.error } : {} });
+        await inventory.events.record({ kind: `rescue.${input.outcome}`, objectType: 'system', objectName: run.system, actor: input.workflowId, detail: input.error ? { error: safeText(input.error, { limit: 4000 }) } : {} });
       } catch (error) {
         // A rescue refused at identify (already rescued, unknown system) has no run of its own to close.
         if (error instanceof InventoryError && error.kind === 'not-found') return;

@@ -8,26 +8,33 @@ export function formatValue(value: unknown): string {
   if (Array.isArray(value)) return value.length === 0 ? '-' : value.map((v) => (typeof v === 'object' ? JSON.stringify(v) : String(v))).join(', ');
   if (typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b));
-    return entries.length === 0 ? '-' : entries.map(([k, v]) => `${k}=${String(v)}`).join(', ');
+    return entries.length === 0 ? '-' : entries.map(([k, v]) => `${k}=${v !== null && typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(', ');
   }
   return String(value);
 }
 
-export function printTable(rows: Row[], columns: Array<{ key: string; header: string; value?: (row: Row) => unknown }>): void {
-  if (rows.length === 0) {
-    console.log('(none)');
-    return;
-  }
+export type Columns = Array<{ key: string; header: string; value?: (row: Row) => unknown }>;
+
+export function printTable(rows: Row[], columns: Columns): void {
+  console.log(formatTable(rows, columns));
+}
+
+export function formatTable(rows: Row[], columns: Columns): string {
+  if (rows.length === 0) return '(none)';
   const table = new Table({
     head: columns.map((c) => c.header),
     style: { head: [], border: [] },
     chars: { top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '', left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '  ' },
   });
   for (const row of rows) table.push(columns.map((c) => formatValue(c.value ? c.value(row) : row[c.key])));
-  console.log(table.toString().split('\n').map((line) => line.trimEnd().replace(/^ /, '')).join('\n'));
+  return table.toString().split('\n').map((line) => line.trimEnd().replace(/^ /, '')).join('\n');
 }
 
 export function printReport(object: Row, labels: Record<string, string> = {}): void {
+  console.log(formatReport(object, labels));
+}
+
+export function formatReport(object: Row, labels: Record<string, string> = {}): string {
   const flat: Array<[string, string]> = [];
   for (const [key, value] of Object.entries(object)) {
     const label = labels[key] ?? key.replace(/([A-Z])/g, ' $1').toLowerCase();
@@ -40,7 +47,41 @@ export function printReport(object: Row, labels: Record<string, string> = {}): v
     } else flat.push([label, formatValue(value)]);
   }
   const width = Math.max(...flat.map(([label]) => label.length));
-  for (const [label, value] of flat) console.log(`${label.padEnd(width)} : ${value}`);
+  return flat.map(([label, value]) => `${label.padEnd(width)} : ${value}`).join('\n');
+}
+
+const isScalar = (value: unknown) => value === null || value === undefined || typeof value !== 'object';
+
+function labelOf(key: string): string {
+  return key.replace(/([A-Z])/g, ' $1').toLowerCase();
+}
+
+/**
+ * Any JSON value as indented lines a person reads: `key: value` for scalars and short lists, nested objects
+ * and lists of objects indented under their key, multi-line text as an indented block. Never `[object Object]`.
+ */
+export function formatTree(value: unknown, indent = ''): string[] {
+  if (isScalar(value)) return [`${indent}${formatValue(value)}`];
+  if (Array.isArray(value)) {
+    if (value.length === 0) return [`${indent}-`];
+    if (value.every((item) => isScalar(item) && !String(item).includes('\n'))) return [`${indent}${formatValue(value)}`];
+    return value.flatMap((item) => {
+      const lines = formatTree(item, `${indent}  `);
+      return [`${indent}- ${lines[0]?.slice(indent.length + 2) ?? ''}`, ...lines.slice(1)];
+    });
+  }
+  const entries = Object.entries(value as Record<string, unknown>);
+  if (entries.length === 0) return [`${indent}-`];
+  return entries.flatMap(([key, member]) => {
+    const label = `${indent}${labelOf(key)}:`;
+    if (typeof member === 'string' && member.includes('\n')) return [label, ...member.split('\n').map((line) => `${indent}    ${line}`)];
+    if (isScalar(member) || (Array.isArray(member) && member.every((item) => isScalar(item) && !String(item).includes('\n')))) return [`${label} ${formatValue(member)}`];
+    return [label, ...formatTree(member, `${indent}  `)];
+  });
+}
+
+export function printTree(value: unknown, indent = ''): void {
+  console.log(formatTree(value, indent).join('\n'));
 }
 
 export function printJson(value: unknown): void {

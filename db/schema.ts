@@ -256,7 +256,10 @@ export const rescueRuns = pgTable(
     startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
     finishedAt: timestamp('finished_at', { withTimezone: true }),
     steps: jsonb('steps').$type<Array<{ step: string; startedAt: string; finishedAt: string | null; outcome: string }>>().notNull().default(sql`'[]'::jsonb`),
+    /** The latest diagnosis report: after the repair when one ran. */
     diagnosis: jsonb('diagnosis').$type<Record<string, unknown> | null>(),
+    /** The diagnosis the repair worked from, kept when a repair ran (diagnosis is then the one after it). */
+    diagnosisBeforeRepair: jsonb('diagnosis_before_repair').$type<Record<string, unknown> | null>(),
     repairs: jsonb('repairs').$type<Array<Record<string, unknown>>>().notNull().default(sql`'[]'::jsonb`),
     evidence: jsonb('evidence').$type<Record<string, unknown>>().notNull().default(sql`'{}'::jsonb`),
     error: text('error'),

@@ -87,6 +87,10 @@ export function createRescueReconciler(dependencies: RescueReconcilerDependencie
 
 export type RescueReconciler = ReturnType<typeof createRescueReconciler>;
 
+function findingsOf(diagnosis: Record<string, unknown> | null): RescueStatus['findings'] {
+  return ((diagnosis as { findings?: RescueStatus['findings'] } | null)?.findings ?? []).map((f) => ({ id: f.id, probe: f.probe, severity: f.severity, subject: f.subject, summary: f.summary, repair: f.repair ?? null }));
+}
+
 /** A closed rescue's status rebuilt from its run row, for workflows that ended with no result to read. */
 export function statusFromRun(run: RescueRunView): RescueStatus {
   const policy = null;
@@ -99,7 +103,9 @@ export function statusFromRun(run: RescueRunView): RescueStatus {
     policy,
     powerCycles: typeof (run.evidence as { power?: unknown }).power === 'object' ? run.steps.filter((s) => s.step === 'power-cycling').length : 0,
     steps: run.steps,
-    findings: ((run.diagnosis as { findings?: RescueStatus['findings'] } | null)?.findings ?? []).map((f) => ({ id: f.id, probe: f.probe, severity: f.severity, subject: f.subject, summary: f.summary, repair: f.repair ?? null })),
+    findings: findingsOf(run.diagnosis),
+    findingsBeforeRepair: run.diagnosisBeforeRepair ? findingsOf(run.diagnosisBeforeRepair) : null,
+    repairs: run.repairs.map((r) => ({ playbook: String(r.playbook ?? ''), subject: String(r.subject ?? ''), changed: r.changed === true, ...(typeof r.status === 'string' ? { status: r.status } : {}) })),
     evidence: run.evidence,
     outcome: (run.outcome ?? null) as RescueStatus['outcome'],
     error: run.error,

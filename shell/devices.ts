@@ -11,7 +11,8 @@ export interface ProcPartition {
 export function parseProcPartitions(text: string): ProcPartition[] {
   const result: ProcPartition[] = [];
   for (const line of text.split('\n')) {
-    const match = /^\s*(\d+)\s+(\d+)\s+(\d+)\s+(\S+)\s*$/.exec(line);
+    // Kernel block device names: letters, digits and . _ - + : ! (cciss!c0d0); anything else is not a line of the table.
+    const match = /^\s*(\d+)\s+(\d+)\s+(\d+)\s+([\w.+:!-]+)\s*$/.exec(line);
     if (match?.[1] && match[2] && match[3] && match[4]) {
       result.push({ major: Number(match[1]), minor: Number(match[2]), blocks: Number(match[3]), name: match[4] });
     }
@@ -73,4 +74,22 @@ function longestDiskPrefix(name: string, disks: readonly string[]): string | nul
 /** The devices that may carry a file system: partitions, and disks or image files without partitions. */
 export function fileSystemCandidates(devices: readonly DiscoveredDevice[]): DiscoveredDevice[] {
   return devices.filter((device) => device.kind !== 'disk' || device.partitions.length === 0);
+}
+
+/** Every disk the rescue host's kernel lists (/sys/block), each with the partitions its table holds (names, no /dev/). */
+export interface BlockDeviceTable {
+  disks: Array<{ name: string; partitions: string[] }>;
+}
+
+/** The whole table, ignored kinds included: an fstab is judged against every disk of the machine. */
+export function blockDeviceTable(partitions: readonly ProcPartition[], sysBlockNames: readonly string[]): BlockDeviceTable {
+  const diskSet = new Set(sysBlockNames);
+  return {
+    disks: [...sysBlockNames].sort().map((disk) => ({
+      name: disk,
+      partitions: partitions
+        .filter((partition) => !diskSet.has(partition.name) && longestDiskPrefix(partition.name, sysBlockNames) === disk)
+        .map((partition) => partition.name),
+    })),
+  };
 }

@@ -3,9 +3,11 @@
 import { toShellFailure, type ShellFailure } from './errors.js';
 import type { FileSystemAccessPreference } from './file-systems/open.js';
 import { PLAYBOOK_IDS, SEVERITIES, type Finding, type PlaybookId, type ProbeName, type Severity } from './findings.js';
-import { examineDevices, type ExaminedDevice } from './inventory.js';
+import type { BlockDeviceTable } from './devices.js';
+import { examineMachine, type ExaminedDevice } from './inventory.js';
 import { DiagnosisContext, PROBES } from './probes/index.js';
 import { withAbortSignal, type RescueHost } from './rescue-host.js';
+import { safeJson } from './safe-text.js';
 import { findTools, type ToolInventory } from './tools.js';
 
 export interface DiagnoseOptions {
@@ -41,6 +43,8 @@ export interface DiagnosisReport {
   /** The device paths asked for, or null when they were discovered; a re-diagnosis asks for the same. */
   requestedDevices: string[] | null;
   devices: ExaminedDevice[];
+  /** Every disk and its partitions as the rescue host's kernel lists them (absent from reports stored before it was kept). */
+  blockDevices?: BlockDeviceTable;
   /** Tool name → path in the rescue environment. */
   tools: Record<string, string>;
   fileSystemAccess: FileSystemAccessPreference;
@@ -61,12 +65,12 @@ export async function diagnose(rescueHost: RescueHost, options: DiagnoseOptions 
   const started = performance.now();
   options.signal?.throwIfAborted();
   const tools = options.tools ?? await findTools(host);
-  const devices = await examineDevices(host, tools, options.devices);
+  const { devices, blockDevices } = await examineMachine(host, tools, options.devices);
   const fileSystemAccess = options.fileSystemAccess ?? 'auto';
   const context = new DiagnosisContext(host, tools, devices, {
     fileSystemAccess,
     fsckTimeoutMs: options.fsckTimeoutMs ?? DEFAULT_FSCK_TIMEOUT_MS,
-  });
+  }, blockDevices);
 
   const findings: Finding[] = [];
   const probesRun: ProbeRun[] = [];
@@ -88,20 +92,22 @@ export async function diagnose(rescueHost: RescueHost, options: DiagnoseOptions 
   } finally {
     cleanupErrors = await context.closeAll();
   }
-  return {
+  // The one way out of a diagnosis: whatever the tools printed is made safe to store and show here.
+  return safeJson<DiagnosisReport>({
     startedAt: startedAt.toISOString(),
     finishedAt: now().toISOString(),
     durationMs: Math.round(performance.now() - started),
     host: host.name,
     requestedDevices: options.devices ? [...options.devices] : null,
     devices,
+    blockDevices,
     tools: { ...tools.paths },
     fileSystemAccess,
     findings,
     probesRun,
     complete: probesRun.every((run) => run.ok) && cleanupErrors.length === 0,
     cleanupErrors,
-  };
+  });
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -121,6 +127,8 @@ export function asDiagnosisReport(value: unknown): DiagnosisReport {
   if (!['auto', 'debugfs', 'mount'].includes(String(value.fileSystemAccess))) fail('fileSystemAccess');
   if (value.requestedDevices !== null && !(Array.isArray(value.requestedDevices) && value.requestedDevices.every((item) => typeof item === 'string'))) fail('requestedDevices');
   if (!Array.isArray(value.devices) || !value.devices.every((item) => isRecord(item) && typeof item.path === 'string')) fail('devices');
+  if (value.blockDevices !== undefined && !(isRecord(value.blockDevices) && Array.isArray(value.blockDevices.disks)
+    && value.blockDevices.disks.every((disk) => isRecord(disk) && typeof disk.name === 'string' && Array.isArray(disk.partitions)))) fail('blockDevices');
   if (!Array.isArray(value.findings)) fail('findings');
   (value.findings as unknown[]).forEach((item, index) => {
     if (!isRecord(item) || typeof item.id !== 'string') fail(`findings[${index}].id`);

@@ -1,4 +1,8 @@
 // Errors are values with a kind: the activity decides retry or stop from the kind, never from the message.
+import { safeText } from './safe-text.js';
+
+/** Characters kept of a failure message (they quote tools' stderr). */
+const FAILURE_MESSAGE_LIMIT = 4000;
 
 export type ShellErrorKind =
   /** The server's host key is not the one the rescue environment phoned home with. Never retried. */
@@ -36,7 +40,9 @@ export class ShellError extends Error {
   readonly exitCode: number | null;
 
   constructor(kind: ShellErrorKind, message: string, details: { command?: string; exitCode?: number | null; cause?: unknown } = {}) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    // Messages quote tools' stderr: made safe here, so that every path they take (a stored failure, an activity
+    // failure in the workflow history, a log line) carries safe text.
+    super(safeText(message, { limit: FAILURE_MESSAGE_LIMIT }), details.cause === undefined ? undefined : { cause: details.cause });
     this.kind = kind;
     this.command = details.command;
     this.exitCode = details.exitCode ?? null;
@@ -54,5 +60,5 @@ export function isShellError(error: unknown): error is ShellError {
 /** Any thrown value as a ShellFailure; what is not a ShellError is reported as `protocol` with its message. */
 export function toShellFailure(error: unknown): ShellFailure {
   if (isShellError(error)) return error.toFailure();
-  return { kind: 'protocol', message: error instanceof Error ? error.message : String(error) };
+  return { kind: 'protocol', message: safeText(error instanceof Error ? error.message : String(error), { limit: FAILURE_MESSAGE_LIMIT }) };
 }

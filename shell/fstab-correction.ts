@@ -1,17 +1,20 @@
-// How an fstab is corrected: an entry whose source names no file system present is pointed at the file system
-// it must have meant when exactly one fits, else commented out (a boot that skips one mount beats a boot that
-// stops in emergency mode). Pure: the playbook reads and writes the file.
-import {
-  fstabEntries, formatFstabSpec, namesLocalDevice, replaceFstabSpec, resolveFstabSource, type FstabLine, type KnownFileSystem,
-} from './fstab.js';
-import { isExtType } from './inventory.js';
+// How an fstab is corrected, from the judgment in fstab-check.ts: an entry whose source names nothing present
+// is pointed (by UUID) at the file system it must have meant when exactly one fits, else commented out (a boot
+// that skips one mount beats a boot that stops in emergency mode); a `/` entry that names another file system
+// is pointed at the one the fstab lives on; a wrong or unknown type becomes the type of the file system found,
+// or the entry is commented out when none is. Each changed line is preceded by a `# rescued:` comment that
+// says what it was and why. Pure: the playbook reads and writes the file.
+import type { BlockDeviceTable } from './devices.js';
+import { judgeFstab, typeFits, type FstabEntryLine, type JudgedFstabEntry } from './fstab-check.js';
+import { formatFstabSpec, replaceFstabSpec, type FstabLine, type KnownFileSystem } from './fstab.js';
 
 export interface FstabChange {
   lineNumber: number;
   mountPoint: string;
-  action: 'replaced' | 'commented-out';
+  /** replaced: the source (first field); retyped: the type (third field); commented-out: the whole line. */
+  action: 'replaced' | 'retyped' | 'commented-out';
   from: string;
-  /** The new source (replaced) or null (commented out). */
+  /** The new source or type; null when commented out. */
   to: string | null;
   reason: string;
 }
@@ -26,6 +29,8 @@ export interface FstabCorrectionInput {
   known: readonly KnownFileSystem[];
   /** The device the fstab was read from: the one its "/" entry must mean. */
   rootDevice: string;
+  /** The rescue host's disks and partitions, to judge device paths; null when unknown. */
+  blockDevices: BlockDeviceTable | null;
   /** Devices that hold an /etc/fstab of their own (other installed systems' roots): never matched to other mounts. */
   otherRoots?: readonly string[];
   /** For the comment lines, e.g. 2026-11-25. */
@@ -36,40 +41,68 @@ function nameOfMountPoint(mountPoint: string): string {
   return mountPoint === '/' ? 'root' : mountPoint.split('/').filter(Boolean).at(-1) ?? mountPoint;
 }
 
-function sameType(entryType: string, fsType: string | null): boolean {
-  if (entryType === 'auto') return fsType !== null && fsType !== 'swap';
-  if (isExtType(entryType)) return isExtType(fsType);
-  return entryType === fsType;
+/** The line with its third field (the type) replaced, blanks around the fields kept as they were. */
+export function replaceFstabType(raw: string, newType: string): string {
+  return raw.replace(/^(\s*\S+\s+\S+\s+)\S+/, (_, before: string) => `${before}${newType}`);
+}
+
+function renderLines(lines: readonly string[]): string {
+  return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
 }
 
 export function planFstabCorrection(input: FstabCorrectionInput): FstabCorrection {
-  const entries = fstabEntries(input.lines).filter(namesLocalDevice);
-  const unresolved = entries.filter((entry) => resolveFstabSource(entry.source, input.known).status === 'missing');
-  if (unresolved.length === 0) return { text: renderLines(input.lines.map((line) => line.raw)), changes: [] };
+  const judgment = judgeFstab({ lines: input.lines, known: input.known, rootDevice: input.rootDevice, blockDevices: input.blockDevices });
+  const troubled = judgment.entries.filter((item) => item.problems.length > 0);
+  if (troubled.length === 0) return { text: renderLines(input.lines.map((line) => line.raw)), changes: [] };
 
   const claimed = new Set<string>();
-  for (const entry of entries) {
-    const resolution = resolveFstabSource(entry.source, input.known);
-    if (resolution.status === 'found') claimed.add(resolution.fileSystem.device);
+  for (const item of judgment.entries) {
+    if (item.source.status === 'matched' && !item.problems.some((problem) => problem.check === 'not-root')) claimed.add(item.source.fileSystem.device);
   }
   const otherRoots = new Set(input.otherRoots ?? []);
+  const unresolved = troubled.filter((item) => item.problems.some((problem) => problem.check === 'unresolved'));
   const changes: FstabChange[] = [];
   const replacements = new Map<number, string[]>();
 
-  for (const entry of unresolved) {
-    const match = identify(entry, input, claimed, otherRoots, unresolved);
-    if (match) {
-      claimed.add(match.fileSystem.device);
-      const spec = formatFstabSpec('uuid', match.fileSystem.uuid ?? '');
-      changes.push({ lineNumber: entry.lineNumber, mountPoint: entry.mountPoint, action: 'replaced', from: entry.spec, to: spec, reason: match.reason });
-      replacements.set(entry.lineNumber, [
-        `# rescued: ${entry.spec} not found, replaced by ${spec} (${match.reason}) (${input.date})`,
-        replaceFstabSpec(entry.raw, spec),
-      ]);
-    } else {
-      changes.push({ lineNumber: entry.lineNumber, mountPoint: entry.mountPoint, action: 'commented-out', from: entry.spec, to: null, reason: 'no file system can be identified unambiguously' });
-      replacements.set(entry.lineNumber, [`# rescued: commented out, ${entry.spec} not found (${input.date})`, `#${entry.raw}`]);
+  for (const item of troubled) {
+    const { entry } = item;
+    const checks = new Set(item.problems.map((problem) => problem.check));
+    const why = item.problems.map((problem) => problem.detail).join('; ');
+    // The file system the entry is to name: the one it names now, or the one it must have meant.
+    let target: { fileSystem: KnownFileSystem; reason: string } | null = null;
+    let newSpec: string | null = null;
+    if (checks.has('unresolved') || checks.has('not-root')) {
+      target = identify(entry, input, claimed, otherRoots, unresolved);
+      if (target?.fileSystem.uuid) {
+        claimed.add(target.fileSystem.device);
+        newSpec = formatFstabSpec('uuid', target.fileSystem.uuid);
+      } else {
+        target = null;
+      }
+    } else if (item.source.status === 'matched') {
+      target = { fileSystem: item.source.fileSystem, reason: 'the file system the entry names' };
     }
+    const typeProblem = checks.has('unknown-type') || checks.has('wrong-type') || (target !== null && target.fileSystem.type !== null && !typeFits(entry.type, target.fileSystem.type));
+    const newType = typeProblem ? target?.fileSystem.type ?? null : null;
+
+    if (target === null || (typeProblem && newType === null)) {
+      changes.push({ lineNumber: entry.lineNumber, mountPoint: entry.mountPoint, action: 'commented-out', from: entry.spec, to: null, reason: `${why}; no file system can be identified unambiguously` });
+      replacements.set(entry.lineNumber, [`# rescued: commented out, ${why} (${input.date})`, `#${entry.raw}`]);
+      continue;
+    }
+    let line = entry.raw;
+    const notes: string[] = [];
+    if (newSpec !== null) {
+      changes.push({ lineNumber: entry.lineNumber, mountPoint: entry.mountPoint, action: 'replaced', from: entry.spec, to: newSpec, reason: `${why}; ${target.reason}` });
+      notes.push(`${entry.spec} replaced by ${newSpec} (${why}; ${target.reason})`);
+      line = replaceFstabSpec(line, newSpec);
+    }
+    if (newType !== null) {
+      changes.push({ lineNumber: entry.lineNumber, mountPoint: entry.mountPoint, action: 'retyped', from: entry.type, to: newType, reason: `${target.fileSystem.device} holds ${newType}` });
+      notes.push(`type ${entry.type} replaced by ${newType} (${target.fileSystem.device} holds ${newType})`);
+      line = replaceFstabType(line, newType);
+    }
+    replacements.set(entry.lineNumber, [`# rescued: ${notes.join(', ')} (${input.date})`, line]);
   }
   const out: string[] = [];
   for (const line of input.lines) out.push(...(replacements.get(line.lineNumber) ?? [line.raw]));
@@ -77,19 +110,15 @@ export function planFstabCorrection(input: FstabCorrectionInput): FstabCorrectio
 }
 
 function typesCompatible(a: string, b: string): boolean {
-  return a === b || a === 'auto' || b === 'auto' || (isExtType(a) && isExtType(b));
-}
-
-function renderLines(lines: readonly string[]): string {
-  return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+  return a === 'auto' || b === 'auto' || typeFits(a, b) || typeFits(b, a);
 }
 
 function identify(
-  entry: ReturnType<typeof fstabEntries>[number],
+  entry: FstabEntryLine,
   input: FstabCorrectionInput,
   claimed: ReadonlySet<string>,
   otherRoots: ReadonlySet<string>,
-  unresolved: ReadonlyArray<ReturnType<typeof fstabEntries>[number]>,
+  unresolved: readonly JudgedFstabEntry[],
 ): { fileSystem: KnownFileSystem; reason: string } | null {
   const usable = (fs: KnownFileSystem) => fs.uuid !== null && !claimed.has(fs.device);
   // "/" is the file system this fstab was read from.
@@ -97,14 +126,14 @@ function identify(
     const root = input.known.find((fs) => fs.device === input.rootDevice);
     return root?.uuid ? { fileSystem: root, reason: 'the file system this fstab was read from' } : null;
   }
-  const candidates = input.known.filter((fs) => usable(fs) && fs.device !== input.rootDevice && !otherRoots.has(fs.device) && sameType(entry.type, fs.type));
+  const candidates = input.known.filter((fs) => usable(fs) && fs.device !== input.rootDevice && !otherRoots.has(fs.device) && fs.type !== null && typeFits(entry.type, fs.type));
   // A label named like the mount point (LABEL=data for /data, LABEL=boot for /boot).
   const wanted = entry.source.kind === 'label' ? entry.source.value : nameOfMountPoint(entry.mountPoint);
   const byLabel = candidates.filter((fs) => fs.label !== null && fs.label.toLowerCase() === wanted.toLowerCase());
   if (byLabel.length === 1 && byLabel[0]) return { fileSystem: byLabel[0], reason: `the only file system labelled "${byLabel[0].label}"` };
   if (byLabel.length > 1) return null;
   // The only file system of the entry's type that no other entry uses, when no other broken entry competes.
-  const competing = unresolved.filter((other) => other !== entry && other.mountPoint !== '/' && typesCompatible(other.type, entry.type));
+  const competing = unresolved.filter((other) => other.entry !== entry && other.entry.mountPoint !== '/' && typesCompatible(other.entry.type, entry.type));
   if (candidates.length === 1 && candidates[0] && competing.length === 0 && entry.type !== 'auto') {
     return { fileSystem: candidates[0], reason: `the only ${entry.type} file system no other entry uses` };
   }

@@ -83,16 +83,17 @@ export function fstabEntries(lines: readonly FstabLine[]): Array<FstabEntry & { 
   return lines.flatMap((line) => (line.kind === 'entry' ? [{ ...line.entry, lineNumber: line.lineNumber, raw: line.raw }] : []));
 }
 
-/** Types that name no block device (nothing to check against the disks). */
-const VIRTUAL_TYPES = new Set([
+/** Types that name no block device (nothing to check against the disks): virtual, network and bind mounts. */
+export const NON_BLOCK_TYPES: ReadonlySet<string> = new Set([
   'proc', 'sysfs', 'tmpfs', 'devpts', 'devtmpfs', 'cgroup', 'cgroup2', 'securityfs', 'debugfs', 'tracefs', 'configfs',
   'fusectl', 'mqueue', 'hugetlbfs', 'pstore', 'efivarfs', 'bpf', 'binfmt_misc', 'autofs', 'rpc_pipefs', 'nfsd',
-  'nfs', 'nfs4', 'cifs', 'smbfs', 'sshfs', 'fuse.sshfs', '9p', 'virtiofs', 'overlay', 'none', 'bind',
+  'nfs', 'nfs4', 'cifs', 'smb3', 'smbfs', 'sshfs', 'fuse.sshfs', '9p', 'virtiofs', 'overlay', 'none', 'bind', 'ramfs',
+  'glusterfs', 'ceph', 'lustre',
 ]);
 
 /** Whether an entry names a local block device file system that a boot needs to find. */
 export function namesLocalDevice(entry: FstabEntry): boolean {
-  if (VIRTUAL_TYPES.has(entry.type)) return false;
+  if (NON_BLOCK_TYPES.has(entry.type)) return false;
   if (entry.options.includes('bind') || entry.options.includes('rbind')) return false;
   return entry.source.kind !== 'other';
 }

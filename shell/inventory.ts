@@ -2,7 +2,7 @@
 // image files in tests) or discovered from the rescue host's /proc/partitions and /sys/block. Identities come
 // from blkid when the rescue environment has it, else from the ext superblock (tune2fs -l or dumpe2fs -h): busybox
 // has no blkid.
-import { discoverDevices, parseProcPartitions, type DeviceKind, type DiscoveredDevice } from './devices.js';
+import { blockDeviceTable, discoverDevices, parseProcPartitions, type BlockDeviceTable, type DeviceKind, type DiscoveredDevice } from './devices.js';
 import { extTypeFromFeatures, parseBlkidExport, parseExtSuperblock } from './ext-superblock.js';
 import type { KnownFileSystem } from './fstab.js';
 import { shellScript } from './quote.js';
@@ -57,20 +57,27 @@ function sections(text: string): Map<string, string[]> {
 
 /** Lists the devices to examine: the explicit ones (with a disk's partitions), or every disk found. */
 export async function listDevices(host: RescueHost, explicit?: readonly string[]): Promise<ExaminedDevice[]> {
+  return (await readDeviceListing(host, explicit)).devices;
+}
+
+/** The devices to examine, and the whole block-device table of the rescue host (one round trip). */
+async function readDeviceListing(host: RescueHost, explicit?: readonly string[]): Promise<{ devices: ExaminedDevice[]; blockDevices: BlockDeviceTable }> {
   for (const path of explicit ?? []) {
     if (!path.startsWith('/') || /[\0\n\t]/.test(path)) throw new Error(`not a device path: ${JSON.stringify(path)}`);
   }
   const result = await execChecked(host, shellScript(LISTING_SCRIPT, ...(explicit ?? [])), { timeoutMs: 15_000 });
   const parts = sections(result.stdout);
   const partitions = parseProcPartitions((parts.get('partitions') ?? []).join('\n'));
-  const sysBlock = (parts.get('sysblock') ?? []).map((line) => line.trim()).filter(Boolean);
+  const sysBlock = (parts.get('sysblock') ?? []).map((line) => line.trim()).filter((name) => /^[\w.+:!-]+$/.test(name));
   const discovered = discoverDevices(partitions, sysBlock);
-  if (!explicit) return discovered.map((device) => ({ ...device, fileSystem: null }));
+  const blockDevices = blockDeviceTable(partitions, sysBlock);
+  if (!explicit) return { devices: discovered.map((device) => ({ ...device, fileSystem: null })), blockDevices };
 
   const devices: ExaminedDevice[] = [];
   for (const line of parts.get('paths') ?? []) {
     const [kind, size, resolved, path] = line.split('\t');
-    if (!kind || !path || devices.some((device) => device.path === path)) continue;
+    // Only the paths asked for: a line that is not one of them is noise, never a device to run tools on.
+    if (!kind || !path || !explicit.includes(path) || devices.some((device) => device.path === path)) continue;
     if (kind === 'missing') {
       devices.push({ path, kind: 'missing', sizeBytes: null, parent: null, partitions: [], fileSystem: null });
     } else if (kind === 'file') {
@@ -85,7 +92,7 @@ export async function listDevices(host: RescueHost, explicit?: readonly string[]
       }
     }
   }
-  return devices;
+  return { devices, blockDevices };
 }
 
 /** Devices that may hold a file system: partitions, and disks or image files that have no partitions. */
@@ -157,5 +164,11 @@ export function isExtType(type: string | null | undefined): boolean {
 
 /** Lists and identifies in one go. */
 export async function examineDevices(host: RescueHost, tools: ToolInventory, explicit?: readonly string[]): Promise<ExaminedDevice[]> {
-  return identifyFileSystems(host, tools, await listDevices(host, explicit));
+  return (await examineMachine(host, tools, explicit)).devices;
+}
+
+/** The devices listed and identified, and the block-device table they were found in (for judging fstab). */
+export async function examineMachine(host: RescueHost, tools: ToolInventory, explicit?: readonly string[]): Promise<{ devices: ExaminedDevice[]; blockDevices: BlockDeviceTable }> {
+  const listing = await readDeviceListing(host, explicit);
+  return { devices: await identifyFileSystems(host, tools, listing.devices), blockDevices: listing.blockDevices };
 }

@@ -6,6 +6,7 @@ import { PLAYBOOK_IDS, type Finding, type PlaybookId } from './findings.js';
 import { diagnose, DEFAULT_FSCK_TIMEOUT_MS, type DiagnosisReport } from './diagnose.js';
 import { PLAYBOOK_ORDER, PLAYBOOKS, PlaybookContext, type PlaybookResult } from './playbooks/index.js';
 import { withAbortSignal, type RescueHost } from './rescue-host.js';
+import { safeJson } from './safe-text.js';
 import { findTools, type ToolInventory } from './tools.js';
 
 export interface RepairOptions {
@@ -64,7 +65,7 @@ export async function repair(rescueHost: RescueHost, diagnosis: DiagnosisReport,
   const allowed = new Set(options.allowed ?? PLAYBOOK_IDS);
   const fileSystemAccess = options.fileSystemAccess ?? diagnosis.fileSystemAccess;
   const fsckTimeoutMs = options.fsckTimeoutMs ?? DEFAULT_FSCK_TIMEOUT_MS;
-  const context = new PlaybookContext(host, tools, diagnosis.devices, diagnosis.requestedDevices ?? undefined, options.dryRun, fileSystemAccess, startedAt, fsckTimeoutMs);
+  const context = new PlaybookContext(host, tools, diagnosis.devices, diagnosis.requestedDevices ?? undefined, options.dryRun, fileSystemAccess, startedAt, fsckTimeoutMs, diagnosis.blockDevices ?? null);
 
   const results: PlaybookResult[] = [];
   const failedDevices = new Set<string>();
@@ -107,7 +108,8 @@ export async function repair(rescueHost: RescueHost, diagnosis: DiagnosisReport,
   });
   const problemIds = (report: DiagnosisReport) => report.findings.filter((item) => item.severity !== 'info').map((item) => item.id);
   const remaining = problemIds(after);
-  return {
+  // The one way out of a repair: playbook actions and evidence made safe to store and show here.
+  return safeJson<RepairReport>({
     startedAt: startedAt.toISOString(),
     finishedAt: now().toISOString(),
     host: host.name,
@@ -117,5 +119,5 @@ export async function repair(rescueHost: RescueHost, diagnosis: DiagnosisReport,
     after,
     resolved: problemIds(diagnosis).filter((id) => !remaining.includes(id)),
     remaining,
-  };
+  });
 }

@@ -18,6 +18,10 @@ export interface ExecResult {
   /** The exit status; null when the command died of a signal. */
   exitCode: number | null;
   signal: string | null;
+  /**
+   * What the command printed, decoded as UTF-8 (bytes that are not become U+FFFD), NULs and escape sequences
+   * included: parsers need it as it is. Reports make it safe on the way out (safe-text.ts).
+   */
   stdout: string;
   stderr: string;
   stdoutTruncated: boolean;

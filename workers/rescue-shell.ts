@@ -46,10 +46,7 @@ export function createSshRescueShell(options: SshRescueShellOptions = {}): Rescu
     repair(endpoint, previous, heartbeat, signal) {
       return withSession(endpoint, heartbeat, async (session) => {
         const report = await repair(session, asDiagnosisReport(previous), { dryRun: false, signal, onProgress: heartbeat });
-        return {
-          changes: report.results.map((r) => ({ playbook: r.playbook, subject: r.subject, changed: r.changed, actions: r.actions, status: r.status })),
-          after: outcomeOf(report.after),
-        };
+        return { results: report.results.map((result) => ({ ...result })), after: outcomeOf(report.after) };
       });
     },
   };

@@ -84,6 +84,16 @@ export interface FindingSummary {
   repair: string | null;
 }
 
+export interface RepairSummary {
+  playbook: string;
+  subject: string;
+  changed: boolean;
+  /** changed, unchanged, failed, unavailable, ... (absent from repairs recorded before it was kept). */
+  status?: string;
+  /** What the playbook did, one line each (absent from repairs recorded before they were kept). */
+  actions?: string[];
+}
+
 export interface PhoneHome {
   handshakeId: string;
   ip: string;
@@ -108,7 +118,12 @@ export interface RescueStatus {
   policy: MachineIdentity['policy'] | null;
   powerCycles: number;
   steps: StepRecord[];
+  /** The latest diagnosis: after the repair when one ran. */
   findings: FindingSummary[];
+  /** The diagnosis the repair worked from; null until a repair ran. */
+  findingsBeforeRepair: FindingSummary[] | null;
+  /** What each playbook of the repair did; empty until a repair ran. */
+  repairs: RepairSummary[];
   /** What was seen: boot fetches on a phone-home timeout, drivers used, the phone-home. */
   evidence: Record<string, unknown>;
   outcome: RescueOutcome | null;

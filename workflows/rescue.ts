@@ -79,6 +79,8 @@ export async function rescueWorkflow(input: RescueInput): Promise<RescueResult> 
     powerCycles: 0,
     steps: [],
     findings: [],
+    findingsBeforeRepair: null,
+    repairs: [],
     evidence: {},
     outcome: null,
     error: null,
@@ -206,8 +208,10 @@ export async function rescueWorkflow(input: RescueInput): Promise<RescueResult> 
   async function repair(): Promise<FindingSummary[]> {
     enter('repairing');
     const result = await activity(`Repair ${input.system} over SSH`, overSsh).repairMachine({ workflowId, runId, handshakeId: handshakeId!, phoneHome: pinned() });
+    // Both diagnoses stay in the status: what was wrong, and what is wrong after the playbooks.
+    status.findingsBeforeRepair = status.findings;
     status.findings = result.findingsAfter;
-    status.evidence.repairs = result.changes;
+    status.repairs = result.changes;
     await record();
     return result.findingsAfter;
   }

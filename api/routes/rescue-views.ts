@@ -5,6 +5,8 @@ import { RESCUE_OUTCOMES, RESCUE_STATES } from '../../workflows/rescue-types.js'
 const stepRecord = z.object({ step: z.string(), startedAt: z.string(), finishedAt: z.string().nullable(), outcome: z.string(), detail: z.string().optional() });
 const finding = z.object({ id: z.string(), probe: z.string(), severity: z.enum(['info', 'warning', 'critical']), subject: z.string(), summary: z.string(), repair: z.string().nullable() });
 
+const repairSummary = z.object({ playbook: z.string(), subject: z.string(), changed: z.boolean(), status: z.string().optional(), actions: z.array(z.string()).optional() });
+
 export const rescueStatusView = z.object({
   system: z.string(),
   state: z.enum(RESCUE_STATES),
@@ -15,6 +17,9 @@ export const rescueStatusView = z.object({
   powerCycles: z.number(),
   steps: z.array(stepRecord),
   findings: z.array(finding),
+  /** The diagnosis before the repair playbooks ran; null when no repair ran (absent in rescues older than it). */
+  findingsBeforeRepair: z.array(finding).nullable().optional(),
+  repairs: z.array(repairSummary).optional(),
   evidence: z.record(z.string(), z.unknown()),
   outcome: z.enum(RESCUE_OUTCOMES as [string, ...string[]]).nullable(),
   error: z.string().nullable(),
@@ -37,7 +42,29 @@ export const rescueRunView = z.object({
   finishedAt: z.string().nullable(),
   steps: z.array(stepRecord),
   diagnosis: z.record(z.string(), z.unknown()).nullable(),
+  diagnosisBeforeRepair: z.record(z.string(), z.unknown()).nullable(),
   repairs: z.array(z.record(z.string(), z.unknown())),
   evidence: z.record(z.string(), z.unknown()),
   error: z.string().nullable(),
+});
+
+const findingState = z.object({ severity: z.string(), summary: z.string() });
+
+/** The report: the run, and its diagnosis before and after repair side by side (rescue/report.ts). */
+export const rescueReportView = rescueRunView.extend({
+  repaired: z.boolean(),
+  comparison: z.array(
+    z.object({
+      id: z.string(),
+      probe: z.string(),
+      subject: z.string(),
+      before: findingState.nullable(),
+      after: findingState.nullable(),
+      outcome: z.enum(['resolved', 'remaining', 'appeared', 'unchanged', 'not-repaired']),
+      playbooks: z.array(z.object({ playbook: z.string(), status: z.string() })),
+    }),
+  ),
+  playbooks: z.array(
+    z.object({ playbook: z.string(), subject: z.string(), status: z.string(), changed: z.boolean(), actions: z.array(z.string()), findings: z.array(z.string()), error: z.string().nullable() }),
+  ),
 });

@@ -10,7 +10,8 @@ import { macAddress, objectName } from '../../inventory/schemas.js';
 import { RescueNotRunningError, RescueStateError, type RescueClient } from '../../rescue/rescue-client.js';
 import { createPhoneHomeReceiver, PhoneHomeRefusedError } from '../../rescue/phone-home.js';
 import type { RescueReconciler } from '../../rescue/reconcile.js';
-import { rescueRunView, rescueStatusReply, rescueStatusView } from './rescue-views.js';
+import { rescueReportView, rescueRunView, rescueStatusReply, rescueStatusView } from './rescue-views.js';
+import { buildRescueReport } from '../../rescue/report.js';
 import { actorOf } from '../auth.js';
 import { HttpError } from '../errors.js';
 import { errorReply } from './collections.js';
@@ -65,11 +66,16 @@ export function registerRescueRoutes(parent: FastifyInstance, dependencies: { in
   });
   app.get('/api/v1/rescues/:system/report', {
     config: { role: 'viewer' },
-    schema: { tags: ['rescues'], summary: "The last rescue's record: steps, diagnosis, repairs, evidence", params, response: { 200: rescueRunView, ...failures } },
+    schema: {
+      tags: ['rescues'],
+      summary: "The last rescue's record: steps, the diagnosis before and after repair side by side, what each playbook did, evidence",
+      params,
+      response: { 200: rescueReportView, ...failures },
+    },
     handler: async (request) => {
       const [latest] = await inventory.rescues.list({ system: request.params.system, limit: 1 });
       if (latest === undefined) throw new HttpError(404, 'not-found', `"${request.params.system}" has never been rescued`);
-      return latest;
+      return buildRescueReport(latest);
     },
   });
   const decision = z.strictObject({ comment: z.string().max(500).optional() });

@@ -2,7 +2,8 @@
 import type { Command } from 'commander';
 import type { ApiClient } from '../api-client.js';
 import { listRows, withPageOptions, type PageOptions } from '../list-pages.js';
-import { printJson, printReport, printTable, type Row } from '../output.js';
+import { formatReport, formatTable, formatTree, printJson, printTable, type Row } from '../output.js';
+import type { FindingComparison, RescueReport } from '../../rescue/report.js';
 
 const STEP_ORDER = ['identifying', 'selecting', 'pushing', 'power-cycling', 'awaiting-phone-home', 'diagnosing', 'repairing', 'awaiting-approval', 'reinstalling', 'restoring'];
 const FINAL = new Set(['repaired', 'reinstalled', 'unverified', 'needs-attention', 'failed', 'aborted']);
@@ -18,6 +19,9 @@ interface StatusReply {
     powerCycles: number;
     steps: Array<{ step: string; startedAt: string; finishedAt: string | null; outcome: string; detail?: string }>;
     findings: Array<{ severity: string; subject: string; summary: string }>;
+    /** Absent from servers older than the before/after report. */
+    findingsBeforeRepair?: Array<{ severity: string; subject: string; summary: string }> | null;
+    repairs?: Array<{ playbook: string; subject: string; changed: boolean; status?: string }>;
     outcome: string | null;
     error: string | null;
     awaitingApprovalSince: string | null;
@@ -39,13 +43,101 @@ export function renderRescueProgress(reply: StatusReply): string {
     const timing = last === undefined ? '' : `  ${seconds(runs[0]!.startedAt, last.finishedAt)}${runs.length > 1 ? ` (${runs.length}×)` : ''}${last.detail ? `  ${last.detail}` : ''}`;
     lines.push(`  ${mark}${step.padEnd(20)}${timing}`);
   }
-  if (status.findings.length > 0) {
-    lines.push('  findings:');
-    for (const finding of status.findings) lines.push(`    ${finding.severity.padEnd(8)} ${finding.subject}: ${finding.summary}`);
+  const listFindings = (title: string, findings: StatusReply['status']['findings']) => {
+    lines.push(`  ${title}:`);
+    for (const finding of findings) lines.push(`    ${finding.severity.padEnd(8)} ${finding.subject}: ${finding.summary}`);
+  };
+  if (status.findingsBeforeRepair) {
+    listFindings('findings before repair', status.findingsBeforeRepair.filter((finding) => finding.severity !== 'info'));
+    if (status.repairs && status.repairs.length > 0) {
+      lines.push('  repairs:');
+      for (const repair of status.repairs) lines.push(`    ${repair.playbook} on ${repair.subject}: ${repair.status ?? (repair.changed ? 'changed' : 'unchanged')}`);
+    }
+    listFindings('findings after repair', status.findings);
+  } else if (status.findings.length > 0) {
+    listFindings('findings', status.findings);
   }
   if (status.awaitingApprovalSince) lines.push(`  waiting for approval since ${status.awaitingApprovalSince}: rescuectl rescue approve ${status.system}`);
   if (status.outcome) lines.push(`  outcome: ${status.outcome}${status.error ? ` (${status.error})` : ''}`);
   return lines.join('\n');
+}
+
+const OUTCOME_MARK: Record<FindingComparison['outcome'], string> = { resolved: '✓ resolved', remaining: '✗ remaining', appeared: '! appeared', unchanged: '  unchanged', 'not-repaired': '' };
+
+interface StoredEvidence {
+  command?: unknown;
+  exitCode?: unknown;
+  output?: unknown;
+}
+
+function evidenceLines(evidence: unknown, indent: string): string[] {
+  if (!Array.isArray(evidence)) return [];
+  return (evidence as StoredEvidence[]).flatMap((item) => [
+    `${indent}$ ${String(item.command ?? '?')}  (exit ${item.exitCode === null ? 'signal' : String(item.exitCode ?? '?')})`,
+    ...String(item.output ?? '').split('\n').filter((line) => line.length > 0).map((line) => `${indent}  ${line}`),
+  ]);
+}
+
+function findingEvidence(diagnosis: unknown, id: string): unknown {
+  const findings = (diagnosis as { findings?: Array<{ id?: unknown; evidence?: unknown }> } | null)?.findings;
+  return Array.isArray(findings) ? findings.find((item) => item.id === id)?.evidence : undefined;
+}
+
+/**
+ * `rescuectl rescue report`: the run, its steps, the diagnosis before and after repair side by side, what each
+ * playbook did, and the rescue's evidence; with `evidence`, the commands and outputs behind each problem too.
+ */
+export function renderRescueReport(report: RescueReport, options: { evidence?: boolean } = {}): string {
+  const { steps, diagnosis, diagnosisBeforeRepair, repairs, evidence, comparison, playbooks, repaired, ...summary } = report;
+  const out: string[] = [formatReport(summary as unknown as Row)];
+  out.push('', 'steps:', formatTable(steps as Row[], [
+    { key: 'step', header: 'STEP' },
+    { key: 'outcome', header: 'OUTCOME' },
+    { key: 'startedAt', header: 'STARTED' },
+    { key: 'took', header: 'TOOK', value: (r) => seconds(String(r.startedAt), (r.finishedAt as string | null) ?? null) },
+    { key: 'detail', header: 'DETAIL' },
+  ]));
+  const problems = comparison.filter((item) => item.outcome !== 'unchanged' && (item.before?.severity !== 'info' || (item.after !== null && item.after.severity !== 'info')));
+  if (repaired) {
+    out.push('', 'diagnosis before and after repair:', formatTable(comparison as unknown as Row[], [
+      { key: 'outcome', header: 'OUTCOME', value: (r) => OUTCOME_MARK[r.outcome as FindingComparison['outcome']] },
+      { key: 'probe', header: 'PROBE' },
+      { key: 'subject', header: 'SUBJECT' },
+      { key: 'before', header: 'BEFORE', value: (r) => (r.before as FindingComparison['before'])?.severity ?? '-' },
+      { key: 'after', header: 'AFTER', value: (r) => (r.after as FindingComparison['after'])?.severity ?? 'gone' },
+      { key: 'playbooks', header: 'PLAYBOOK', value: (r) => (r.playbooks as FindingComparison['playbooks']).map((p) => `${p.playbook} (${p.status})`) },
+    ]));
+  } else {
+    out.push('', repairs.length === 0 && diagnosis === null ? 'diagnosis: (none yet)' : 'diagnosis (no repair ran):', formatTable(comparison as unknown as Row[], [
+      { key: 'severity', header: 'SEVERITY', value: (r) => (r.before as FindingComparison['before'])?.severity },
+      { key: 'probe', header: 'PROBE' },
+      { key: 'subject', header: 'SUBJECT' },
+      { key: 'summary', header: 'FINDING', value: (r) => (r.before as FindingComparison['before'])?.summary },
+    ]));
+  }
+  if (problems.length > 0) {
+    out.push('', 'problems:');
+    for (const item of problems) {
+      out.push(`  ${item.probe} ${item.subject}${repaired ? `  [${item.outcome}]` : ''}`);
+      if (item.before) out.push(`    ${repaired ? 'before' : item.before.severity}: ${repaired ? `${item.before.severity}, ` : ''}${item.before.summary}`);
+      if (repaired) out.push(`    after:  ${item.after ? `${item.after.severity}, ${item.after.summary}` : 'gone'}`);
+      if (options.evidence) {
+        out.push(...evidenceLines(findingEvidence(repaired ? diagnosisBeforeRepair : diagnosis, item.id), '      '));
+        if (repaired && item.after) out.push(...evidenceLines(findingEvidence(diagnosis, item.id), '      '));
+      }
+    }
+  }
+  if (playbooks.length > 0) {
+    out.push('', 'what each playbook did:');
+    playbooks.forEach((playbook, index) => {
+      out.push(`  ${playbook.playbook} on ${playbook.subject}: ${playbook.status}${playbook.changed && playbook.status !== 'changed' ? ' (changed)' : ''}`);
+      for (const action of playbook.actions) out.push(`    - ${action}`);
+      if (playbook.error) out.push(`    error: ${playbook.error}`);
+      if (options.evidence) out.push(...evidenceLines((repairs[index] as { evidence?: unknown } | undefined)?.evidence, '      '));
+    });
+  }
+  out.push('', 'evidence:', ...formatTree(evidence, '  '));
+  return out.join('\n');
 }
 
 export function registerRescueCommands(program: Command, connect: () => Promise<ApiClient>, json: () => boolean): void {
@@ -105,39 +197,12 @@ export function registerRescueCommands(program: Command, connect: () => Promise<
   rescue
     .command('report')
     .argument('<system>')
-    .description('the last rescue: steps, diagnosis report, repairs, evidence')
-    .action(async (system: string) => {
-      const run = await (await connect()).request<Row>('GET', `${path(system)}/report`);
-      if (json()) return printJson(run);
-      const { steps, diagnosis, repairs, evidence, ...summary } = run;
-      printReport(summary);
-      console.log('\nsteps:');
-      printTable(steps as Row[], [
-        { key: 'step', header: 'STEP' },
-        { key: 'outcome', header: 'OUTCOME' },
-        { key: 'startedAt', header: 'STARTED' },
-        { key: 'took', header: 'TOOK', value: (r) => seconds(String(r.startedAt), (r.finishedAt as string | null) ?? null) },
-        { key: 'detail', header: 'DETAIL' },
-      ]);
-      const findings = ((diagnosis as { findings?: Row[] } | null)?.findings ?? []) as Row[];
-      console.log('\ndiagnosis:');
-      printTable(findings, [
-        { key: 'severity', header: 'SEVERITY' },
-        { key: 'probe', header: 'PROBE' },
-        { key: 'subject', header: 'SUBJECT' },
-        { key: 'summary', header: 'FINDING' },
-      ]);
-      if ((repairs as Row[]).length > 0) {
-        console.log('\nrepairs:');
-        printTable(repairs as Row[], [
-          { key: 'playbook', header: 'PLAYBOOK' },
-          { key: 'subject', header: 'SUBJECT' },
-          { key: 'changed', header: 'CHANGED' },
-          { key: 'actions', header: 'ACTIONS' },
-        ]);
-      }
-      console.log('\nevidence:');
-      printReport(evidence as Row);
+    .option('--evidence', 'also print the commands and outputs behind each problem and each playbook')
+    .description('the last rescue: steps, the diagnosis before and after repair side by side, what each playbook did, evidence')
+    .action(async (system: string, options: { evidence?: boolean }) => {
+      const report = await (await connect()).request<RescueReport>('GET', `${path(system)}/report`);
+      if (json()) return printJson(report);
+      console.log(renderRescueReport(report, { evidence: options.evidence === true }));
     });
   for (const verb of ['approve', 'reject'] as const) {
     rescue

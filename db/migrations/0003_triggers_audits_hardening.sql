@@ -45,6 +45,7 @@ CREATE TABLE "install_tokens" (
 ALTER TABLE "boot_overrides" ADD COLUMN "append_encrypted" text;--> statement-breakpoint
 ALTER TABLE "rescue_handshakes" ADD COLUMN "boot_script_fetched_from" text;--> statement-breakpoint
 ALTER TABLE "rescue_handshakes" ADD COLUMN "phone_home_source" text;--> statement-breakpoint
+ALTER TABLE "rescue_runs" ADD COLUMN "diagnosis_before_repair" jsonb;--> statement-breakpoint
 ALTER TABLE "audit_results" ADD CONSTRAINT "audit_results_audit_id_audit_runs_id_fk" FOREIGN KEY ("audit_id") REFERENCES "public"."audit_runs"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "install_tokens" ADD CONSTRAINT "install_tokens_system_id_systems_id_fk" FOREIGN KEY ("system_id") REFERENCES "public"."systems"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "install_tokens" ADD CONSTRAINT "install_tokens_install_id_install_history_id_fk" FOREIGN KEY ("install_id") REFERENCES "public"."install_history"("id") ON DELETE set null ON UPDATE no action;--> statement-breakpoint

@@ -1,4 +1,6 @@
 // Rescue runs (the durable record of every rescue, beside Temporal's history) and their boot handshakes.
+// Everything a run stores goes through safeJson first: tool output in a diagnosis or an error message must
+// never make the write fail (jsonb refuses \u0000, text refuses NUL bytes).
 import { and, desc, eq, gt, isNull, lt, sql } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
 import type { Database } from '../client.js';
@@ -8,6 +10,7 @@ import { InventoryError } from '../../inventory/errors.js';
 import { UNIQUE_VIOLATION, sqlStateOf } from '../errors.js';
 import type { SecretCipher } from '../../secrets/cipher.js';
 import { tokenHash, type HandshakeSecrets } from '../../rescue/handshake.js';
+import { safeJson, safeText } from '../../shell/safe-text.js';
 
 type RunRow = typeof rescueRuns.$inferSelect;
 
@@ -24,7 +27,11 @@ export interface RescueRunView {
   startedAt: string;
   finishedAt: string | null;
   steps: RunRow['steps'];
+  /** The latest diagnosis report: after the repair when one ran. */
   diagnosis: RunRow['diagnosis'];
+  /** The diagnosis the repair worked from; null when no repair ran. */
+  diagnosisBeforeRepair: RunRow['diagnosisBeforeRepair'];
+  /** What each playbook did (status, actions, evidence). */
   repairs: RunRow['repairs'];
   evidence: RunRow['evidence'];
   error: string | null;
@@ -45,6 +52,7 @@ function toView(row: RunRow): RescueRunView {
     finishedAt: row.finishedAt?.toISOString() ?? null,
     steps: row.steps,
     diagnosis: row.diagnosis,
+    diagnosisBeforeRepair: row.diagnosisBeforeRepair ?? null,
     repairs: row.repairs,
     evidence: row.evidence,
     error: row.error,
@@ -78,7 +86,8 @@ export function createRescueRepository(db: Database, cipher: SecretCipher) {
 
   return {
     /** Opens the run's record; the same run asking again (an activity retry) gets the same record. */
-    async open(input: { workflowId: string; runId: string; system: string; reason: string; requestedBy: string }): Promise<RescueRunView> {
+    async open(given: { workflowId: string; runId: string; system: string; reason: string; requestedBy: string }): Promise<RescueRunView> {
+      const input = safeJson(given);
       const [existing] = await db.select().from(rescueRuns).where(and(eq(rescueRuns.workflowId, input.workflowId), eq(rescueRuns.runId, input.runId))).limit(1);
       if (existing !== undefined) return toView(existing);
       const [system] = await db.select({ id: systems.id }).from(systems).where(eq(systems.name, input.system)).limit(1);
@@ -94,14 +103,14 @@ export function createRescueRepository(db: Database, cipher: SecretCipher) {
         throw new InventoryError('conflict', `system "${input.system}" is already being rescued (${open?.workflowId ?? 'another run'}, since ${open?.startedAt.toISOString() ?? '?'})`);
       }
     },
-    async update(workflowId: string, runId: string, change: Partial<Pick<RunRow, 'state' | 'environment' | 'diagnosis' | 'repairs' | 'evidence' | 'steps' | 'error'>>): Promise<void> {
+    async update(workflowId: string, runId: string, change: Partial<Pick<RunRow, 'state' | 'environment' | 'diagnosis' | 'diagnosisBeforeRepair' | 'repairs' | 'evidence' | 'steps' | 'error'>>): Promise<void> {
       await runRow(workflowId, runId);
-      await db.update(rescueRuns).set(change).where(and(eq(rescueRuns.workflowId, workflowId), eq(rescueRuns.runId, runId)));
+      await db.update(rescueRuns).set(safeJson(change)).where(and(eq(rescueRuns.workflowId, workflowId), eq(rescueRuns.runId, runId)));
     },
     async close(workflowId: string, runId: string, outcome: string, error: string | null): Promise<RescueRunView> {
       const [row] = await db
         .update(rescueRuns)
-        .set({ outcome, state: outcome, error, finishedAt: sql`coalesce(${rescueRuns.finishedAt}, now())` })
+        .set({ outcome: safeText(outcome), state: safeText(outcome), error: error === null ? null : safeText(error), finishedAt: sql`coalesce(${rescueRuns.finishedAt}, now())` })
         .where(and(eq(rescueRuns.workflowId, workflowId), eq(rescueRuns.runId, runId)))
         .returning();
       if (row === undefined) throw new InventoryError('not-found', `rescue ${workflowId} (run ${runId}) has no record`);

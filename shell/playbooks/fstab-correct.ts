@@ -1,19 +1,30 @@
-// Corrects /etc/fstab entries that name no file system present (see fstab-correction.ts for the rules). Reads
-// through a read-only access; only when something must change does it open the file system for writing, keep
-// the original as /etc/fstab.rescued-<timestamp> and write the corrected file.
+// Corrects /etc/fstab entries that the judgment (fstab-check.ts) finds wrong (see fstab-correction.ts for the
+// rules). Reads through a read-only access; only when something must change does it open the file system for
+// writing, keep the original as /etc/fstab.rescued-<timestamp> and write the corrected file. A file that is not
+// text (NULs, bytes that are not UTF-8) is never rewritten: the rewrite would not keep those bytes.
 import { ShellError } from '../errors.js';
-import { planFstabCorrection } from '../fstab-correction.js';
+import { evidenceText } from '../evidence.js';
+import { describeFstabJudgment, isPlainText, judgeFstab } from '../fstab-check.js';
+import { planFstabCorrection, type FstabChange } from '../fstab-correction.js';
 import { parseFstab } from '../fstab.js';
 import { isExtType, knownFileSystems, candidateDevices } from '../inventory.js';
 import type { Playbook } from './types.js';
 
 const FSTAB = '/etc/fstab';
 
+function describeChange(change: FstabChange): string {
+  const where = `line ${change.lineNumber} (${change.mountPoint})`;
+  if (change.action === 'replaced') return `${where}: ${change.from} replaced by ${change.to} (${change.reason})`;
+  if (change.action === 'retyped') return `${where}: type ${change.from} replaced by ${change.to} (${change.reason})`;
+  return `${where}: commented out ${change.from} (${change.reason})`;
+}
+
 export const fstabCorrectPlaybook: Playbook = {
   id: 'fstab-correct',
   async run(context, target) {
     const devices = await context.refreshDevices();
     const known = knownFileSystems(devices);
+    const blockDevices = context.blockDevices();
     const subject = `${target.device}:${FSTAB}`;
     const otherRoots: string[] = [];
     for (const device of candidateDevices(devices)) {
@@ -25,13 +36,20 @@ export const fstabCorrectPlaybook: Playbook = {
       return { subject, status: 'failed', changed: false, actions: [`${FSTAB} not found on ${target.device}`], evidence: [read.evidence], error: { kind: 'command-failed', message: `${FSTAB} not found on ${target.device}` } };
     }
     const original = read.content;
-    const plan = planFstabCorrection({ lines: parseFstab(original), known, rootDevice: target.device, otherRoots, date: context.date() });
-    const described = plan.changes.map((change) => change.action === 'replaced'
-      ? `line ${change.lineNumber} (${change.mountPoint}): ${change.from} replaced by ${change.to} (${change.reason})`
-      : `line ${change.lineNumber} (${change.mountPoint}): commented out, ${change.from} not found (${change.reason})`);
+    const lines = parseFstab(original);
+    const plan = planFstabCorrection({ lines, known, rootDevice: target.device, blockDevices, otherRoots, date: context.date() });
     if (plan.changes.length === 0) {
-      return { subject, status: 'unchanged', changed: false, actions: ['every device entry matches a file system present'], evidence: [read.evidence] };
+      const judged = describeFstabJudgment(judgeFstab({ lines, known, rootDevice: target.device, blockDevices }));
+      return { subject, status: 'unchanged', changed: false, actions: [`nothing to correct in ${FSTAB}: ${judged}`], evidence: [read.evidence] };
     }
+    if (!isPlainText(original)) {
+      const message = `${FSTAB} on ${target.device} holds bytes that are not text (NUL or invalid UTF-8); not rewritten, correct it by hand`;
+      return {
+        subject, status: 'failed', changed: false, actions: [message, ...plan.changes.map((change) => `would have changed ${describeChange(change)}`)],
+        evidence: [read.evidence], error: { kind: 'command-failed', message },
+      };
+    }
+    const described = plan.changes.map(describeChange);
     const backup = `${FSTAB}.rescued-${context.timestamp()}`;
     if (context.dryRun) {
       return { subject, status: 'would-change', changed: false, actions: [`would keep the original as ${backup}`, ...described.map((line) => `would change ${line}`)], evidence: [read.evidence] };
@@ -44,6 +62,9 @@ export const fstabCorrectPlaybook: Playbook = {
       const writeEvidence = await fs.writeFile(FSTAB, plan.text);
       return [backupEvidence, writeEvidence];
     });
-    return { subject, status: 'changed', changed: true, actions: [`kept the original as ${backup}`, ...described], evidence: [...evidence, { command: `new ${FSTAB}`, exitCode: 0, output: plan.text }] };
+    return {
+      subject, status: 'changed', changed: true, actions: [`kept the original as ${backup}`, ...described],
+      evidence: [...evidence, { command: `new ${FSTAB}`, exitCode: 0, output: evidenceText(plan.text) }],
+    };
   },
 };

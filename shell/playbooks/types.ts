@@ -5,7 +5,8 @@ import type { Evidence } from '../evidence.js';
 import type { FileSystemAccessMethod, FileSystemAccess } from '../file-systems/access.js';
 import { withFileSystem, type FileSystemAccessPreference } from '../file-systems/open.js';
 import type { Finding, PlaybookId } from '../findings.js';
-import { examineDevices, type ExaminedDevice } from '../inventory.js';
+import type { BlockDeviceTable } from '../devices.js';
+import { examineMachine, type ExaminedDevice } from '../inventory.js';
 import type { RescueHost } from '../rescue-host.js';
 import type { ToolInventory } from '../tools.js';
 
@@ -55,7 +56,13 @@ export class PlaybookContext {
     /** The moment of this repair: backup names and comment dates. */
     readonly now: Date,
     readonly fsckTimeoutMs: number,
+    /** The rescue host's disks and partitions, as the diagnosis saw them until refreshDevices() reads them again. */
+    private blockDeviceTable: BlockDeviceTable | null = null,
   ) {}
+
+  blockDevices(): BlockDeviceTable | null {
+    return this.blockDeviceTable;
+  }
 
   currentDevices(): ExaminedDevice[] {
     return this.devices;
@@ -63,7 +70,9 @@ export class PlaybookContext {
 
   /** Reads the devices and their identities again (after e2fsck restored a superblock, say). */
   async refreshDevices(): Promise<ExaminedDevice[]> {
-    this.devices = await examineDevices(this.host, this.tools, this.requestedDevices);
+    const examined = await examineMachine(this.host, this.tools, this.requestedDevices);
+    this.devices = examined.devices;
+    this.blockDeviceTable = examined.blockDevices;
     return this.devices;
   }
 

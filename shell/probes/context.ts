@@ -7,6 +7,7 @@ import { parseFstab, type FstabLine } from '../fstab.js';
 import type { Evidence } from '../evidence.js';
 import { candidateDevices, isExtType, knownFileSystems, type ExaminedDevice } from '../inventory.js';
 import type { KnownFileSystem } from '../fstab.js';
+import type { BlockDeviceTable } from '../devices.js';
 import type { RescueHost } from '../rescue-host.js';
 import type { ToolInventory } from '../tools.js';
 
@@ -14,6 +15,8 @@ export interface RootFileSystem {
   /** The device that holds /etc/fstab. */
   device: string;
   fstab: FstabLine[];
+  /** The file as read (decoded as UTF-8: bytes that were not become U+FFFD). */
+  fstabText: string;
   fstabEvidence: Evidence;
 }
 
@@ -33,6 +36,8 @@ export class DiagnosisContext {
     readonly tools: ToolInventory,
     readonly devices: readonly ExaminedDevice[],
     readonly settings: ProbeSettings,
+    /** Every disk and partition the rescue host's kernel lists, examined or not. */
+    readonly blockDevices: BlockDeviceTable | null = null,
   ) {}
 
   /** Candidates that hold an ext2/3/4 file system whose superblock we could read. */
@@ -62,7 +67,7 @@ export class DiagnosisContext {
       for (const device of this.extFileSystems()) {
         const access = await this.readOnly(device.path);
         const read = await access.readFile('/etc/fstab', { maxBytes: 256 * 1024 });
-        if (read.content !== null) roots.push({ device: device.path, fstab: parseFstab(read.content), fstabEvidence: read.evidence });
+        if (read.content !== null) roots.push({ device: device.path, fstab: parseFstab(read.content), fstabText: read.content, fstabEvidence: read.evidence });
       }
       return roots;
     })();

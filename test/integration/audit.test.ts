@@ -13,7 +13,7 @@ import { createServer, type Server } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { Worker } from '@temporalio/worker';
-import { Client, Connection } from '@temporalio/client';
+import { Connection } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startTestTemporal } from '../support/temporal.js';
 import { startTestApi, type TestApi } from '../support/api.js';

@@ -8,8 +8,6 @@ import { testDatabases } from '../support/databases.js';
 import { startTestApi, type TestApi } from '../support/api.js';
 import { runRescuectl } from '../support/cli.js';
 import { createFetchRecorder } from '../../boot/fetch-recorder.js';
-import { Client, Connection } from '@temporalio/client';
-import { createRescueClient } from '../../rescue/rescue-client.js';
 
 type Item = Record<string, unknown>;
 

@@ -142,6 +142,11 @@ for (const database of testDatabases()) describe(`rescueWorkflow on ${database.l
     assert.equal(run?.outcome, 'repaired');
     assert.equal(run?.runId, started.runId);
     assert.ok((run?.diagnosis as { findings: unknown[] } | null)?.findings, 'the diagnosis report is stored');
+    const before = (run?.diagnosisBeforeRepair as { findings: Array<{ id: string; severity: string }> } | null)?.findings ?? [];
+    assert.ok(before.some((f) => f.id.startsWith('filesystems:errors:') && f.severity === 'critical'), 'the diagnosis before repair is kept too');
+    assert.ok(done.status.findingsBeforeRepair?.some((f) => f.id.startsWith('filesystems:errors:')), 'and in the workflow status');
+    assert.deepEqual(done.status.repairs.map((r) => [r.playbook, r.status, r.changed]), [['filesystem-repair', 'changed', true]]);
+    assert.ok((done.status.repairs[0]?.actions ?? []).some((line) => /e2fsck -fy/.test(line)), 'with what it changed');
     const description = await handle('web01').describe();
     assert.equal(description.typedSearchAttributes.get({ name: 'RescueOutcome', type: 'KEYWORD' } as never), 'repaired');
     const recorded = await handle('web01').fetchHistory();
@@ -197,8 +202,11 @@ for (const database of testDatabases()) describe(`rescueWorkflow on ${database.l
     const report = await runRescuectl(['rescue', 'report', 'web05'], env);
     assert.equal(report.code, 0, report.stderr);
     assert.match(report.stdout, /outcome\s+: repaired/);
-    assert.match(report.stdout, /fstab/);
-    assert.match(report.stdout, /fstab-correct/);
+    assert.match(report.stdout, /diagnosis before and after repair:/);
+    assert.match(report.stdout, /✓ resolved\s+fstab\s+\S+\s+critical\s+gone\s+fstab-correct \(changed\)/);
+    assert.match(report.stdout, /what each playbook did:\n  fstab-correct on \S+: changed\n    - kept the original as \/etc\/fstab\.rescued-/);
+    assert.match(report.stdout, /\nevidence:\n(  .*\n)*  selection: /);
+    assert.doesNotMatch(report.stdout, /\[object Object\]/);
     const list = await runRescuectl(['rescue', 'list', '--system', 'web05'], env);
     assert.match(list.stdout, /web05\s+repaired\s+repaired\s+rescue-deb/);
     const refused = await runRescuectl(['rescue', 'approve', 'web05'], env);

@@ -184,11 +184,11 @@ describe('(b) an fstab that names file systems that do not exist', () => {
       assert.deepEqual(fixed.results.map((item) => [item.playbook, item.status]), [['fstab-correct', 'changed']], JSON.stringify(fixed.results));
       assert.equal(readImageFile(root, '/etc/fstab'), [
         '# /etc/fstab: static file system information.',
-        `# rescued: UUID=${wrongRoot} not found, replaced by UUID=${ROOT_UUID} (the file system this fstab was read from) (2026-11-25)`,
+        `# rescued: UUID=${wrongRoot} replaced by UUID=${ROOT_UUID} (no file system has UUID ${wrongRoot}; the file system this fstab was read from) (2026-11-25)`,
         `UUID=${ROOT_UUID} /     ext4 errors=remount-ro 0 1`,
-        `# rescued: UUID=ffffffff-0000-4000-8000-000000000002 not found, replaced by UUID=${DATA_UUID} (the only file system labelled "data") (2026-11-25)`,
+        `# rescued: UUID=ffffffff-0000-4000-8000-000000000002 replaced by UUID=${DATA_UUID} (no file system has UUID ffffffff-0000-4000-8000-000000000002; the only file system labelled "data") (2026-11-25)`,
         `UUID=${DATA_UUID} /data ext4 defaults 0 2`,
-        '# rescued: commented out, UUID=eeeeeeee-0000-4000-8000-000000000003 not found (2026-11-25)',
+        '# rescued: commented out, no file system has UUID eeeeeeee-0000-4000-8000-000000000003 (2026-11-25)',
         '#UUID=eeeeeeee-0000-4000-8000-000000000003 /srv  ext4 defaults 0 2',
         'proc /proc proc defaults 0 0',
         '',
@@ -203,6 +203,99 @@ describe('(b) an fstab that names file systems that do not exist', () => {
       assert.deepEqual(listImageDirectory(root, '/etc').filter((name) => name.startsWith('fstab.rescued-')), ['fstab.rescued-20261125T120000Z'], 'no second backup');
     });
   }
+});
+
+/** A disk of this machine (the rescue host in these tests) and a partition number its table does not hold; null without disks. */
+function absentPartitionOfAPresentDisk(): { path: string; disk: string; held: string[] } | null {
+  const names = readdirSync('/sys/block').filter((name) => !/^(loop|ram|zram|sr|fd|dm-|md)/.test(name)).sort();
+  const disk = names[0];
+  if (!disk) return null;
+  const partitions = readFileSync('/proc/partitions', 'utf8').split('\n').map((line) => line.trim().split(/\s+/)[3] ?? '')
+    .filter((name) => name.startsWith(disk) && name !== disk);
+  const separator = /\d$/.test(disk) ? 'p' : '';
+  let number = 1;
+  while (partitions.includes(`${disk}${separator}${number}`)) number += 1;
+  return { path: `/dev/${disk}${separator}${number + 6}`, disk: `/dev/${disk}`, held: partitions.map((name) => `/dev/${name}`) };
+}
+
+describe('(b2) an fstab judged against the disks, types and its own file system', () => {
+  test('a disk that does not exist, a partition its disk does not hold, a LABEL nothing has, an unknown type: corrected by UUID, commented out or retyped, backup kept', async () => {
+    const LOGS_UUID = '0a1b2c3d-0000-4000-8000-000000000003';
+    const absent = absentPartitionOfAPresentDisk();
+    const original = [
+      '# /etc/fstab',
+      `UUID=${ROOT_UUID} / ext4 errors=remount-ro 0 1`,
+      '/dev/sdzz1 /data ext4 defaults 0 2',
+      ...(absent ? [`${absent.path} /srv ext4 defaults 0 2`] : []),
+      'LABEL=gone /gone ext4 defaults,nofail 0 2',
+      `UUID=${LOGS_UUID} /var/log/archive ext5 defaults 0 2`,
+      'proc /proc proc defaults 0 0',
+      '',
+    ].join('\n');
+    const root = buildExt4Image(image('judge-root.img'), { uuid: ROOT_UUID, label: 'root', files: rootFiles({ 'etc/fstab': original }) });
+    const data = buildExt4Image(image('judge-data.img'), { uuid: DATA_UUID, label: 'data', sizeMiB: 16, files: { README: 'data\n' } });
+    const logs = buildExt4Image(image('judge-logs.img'), { uuid: LOGS_UUID, label: 'archive', sizeMiB: 16, files: { README: 'logs\n' } });
+
+    const report = await diagnosed([root, data, logs], 'debugfs');
+    assertComplete(report);
+    const fstab = (check: string, mountPoint: string) => report.findings.find((item) => item.id === `fstab:${check}:${root}:/etc/fstab:${mountPoint}`);
+    assert.equal(fstab('unresolved', '/data')?.severity, 'critical');
+    assert.match(fstab('unresolved', '/data')?.summary ?? '', /this machine has no disk \/dev\/sdzz \(its disks: .*\); without nofail the boot stops in emergency mode/);
+    if (absent) {
+      assert.equal(fstab('unresolved', '/srv')?.severity, 'critical');
+      assert.match(fstab('unresolved', '/srv')?.summary ?? '', new RegExp(`disk ${absent.disk} has no partition \\d+: its partition table holds`));
+    }
+    assert.equal(fstab('unresolved', '/gone')?.severity, 'warning', 'nofail: the boot goes on');
+    assert.match(fstab('unresolved', '/gone')?.summary ?? '', /no file system is labelled gone; nofail\/noauto: the boot goes on without it/);
+    assert.equal(fstab('unknown-type', '/var/log/archive')?.severity, 'critical');
+    assert.match(fstab('unknown-type', '/var/log/archive')?.summary ?? '', /"ext5" is not a file-system type Linux mounts \(the file system there is ext4\)/);
+    assert.ok(report.findings.filter((item) => item.probe === 'fstab' && item.severity !== 'info').every((item) => item.repair === 'fstab-correct'));
+    assert.equal(report.findings.some((item) => item.id === `fstab:ok:${root}:/etc/fstab`), false, 'no claim that everything matches');
+
+    await dryRun(report, [root, data, logs]);
+    const fixed = await repair(session, report, { dryRun: false, now: () => FIXED_NOW, fileSystemAccess: 'debugfs' });
+    const result = fixed.results.find((item) => item.playbook === 'fstab-correct');
+    assert.equal(result?.status, 'changed', JSON.stringify(fixed.results));
+    assert.match(result?.actions.join('\n') ?? '', /kept the original as \/etc\/fstab\.rescued-20261125T120000Z/);
+    assert.match(result?.actions.join('\n') ?? '', new RegExp(`line 3 \\(/data\\): /dev/sdzz1 replaced by UUID=${DATA_UUID} \\(this machine has no disk /dev/sdzz`));
+    assert.match(result?.actions.join('\n') ?? '', /\(\/var\/log\/archive\): type ext5 replaced by ext4/);
+    const written = readImageFile(root, '/etc/fstab') ?? '';
+    assert.match(written, new RegExp(`\\n# rescued: /dev/sdzz1 replaced by UUID=${DATA_UUID} \\(.*\\) \\(2026-11-25\\)\\nUUID=${DATA_UUID} /data ext4 defaults 0 2\\n`));
+    if (absent) assert.match(written, new RegExp(`\\n# rescued: commented out, disk ${absent.disk} has no partition .*\\n#${absent.path} /srv ext4 defaults 0 2\\n`));
+    assert.match(written, /\n# rescued: commented out, no file system is labelled gone \(2026-11-25\)\n#LABEL=gone \/gone ext4 defaults,nofail 0 2\n/);
+    assert.match(written, new RegExp(`\\n# rescued: type ext5 replaced by ext4 \\(.*judge-logs\\.img holds ext4\\) \\(2026-11-25\\)\\nUUID=${LOGS_UUID} /var/log/archive ext4 defaults 0 2\\n`));
+    assert.equal(readImageFile(root, '/etc/fstab.rescued-20261125T120000Z'), original);
+    assert.deepEqual(fixed.remaining, []);
+    const ok = fixed.after.findings.find((item) => item.id === `fstab:ok:${root}:/etc/fstab`);
+    assert.equal(ok?.summary, '3 of 3 device entries match a file system present (/ by UUID, /data by UUID, /var/log/archive by UUID)');
+    assert.equal(e2fsckStatus(root), 0);
+
+    const again = await repair(session, report, { dryRun: false, now: () => LATER, fileSystemAccess: 'debugfs' });
+    assert.deepEqual(again.results.map((item) => [item.playbook, item.status, item.changed]), [['fstab-correct', 'unchanged', false]]);
+    assert.match(again.results[0]?.actions[0] ?? '', /^nothing to correct in \/etc\/fstab: 3 of 3 device entries match/);
+  });
+
+  test('a / entry that names another file system is pointed back at its own; what cannot be checked is said so', async () => {
+    // A disk this machine has (the rescue host here) but that is not examined: it exists, its file system is unknown.
+    const present = absentPartitionOfAPresentDisk()?.disk;
+    const original = `UUID=${DATA_UUID} / ext4 errors=remount-ro 0 1\n${present ? `${present} /srv ext4 defaults 0 2\n` : ''}PARTUUID=0000-01 /efi vfat umask=0077 0 1\n`;
+    const root = buildExt4Image(image('notroot-root.img'), { uuid: ROOT_UUID, label: 'root', files: rootFiles({ 'etc/fstab': original }) });
+    const data = buildExt4Image(image('notroot-data.img'), { uuid: DATA_UUID, label: 'data', sizeMiB: 16, files: { README: 'data\n' } });
+    const report = await diagnosed([root, data], 'debugfs');
+    const notRoot = report.findings.find((item) => item.id === `fstab:not-root:${root}:/etc/fstab:/`);
+    assert.equal(notRoot?.severity, 'warning');
+    assert.match(notRoot?.summary ?? '', new RegExp(`it names .*notroot-data\\.img, but this fstab lives on .*notroot-root\\.img`));
+    const fixed = await repair(session, report, { dryRun: false, now: () => FIXED_NOW, fileSystemAccess: 'debugfs' });
+    assert.equal(fixed.results[0]?.status, 'changed', JSON.stringify(fixed.results));
+    assert.match(readImageFile(root, '/etc/fstab') ?? '', new RegExp(`\\nUUID=${ROOT_UUID} / ext4 errors=remount-ro 0 1\\n`));
+    assert.deepEqual(fixed.remaining, []);
+    // /srv names a disk of the rescue host that was not examined, /efi a PARTUUID: neither counted as a match.
+    const ok = fixed.after.findings.find((item) => item.id === `fstab:ok:${root}:/etc/fstab`);
+    const count = present ? 3 : 2;
+    assert.match(ok?.summary ?? '', new RegExp(`^1 of ${count} device entries match a file system present \\(/ by UUID\\); ${count - 1} not checked: `));
+    if (present) assert.match(ok?.summary ?? '', /\/srv \(\/dev\/\S+ exists in the rescue environment, but its file system was not identified/);
+    assert.ok(fixed.after.findings.some((item) => item.id === `fstab:unverifiable:${root}:/etc/fstab:/efi` && item.severity === 'info'));
+  });
 });
 
 describe('(c) kernels and the boot loader', () => {

@@ -6,8 +6,8 @@ import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
-/** File content, or a size for a file of that many non-zero bytes (zero blocks would become holes). */
-export type ImageFile = string | { sizeBytes: number };
+/** File content (text or bytes), or a size for a file of that many non-zero bytes (zero blocks would become holes). */
+export type ImageFile = string | Buffer | { sizeBytes: number };
 
 export interface ImageSpec {
   uuid: string;
@@ -26,7 +26,7 @@ export function buildExt4Image(path: string, spec: ImageSpec): string {
     for (const [file, content] of Object.entries(spec.files)) {
       const target = join(root, file);
       mkdirSync(dirname(target), { recursive: true });
-      if (typeof content === 'string') writeFileSync(target, content);
+      if (typeof content === 'string' || Buffer.isBuffer(content)) writeFileSync(target, content);
       else writeFileSync(target, Buffer.alloc(content.sizeBytes, 0xa5));
     }
     execFileSync('mke2fs', ['-q', '-F', '-t', 'ext4', '-d', root, '-U', spec.uuid, '-L', spec.label, path, `${spec.sizeMiB ?? 64}M`], { stdio: 'pipe' });

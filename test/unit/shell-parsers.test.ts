@@ -10,7 +10,7 @@ import { interpretSmartctlExit } from '../../shell/probes/smart.js';
 import { errorLines } from '../../shell/probes/boot-logs.js';
 import { freeSpaceSeverity } from '../../shell/probes/free-space.js';
 import { ROTATED_LOG } from '../../shell/playbooks/free-space.js';
-import { trimOutput } from '../../shell/evidence.js';
+import { evidenceText } from '../../shell/evidence.js';
 
 test('e2fsck exit codes', () => {
   assert.equal(interpretE2fsckExit(0).clean, true);
@@ -159,10 +159,11 @@ test('rotated logs are recognised, live logs are not', () => {
 });
 
 test('evidence output keeps head and tail', () => {
-  assert.equal(trimOutput('  short  '), 'short');
+  assert.equal(evidenceText('  short  '), 'short');
   const long = `${'a'.repeat(5000)}END`;
-  const trimmed = trimOutput(long, 100);
-  assert.ok(trimmed.startsWith('a'.repeat(25)));
+  const trimmed = evidenceText(long, 200);
+  assert.ok(trimmed.startsWith('a'.repeat(34)));
   assert.ok(trimmed.endsWith('END'));
-  assert.match(trimmed, /characters omitted/);
+  assert.ok(trimmed.length <= 200);
+  assert.match(trimmed, /\[cut 4867 bytes\]/);
 });
