@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { Inventory } from '../../db/inventory.js';
 import * as schemas from '../../inventory/schemas.js';
 import { registerCollection, errorReply } from './collections.js';
+import { checkStoredTemplate } from '../../boot/templates.js';
 
 const noQuery = z.object({});
 const systemListQuery = z.object({
@@ -71,7 +72,18 @@ export function registerInventoryRoutes(parent: FastifyInstance, inventory: Inve
     update: schemas.rescueEnvironmentUpdate,
     view: schemas.rescueEnvironmentView,
     listQuery: noQuery,
-    repository: { ...inventory.rescueEnvironments, list: () => inventory.rescueEnvironments.list() },
+    repository: {
+      ...inventory.rescueEnvironments,
+      list: () => inventory.rescueEnvironments.list(),
+      create: (input, actor) => {
+        checkStoredTemplate(`rescue-env ${input.name} kernel args`, input.kernelArgs, 'kernelArgs');
+        return inventory.rescueEnvironments.create(input, actor);
+      },
+      update: (name, input, actor) => {
+        if (input.kernelArgs !== undefined) checkStoredTemplate(`rescue-env ${name} kernel args`, input.kernelArgs, 'kernelArgs');
+        return inventory.rescueEnvironments.update(name, input, actor);
+      },
+    },
   });
 
   const app = parent.withTypeProvider<ZodTypeProvider>();
