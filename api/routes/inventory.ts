@@ -6,6 +6,7 @@ import type { Inventory } from '../../db/inventory.js';
 import * as schemas from '../../inventory/schemas.js';
 import { registerCollection, errorReply } from './collections.js';
 import { checkStoredTemplate } from '../../boot/templates.js';
+import { checkPowerOptions } from '../../power/option-policy.js';
 
 const noQuery = z.object({});
 const systemListQuery = z.object({
@@ -51,8 +52,14 @@ export function registerInventoryRoutes(parent: FastifyInstance, inventory: Inve
     repository: {
       list: (query) => inventory.systems.list({ profile: query.profile, label: parseLabelFilter(query.label) }),
       get: (name) => inventory.systems.get(name),
-      create: (input, actor) => inventory.systems.create(input, actor),
-      update: (name, input, actor) => inventory.systems.update(name, input, actor),
+      create: async (input, actor) => {
+        await checkPowerOptions(input.power);
+        return inventory.systems.create(input, actor);
+      },
+      update: async (name, input, actor) => {
+        await checkPowerOptions(input.power);
+        return inventory.systems.update(name, input, actor);
+      },
       remove: (name, actor) => inventory.systems.remove(name, actor),
     },
   });
