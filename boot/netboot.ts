@@ -8,7 +8,7 @@ import { InventoryError } from '../inventory/errors.js';
 import type { BootTarget, BootUrls, KernelBootTarget } from './boot-target.js';
 import { formatKernelOptions, mergeKernelOptions } from './kernel-options.js';
 import { autoinstallKernelArgument } from './autoinstall.js';
-import { renderTemplate } from './templates.js';
+import { renderTemplate, usesPartials } from './templates.js';
 import type { StatusTokens } from './status-tokens.js';
 
 export interface NetbootDependencies {
@@ -119,8 +119,11 @@ export function createNetbootService({ inventory, urls, statusTokens }: NetbootD
         status_url_started: `${statusBase}/started?token=${token}`,
         status_url_finished: `${statusBase}/finished?token=${token}`,
       };
-      // The inventory's other templates are the snippets `{% include "name" %}` may pull in (Cobbler's snippets).
-      const snippets = Object.fromEntries((await inventory.templates.list()).filter((t) => t.name !== template.name).map((t) => [t.name, t.body]));
+      // The inventory's other templates are the snippets `{% include "name" %}` may pull in (Cobbler's snippets),
+      // read only for a template that includes something.
+      const snippets = usesPartials(template.body)
+        ? Object.fromEntries((await inventory.templates.list()).filter((t) => t.name !== template.name).map((t) => [t.name, t.body]))
+        : {};
       return { kind: template.kind, body: renderTemplate(template, variables, snippets) };
     },
   };

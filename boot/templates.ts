@@ -118,7 +118,7 @@ function liquidHint(detail: string): string {
   if (variable === 'if' || variable === 'else') return 'Liquid has no inline if: use {% if %} ... {% else %} ... {% endif %}';
   if (variable === 'true' || variable === 'True' || variable === 'False' || variable === 'None') return 'Liquid writes true, false and nil in lower case';
   if (/expected ":" after filter name/.test(detail)) return 'Liquid passes filter arguments after a colon: {{ value | default: "x" }}';
-  if (/undefined filter/.test(detail)) return 'see the README for the filters Liquid offers';
+  if (/undefined filter/.test(detail)) return "Liquid's filters include default, upcase, downcase, capitalize, append, prepend, replace, remove, split, join, map, first, last, size, strip, url_encode, json";
   if (/invalid range syntax/.test(detail)) return 'Liquid calls no functions: ( ) only writes a range such as (1..5)';
   return '';
 }
@@ -135,6 +135,11 @@ function describeLiquidError(templateName: string, error: unknown): TemplateRend
   const hint = liquidHint(detail);
   const where = name === templateName ? `template "${name}"` : `template "${name}" (included by "${templateName}")`;
   return new TemplateRenderError(name, line, `${where}${line === undefined ? '' : `, line ${line}`}: ${detail}${hint ? ` (${hint})` : ''}`);
+}
+
+/** Whether a template pulls in other templates (`include`, `render`, `layout`), which must then be given. */
+export function usesPartials(body: string): boolean {
+  return /\{%-?\s*(include|render|layout)\b/.test(body);
 }
 
 /** Parses without rendering: for `template add/edit`, so a template Liquid cannot read is refused at once. */

@@ -24,8 +24,10 @@ async function entryProblem(entry: PowerEntryOptions, registry: DriverRegistry, 
     readCommonOptions(new OptionReader(options, { systemName: '', driver: '' }));
   } catch (error) {
     if (!(error instanceof BmcError)) throw error;
+    // "<system>: <driver>: option KEY="VALUE" is not valid: expected ..." (power/options.ts)
     const option = /option ([A-Za-z0-9_-]+)=/.exec(error.message)?.[1] ?? '';
-    return { option, reason: error.message.replace(/^: : option [^ ]+ /, '') };
+    const at = error.message.lastIndexOf(' is not valid: ');
+    return { option, reason: at >= 0 ? error.message.slice(at + 1) : error.message };
   }
   let resolution: DriverResolution | undefined;
   try {

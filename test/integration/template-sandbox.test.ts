@@ -66,6 +66,20 @@ describe('templates cannot reach the host', () => {
     assert.equal(viaCli.stderr.trim().split('\n').length, 1, viaCli.stderr);
   });
 
+  test('a template includes another template of the inventory (a snippet) through the boot route, never a file', async () => {
+    assert.equal((await api.request('POST', '/api/v1/templates', { body: { name: 'partitioning', kind: 'script', body: 'clearpart --all\npart / --fstype=xfs --grow # {{ hostname }}\n' } })).status, 201);
+    await api.inventory.templates.update('ks', { body: '# ks\n{% include "partitioning" %}{% if ip %}\nnetwork --ip={{ ip }}\n{% endif %}\n' }, { name: 'test' });
+    const response = await fetch(`${api.url}/boot/autoinstall/web01`);
+    assert.equal(response.status, 200);
+    assert.equal(await response.text(), '# ks\nclearpart --all\npart / --fstype=xfs --grow # web01\nnetwork --ip=127.0.0.11\n');
+    await api.inventory.templates.update('ks', { body: '# ks\n{% include "/etc/passwd" %}\n' }, { name: 'test' });
+    const file = await fetch(`${api.url}/boot/autoinstall/web01`);
+    const text = await file.text();
+    assert.notEqual(file.status, 200);
+    assert.equal((JSON.parse(text) as { message: string }).message, 'template "ks", line 2: no template "/etc/passwd" to include in the inventory');
+    assert.doesNotMatch(text, /root:x:0/);
+  });
+
   test('the unauthenticated boot route renders every escape as an error naming the template and line, or as harmless text', async () => {
     let errors = 0;
     for (const escape of TEMPLATE_ESCAPES) {
