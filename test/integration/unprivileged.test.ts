@@ -16,6 +16,17 @@ const SCRIPT = fileURLToPath(new URL('../support/tftp-process.ts', import.meta.u
 const NOBODY = 65534;
 const isRoot = process.getuid?.() === 0;
 
+/** Why this test cannot run here, or false: it needs root (to become nobody) and a checkout nobody can read. */
+async function cannotRun(): Promise<string | false> {
+  if (!isRoot) return 'needs root to switch to nobody';
+  try {
+    await execFileAsync('setpriv', ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', '--', process.execPath, '-e', `require('node:fs').accessSync(${JSON.stringify(SCRIPT)})`]);
+    return false;
+  } catch {
+    return 'this checkout is not readable by user nobody (a private parent folder)';
+  }
+}
+
 async function startAsNobody(dataDir: string, host: string, capabilities: boolean): Promise<{ line: string; stop(): Promise<void> }> {
   const setpriv = ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', ...(capabilities ? ['--inh-caps=+net_bind_service', '--ambient-caps=+net_bind_service'] : []), '--'];
   const child = spawn('setpriv', [...setpriv, process.execPath, '--import', 'tsx', SCRIPT], {
@@ -54,7 +65,7 @@ async function startAsNobody(dataDir: string, host: string, capabilities: boolea
   };
 }
 
-test('TFTP on port 69 as nobody with CAP_NET_BIND_SERVICE; without it, a clear one-line refusal', { skip: isRoot ? false : 'needs root to switch to nobody' }, async () => {
+test('TFTP on port 69 as nobody with CAP_NET_BIND_SERVICE; without it, a clear one-line refusal', { skip: await cannotRun() }, async () => {
   const dataDir = await mkdtemp(join(tmpdir(), 'rescued-unprivileged-'));
   const host = `127.69.${process.pid % 250}.${1 + (Date.now() % 250)}`;
   try {
