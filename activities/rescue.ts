@@ -4,7 +4,7 @@ import { Context, ApplicationFailure } from '@temporalio/activity';
 import { InventoryError } from '../inventory/errors.js';
 import { selectRescueEnvironment } from '../rescue/selection.js';
 import { createHandshakeSecrets, hostKeyFingerprint, rescueKernelArguments } from '../rescue/handshake.js';
-import { renderAutoinstallTemplate, TemplateRenderError } from '../boot/autoinstall.js';
+import { renderTemplate, TemplateRenderError } from '../boot/templates.js';
 import { formatKernelOptions, mergeKernelOptions } from '../boot/kernel-options.js';
 import { macToBootFileSuffix } from '../inventory/mac.js';
 import type { ActivityDependencies } from './dependencies.js';
@@ -131,7 +131,7 @@ export function createRescueActivities(dependencies: ActivityDependencies) {
       const handshakeId = await inventory.rescues.createHandshake({ workflowId: input.workflowId, system: input.system, mac, secrets, expiresAt: new Date(Date.now() + HANDSHAKE_LIFETIME_MS) });
       let environmentArgs: string;
       try {
-        environmentArgs = renderAutoinstallTemplate(`rescue-env ${environment.name} kernel args`, environment.kernelArgs, { system: { ...system, power: undefined }, mac, arch: system.arch, firmware: system.firmware });
+        environmentArgs = renderTemplate({ name: `rescue-env ${environment.name} kernel args`, body: environment.kernelArgs }, { system: { ...system, power: undefined }, mac, arch: system.arch, firmware: system.firmware });
       } catch (error) {
         if (error instanceof TemplateRenderError) throw refuse('RescueRefused', error.message);
         throw error;

@@ -7,7 +7,8 @@ import { normalizeMac } from '../inventory/mac.js';
 import { InventoryError } from '../inventory/errors.js';
 import type { BootTarget, BootUrls, KernelBootTarget } from './boot-target.js';
 import { formatKernelOptions, mergeKernelOptions } from './kernel-options.js';
-import { autoinstallKernelArgument, renderAutoinstallTemplate } from './autoinstall.js';
+import { autoinstallKernelArgument } from './autoinstall.js';
+import { renderTemplate, usesPartials } from './templates.js';
 import { REDACTED } from '../secrets/redact.js';
 
 /** How long an install token works after the machine first fetched its autoinstall file (RESCUED_INSTALL_TOKEN_HOURS). */
@@ -136,7 +137,12 @@ export function createNetbootService({ inventory, urls, installTokenLifetimeMs =
         status_url_started: `${statusBase}/started?token=${token}`,
         status_url_finished: `${statusBase}/finished?token=${token}`,
       };
-      return { kind: template.kind, body: renderAutoinstallTemplate(template.name, template.body, variables) };
+      // The inventory's other templates are the snippets `{% include "name" %}` may pull in (Cobbler's snippets),
+      // read only for a template that includes something.
+      const snippets = usesPartials(template.body)
+        ? Object.fromEntries((await inventory.templates.list()).filter((t) => t.name !== template.name).map((t) => [t.name, t.body]))
+        : {};
+      return { kind: template.kind, body: renderTemplate(template, variables, snippets) };
     },
   };
 }

@@ -185,7 +185,7 @@ export const apiTokens = pgTable('api_tokens', {
   lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
 });
 
-/** Autoinstall templates (kickstart, preseed, autoyast, cloud-init) in nunjucks, referenced by profiles. */
+/** Autoinstall templates (kickstart, preseed, autoyast, cloud-init) in Liquid (boot/templates.ts), referenced by profiles. */
 export const templates = pgTable('templates', {
   id: serial('id').primaryKey(),
   name: text('name').notNull().unique(),

@@ -1,12 +1,13 @@
 // The chain: tries the BMCs configured for a machine in order, each under its own timeout, until one does the
 // operation; returns a JSON-plain record of who was tried, who succeeded and why each failed. That record goes
-// into the event log and the rescue's history as it is.
+// into the event log and the rescue's history as it is, so every known secret is scrubbed from it first.
 import { BmcError, isBmcError, isRetryable, toFailure, type BmcErrorOrigin, type BmcFailure } from './errors.js';
 import { defaultBmcConcurrency, processBmcLimiter, type KeyedSemaphore } from './bmc-limit.js';
 import { optionReaderFor, readCommonOptions, type CommonOptions } from './options.js';
 import { setBootDeviceAndConfirm, setPowerAndConfirm, type BootDeviceConfirmation, type PowerTransition } from './readback.js';
 import { createDefaultRegistry, type DriverRegistry } from './registry.js';
 import { describeEndpoint } from './target.js';
+import { basicAuthForm, redactSecrets } from './redact.js';
 import type {
   BmcCallRecord,
   BmcDriver,
@@ -77,12 +78,19 @@ const CLOSE_TIMEOUT_MS = 10000;
 
 export class PowerClient {
   private readonly registry: DriverRegistry;
+  /** The targets' passwords and what the drivers learned (session tokens): never in a result. */
+  private readonly secrets = new Set<string>();
 
   constructor(
     readonly targets: readonly BmcTarget[],
     private readonly options: PowerClientOptions = {},
   ) {
     this.registry = options.registry ?? createDefaultRegistry();
+    for (const target of targets) {
+      if (target.password === undefined || target.password === '') continue;
+      this.secrets.add(target.password);
+      if (target.username !== undefined) this.secrets.add(basicAuthForm(target.username, target.password));
+    }
   }
 
   getPowerState(): Promise<PowerChainResult<PowerState>> {
@@ -163,10 +171,10 @@ export class PowerClient {
       if (this.options.signal?.aborted) break;
       const attempt = await this.attempt(target, needs, perform);
       attempts.push(attempt.record);
-      if (attempt.ok) return { ok: true, value: attempt.value, record: finish(attempt.record.driver) };
+      if (attempt.ok) return redactSecrets({ ok: true, value: attempt.value, record: finish(attempt.record.driver) }, this.secrets);
     }
     const record = finish(null);
-    return { ok: false, failure: chainFailure(systemName, operation, record.attempts, this.options.signal), record };
+    return redactSecrets({ ok: false, failure: chainFailure(systemName, operation, record.attempts, this.options.signal), record }, this.secrets);
   }
 
   private async attempt<T>(
@@ -238,6 +246,7 @@ export class PowerClient {
     } finally {
       clearTimeout(timer);
       this.options.signal?.removeEventListener('abort', onOuterAbort);
+      for (const secret of driver.knownSecrets?.() ?? []) if (secret !== '') this.secrets.add(secret);
       if (driver.close && release !== null) {
         // Always, also when open() failed half-way (a session made, then the system not found): closing (e.g.
         // deleting a Redfish session) gets its own time, even after a timeout.

@@ -43,6 +43,8 @@ export function normalisePowerType(type: string): string {
 export interface DriverResolution {
   driver: string;
   create: DriverFactory;
+  /** Set when the type is a fence agent: its program, found on this server. */
+  fenceAgent?: { name: string; executable: string };
 }
 
 export class DriverRegistry {
@@ -74,7 +76,7 @@ export class DriverRegistry {
         `power type ${JSON.stringify(target.type)}: no driver of that name and no ${agentName} on PATH (known drivers: ${[...new Set([...this.factories.values()].map((entry) => entry.driver))].join(', ')}; fence agents come with the fence-agents package)`,
       );
     }
-    return { driver: agentName, create: (fenceTarget) => createFenceAgentDriver(fenceTarget, agentName, executable) };
+    return { driver: agentName, create: (fenceTarget) => createFenceAgentDriver(fenceTarget, agentName, executable), fenceAgent: { name: agentName, executable } };
   }
 
   createDriver(target: BmcTarget): BmcDriver {

@@ -161,4 +161,6 @@ export interface BmcDriver extends Partial<PowerStateGetter & PowerSetter & Boot
   readonly name: string;
   open?(context: OperationContext): Promise<void>;
   close?(context: OperationContext): Promise<void>;
+  /** Secrets the driver learned while it ran (e.g. a Redfish session token): scrubbed from what is stored or shown. */
+  knownSecrets?(): readonly string[];
 }

@@ -51,6 +51,17 @@ export async function startTftp(config: RescuedConfig, netboot: Netboot, log: (l
       .catch((error: Error) => log(`tftp: could not record a fetch: ${error.message}`));
   });
   server.on('socket-error', (error) => log(`tftp: socket error: ${error.message}`));
-  const bound = await server.listen();
+  let bound;
+  try {
+    bound = await server.listen();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EACCES' && port < 1024) {
+      // Unprivileged: port 69 needs CAP_NET_BIND_SERVICE (README, "Running unprivileged"), not root.
+      throw new Error(
+        `TFTP cannot bind ${config.tftpHost}:${port} (EACCES): a port below 1024 needs CAP_NET_BIND_SERVICE (setcap cap_net_bind_service=+ep $(command -v node), or AmbientCapabilities=CAP_NET_BIND_SERVICE in the systemd unit), or set RESCUED_TFTP_PORT=6969 (or off)`,
+      );
+    }
+    throw error;
+  }
   return { address: `${bound.address}:${bound.port}`, stop: () => server.close() };
 }

@@ -8,7 +8,7 @@ import type { NetbootService } from '../../boot/netboot.js';
 import type { InstallTracker } from '../../boot/install-status.js';
 import { StatusTokenError } from '../../boot/install-status.js';
 import type { FetchRecorder } from '../../boot/fetch-recorder.js';
-import { TemplateRenderError } from '../../boot/autoinstall.js';
+import { TemplateRenderError } from '../../boot/templates.js';
 import { renderIpxeScript } from '../../boot/render/ipxe.js';
 import { openBootFile } from '../../boot/http-files.js';
 import type { BootUrls } from '../../boot/boot-target.js';

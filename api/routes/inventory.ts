@@ -6,6 +6,8 @@ import type { Inventory } from '../../db/inventory.js';
 import * as schemas from '../../inventory/schemas.js';
 import { registerCollection, errorReply } from './collections.js';
 import { pageQuery, sendPage } from '../pagination.js';
+import { checkStoredTemplate } from '../../boot/templates.js';
+import { checkPowerOptions } from '../../power/option-policy.js';
 
 const noQuery = z.object({});
 const systemListQuery = z.object({
@@ -51,8 +53,14 @@ export function registerInventoryRoutes(parent: FastifyInstance, inventory: Inve
     repository: {
       list: (query) => inventory.systems.page({ profile: query.profile, label: parseLabelFilter(query.label), limit: query.limit, cursor: query.cursor }),
       get: (name) => inventory.systems.get(name),
-      create: (input, actor) => inventory.systems.create(input, actor),
-      update: (name, input, actor) => inventory.systems.update(name, input, actor),
+      create: async (input, actor) => {
+        await checkPowerOptions(input.power);
+        return inventory.systems.create(input, actor);
+      },
+      update: async (name, input, actor) => {
+        await checkPowerOptions(input.power);
+        return inventory.systems.update(name, input, actor);
+      },
       remove: (name, actor) => inventory.systems.remove(name, actor),
     },
   });
@@ -72,7 +80,18 @@ export function registerInventoryRoutes(parent: FastifyInstance, inventory: Inve
     update: schemas.rescueEnvironmentUpdate,
     view: schemas.rescueEnvironmentView,
     listQuery: noQuery,
-    repository: { ...inventory.rescueEnvironments, list: (query) => inventory.rescueEnvironments.page(query) },
+    repository: {
+      ...inventory.rescueEnvironments,
+      list: (query) => inventory.rescueEnvironments.page(query),
+      create: (input, actor) => {
+        checkStoredTemplate(`rescue-env ${input.name} kernel args`, input.kernelArgs, 'kernelArgs');
+        return inventory.rescueEnvironments.create(input, actor);
+      },
+      update: (name, input, actor) => {
+        if (input.kernelArgs !== undefined) checkStoredTemplate(`rescue-env ${name} kernel args`, input.kernelArgs, 'kernelArgs');
+        return inventory.rescueEnvironments.update(name, input, actor);
+      },
+    },
   });
 
   const app = parent.withTypeProvider<ZodTypeProvider>();

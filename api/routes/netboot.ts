@@ -7,7 +7,7 @@ import type { Inventory } from '../../db/inventory.js';
 import * as schemas from '../../inventory/schemas.js';
 import type { NetbootService } from '../../boot/netboot.js';
 import type { InstallTracker } from '../../boot/install-status.js';
-import { TemplateRenderError } from '../../boot/autoinstall.js';
+import { checkStoredTemplate, TemplateRenderError } from '../../boot/templates.js';
 import { syncBootLoaders } from '../../boot/loaders.js';
 import type { BootUrls } from '../../boot/boot-target.js';
 import { renderPxelinuxConfig } from '../../boot/render/pxelinux.js';
@@ -50,7 +50,18 @@ export function registerNetbootRoutes(
     update: schemas.templateUpdate,
     view: schemas.templateView,
     listQuery: z.object({}),
-    repository: { ...inventory.templates, list: (query) => inventory.templates.page(query) },
+    repository: {
+      ...inventory.templates,
+      list: (query) => inventory.templates.page(query),
+      create: (input, actor) => {
+        checkStoredTemplate(input.name, input.body, 'body');
+        return inventory.templates.create(input, actor);
+      },
+      update: (name, input, actor) => {
+        if (input.body !== undefined) checkStoredTemplate(name, input.body, 'body');
+        return inventory.templates.update(name, input, actor);
+      },
+    },
   });
 
   const app = parent.withTypeProvider<ZodTypeProvider>();

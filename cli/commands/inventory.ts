@@ -138,7 +138,7 @@ const OBJECTS: ObjectSpec[] = [
     noun: 'template',
     fields: [
       text('--kind', 'kind', 'kickstart | preseed | autoyast | cloud-init | script'),
-      { flag: '--file', key: 'body', type: 'file', help: 'the template (nunjucks), from this file ("-": standard input)' },
+      { flag: '--file', key: 'body', type: 'file', help: 'the template (Liquid, see the README), from this file ("-": standard input)' },
       comment,
     ],
     columns: [

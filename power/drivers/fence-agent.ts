@@ -1,6 +1,7 @@
 // Any installed ClusterLabs fence agent (fence_ipmilan, fence_drac5, fence_ilo, fence_wti, ...), the way
 // Cobbler users name their power types. Everything, the password included, goes on stdin as key=value lines:
-// the agent's command line is empty. Power state only: fence agents know nothing of boot devices.
+// the agent's command line is empty. Power state only: fence agents know nothing of boot devices. The options
+// are checked against what the agent declares (fence-agent-metadata.ts) before it first runs.
 import { BmcError, type BmcErrorOrigin } from '../errors.js';
 import { COMMON_OPTION_KEYS, OptionReader, readCommonOptions } from '../options.js';
 import { ProcessStartError, runProcess, type ProcessOutcome } from '../process.js';
@@ -8,6 +9,7 @@ import { callWithRetries, RETRY_ON_NO_ANSWER, RETRY_ON_UNREACHABLE_ONLY, type Re
 import { checkedField, checkedHost } from '../target.js';
 import type { BmcDriver, BmcTarget, OperationContext, PowerAction, PowerCommandReceipt, PowerState } from '../types.js';
 import { classifyAgentStderr, fenceActionFor, fenceStdin, powerStateFromStatusExit, type FenceAction } from './fence-agent-output.js';
+import { fenceAgentMetadata, fenceOptionProblem, type FenceAgentMetadataCache } from './fence-agent-metadata.js';
 import { rmcpPresencePing } from './rmcp-ping.js';
 
 export interface FenceAgentSettings {
@@ -46,11 +48,27 @@ export function readFenceAgentSettings(target: BmcTarget, agentName: string, exe
   };
 }
 
-export function createFenceAgentDriver(target: BmcTarget, agentName: string, executable: string): BmcDriver {
+export function createFenceAgentDriver(target: BmcTarget, agentName: string, executable: string, metadata: FenceAgentMetadataCache = fenceAgentMetadata): BmcDriver {
   const settings = readFenceAgentSettings(target, agentName, executable);
   const origin: BmcErrorOrigin = { systemName: target.systemName, driver: agentName };
+  let optionsChecked = Object.keys(settings.agentOptions).length === 0;
+
+  /** Refuses an option the agent does not declare, or one naming a program or file, before the agent runs. */
+  async function checkAgentOptions(): Promise<void> {
+    if (optionsChecked) return;
+    let declared;
+    try {
+      declared = await metadata.metadataOf(agentName, settings.executable);
+    } catch (error) {
+      throw new BmcError('invalid-config', origin, `cannot check the options against what ${agentName} declares: ${(error as Error).message}`);
+    }
+    const problem = fenceOptionProblem(declared, settings.agentOptions);
+    if (problem) throw new BmcError('invalid-config', origin, `option ${problem.option}=${JSON.stringify(settings.agentOptions[problem.option])} ${problem.reason}`);
+    optionsChecked = true;
+  }
 
   async function runAgent(action: FenceAction, context: OperationContext): Promise<number | null> {
+    await checkAgentOptions();
     const stdin = fenceStdin({
       action,
       address: settings.host,

@@ -1,7 +1,7 @@
 // IPMI over LAN through ipmitool. The password travels in the IPMI_PASSWORD environment variable (-E), never
 // on the command line; -C is always given (without it every call loses ~10 s on cipher suite discovery).
 import { BmcError, type BmcErrorKind, type BmcErrorOrigin } from '../errors.js';
-import { OptionReader, readCommonOptions } from '../options.js';
+import { checkDriverOptions, OptionReader, powerHostSettings, readCommonOptions } from '../options.js';
 import { ProcessStartError, runProcess, type ProcessOutcome } from '../process.js';
 import { callWithRetries, RETRY_ON_NO_ANSWER, RETRY_ON_UNREACHABLE_ONLY, type RetryPolicy } from '../retry.js';
 import { checkedField, checkedHost, checkedPort } from '../target.js';
@@ -23,7 +23,7 @@ export const IPMITOOL_DRIVER = 'ipmitool';
 
 /** Options read by this driver, on top of the common ones (power/options.ts). */
 export interface IpmitoolSettings {
-  executable: string; // ipmitool_path (ipmitool)
+  executable: string; // RESCUED_IPMITOOL on the server, else ipmitool on PATH: never from the inventory
   interface: 'lanplus' | 'lan'; // interface (lanplus)
   /** cipher (3): the cipher suite; "auto" tries 17 (AES-128, SHA-256: what recent iDRAC, iLO 5+ and Supermicro X12+
    * keep enabled) then 3 (what older BMCs and ipmi_sim offer), and keeps the first that works. */
@@ -41,11 +41,12 @@ export interface IpmitoolSettings {
 
 export function readIpmitoolSettings(target: BmcTarget): IpmitoolSettings {
   const origin = { systemName: target.systemName, driver: IPMITOOL_DRIVER };
+  checkDriverOptions(IPMITOOL_DRIVER, target.options, origin);
   const reader = new OptionReader(target.options, origin);
   const common = readCommonOptions(reader, 15);
   const privilege = reader.choice('privilege', ['callback', 'user', 'operator', 'administrator'] as const, 'administrator');
   return {
-    executable: reader.string('ipmitool_path') ?? 'ipmitool',
+    executable: powerHostSettings().ipmitool,
     interface: reader.choice('interface', ['lanplus', 'lan'] as const, 'lanplus'),
     ciphers: reader.raw('cipher')?.toLowerCase() === 'auto' ? [17, 3] : [reader.integer('cipher', 3, 0, 17)],
     privilege: privilege.toUpperCase() as IpmitoolSettings['privilege'],

@@ -80,6 +80,11 @@ export class RedfishConnection {
     return this.sessionsPath() !== null;
   }
 
+  /** The session's X-Auth-Token while the session is open: a secret, scrubbed from records (power/redact.ts). */
+  get sessionToken(): string | undefined {
+    return this.authHeaders['X-Auth-Token'];
+  }
+
   async open(context: OperationContext): Promise<void> {
     // The service root answers without credentials (DMTF DSP0266); some BMCs want them anyway.
     const root = await this.exchange('GET', '/redfish/v1/', context, { retryOn: RETRY_ON_NO_ANSWER });

@@ -78,7 +78,7 @@ export function transportError(error: NodeJS.ErrnoException, endpoint: RedfishEn
     return new BmcError(
       'tls',
       origin,
-      `TLS certificate of ${where} is not trusted (${code}: ${error.message}); to accept it set the option verify_tls=false for this BMC, or ca_file=<PEM file>`,
+      `TLS certificate of ${where} is not trusted (${code}: ${error.message}); to accept it set the option verify_tls=false for this BMC, or ca_file=<name of a PEM file in the server's RESCUED_CA_DIR>`,
     );
   }
   if (code === 'EPROTO' || code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS')) {

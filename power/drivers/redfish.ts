@@ -3,9 +3,8 @@
 // (or the standard list when it advertises none), the one-time boot override (redfish-boot.ts), the event log
 // (redfish-event-log.ts) and the probe. Vendor quirks and where they were read are in those modules and in
 // lab/bmc/redfish/personalities.ts, the emulator the tests run them against.
-import { readFileSync } from 'node:fs';
 import { BmcError, type BmcErrorOrigin } from '../errors.js';
-import { OptionReader, readCommonOptions } from '../options.js';
+import { checkDriverOptions, OptionReader, readCommonOptions, readTrustedCertificate } from '../options.js';
 import { RETRY_ON_NO_ANSWER, sleep } from '../retry.js';
 import type {
   BmcDriver,
@@ -52,21 +51,14 @@ export interface RedfishSettings extends RedfishConnectionSettings {
 
 export function readRedfishSettings(target: BmcTarget): RedfishSettings {
   const origin = { systemName: target.systemName, driver: REDFISH_DRIVER };
+  checkDriverOptions(REDFISH_DRIVER, target.options, origin);
   const reader = new OptionReader(target.options, origin);
   const common = readCommonOptions(reader, 20);
   const endpoint = parseRedfishEndpoint(target.address, target.port);
   if (!endpoint) throw new BmcError('invalid-config', origin, `address ${JSON.stringify(target.address)} is not a host, host:port or http(s)://host[:port]`);
   // verify_tls=false and insecure=true both accept any certificate; both default to verifying.
   const verify = reader.boolean('verify_tls', true) && !reader.boolean('insecure', false);
-  const caFile = reader.string('ca_file');
-  let ca: string | undefined;
-  if (caFile !== undefined) {
-    try {
-      ca = readFileSync(caFile, 'utf8');
-    } catch (error) {
-      throw new BmcError('invalid-config', origin, `option ca_file=${caFile}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
-    }
-  }
+  const ca = readTrustedCertificate(reader, origin);
   const systemId = reader.string('system_id');
   if (systemId !== undefined && /[/?#]/.test(systemId)) throw new BmcError('invalid-config', origin, `option system_id=${JSON.stringify(systemId)} is not a resource Id`);
   const optionMacs = (reader.string('system_mac') ?? '').split(/[\s,]+/).filter((mac) => mac !== '');
@@ -204,6 +196,10 @@ export function createRedfishDriver(target: BmcTarget): BmcDriver {
       const current = connection;
       connection = null;
       if (current) await current.close(context);
+    },
+
+    knownSecrets() {
+      return connection?.sessionToken === undefined ? [] : [connection.sessionToken];
     },
 
     async getPowerState(context): Promise<PowerState> {

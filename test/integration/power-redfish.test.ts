@@ -2,6 +2,7 @@
 // certificate on 127.0.0.1. The fake driver applies power changes 1 to 11 s after the request, like hardware.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { basename, dirname } from 'node:path';
 import { startSushyEmulator, type SushyBmc } from '../../lab/bmc/sushy.js';
 import { PowerClient, type BmcTarget, type PowerChainResult } from '../../power/index.js';
 
@@ -43,8 +44,18 @@ test('TLS verification is on by default: the self-signed emulator is refused, on
   assert.equal(result.record.attempts[0]?.calls.length, 1);
 });
 
-test('the certificate is accepted when given as ca_file, verification still on', async () => {
-  assert.equal(value(await new PowerClient([redfish({ ca_file: bmc.certificatePath })]).getPowerState()), 'off');
+test('the certificate is accepted when given as ca_file (a file in the server\'s RESCUED_CA_DIR), verification still on', async () => {
+  const before = process.env['RESCUED_CA_DIR'];
+  process.env['RESCUED_CA_DIR'] = dirname(bmc.certificatePath);
+  try {
+    assert.equal(value(await new PowerClient([redfish({ ca_file: basename(bmc.certificatePath) })]).getPowerState()), 'off');
+    const path = await new PowerClient([redfish({ ca_file: bmc.certificatePath })]).getPowerState();
+    assert.equal(path.ok, false, 'a path is not a ca_file');
+    if (!path.ok) assert.match(path.failure.message, /ca_file=".*" is not a file name/);
+  } finally {
+    if (before === undefined) delete process.env['RESCUED_CA_DIR'];
+    else process.env['RESCUED_CA_DIR'] = before;
+  }
 });
 
 test('verify_tls=false (or insecure=true) accepts the self-signed certificate', async () => {

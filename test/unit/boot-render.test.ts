@@ -4,7 +4,8 @@ import { formatKernelOptions, mergeKernelOptions } from '../../boot/kernel-optio
 import { renderPxelinuxConfig, renderPxelinuxMenu } from '../../boot/render/pxelinux.js';
 import { renderGrubConfig } from '../../boot/render/grub.js';
 import { renderIpxeChainScript, renderIpxeScript } from '../../boot/render/ipxe.js';
-import { autoinstallKernelArgument, renderAutoinstallTemplate, TemplateRenderError } from '../../boot/autoinstall.js';
+import { autoinstallKernelArgument } from '../../boot/autoinstall.js';
+import { renderTemplate, TemplateRenderError } from '../../boot/templates.js';
 import { macInBootFileName } from '../../boot/fetch-recorder.js';
 import type { BootTarget } from '../../boot/boot-target.js';
 
@@ -46,12 +47,13 @@ test('iPXE: the chain script hands over to HTTP by MAC; the machine script boots
 });
 
 test('autoinstall templates render with variables; errors name the template and the line', () => {
-  assert.equal(renderAutoinstallTemplate('ks', 'network --hostname={{ hostname }}\n{% for r in repos %}repo --name={{ r.name }}\n{% endfor %}', { hostname: 'web01', repos: [{ name: 'a' }] }), 'network --hostname=web01\nrepo --name=a\n');
+  const render = (name: string, body: string, variables: Record<string, unknown>) => renderTemplate({ name, body }, variables);
+  assert.equal(render('ks', 'network --hostname={{ hostname }}\n{% for r in repos %}repo --name={{ r.name }}\n{% endfor %}', { hostname: 'web01', repos: [{ name: 'a' }] }), 'network --hostname=web01\nrepo --name=a\n');
   assert.throws(
-    () => renderAutoinstallTemplate('rhel9-ks', 'line one\nline two\nurl {{ mirrror }}\n', { mirror: 'x' }),
+    () => render('rhel9-ks', 'line one\nline two\nurl {{ mirrror }}\n', { mirror: 'x' }),
     (error: unknown) => error instanceof TemplateRenderError && error.template === 'rhel9-ks' && error.line === 3 && /template "rhel9-ks", line 3/.test(error.message),
   );
-  assert.throws(() => renderAutoinstallTemplate('broken', 'a\n{% for x in %}\n', {}), (error: unknown) => error instanceof TemplateRenderError && error.line === 2);
+  assert.throws(() => render('broken', 'a\n{% for x in %}\n', {}), (error: unknown) => error instanceof TemplateRenderError && error.line === 2);
 });
 
 test('autoinstall kernel argument per OS family', () => {

@@ -116,5 +116,7 @@ test('TLS verification is on unless verify_tls=false or insecure=true', () => {
   assert.equal(readRedfishSettings({ ...target, options: { verify_tls: 'true', insecure: 'no' } }).tls.verify, true);
   assert.throws(() => readRedfishSettings({ ...target, options: { verify_tls: 'maybe' } }), /verify_tls="maybe" is not valid/);
   assert.throws(() => readRedfishSettings({ ...target, options: { system_id: '../Managers/1' } }), /system_id/);
-  assert.throws(() => readRedfishSettings({ ...target, options: { ca_file: '/nonexistent/ca.pem' } }), /ca_file=\/nonexistent\/ca.pem: ENOENT/);
+  // ca_file names a file in the server's CA folder (RESCUED_CA_DIR), never a path.
+  assert.throws(() => readRedfishSettings({ ...target, options: { ca_file: '/nonexistent/ca.pem' } }), /ca_file="\/nonexistent\/ca.pem" is not a file name: it names a PEM file in the server's CA folder \(RESCUED_CA_DIR\)/);
+  assert.throws(() => readRedfishSettings({ ...target, options: { ca_file: 'missing-ca.pem' } }), /ca_file=missing-ca.pem: cannot read .*\/missing-ca\.pem \(ENOENT\)/);
 });
