@@ -9,6 +9,8 @@ import { createInstallHistoryRepository } from './repositories/install-history.j
 import { listEvents, recordEvent, type EventRecord } from './repositories/events.js';
 import { createBootRepository } from './repositories/boot.js';
 import { createRescueRepository } from './repositories/rescues.js';
+import { createAlertRepository } from './repositories/alerts.js';
+import { createGuardRepository } from './repositories/guard.js';
 
 export function createInventory(db: Database, cipher: SecretCipher) {
   return {
@@ -18,10 +20,12 @@ export function createInventory(db: Database, cipher: SecretCipher) {
     templates: createTemplateRepository(db),
     profiles: createProfileRepository(db),
     systems: createSystemRepository(db, cipher),
-    tokens: createTokenRepository(db),
+    tokens: createTokenRepository(db, cipher),
     installHistory: createInstallHistoryRepository(db),
     boot: createBootRepository(db),
     rescues: createRescueRepository(db, cipher),
+    alerts: createAlertRepository(db),
+    guard: createGuardRepository(db),
     events: {
       list: (filter: Parameters<typeof listEvents>[1]) => listEvents(db, filter),
       record: (event: EventRecord) => recordEvent(db, event),

@@ -2,7 +2,7 @@
 // second request for a machine joins the rescue that is running instead of starting another.
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { RescueSystem } from '../temporal/search-attribute-keys.js';
-import type { ApprovalDecision, PhoneHome, RescueInput, RescueStatus } from '../workflows/rescue-types.js';
+import type { AlertResolved, ApprovalDecision, PhoneHome, RescueInput, RescueStatus } from '../workflows/rescue-types.js';
 
 export const rescueWorkflowId = (system: string) => `rescue-${system}`;
 
@@ -69,6 +69,20 @@ export function createRescueClient(client: Client, options: { taskQueue: string 
     async abort(system: string, request: { by: string; reason: string }): Promise<void> {
       if ((await runningRun(system)) === undefined) throw new RescueNotRunningError(`no rescue of "${system}" is running`);
       await handleFor(system).signal('abort', request);
+    },
+    /** Whether a rescue of the machine runs in Temporal now. */
+    async isRunning(system: string): Promise<boolean> {
+      return (await runningRun(system)) !== undefined;
+    },
+    /** Tells the machine's running rescue that its alert resolved; false when none runs. */
+    async alertResolved(system: string, resolved: AlertResolved): Promise<boolean> {
+      try {
+        await handleFor(system).signal('alertResolved', resolved);
+        return true;
+      } catch (error) {
+        if (error instanceof WorkflowNotFoundError) return false;
+        throw error;
+      }
     },
     async phoneHome(workflowId: string, call: PhoneHome): Promise<void> {
       await client.workflow.getHandle(workflowId).signal('phoneHome', call);

@@ -17,6 +17,12 @@ import { registerRescueRoutes } from '../api/routes/rescues.js';
 import { createRescueClient } from '../rescue/rescue-client.js';
 import { registerBootRoutes } from '../api/routes/boot.js';
 import { registerNetbootRoutes } from '../api/routes/netboot.js';
+import { registerHookRoutes } from '../api/routes/hooks.js';
+import { registerAutomationRoutes } from '../api/routes/automation.js';
+import type { FastifyInstance } from 'fastify';
+import type { Inventory } from '../db/inventory.js';
+import type { RescueClient } from '../rescue/rescue-client.js';
+import { createTriggers, startTriggerLoops, type Triggers } from './triggers.js';
 
 export type Stopper = () => Promise<void>;
 
@@ -65,25 +71,46 @@ export async function startWorker(config: RescuedConfig, runtime: Runtime, addre
   };
 }
 
+export type RouteGroup = (app: FastifyInstance) => void | Promise<void>;
+
+/** Every route group beyond the inventory's, as `npm start` serves them (tests build theirs here too). */
+export function apiRouteGroups(dependencies: { inventory: Inventory; netboot: Netboot; rescues?: RescueClient | undefined; triggers?: Triggers | undefined }): RouteGroup[] {
+  const { inventory, netboot, rescues, triggers } = dependencies;
+  return [
+    (app) => registerBootRoutes(app, { netboot: netboot.service, tracker: netboot.tracker, recorder: netboot.recorder, urls: netboot.urls, tftpRoot: netboot.tftpRoot }),
+    (app) => registerNetbootRoutes(app, { inventory, netboot: netboot.service, tracker: netboot.tracker, urls: netboot.urls, tftpRoot: netboot.tftpRoot }),
+    (app) => registerPowerRoutes(app, createInventorySystemPower(inventory)),
+    ...(rescues ? [(app: FastifyInstance) => registerRescueRoutes(app, { inventory, rescues, ...(triggers ? { automation: triggers.automation } : {}) })] : []),
+    ...(triggers
+      ? [
+          (app: FastifyInstance) => registerHookRoutes(app, { intake: triggers.intake, tokens: inventory.tokens }),
+          (app: FastifyInstance) => registerAutomationRoutes(app, { alerts: inventory.alerts, guard: inventory.guard, automation: triggers.automation }),
+        ]
+      : []),
+  ];
+}
+
 export async function startApi(config: RescuedConfig, runtime: Runtime, connection: Connection, address: string, netboot: Netboot): Promise<Stopper> {
+  const rescues = createRescueClient(new Client({ connection, namespace: config.temporalNamespace }), { taskQueue: config.temporalTaskQueue });
+  const log = (line: string) => console.log(line);
+  const triggers = createTriggers(runtime.inventory, rescues, { alertLabels: config.alertLabels, log });
   const api = await buildApiServer({
     inventory: runtime.inventory,
     logLevel: config.logLevel,
-    routeGroups: [
-      (app) => registerBootRoutes(app, { netboot: netboot.service, tracker: netboot.tracker, recorder: netboot.recorder, urls: netboot.urls, tftpRoot: netboot.tftpRoot }),
-      (app) => registerNetbootRoutes(app, { inventory: runtime.inventory, netboot: netboot.service, tracker: netboot.tracker, urls: netboot.urls, tftpRoot: netboot.tftpRoot }),
-      (app) => registerPowerRoutes(app, createInventorySystemPower(runtime.inventory)),
-      (app) =>
-        registerRescueRoutes(app, {
-          inventory: runtime.inventory,
-          rescues: createRescueClient(new Client({ connection, namespace: config.temporalNamespace }), { taskQueue: config.temporalTaskQueue }),
-        }),
-    ],
+    routeGroups: apiRouteGroups({ inventory: runtime.inventory, netboot, rescues, triggers }),
     health: {
       database: { describe: () => ({ kind: runtime.database.kind, location: runtime.database.location }), check: () => runtime.database.ping() },
       temporal: createTemporalHealthCheck(connection, { address, namespace: config.temporalNamespace, taskQueue: config.temporalTaskQueue }),
     },
   });
   await api.listen({ host: config.apiHost, port: config.apiPort });
-  return () => api.close();
+  const stopLoops = startTriggerLoops(runtime.inventory, triggers, {
+    admissionIntervalMs: config.admissionIntervalMs,
+    alertmanager: config.alertmanagerUrl ? { url: config.alertmanagerUrl, intervalMs: config.alertmanagerPollMs, filter: config.alertmanagerFilter } : undefined,
+    log,
+  });
+  return async () => {
+    await stopLoops();
+    await api.close();
+  };
 }

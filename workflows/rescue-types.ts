@@ -17,9 +17,10 @@ export const RESCUE_STATES = [
   'needs-attention',
   'failed',
   'aborted',
+  'resolved-before-action',
 ] as const;
 export type RescueState = (typeof RESCUE_STATES)[number];
-export type RescueOutcome = Extract<RescueState, 'repaired' | 'reinstalled' | 'needs-attention' | 'failed' | 'aborted'>;
+export type RescueOutcome = Extract<RescueState, 'repaired' | 'reinstalled' | 'needs-attention' | 'failed' | 'aborted' | 'resolved-before-action'>;
 
 export interface RescueInput {
   system: string;
@@ -103,6 +104,15 @@ export interface RescueStatus {
   outcome: RescueOutcome | null;
   error: string | null;
   awaitingApprovalSince: string | null;
+}
+
+/** An alert about the machine resolved (signalled by the webhook receivers and the poller). */
+export interface AlertResolved {
+  /** The alert: its name and fingerprint, or the generic receiver's id. */
+  alert: string;
+  /** Who said so: the receiver and token. */
+  by: string;
+  at: string;
 }
 
 export interface ApprovalDecision {

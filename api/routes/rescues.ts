@@ -11,11 +11,12 @@ import { hostKeyFingerprint } from '../../rescue/handshake.js';
 import { actorOf } from '../auth.js';
 import { HttpError } from '../errors.js';
 import { errorReply } from './collections.js';
+import type { AutomationControl } from '../../triggers/automation-control.js';
 
 const startedReply = z.object({ workflowId: z.string(), runId: z.string(), joined: z.boolean() });
 const SSH_HOST_KEY = /^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/]+=*( .*)?$/;
 
-export function registerRescueRoutes(parent: FastifyInstance, dependencies: { inventory: Inventory; rescues: RescueClient }): void {
+export function registerRescueRoutes(parent: FastifyInstance, dependencies: { inventory: Inventory; rescues: RescueClient; automation?: AutomationControl }): void {
   const app = parent.withTypeProvider<ZodTypeProvider>();
   const { inventory, rescues } = dependencies;
   const params = z.object({ system: objectName });
@@ -34,7 +35,12 @@ export function registerRescueRoutes(parent: FastifyInstance, dependencies: { in
     schema: {
       tags: ['rescues'],
       summary: 'Start a rescue of a machine (joins the running one if there is one)',
-      body: z.strictObject({ system: objectName, reason: z.string().min(1).max(500).default('requested by an operator') }),
+      body: z.strictObject({
+        system: objectName,
+        reason: z.string().min(1).max(500).default('requested by an operator'),
+        /** Start even while automation is paused or the machine is in a maintenance window. */
+        force: z.boolean().default(false),
+      }),
       response: {
         200: startedReply,
         201: startedReply,
@@ -42,10 +48,15 @@ export function registerRescueRoutes(parent: FastifyInstance, dependencies: { in
         401: errorReply,
         403: errorReply,
         404: errorReply,
+        409: errorReply,
       },
     },
     handler: async (request, reply) => {
-      await inventory.systems.get(request.body.system);
+      const system = await inventory.systems.get(request.body.system);
+      if (!request.body.force && dependencies.automation) {
+        const refusal = await dependencies.automation.operatorStartRefusal(system.name, system.labels ?? {});
+        if (refusal !== null) throw new HttpError(409, 'conflict', refusal);
+      }
       const started = await rescues.start({ system: request.body.system, reason: request.body.reason, requestedBy: actorOf(request).name });
       return reply.code(started.joined ? 200 : 201).send(started);
     },

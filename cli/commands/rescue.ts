@@ -4,7 +4,7 @@ import type { ApiClient } from '../api-client.js';
 import { printJson, printReport, printTable, type Row } from '../output.js';
 
 const STEP_ORDER = ['identifying', 'selecting', 'pushing', 'power-cycling', 'awaiting-phone-home', 'diagnosing', 'repairing', 'awaiting-approval', 'reinstalling', 'restoring'];
-const FINAL = new Set(['repaired', 'reinstalled', 'needs-attention', 'failed', 'aborted']);
+const FINAL = new Set(['repaired', 'reinstalled', 'needs-attention', 'failed', 'aborted', 'resolved-before-action']);
 
 interface StatusReply {
   workflowId: string;

@@ -4,17 +4,16 @@ import { Writable } from 'node:stream';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { registerBootRoutes } from '../../api/routes/boot.js';
-import { registerNetbootRoutes } from '../../api/routes/netboot.js';
 import { createNetbootService } from '../../boot/netboot.js';
 import { createInstallTracker } from '../../boot/install-status.js';
 import { createFetchRecorder } from '../../boot/fetch-recorder.js';
 import { createStatusTokens } from '../../boot/status-tokens.js';
 import type { Netboot } from '../../workers/netboot.js';
-import { registerPowerRoutes } from '../../api/routes/power.js';
-import { registerRescueRoutes } from '../../api/routes/rescues.js';
 import type { RescueClient } from '../../rescue/rescue-client.js';
-import { createInventorySystemPower } from '../../workers/system-power.js';
+import { apiRouteGroups } from '../../workers/components.js';
+import { createTriggers, type Triggers } from '../../workers/triggers.js';
+import { DEFAULT_ALERT_LABELS } from '../../triggers/alert-labels.js';
+import type { RescueTimings } from '../../workflows/rescue-types.js';
 import type { FastifyInstance } from 'fastify';
 import { buildApiServer } from '../../api/server.js';
 import { createInventory, type Inventory } from '../../db/inventory.js';
@@ -35,14 +34,16 @@ export interface TestApi {
   tftpRoot: string;
   adminToken: string;
   inventory: Inventory;
+  /** With a rescue client: the guard, the alert intake and automation controls the routes use. */
+  triggers: Triggers | undefined;
   app: FastifyInstance;
   /** Everything the server logged, to check that no secret reached a log line. */
   logs: string[];
-  request(method: string, path: string, options?: { body?: unknown; token?: string | null; rawBody?: string }): Promise<{ status: number; body: JsonReply }>;
+  request(method: string, path: string, options?: { body?: unknown; token?: string | null; rawBody?: string; headers?: Record<string, string> }): Promise<{ status: number; body: JsonReply }>;
   close(): Promise<void>;
 }
 
-export async function startTestApi(database: TestDatabase, options: { rescues?: RescueClient } = {}): Promise<TestApi> {
+export async function startTestApi(database: TestDatabase, options: { rescues?: RescueClient; rescueTimings?: Partial<RescueTimings>; alertLabels?: string[] } = {}): Promise<TestApi> {
   const handle = await database.open();
   const secretKey = randomBytes(32);
   const inventory = createInventory(handle.db, createSecretCipher(secretKey));
@@ -66,16 +67,14 @@ export async function startTestApi(database: TestDatabase, options: { rescues?: 
       done();
     },
   });
+  const triggers = options.rescues
+    ? createTriggers(inventory, options.rescues, { alertLabels: options.alertLabels ?? [...DEFAULT_ALERT_LABELS], ...(options.rescueTimings ? { rescueTimings: options.rescueTimings } : {}) })
+    : undefined;
   const app = await buildApiServer({
     inventory,
     logLevel: 'info',
     logStream,
-    routeGroups: [
-      (server) => registerBootRoutes(server, { netboot: netboot.service, tracker: netboot.tracker, recorder: netboot.recorder, urls, tftpRoot }),
-      (server) => registerNetbootRoutes(server, { inventory, netboot: netboot.service, tracker: netboot.tracker, urls, tftpRoot }),
-      (server) => registerPowerRoutes(server, createInventorySystemPower(inventory)),
-      ...(options.rescues ? [(server: FastifyInstance) => registerRescueRoutes(server, { inventory, rescues: options.rescues! })] : []),
-    ],
+    routeGroups: apiRouteGroups({ inventory, netboot, rescues: options.rescues, triggers }),
     health: {
       database: { describe: () => ({ kind: handle.kind }), check: () => handle.ping() },
       temporal: { describe: () => ({ address: 'none in this test' }), check: async () => Promise.reject(new Error('no Temporal in this test')) },
@@ -93,6 +92,7 @@ export async function startTestApi(database: TestDatabase, options: { rescues?: 
     tftpRoot,
     adminToken,
     inventory,
+    triggers,
     app,
     logs,
     async request(method, path, options = {}) {
@@ -102,11 +102,18 @@ export async function startTestApi(database: TestDatabase, options: { rescues?: 
         headers: {
           ...(token ? { authorization: `Bearer ${token}` } : {}),
           ...(options.body !== undefined || options.rawBody !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...options.headers,
         },
         body: options.rawBody ?? (options.body === undefined ? undefined : JSON.stringify(options.body)),
       });
       const text = await response.text();
-      return { status: response.status, body: text ? JSON.parse(text) : undefined };
+      let body: JsonReply = undefined;
+      try {
+        body = text ? JSON.parse(text) : undefined;
+      } catch {
+        body = text;
+      }
+      return { status: response.status, body };
     },
     async close() {
       await app.close();
