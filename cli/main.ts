@@ -6,6 +6,7 @@ import { registerTokenCommands } from './commands/token.js';
 import { registerNetbootCommands } from './commands/netboot.js';
 import { registerPowerCommands } from './commands/power.js';
 import { registerRescueCommands } from './commands/rescue.js';
+import { registerAutomationCommands } from './commands/automation.js';
 import { PACKAGE_VERSION } from '../config/version.js';
 
 export function buildProgram(): Command {
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerNetbootCommands(program, connect, json);
   registerPowerCommands(program, connect, json);
   registerRescueCommands(program, connect, json);
+  registerAutomationCommands(program, connect, json);
   // Subcommands inherit exitOverride and output settings.
   for (const command of program.commands) command.exitOverride().showHelpAfterError('(add --help for usage)');
   return program;

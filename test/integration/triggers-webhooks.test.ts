@@ -13,6 +13,10 @@ import { createActivities } from '../../activities/index.js';
 import { createInventorySystemPower } from '../../workers/system-power.js';
 import { createSshRescueShell } from '../../workers/rescue-shell.js';
 import type { RescueResult } from '../../workflows/rescue.js';
+import { runRescuectl } from '../support/cli.js';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const require = createRequire(import.meta.url);
 
@@ -233,6 +237,48 @@ for (const database of testDatabases()) {
       assert.equal((await outcomeOf(machine.name)).outcome, 'aborted');
       const decisions = await lab.api.request('GET', `/api/v1/automation/decisions?system=${machine.name}`);
       assert.deepEqual(decisions.body.map((d: { decision: string }) => d.decision), ['refused', 'refused']);
+    });
+
+    test('rescuectl: tokens with an HMAC secret file, alerts, automation and maintenance', async () => {
+      const env = { RESCUED_SERVER: lab.api.url, RESCUED_TOKEN: lab.api.adminToken };
+      const cli = (...args: string[]) => runRescuectl(args, env);
+      const directory = await mkdtemp(join(tmpdir(), 'rescued-cli-'));
+      try {
+        await writeFile(join(directory, 'secret'), 'nagios-secret-from-a-file\n', { mode: 0o600 });
+        const created = await cli('token', 'create', '--role', 'webhook', '--name', 'nagios', '--hmac-secret-file', join(directory, 'secret'));
+        assert.equal(created.code, 0, created.stderr);
+        const body = JSON.stringify({ ip: '127.9.9.9', reason: 'nagios says down' });
+        const signed = await lab.api.request('POST', '/hooks/generic', { rawBody: body, token: null, headers: { 'x-rescued-signature': signBody('nagios-secret-from-a-file', body) } });
+        assert.equal(signed.status, 200, 'the secret read from the file signs deliveries');
+        assert.equal((await cli('token', 'create', '--role', 'viewer', '--hmac-secret-file', join(directory, 'secret'))).code, 2);
+        assert.match((await cli('token', 'create', '--role', 'webhook', '--hmac-secret-file', join(directory, 'missing'))).stderr, /cannot read/);
+      } finally {
+        await rm(directory, { recursive: true, force: true });
+      }
+      const listed = await cli('alerts', 'list', '--system', fleet[1]!.name);
+      assert.equal(listed.code, 0, listed.stderr);
+      assert.match(listed.stdout, /DECISION/);
+      assert.match(listed.stdout, /started/);
+      const asJson = JSON.parse((await cli('--json', 'alerts', 'list')).stdout);
+      assert.ok(asJson.some((a: { decision: string }) => a.decision === 'unknown-machine'));
+      const set = await cli('automation', 'set', '--max-in-flight', '4', '--max-per-group', 'rack=2', '--cooldown', '12h', '--dry-run', 'false', '--max-failures', '3', '--max-cycles-per-hour', '20', '--brake-share', '1');
+      assert.equal(set.code, 0, set.stderr);
+      assert.match(set.stdout, /cooldown\s+: 12h/);
+      const settings = JSON.parse((await cli('--json', 'automation', 'status')).stdout).settings;
+      assert.deepEqual([settings.maxInFlight, settings.maxPerGroup, settings.cooldownMs, settings.maxFailures], [4, { rack: 2 }, 43_200_000, 3]);
+      assert.equal((await cli('automation', 'set', '--cooldown', 'soon')).code, 2);
+      assert.match((await cli('automation', 'set', '--max-per-group', 'rack')).stderr, /not label=N/);
+      assert.equal((await cli('automation', 'pause', '--reason', 'change window')).code, 0);
+      assert.match((await cli('automation', 'status')).stdout, /PAUSED by token:test-admin.*change window/);
+      assert.match((await cli('rescue', 'start', fleet[0]!.name)).stderr, /paused.*--force/);
+      assert.equal((await cli('automation', 'resume')).code, 0);
+      const window = await cli('maintenance', 'add', '--label', 'rack=r9', '--end', '2h', '--reason', 'PDU swap');
+      assert.equal(window.code, 0, window.stderr);
+      assert.match((await cli('maintenance', 'list')).stdout, /rack=r9.*PDU swap/);
+      const id = /maintenance window (\d+)/.exec(window.stdout)![1]!;
+      assert.equal((await cli('maintenance', 'remove', id)).code, 0);
+      assert.equal((await cli('maintenance', 'add', '--end', '2h', '--reason', 'x')).code, 2);
+      assert.equal((await cli('maintenance', 'remove', '99999')).code, 1);
     });
   });
 }
