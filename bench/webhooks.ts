@@ -6,6 +6,7 @@
 // No worker runs: starts are measured, not rescues. Target: p99 <= 50 ms at 200/s, and <= 1.3x the bare start.
 import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
+import { cpus, loadavg } from 'node:os';
 import { startTestTemporal } from '../test/support/temporal.js';
 import { startTestApi } from '../test/support/api.js';
 import { testDatabases } from '../test/support/databases.js';
@@ -77,7 +78,8 @@ export default async function benchWebhooks(args: string[]): Promise<void> {
     }
     const token = (await api.request('POST', '/api/v1/tokens', { body: { name: 'bench', role: 'webhook' } })).body.token as string;
     // Caps out of the way: this measures the path, not the policy.
-    await api.request('PATCH', '/api/v1/automation/settings', { body: { maxInFlight: 100_000, maxPerGroup: {}, brakeShare: 1, correlationHoldMs: 0, cooldownMs: 0, maxCyclesPerHour: 1_000_000 } });
+    const settings = await api.request('PATCH', '/api/v1/automation/settings', { body: { maxInFlight: 100_000, maxPerGroup: {}, brakeShare: 1, correlationHoldMs: 0, cooldownMs: 0, maxCyclesPerHour: 100_000 } });
+    if (settings.status !== 200) throw new Error(`bench webhooks: the guard's settings were refused: ${JSON.stringify(settings.body)}`);
     const decisions = new Map<string, number>();
     // Warm both paths (connections, JIT) before measuring.
     await env.client.workflow.start('rescueWorkflow', { taskQueue, workflowId: `warm-${taskQueue}`, args: [{ system: 'warm', reason: 'warm', requestedBy: 'bench' }] });
@@ -85,11 +87,18 @@ export default async function benchWebhooks(args: string[]): Promise<void> {
 
     const hooks = await atRate(rate, count, async (index) => {
       const body = JSON.stringify(alertmanagerPayload([{ labels: { instance: `b${index % machines}:9100` }, fingerprint: `bench${index}` }]));
-      const response = await fetch(`${api.url}/hooks/alertmanager`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body });
-      const reply = (await response.json()) as { alerts?: Array<{ decision: string }> };
-      const decision = reply.alerts?.[0]?.decision ?? `http-${response.status}`;
+      let decision: string;
+      let ok = false;
+      try {
+        const response = await fetch(`${api.url}/hooks/alertmanager`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body });
+        const reply = (await response.json()) as { alerts?: Array<{ decision: string }> };
+        decision = reply.alerts?.[0]?.decision ?? `http-${response.status}`;
+        ok = response.status === 200;
+      } catch (error) {
+        decision = `connection error (${((error as Error & { cause?: { code?: string } }).cause?.code ?? (error as Error).message)})`;
+      }
       decisions.set(decision, (decisions.get(decision) ?? 0) + 1);
-      return response.status === 200;
+      return ok;
     });
     const bare = await atRate(rate, count, async (index) => {
       await env.client.workflow.start('rescueWorkflow', {
@@ -107,6 +116,7 @@ export default async function benchWebhooks(args: string[]): Promise<void> {
     console.log(row('bare client.workflow.start', bare));
     const ratio = percentile(hooks.latencies, 99) / percentile(bare.latencies, 99);
     console.log(`p99 ratio webhook/bare: ${ratio.toFixed(2)}x   (target: p99 <= 50 ms at 200/s and <= 1.3x bare)`);
+    console.log(`machine load (1 min): ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores`);
     console.log(`decisions: ${[...decisions].map(([d, n]) => `${d} ${n}`).join(', ')}`);
   } finally {
     await api.close();

@@ -80,6 +80,8 @@ export function planAdmissions(facts: FleetFacts, candidates: AdmissionCandidate
   const inFlight = [...facts.inFlight];
   let startsLastHour = facts.automaticStartsLastHour;
   const broken = new Map<string, Record<string, string>>(facts.recentlyBroken.map((b) => [b.system, b.groups]));
+  /** Systems this plan put in the queue: a later request of the same system joins that entry. */
+  const enqueuedHere = new Map<string, string>();
   const incidents = new Map(facts.openIncidents);
   let pause = facts.pause;
   const results: PlannedDecision[] = [];
@@ -95,6 +97,7 @@ export function planAdmissions(facts: FleetFacts, candidates: AdmissionCandidate
       startsLastHour += 1;
     }
     for (const effect of decided.effects) {
+      if (effect.kind === 'enqueue') enqueuedHere.set(candidate.system, now.toISOString());
       if (effect.kind === 'open-incident') incidents.set(`${effect.label}=${effect.value}`, { id: -1, systems: effect.systems });
       if (effect.kind === 'pause') pause = { paused: true, by: 'guard', reason: effect.reason, at: now.toISOString() };
     }
@@ -102,8 +105,9 @@ export function planAdmissions(facts: FleetFacts, candidates: AdmissionCandidate
     function decideOne(): PlannedDecision {
       const running = machine.inFlightWorkflowId ?? (inFlight.some((f) => f.system === candidate.system) ? `rescue-${candidate.system}` : null);
       if (running !== null) return { decision: 'joined', reason: `a rescue of ${candidate.system} is already in flight (${running}); this request joins it`, workflowId: running, effects: [] };
-      if (candidate.alreadyQueued) {
-        return { decision: 'deferred', reason: `${candidate.system} already waits in the queue (since ${candidate.alreadyQueued.enqueuedAt}); this request joins that entry`, workflowId: null, effects: [] };
+      const waitingSince = candidate.alreadyQueued?.enqueuedAt ?? (candidate.queued ? undefined : enqueuedHere.get(candidate.system));
+      if (waitingSince !== undefined) {
+        return { decision: 'deferred', reason: `${candidate.system} already waits in the queue (since ${waitingSince}); this request joins that entry`, workflowId: null, effects: [] };
       }
       const verdict = judge();
       if (!settings.dryRun) return verdict;

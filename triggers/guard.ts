@@ -45,6 +45,7 @@ export interface Guard extends RescueAdmission {
 }
 
 const START_RETRY_MS = 5_000;
+const MAX_BATCH = 200;
 
 function unknownMachine(system: string): MachineFacts {
   return { system, labels: {}, inFlightWorkflowId: null, lastAutomaticEndedAt: null, consecutiveFailures: 0, maintenance: null };
@@ -80,28 +81,59 @@ export function createGuard(options: GuardOptions): Guard {
     }
   }
 
-  return {
-    async admit(request: AdmissionRequest): Promise<AdmissionDecision> {
-      const at = now();
-      const taken = await store.locked(async (tx) => {
-        const fleet = await store.fleetFacts(tx, at);
-        const queue = await store.readyQueue(tx, at);
-        const waiting = await store.waitingEntry(tx, request.system);
-        const facts = await store.machineFacts(tx, [...queue.map((q) => q.system), request.system], at, fleet.inFlightWorkflows, fleet.settings);
-        const known = (await store.systemsExist(tx, [request.system])).has(request.system);
-        const machine = facts.get(request.system) ?? unknownMachine(request.system);
-        const groups = groupsOf(fleet.settings, machine.labels);
-        let planned: PlannedDecision;
-        if (!known) {
-          planned = { decision: 'refused', reason: `no system named "${request.system}" in the inventory`, workflowId: null, effects: [] };
-        } else {
-          // Deferred requests ahead of this one take their room first: arrival order.
-          const candidates: AdmissionCandidate[] = queue
-            .filter((q) => q.system !== request.system)
-            .map((q) => ({ system: q.system, source: q.source, reason: q.reason, machine: facts.get(q.system) ?? unknownMachine(q.system), queued: { id: q.id, enqueuedAt: q.enqueuedAt, notBefore: q.notBefore } }));
-          candidates.push({ system: request.system, source: request.source, reason: request.reason, machine, ...(waiting ? { alreadyQueued: waiting } : {}) });
-          planned = planAdmissions(fleet, candidates).at(-1)!;
+  // Requests that arrive while an admission runs are decided together in the next one: one transaction
+  // and one load of the facts for the batch, each request still decided in arrival order. Without it every
+  // delivery would pay the whole fact-loading under the lock, and a burst would queue behind it.
+  const arrivals: Array<{ request: AdmissionRequest; resolve: (decision: AdmissionDecision) => void; reject: (error: unknown) => void }> = [];
+  let admitting = false;
+
+  async function admitArrivals(): Promise<void> {
+    admitting = true;
+    try {
+      while (arrivals.length > 0) {
+        const batch = arrivals.splice(0, MAX_BATCH);
+        let taken: Awaited<ReturnType<typeof decideBatch>>;
+        try {
+          taken = await decideBatch(batch.map((b) => b.request));
+        } catch (error) {
+          for (const b of batch) b.reject(error);
+          continue;
         }
+        // Starts go to Temporal in parallel, after the lock is released.
+        batch.forEach((b, index) => {
+          startAdmitted(b.request, taken[index]!).then(b.resolve, b.reject);
+        });
+      }
+    } finally {
+      admitting = false;
+    }
+  }
+
+  async function decideBatch(requests: AdmissionRequest[]) {
+    const at = now();
+    return store.locked(async (tx) => {
+      const fleet = await store.fleetFacts(tx, at);
+      const queue = await store.readyQueue(tx, at);
+      const names = requests.map((r) => r.system);
+      const waiting = await store.waitingEntries(tx, names);
+      const facts = await store.machineFacts(tx, [...queue.map((q) => q.system), ...names], at, fleet.inFlightWorkflows, fleet.settings);
+      // Deferred requests ahead of these take their room first: arrival order.
+      const candidates: AdmissionCandidate[] = queue
+        .filter((q) => !names.includes(q.system))
+        .map((q) => ({ system: q.system, source: q.source, reason: q.reason, machine: facts.get(q.system) ?? unknownMachine(q.system), queued: { id: q.id, enqueuedAt: q.enqueuedAt, notBefore: q.notBefore } }));
+      const ahead = candidates.length;
+      const known = requests.filter((r) => facts.has(r.system));
+      for (const request of known) {
+        const alreadyQueued = waiting.get(request.system);
+        candidates.push({ system: request.system, source: request.source, reason: request.reason, machine: facts.get(request.system)!, ...(alreadyQueued ? { alreadyQueued } : {}) });
+      }
+      const plan = planAdmissions(fleet, candidates).slice(ahead);
+      const results: Array<{ planned: PlannedDecision; slotId: number | undefined; logId: number; workflowId: string | null }> = [];
+      let next = 0;
+      for (const request of requests) {
+        const machine = facts.get(request.system);
+        const planned: PlannedDecision = machine === undefined ? { decision: 'refused', reason: `no system named "${request.system}" in the inventory`, workflowId: null, effects: [] } : plan[next++]!;
+        const groups = groupsOf(fleet.settings, machine?.labels ?? {});
         let slotId: number | undefined;
         const workflowId = planned.decision === 'started' ? rescueWorkflowId(request.system) : planned.workflowId;
         for (const effect of planned.effects) {
@@ -110,28 +142,41 @@ export function createGuard(options: GuardOptions): Guard {
         }
         await applyEffects(tx, request.system, planned.effects);
         const logId = await store.logDecision(tx, { system: request.system, source: request.source, phase: 'intake', alertId: request.alertId ?? null, groups, decision: planned.decision, reason: planned.reason, workflowId });
-        return { planned, slotId, logId, workflowId };
-      });
-      const decision: AdmissionDecision = { decision: taken.planned.decision, reason: taken.planned.reason, workflowId: taken.workflowId };
-      if (taken.planned.decision !== 'started') return decision;
-      try {
-        const started = await rescues.start(rescueInput(request.system, request.source, request.reason));
-        if (started.joined) {
-          const joined: AdmissionDecision = { decision: 'joined', reason: `a rescue of ${request.system} was already running (${started.workflowId}); this request joins it`, workflowId: started.workflowId };
-          await store.amendDecision(taken.logId, joined);
-          return joined;
-        }
-        return decision;
-      } catch (error) {
-        // The room was reserved but Temporal did not take the start: give it back and queue the request.
-        const reason = `Temporal did not accept the start (${(error as Error).message}); queued, it starts when Temporal answers`;
-        await store.dropSlot(taken.slotId!);
-        await enqueueQuietly({ system: request.system, source: request.source, reason: request.reason, alertId: request.alertId ?? null, notBefore: new Date(Date.now() + START_RETRY_MS), lastReason: reason });
-        const deferred: AdmissionDecision = { decision: 'deferred', reason, workflowId: null };
-        await store.amendDecision(taken.logId, deferred);
-        log(`guard: ${request.system}: ${reason}`);
-        return deferred;
+        results.push({ planned, slotId, logId, workflowId });
       }
+      return results;
+    });
+  }
+
+  async function startAdmitted(request: AdmissionRequest, taken: { planned: PlannedDecision; slotId: number | undefined; logId: number; workflowId: string | null }): Promise<AdmissionDecision> {
+    const decision: AdmissionDecision = { decision: taken.planned.decision, reason: taken.planned.reason, workflowId: taken.workflowId };
+    if (taken.planned.decision !== 'started') return decision;
+    try {
+      const started = await rescues.start(rescueInput(request.system, request.source, request.reason));
+      if (started.joined) {
+        const joined: AdmissionDecision = { decision: 'joined', reason: `a rescue of ${request.system} was already running (${started.workflowId}); this request joins it`, workflowId: started.workflowId };
+        await store.amendDecision(taken.logId, joined);
+        return joined;
+      }
+      return decision;
+    } catch (error) {
+      // The room was reserved but Temporal did not take the start: give it back and queue the request.
+      const reason = `Temporal did not accept the start (${(error as Error).message}); queued, it starts when Temporal answers`;
+      await store.dropSlot(taken.slotId!);
+      await enqueueQuietly({ system: request.system, source: request.source, reason: request.reason, alertId: request.alertId ?? null, notBefore: new Date(Date.now() + START_RETRY_MS), lastReason: reason });
+      const deferred: AdmissionDecision = { decision: 'deferred', reason, workflowId: null };
+      await store.amendDecision(taken.logId, deferred);
+      log(`guard: ${request.system}: ${reason}`);
+      return deferred;
+    }
+  }
+
+  return {
+    admit(request: AdmissionRequest): Promise<AdmissionDecision> {
+      return new Promise<AdmissionDecision>((resolve, reject) => {
+        arrivals.push({ request, resolve, reject });
+        if (arrivals.length === 1 && !admitting) void admitArrivals();
+      });
     },
 
     pumpQueue() {

@@ -191,7 +191,9 @@ export function createGuardRepository(db: Database) {
       }
       const facts = new Map<string, MachineFacts>();
       for (const system of unique) {
-        const systemLabels = labels.get(system) ?? {};
+        // A name the inventory does not know gets no facts: the guard refuses it.
+        if (!labels.has(system)) continue;
+        const systemLabels = labels.get(system)!;
         facts.set(system, {
           system,
           labels: systemLabels,
@@ -204,18 +206,15 @@ export function createGuardRepository(db: Database) {
       return facts;
     },
 
-    async systemsExist(tx: Database, names: string[]): Promise<Set<string>> {
-      if (names.length === 0) return new Set();
-      const rows = await tx.select({ name: systems.name }).from(systems).where(inArray(systems.name, names));
-      return new Set(rows.map((r) => r.name));
-    },
     async readyQueue(tx: Database, now: Date): Promise<QueueEntry[]> {
       const rows = await tx.select().from(rescueQueue).where(and(eq(rescueQueue.state, 'waiting'), lte(rescueQueue.notBefore, now))).orderBy(asc(rescueQueue.id));
       return rows.map((r) => ({ id: r.id, system: r.systemName, source: r.source as AdmissionSource, reason: r.reason, alertId: r.alertId, enqueuedAt: r.enqueuedAt.toISOString(), notBefore: r.notBefore.toISOString() }));
     },
-    async waitingEntry(tx: Database, system: string): Promise<{ id: number; enqueuedAt: string } | undefined> {
-      const [row] = await tx.select({ id: rescueQueue.id, enqueuedAt: rescueQueue.enqueuedAt }).from(rescueQueue).where(and(eq(rescueQueue.systemName, system), eq(rescueQueue.state, 'waiting'))).limit(1);
-      return row === undefined ? undefined : { id: row.id, enqueuedAt: row.enqueuedAt.toISOString() };
+    /** The waiting queue entries of these systems. */
+    async waitingEntries(tx: Database, names: string[]): Promise<Map<string, { id: number; enqueuedAt: string }>> {
+      if (names.length === 0) return new Map();
+      const rows = await tx.select({ system: rescueQueue.systemName, id: rescueQueue.id, enqueuedAt: rescueQueue.enqueuedAt }).from(rescueQueue).where(and(inArray(rescueQueue.systemName, [...new Set(names)]), eq(rescueQueue.state, 'waiting')));
+      return new Map(rows.map((r) => [r.system, { id: r.id, enqueuedAt: r.enqueuedAt.toISOString() }]));
     },
     async enqueue(tx: Database, entry: { system: string; source: AdmissionSource; reason: string; alertId: string | null; notBefore: Date; lastReason: string }): Promise<number> {
       const [row] = await tx
