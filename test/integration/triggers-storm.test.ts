@@ -102,7 +102,7 @@ describe('alert storms', { timeout: 600_000 }, () => {
     assert.equal(tripped.body.alerts[0].decision, 'refused');
     assert.match(tripped.body.alerts[0].reason, /blind-monitoring brake: \d+ of \d+ machines/);
     const status = await lab.api.request('GET', '/api/v1/automation');
-    assert.equal(status.body.pause.paused, true);
+    assert.equal(status.body.pause.paused, true, `${tripped.body.alerts[0].reason}\n${JSON.stringify(status.body.pause)}\n${JSON.stringify(status.body.decisions.slice(0, 3))}`);
     assert.equal(status.body.pause.by, 'guard');
     assert.match(status.body.pause.reason, /blind-monitoring brake/);
     assert.deepEqual(fresh[0]!.bmc.requests, []);

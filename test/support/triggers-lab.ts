@@ -116,7 +116,7 @@ export async function startTriggersLab(database: TestDatabase, options: { timing
       return [...machines.values()].reduce((sum, m) => sum + m.bmc.requests.length, 0);
     },
     startLoops(intervalMs = 200) {
-      stopLoops ??= startTriggerLoops(api.inventory, api.triggers!, { admissionIntervalMs: intervalMs, log: () => undefined });
+      stopLoops ??= startTriggerLoops(api.inventory, api.triggers!, { admissionIntervalMs: intervalMs, log: (line) => console.error(line) });
     },
     async stop() {
       await stopLoops?.();
