@@ -235,6 +235,8 @@ export function createRescueActivities(dependencies: ActivityDependencies) {
     },
 
     async closeRescueRun(input: { workflowId: string; runId: string; outcome: string; error: string | null; steps: StepRecord[]; evidence: Record<string, unknown> }): Promise<void> {
+      // The guard's room for this rescue is free, and the machine's cooldown starts.
+      await inventory.guard.releaseSlots(input.workflowId);
       try {
         await inventory.rescues.update(input.workflowId, input.runId, { steps: input.steps, evidence: input.evidence });
         const run = await inventory.rescues.close(input.workflowId, input.runId, input.outcome, input.error);

@@ -13,11 +13,14 @@ export interface RegisteredRoute {
   role: Role | undefined;
   public: boolean;
 }
+import { SIGNATURE_HEADER } from '../triggers/signature.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
     /** The least role that may call this route. */
     role?: Role;
+    /** A webhook route that also takes deliveries signed with a token's HMAC secret (checked after the body is read). */
+    signedDelivery?: boolean;
   }
   interface FastifyRequest {
     caller: { name: string; role: Role } | undefined;
@@ -53,6 +56,8 @@ export function installBearerAuth(app: FastifyInstance, tokens: TokenRepository)
       return reply.code(403).send({ error: 'forbidden', message: `route ${request.method} ${url} names no role` } satisfies ErrorReply);
     }
     const header = request.headers.authorization;
+    // A signed delivery carries no bearer token: its signature is checked over the raw body (api/routes/hooks.ts).
+    if (header === undefined && request.routeOptions.config.signedDelivery === true && request.headers[SIGNATURE_HEADER] !== undefined) return;
     const token = header?.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : undefined;
     if (token === undefined || token === '') {
       return reply

@@ -7,6 +7,7 @@ import { registerNetbootCommands } from './commands/netboot.js';
 import { registerPowerCommands } from './commands/power.js';
 import { registerRescueCommands } from './commands/rescue.js';
 import { registerAuditCommands } from './commands/audit.js';
+import { registerAutomationCommands } from './commands/automation.js';
 import { PACKAGE_VERSION } from '../config/version.js';
 
 export function buildProgram(): Command {
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerPowerCommands(program, connect, json);
   registerRescueCommands(program, connect, json);
   registerAuditCommands(program, connect, json);
+  registerAutomationCommands(program, connect, json);
   // Subcommands inherit exitOverride and output settings.
   for (const command of program.commands) command.exitOverride().showHelpAfterError('(add --help for usage)');
   return program;

@@ -1,6 +1,7 @@
 // The server's configuration, read once from the environment. Every setting is documented in the README.
 import { resolve } from 'node:path';
 import { formatDuration, parseDuration } from './duration.js';
+import { parseAlertLabelRules } from '../triggers/alert-labels.js';
 
 export interface RescuedConfig {
   /** Folder for the embedded database, the Temporal SQLite file, the key file and the admin token. */
@@ -45,6 +46,16 @@ export interface RescuedConfig {
   databaseTimeouts: { connectMs: number; statementMs: number; idleInTransactionMs: number };
   /** How often rescue runs are reconciled with Temporal (besides at start and before a rescue start). */
   reconcileIntervalMs: number;
+  /** RESCUED_ALERT_LABELS: the alert labels that may name a machine, tried in order. */
+  alertLabels: string[];
+  /** RESCUED_ALERTMANAGER_URL: the Alertmanager the poller asks for active alerts; unset: no poller. */
+  alertmanagerUrl: string | undefined;
+  /** RESCUED_ALERTMANAGER_POLL: seconds between polls. */
+  alertmanagerPollMs: number;
+  /** RESCUED_ALERTMANAGER_FILTER: matchers (separated by ";") sent as the API's filter parameters. */
+  alertmanagerFilter: string[];
+  /** RESCUED_ADMISSION_INTERVAL: seconds between looks at the queue of deferred rescues. */
+  admissionIntervalMs: number;
 }
 
 /** The shortest interval a fleet audit may be scheduled at. */
@@ -89,6 +100,27 @@ function readRetentionDays(env: Environment, variable: string, fallback: number)
   const days = Number(raw);
   if (!Number.isFinite(days) || days < 0) throw new ConfigurationError(`${variable} must be a number of days (0 keeps everything), got "${raw}"`);
   return days * 86_400_000;
+}
+
+function readSeconds(env: Environment, variable: string, fallback: number): number {
+  const raw = nonEmpty(env[variable]);
+  if (raw === undefined) return fallback * 1000;
+  const seconds = Number(raw);
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 86_400) throw new ConfigurationError(`${variable} must be a number of seconds (more than 0, at most 86400), got "${raw}"`);
+  return Math.round(seconds * 1000);
+}
+
+function readUrl(env: Environment, variable: string): string | undefined {
+  const raw = nonEmpty(env[variable]);
+  if (raw === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigurationError(`${variable} must be a URL such as http://alertmanager:9093, got "${raw}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigurationError(`${variable} must be an http or https URL, got "${raw}"`);
+  return raw.replace(/\/+$/, '');
 }
 
 function nonEmpty(value: string | undefined): string | undefined {
@@ -141,5 +173,10 @@ export function loadConfig(env: Environment = process.env): RescuedConfig {
     installStallMs: stallMinutes * 60_000,
     auditEveryMs: auditInterval.everyMs,
     reconcileIntervalMs: reconcileMinutes * 60_000,
+    alertLabels: parseAlertLabelRules(env.RESCUED_ALERT_LABELS),
+    alertmanagerUrl: readUrl(env, 'RESCUED_ALERTMANAGER_URL'),
+    alertmanagerPollMs: readSeconds(env, 'RESCUED_ALERTMANAGER_POLL', 60),
+    alertmanagerFilter: (nonEmpty(env.RESCUED_ALERTMANAGER_FILTER) ?? '').split(';').map((m) => m.trim()).filter(Boolean),
+    admissionIntervalMs: readSeconds(env, 'RESCUED_ADMISSION_INTERVAL', 5),
   };
 }

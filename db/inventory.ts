@@ -11,6 +11,8 @@ import { listEvents, pruneEvents, recordEvent, type EventRecord } from './reposi
 import { createBootRepository } from './repositories/boot.js';
 import { createRescueRepository } from './repositories/rescues.js';
 import { createAuditRepository } from './repositories/audits.js';
+import { createAlertRepository } from './repositories/alerts.js';
+import { createGuardRepository } from './repositories/guard.js';
 
 export function createInventory(db: Database, cipher: SecretCipher) {
   return {
@@ -20,12 +22,14 @@ export function createInventory(db: Database, cipher: SecretCipher) {
     templates: createTemplateRepository(db),
     profiles: createProfileRepository(db),
     systems: createSystemRepository(db, cipher),
-    tokens: createTokenRepository(db),
+    tokens: createTokenRepository(db, cipher),
     installHistory: createInstallHistoryRepository(db),
     installTokens: createInstallTokenRepository(db, cipher),
     boot: createBootRepository(db, cipher),
     rescues: createRescueRepository(db, cipher),
     audits: createAuditRepository(db),
+    alerts: createAlertRepository(db),
+    guard: createGuardRepository(db),
     events: {
       page: (filter: Parameters<typeof listEvents>[1]) => listEvents(db, filter),
       record: (event: EventRecord) => recordEvent(db, event),

@@ -181,6 +181,8 @@ export const apiTokens = pgTable('api_tokens', {
   role: text('role').notNull(),
   /** sha256 of the token; the token itself is shown once, at creation. */
   tokenHash: text('token_hash').notNull().unique(),
+  /** Webhook tokens: the HMAC-SHA256 secret for signed deliveries, encrypted (secrets/cipher.ts). */
+  hmacSecretEncrypted: text('hmac_secret_encrypted'),
   createdAt: createdAt(),
   lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
 });
@@ -375,4 +377,126 @@ export const auditResults = pgTable(
     uniqueIndex('audit_results_audit_system_idx').on(table.auditId, table.systemName),
     index('audit_results_system_idx').on(table.systemName, table.probedAt),
   ],
+);
+
+// ---- triggers: alerts, and the guard that admits automatic rescues (triggers/) ----
+
+/** Every alert received (Alertmanager webhook, generic webhook, poller), with what the guard decided. */
+export const alerts = pgTable(
+  'alerts',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    receivedAt: timestamp('received_at', { withTimezone: true }).notNull().defaultNow(),
+    /** alertmanager | generic | poller */
+    receiver: text('receiver').notNull(),
+    /** Who delivered it: the token's name, or the poller's Alertmanager URL. */
+    deliveredBy: text('delivered_by').notNull(),
+    fingerprint: text('fingerprint').notNull(),
+    status: text('status').notNull(),
+    alertName: text('alert_name'),
+    labels: jsonb('labels').$type<Record<string, string>>().notNull().default(sql`'{}'::jsonb`),
+    annotations: jsonb('annotations').$type<Record<string, string>>().notNull().default(sql`'{}'::jsonb`),
+    startsAt: text('starts_at'),
+    systemName: text('system_name'),
+    decision: text('decision').notNull(),
+    reason: text('reason').notNull(),
+    workflowId: text('workflow_id'),
+  },
+  (table) => [index('alerts_system_idx').on(table.systemName, table.id), index('alerts_fingerprint_idx').on(table.fingerprint, table.startsAt)],
+);
+
+/** The guard's settings and its pause: one row (id 1). Settings are JSON checked by triggers/guard-settings.ts. */
+export const guardSettings = pgTable('guard_settings', {
+  id: integer('id').primaryKey(),
+  settings: jsonb('settings').$type<Record<string, unknown>>().notNull(),
+  paused: boolean('paused').notNull().default(false),
+  pausedBy: text('paused_by'),
+  pausedReason: text('paused_reason'),
+  pausedAt: timestamp('paused_at', { withTimezone: true }),
+  updatedAt: updatedAt(),
+  updatedBy: text('updated_by'),
+});
+
+/** No automatic rescue of the systems a window names (one system, or every system with a label) while it lasts. */
+export const maintenanceWindows = pgTable('maintenance_windows', {
+  id: serial('id').primaryKey(),
+  systemName: text('system_name'),
+  labelKey: text('label_key'),
+  labelValue: text('label_value'),
+  startsAt: timestamp('starts_at', { withTimezone: true }).notNull(),
+  endsAt: timestamp('ends_at', { withTimezone: true }).notNull(),
+  reason: text('reason').notNull(),
+  createdBy: text('created_by').notNull(),
+  createdAt: createdAt(),
+});
+
+/** Many machines of one group broken at once (a switch, a PDU): none is power-cycled, an operator looks. */
+export const guardIncidents = pgTable(
+  'guard_incidents',
+  {
+    id: serial('id').primaryKey(),
+    groupLabel: text('group_label').notNull(),
+    groupValue: text('group_value').notNull(),
+    systems: jsonb('systems').$type<string[]>().notNull().default(sql`'[]'::jsonb`),
+    reason: text('reason').notNull(),
+    openedAt: timestamp('opened_at', { withTimezone: true }).notNull().defaultNow(),
+    closedAt: timestamp('closed_at', { withTimezone: true }),
+    closedBy: text('closed_by'),
+  },
+  (table) => [uniqueIndex('guard_incidents_one_open_idx').on(table.groupLabel, table.groupValue).where(sql`closed_at is null`)],
+);
+
+/** The guard's decision log: every admission decision with its reason. */
+export const guardDecisions = pgTable(
+  'guard_decisions',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+    systemName: text('system_name').notNull(),
+    source: text('source').notNull(),
+    /** intake: a request as it arrived; queue: a deferred request decided later. */
+    phase: text('phase').notNull(),
+    alertId: text('alert_id'),
+    /** The system's group label values when decided ({"rack": "r1"}), for correlation. */
+    groups: jsonb('groups').$type<Record<string, string>>().notNull().default(sql`'{}'::jsonb`),
+    decision: text('decision').notNull(),
+    reason: text('reason').notNull(),
+    workflowId: text('workflow_id'),
+  },
+  (table) => [index('guard_decisions_at_idx').on(table.at), index('guard_decisions_system_idx').on(table.systemName, table.at)],
+);
+
+/** Deferred automatic rescues, started in arrival order (id) when the guard has room. */
+export const rescueQueue = pgTable(
+  'rescue_queue',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    systemName: text('system_name').notNull(),
+    source: text('source').notNull(),
+    reason: text('reason').notNull(),
+    alertId: text('alert_id'),
+    enqueuedAt: timestamp('enqueued_at', { withTimezone: true }).notNull().defaultNow(),
+    notBefore: timestamp('not_before', { withTimezone: true }).notNull().defaultNow(),
+    /** waiting | started | joined | refused | withdrawn */
+    state: text('state').notNull().default('waiting'),
+    lastReason: text('last_reason').notNull(),
+    workflowId: text('workflow_id'),
+    decidedAt: timestamp('decided_at', { withTimezone: true }),
+  },
+  (table) => [uniqueIndex('rescue_queue_one_waiting_idx').on(table.systemName).where(sql`state = 'waiting'`), index('rescue_queue_state_idx').on(table.state, table.id)],
+);
+
+/** Automatic rescues the guard let through: open while the rescue runs, the basis of caps and cooldowns. */
+export const rescueSlots = pgTable(
+  'rescue_slots',
+  {
+    id: serial('id').primaryKey(),
+    systemName: text('system_name').notNull(),
+    workflowId: text('workflow_id').notNull(),
+    source: text('source').notNull(),
+    groups: jsonb('groups').$type<Record<string, string>>().notNull().default(sql`'{}'::jsonb`),
+    admittedAt: timestamp('admitted_at', { withTimezone: true }).notNull().defaultNow(),
+    releasedAt: timestamp('released_at', { withTimezone: true }),
+  },
+  (table) => [uniqueIndex('rescue_slots_one_open_idx').on(table.systemName).where(sql`released_at is null`), index('rescue_slots_admitted_idx').on(table.admittedAt)],
 );

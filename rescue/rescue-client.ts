@@ -4,7 +4,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotF
 import { ApplicationFailure } from '@temporalio/common';
 import { RescueSystem } from '../temporal/search-attribute-keys.js';
 import { callTemporal } from '../temporal/unavailable.js';
-import { RESCUE_FAILED_FAILURE_TYPE, type ApprovalDecision, type PhoneHome, type RescueInput, type RescueOutcome, type RescueStatus } from '../workflows/rescue-types.js';
+import { RESCUE_FAILED_FAILURE_TYPE, type AlertResolved, type ApprovalDecision, type PhoneHome, type RescueInput, type RescueOutcome, type RescueStatus } from '../workflows/rescue-types.js';
 
 export const rescueWorkflowId = (system: string) => `rescue-${system}`;
 
@@ -163,6 +163,20 @@ export function createRescueClient(client: Client, options: { taskQueue: string;
         await handle.signal('abort', request);
         await handle.cancel();
       });
+    },
+    /** Whether a rescue of the machine runs in Temporal now. */
+    async isRunning(system: string): Promise<boolean> {
+      return (await runningRun(system)) !== undefined;
+    },
+    /** Tells the machine's running rescue that its alert resolved; false when none runs. */
+    async alertResolved(system: string, resolved: AlertResolved): Promise<boolean> {
+      try {
+        await handleFor(system).signal('alertResolved', resolved);
+        return true;
+      } catch (error) {
+        if (error instanceof WorkflowNotFoundError) return false;
+        throw error;
+      }
     },
     async phoneHome(workflowId: string, call: PhoneHome): Promise<void> {
       await temporal(() => client.workflow.getHandle(workflowId).signal('phoneHome', call));

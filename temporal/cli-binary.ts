@@ -13,7 +13,7 @@ export const TEMPORAL_CLI_VERSION = 'v1.5.1';
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const TOOLS_BIN_DIR = join(PROJECT_ROOT, '.tools', 'bin');
 
-async function isExecutable(path: string): Promise<boolean> {
+export async function isExecutable(path: string): Promise<boolean> {
   try {
     await access(path, constants.X_OK);
     return true;
@@ -33,11 +33,10 @@ export async function locateTemporalCli(env: Record<string, string | undefined> 
   return undefined;
 }
 
-/** Builds the CLI with `go install` into the tools folder; several minutes the first time. */
-export async function buildTemporalCliFromSource(log: (line: string) => void = () => undefined): Promise<string> {
+/** `go install <module>@<version>` into the tools folder (GOBIN); returns the binary's path. */
+export async function goInstallIntoTools(target: string, binary: string, log: (line: string) => void = () => undefined): Promise<string> {
   await mkdir(TOOLS_BIN_DIR, { recursive: true });
-  const target = `${TEMPORAL_CLI_MODULE}@${TEMPORAL_CLI_VERSION}`;
-  log(`building the temporal CLI from ${target} into ${TOOLS_BIN_DIR} (a few minutes, once)`);
+  log(`building ${target} into ${TOOLS_BIN_DIR} (once)`);
   try {
     await execFileAsync('go', ['install', target], {
       env: { ...process.env, GOBIN: TOOLS_BIN_DIR, GOFLAGS: '-mod=mod', CGO_ENABLED: '0' },
@@ -46,10 +45,15 @@ export async function buildTemporalCliFromSource(log: (line: string) => void = (
     });
   } catch (error) {
     const failure = error as NodeJS.ErrnoException & { stderr?: string };
-    if (failure.code === 'ENOENT') throw new Error('cannot build the temporal CLI: no `go` toolchain on PATH');
+    if (failure.code === 'ENOENT') throw new Error(`cannot build ${binary}: no \`go\` toolchain on PATH`);
     throw new Error(`go install ${target} failed: ${(failure.stderr ?? failure.message).trim().split('\n').slice(-5).join('\n')}`);
   }
-  return join(TOOLS_BIN_DIR, 'temporal');
+  return join(TOOLS_BIN_DIR, binary);
+}
+
+/** Builds the CLI with `go install` into the tools folder; several minutes the first time. */
+export async function buildTemporalCliFromSource(log: (line: string) => void = () => undefined): Promise<string> {
+  return goInstallIntoTools(`${TEMPORAL_CLI_MODULE}@${TEMPORAL_CLI_VERSION}`, 'temporal', log);
 }
 
 /** The CLI's path, building it when it is nowhere; undefined when it cannot be built either. */

@@ -9,6 +9,10 @@ import { registerNetbootRoutes } from '../api/routes/netboot.js';
 import { registerPowerRoutes } from '../api/routes/power.js';
 import { registerRescueRoutes } from '../api/routes/rescues.js';
 import { registerAuditRoutes } from '../api/routes/audits.js';
+import { registerHookRoutes } from '../api/routes/hooks.js';
+import { registerAutomationRoutes } from '../api/routes/automation.js';
+import { createTriggers, type Triggers } from './triggers.js';
+import type { RescueTimings } from '../workflows/rescue-types.js';
 import { createAuditClient } from '../triggers/audit-client.js';
 import type { FleetAuditSettings } from '../workflows/audit-types.js';
 import type { Inventory } from '../db/inventory.js';
@@ -29,12 +33,19 @@ export interface RescuedApiParts {
   logStream?: NodeJS.WritableStream;
   /** Overrides of the fleet audit's batch sizes and limits (tests and benchmarks). */
   auditSettings?: Partial<FleetAuditSettings>;
+  /** The alert labels that may name a machine, tried in order (RESCUED_ALERT_LABELS). */
+  alertLabels: readonly string[];
+  /** Rescue timings for automatic rescues (labs and tests shorten them). */
+  rescueTimings?: Partial<RescueTimings>;
+  log?: (line: string) => void;
 }
 
 export interface RescuedApi {
   app: FastifyInstance;
   rescues: RescueClient;
   reconciler: RescueReconciler;
+  /** The guard, the alert intake and the automation controls the routes use (their loops: startTriggerLoops). */
+  triggers: Triggers;
 }
 
 /** The rescue client and its reconciler over one Temporal client and one inventory. */
@@ -59,6 +70,11 @@ export function createRescueServices(inventory: Inventory, client: Client, taskQ
 export async function buildRescuedApi(parts: RescuedApiParts): Promise<RescuedApi> {
   const { inventory, netboot, temporal } = parts;
   const { rescues, reconciler } = createRescueServices(inventory, temporal.client, temporal.taskQueue);
+  const triggers = createTriggers(inventory, rescues, {
+    alertLabels: parts.alertLabels,
+    ...(parts.rescueTimings ? { rescueTimings: parts.rescueTimings } : {}),
+    ...(parts.log ? { log: parts.log } : {}),
+  });
   const app = await buildApiServer({
     inventory,
     ...(parts.logLevel ? { logLevel: parts.logLevel } : {}),
@@ -67,7 +83,9 @@ export async function buildRescuedApi(parts: RescuedApiParts): Promise<RescuedAp
       (server) => registerBootRoutes(server, { netboot: netboot.service, tracker: netboot.tracker, recorder: netboot.recorder, urls: netboot.urls, tftpRoot: netboot.tftpRoot }),
       (server) => registerNetbootRoutes(server, { inventory, netboot: netboot.service, tracker: netboot.tracker, urls: netboot.urls, tftpRoot: netboot.tftpRoot }),
       (server) => registerPowerRoutes(server, createInventorySystemPower(inventory)),
-      (server) => registerRescueRoutes(server, { inventory, rescues, reconciler }),
+      (server) => registerRescueRoutes(server, { inventory, rescues, reconciler, automation: triggers.automation }),
+      (server) => registerHookRoutes(server, { intake: triggers.intake, tokens: inventory.tokens }),
+      (server) => registerAutomationRoutes(server, { alerts: inventory.alerts, guard: inventory.guard, automation: triggers.automation }),
       (server) =>
         registerAuditRoutes(server, {
           inventory,
@@ -80,5 +98,5 @@ export async function buildRescuedApi(parts: RescuedApiParts): Promise<RescuedAp
       temporal: createTemporalHealthCheck(temporal.connection, { address: temporal.address, namespace: temporal.namespace, taskQueue: temporal.taskQueue }),
     },
   });
-  return { app, rescues, reconciler };
+  return { app, rescues, reconciler, triggers };
 }

@@ -13,9 +13,9 @@ import { createInventorySystemPower } from './system-power.js';
 import { createSshRescueShell } from './rescue-shell.js';
 import { createAuditScheduleClient } from '../triggers/audit-client.js';
 import type { RescueAdmission } from '../triggers/admission.js';
-import { createUnavailableAdmission } from '../triggers/admission-unavailable.js';
 import { buildRescuedApi, createRescueServices } from './api-server.js';
 import { startPeriodicReconcile } from '../rescue/reconcile.js';
+import { createTriggers, startTriggerLoops } from './triggers.js';
 
 export type Stopper = () => Promise<void>;
 
@@ -60,7 +60,12 @@ async function reconcileAuditSchedule(config: RescuedConfig, client: Client): Pr
  * `admission`: the guard every automatic rescue start goes through. Until one is wired in, audits record their
  * verdicts and every broken machine is refused with a reason that says there is no guard.
  */
-export async function startWorker(config: RescuedConfig, runtime: Runtime, address: string, netboot: Netboot, admission: RescueAdmission = createUnavailableAdmission()): Promise<Stopper> {
+export async function startWorker(config: RescuedConfig, runtime: Runtime, address: string, netboot: Netboot): Promise<Stopper> {
+  // Audits send their broken machines to the same guard as alerts (its state is in the database, so the
+  // API's and the worker's instances decide as one).
+  const clientConnection = await Connection.connect({ address });
+  const { rescues } = createRescueServices(runtime.inventory, new Client({ connection: clientConnection, namespace: config.temporalNamespace }), config.temporalTaskQueue);
+  const admission: RescueAdmission = createTriggers(runtime.inventory, rescues, { alertLabels: config.alertLabels, log: (line) => console.log(line) }).guard;
   const { worker, connection } = await createRescueWorker({
     address,
     namespace: config.temporalNamespace,
@@ -87,19 +92,31 @@ export async function startWorker(config: RescuedConfig, runtime: Runtime, addre
     if (worker.getState() === 'RUNNING') worker.shutdown();
     await running;
     await connection.close();
+    await clientConnection.close();
   };
 }
 
 export async function startApi(config: RescuedConfig, runtime: Runtime, connection: Connection, address: string, netboot: Netboot): Promise<Stopper> {
-  const { app } = await buildRescuedApi({
+  const log = (line: string) => console.log(line);
+  const { app, triggers } = await buildRescuedApi({
     inventory: runtime.inventory,
     netboot,
     logLevel: config.logLevel,
     temporal: { client: new Client({ connection, namespace: config.temporalNamespace }), connection, address, namespace: config.temporalNamespace, taskQueue: config.temporalTaskQueue },
     database: { describe: () => ({ kind: runtime.database.kind, location: runtime.database.location }), check: () => runtime.database.ping() },
+    alertLabels: config.alertLabels,
+    log,
   });
   await app.listen({ host: config.apiHost, port: config.apiPort });
-  return () => app.close();
+  const stopLoops = startTriggerLoops(runtime.inventory, triggers, {
+    admissionIntervalMs: config.admissionIntervalMs,
+    alertmanager: config.alertmanagerUrl ? { url: config.alertmanagerUrl, intervalMs: config.alertmanagerPollMs, filter: config.alertmanagerFilter } : undefined,
+    log,
+  });
+  return async () => {
+    await stopLoops();
+    await app.close();
+  };
 }
 
 /** Rescue runs reconciled with Temporal now and every RESCUED_RECONCILE_MINUTES (runs left open by a workflow that ended). */

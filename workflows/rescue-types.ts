@@ -18,10 +18,11 @@ export const RESCUE_STATES = [
   'needs-attention',
   'failed',
   'aborted',
+  'resolved-before-action',
 ] as const;
 export type RescueState = (typeof RESCUE_STATES)[number];
-export type RescueOutcome = Extract<RescueState, 'repaired' | 'reinstalled' | 'unverified' | 'needs-attention' | 'failed' | 'aborted'>;
-export const RESCUE_OUTCOMES: readonly RescueOutcome[] = ['repaired', 'reinstalled', 'unverified', 'needs-attention', 'failed', 'aborted'];
+export type RescueOutcome = Extract<RescueState, 'repaired' | 'reinstalled' | 'unverified' | 'needs-attention' | 'failed' | 'aborted' | 'resolved-before-action'>;
+export const RESCUE_OUTCOMES: readonly RescueOutcome[] = ['repaired', 'reinstalled', 'unverified', 'needs-attention', 'failed', 'aborted', 'resolved-before-action'];
 
 /** The type of the ApplicationFailure a failed rescue fails its workflow with; its details are the RescueStatus. */
 export const RESCUE_FAILED_FAILURE_TYPE = 'RescueFailed';
@@ -129,6 +130,15 @@ export interface RescueStatus {
   outcome: RescueOutcome | null;
   error: string | null;
   awaitingApprovalSince: string | null;
+}
+
+/** An alert about the machine resolved (signalled by the webhook receivers and the poller). */
+export interface AlertResolved {
+  /** The alert: its name and fingerprint, or the generic receiver's id. */
+  alert: string;
+  /** Who said so: the receiver and token. */
+  by: string;
+  at: string;
 }
 
 export interface ApprovalDecision {

@@ -23,6 +23,7 @@ import { reinstallWorkflow } from './reinstall.js';
 import {
   DEFAULT_RESCUE_TIMINGS,
   RESCUE_FAILED_FAILURE_TYPE,
+  type AlertResolved,
   type ApprovalDecision,
   type FindingSummary,
   type MachineIdentity,
@@ -37,6 +38,8 @@ import {
 export const rescueStatusQuery = defineQuery<RescueStatus>('status');
 export const phoneHomeSignal = defineSignal<[PhoneHome]>('phoneHome');
 export const abortRescueSignal = defineSignal<[{ by: string; reason: string }]>('abort');
+/** The alert that started this rescue resolved; before any power cycle that ends the rescue. */
+export const alertResolvedSignal = defineSignal<[AlertResolved]>('alertResolved');
 export const approveReinstallUpdate = defineUpdate<RescueStatus, [ApprovalDecision]>('approveReinstall');
 export const rejectReinstallUpdate = defineUpdate<RescueStatus, [ApprovalDecision]>('rejectReinstall');
 
@@ -58,6 +61,7 @@ const bmc: ActivityOptions = {
 const untilDone: ActivityOptions = { startToCloseTimeout: '30 seconds', retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' } }; // no maximumAttempts: unlimited
 const overSsh: ActivityOptions = { startToCloseTimeout: '20 minutes', heartbeatTimeout: '1 minute', retry: { initialInterval: '10 seconds', maximumAttempts: 3, nonRetryableErrorTypes: ['SshError.host-key-mismatch', 'SshError.auth'] } };
 
+const BEFORE_POWER = new Set<RescueState>(['identifying', 'selecting', 'pushing']);
 const PROBLEM_SEVERITIES = new Set(['warning', 'critical']);
 const problemsIn = (findings: FindingSummary[]) => findings.filter((f) => PROBLEM_SEVERITIES.has(f.severity));
 
@@ -91,6 +95,7 @@ export async function rescueWorkflow(input: RescueInput): Promise<RescueResult> 
   let phoneHome: PhoneHome | undefined;
   let decision: { approved: boolean; by: string; comment?: string } | undefined;
   let abort: { by: string; reason: string } | undefined;
+  let resolvedBeforeAction: AlertResolved | undefined;
   const main = new CancellationScope();
 
   setHandler(rescueStatusQuery, () => status);
@@ -102,6 +107,15 @@ export async function rescueWorkflow(input: RescueInput): Promise<RescueResult> 
   setHandler(abortRescueSignal, (request) => {
     abort = request;
     main.cancel();
+  });
+  setHandler(alertResolvedSignal, (resolved) => {
+    const resolutions = (status.evidence.alertsResolved as AlertResolved[] | undefined) ?? [];
+    status.evidence.alertsResolved = [...resolutions, resolved];
+    // Nothing has been done to the machine yet: there is nothing left to rescue.
+    if (status.powerCycles === 0 && BEFORE_POWER.has(status.state) && resolvedBeforeAction === undefined && abort === undefined) {
+      resolvedBeforeAction = resolved;
+      main.cancel();
+    }
   });
   const decide = (approved: boolean) => (call: ApprovalDecision) => {
     decision = { approved, by: call.by, ...(call.comment ? { comment: call.comment } : {}) };
@@ -289,7 +303,10 @@ export async function rescueWorkflow(input: RescueInput): Promise<RescueResult> 
   try {
     outcome = await main.run(rescue);
   } catch (error) {
-    if (isCancellation(error)) {
+    if (isCancellation(error) && resolvedBeforeAction !== undefined) {
+      outcome = 'resolved-before-action';
+      status.evidence.resolvedBeforeAction = `${resolvedBeforeAction.alert} resolved (${resolvedBeforeAction.by}) before any power cycle`;
+    } else if (isCancellation(error)) {
       outcome = 'aborted';
       status.error = abort ? `aborted by ${abort.by}: ${abort.reason}` : 'cancelled';
     } else {

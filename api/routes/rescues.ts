@@ -16,11 +16,12 @@ import { actorOf } from '../auth.js';
 import { HttpError } from '../errors.js';
 import { errorReply } from './collections.js';
 import { pageQuery, sendPage } from '../pagination.js';
+import type { AutomationControl } from '../../triggers/automation-control.js';
 
 const startedReply = z.object({ workflowId: z.string(), runId: z.string(), joined: z.boolean() });
 const SSH_HOST_KEY = /^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/]+=*( .*)?$/;
 
-export function registerRescueRoutes(parent: FastifyInstance, dependencies: { inventory: Inventory; rescues: RescueClient; reconciler: RescueReconciler }): void {
+export function registerRescueRoutes(parent: FastifyInstance, dependencies: { inventory: Inventory; rescues: RescueClient; reconciler: RescueReconciler; automation?: AutomationControl }): void {
   const app = parent.withTypeProvider<ZodTypeProvider>();
   const { inventory, rescues, reconciler } = dependencies;
   /** The replies a caller can get besides success: its mistakes, and Temporal or the database down (503). */
@@ -41,7 +42,12 @@ export function registerRescueRoutes(parent: FastifyInstance, dependencies: { in
     schema: {
       tags: ['rescues'],
       summary: 'Start a rescue of a machine (joins the running one if there is one)',
-      body: z.strictObject({ system: objectName, reason: z.string().min(1).max(500).default('requested by an operator') }),
+      body: z.strictObject({
+        system: objectName,
+        reason: z.string().min(1).max(500).default('requested by an operator'),
+        /** Start even while automation is paused or the machine is in a maintenance window. */
+        force: z.boolean().default(false),
+      }),
       response: {
         200: startedReply,
         201: startedReply,
@@ -49,7 +55,11 @@ export function registerRescueRoutes(parent: FastifyInstance, dependencies: { in
       },
     },
     handler: async (request, reply) => {
-      await inventory.systems.get(request.body.system);
+      const system = await inventory.systems.get(request.body.system);
+      if (!request.body.force && dependencies.automation) {
+        const refusal = await dependencies.automation.operatorStartRefusal(system.name, system.labels ?? {});
+        if (refusal !== null) throw new HttpError(409, 'conflict', refusal);
+      }
       const started = await rescues.start({ system: request.body.system, reason: request.body.reason, requestedBy: actorOf(request).name });
       return reply.code(started.joined ? 200 : 201).send(started);
     },

@@ -7,7 +7,7 @@ import { actorOf } from '../auth.js';
 import { errorReply } from './collections.js';
 import { pageQuery, sendPage } from '../pagination.js';
 
-const tokenView = z.object({ name: z.string(), role: z.enum(ROLES), createdAt: z.string(), lastUsedAt: z.string().nullable() });
+const tokenView = z.object({ name: z.string(), role: z.enum(ROLES), createdAt: z.string(), lastUsedAt: z.string().nullable(), hmac: z.boolean() });
 
 export function registerTokenRoutes(parent: FastifyInstance, tokens: TokenRepository): void {
   const app = parent.withTypeProvider<ZodTypeProvider>();
@@ -17,7 +17,12 @@ export function registerTokenRoutes(parent: FastifyInstance, tokens: TokenReposi
     schema: {
       tags: ['tokens'],
       summary: 'Create an API token; the token is in this reply only',
-      body: z.strictObject({ name: objectName, role: z.enum(ROLES) }),
+      body: z.strictObject({
+        name: objectName,
+        role: z.enum(ROLES),
+        /** Webhook tokens only: the secret for X-Rescued-Signature (HMAC-SHA256 of the body). */
+        hmacSecret: z.string().min(16, 'must be at least 16 characters').max(512).optional(),
+      }),
       response: { 201: tokenView.extend({ token: z.string() }), ...failures },
     },
     handler: async (request, reply) => reply.code(201).send(await tokens.create(request.body, actorOf(request))),

@@ -6,7 +6,7 @@ import { formatReport, formatTable, formatTree, printJson, printTable, type Row 
 import type { FindingComparison, RescueReport } from '../../rescue/report.js';
 
 const STEP_ORDER = ['identifying', 'selecting', 'pushing', 'power-cycling', 'awaiting-phone-home', 'diagnosing', 'repairing', 'awaiting-approval', 'reinstalling', 'restoring'];
-const FINAL = new Set(['repaired', 'reinstalled', 'unverified', 'needs-attention', 'failed', 'aborted']);
+const FINAL = new Set(['repaired', 'reinstalled', 'unverified', 'needs-attention', 'failed', 'aborted', 'resolved-before-action']);
 
 interface StatusReply {
   workflowId: string;
@@ -148,9 +148,10 @@ export function registerRescueCommands(program: Command, connect: () => Promise<
     .command('start')
     .argument('<system>')
     .option('--reason <text>', 'why (shown in the Temporal UI and the record)', 'requested by an operator')
+    .option('--force', 'start even while automation is paused or the machine is in a maintenance window')
     .description('start a rescue (or join the one running for this machine)')
-    .action(async (system: string, options: { reason: string }) => {
-      const started = await (await connect()).request<{ workflowId: string; runId: string; joined: boolean }>('POST', '/api/v1/rescues', { system, reason: options.reason });
+    .action(async (system: string, options: { reason: string; force?: boolean }) => {
+      const started = await (await connect()).request<{ workflowId: string; runId: string; joined: boolean }>('POST', '/api/v1/rescues', { system, reason: options.reason, force: options.force === true });
       if (json()) return printJson(started);
       console.log(`${started.joined ? 'joined the running rescue' : 'started'}: workflow ${started.workflowId} run ${started.runId}`);
     });

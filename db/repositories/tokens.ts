@@ -1,19 +1,24 @@
 // API bearer tokens. Only a hash is stored; the token is shown once, when it is created.
 import { randomBytes } from 'node:crypto';
 import { tokenHash as hashToken } from '../../secrets/tokens.js';
-import { and, asc, eq, gt, isNull, lt, or, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, isNotNull, isNull, lt, or, sql } from 'drizzle-orm';
 import { decodeCursor, pageLimit, pageOf, type Page, type PageRequest } from '../pagination.js';
 import type { Database } from '../client.js';
 import { apiTokens } from '../schema.js';
 import { InventoryError, notFound } from '../../inventory/errors.js';
 import { mapWriteErrors, type Actor } from './named-objects.js';
 import { recordEvent } from './events.js';
+import type { SecretCipher } from '../../secrets/cipher.js';
 
-export const ROLES = ['viewer', 'operator', 'admin'] as const;
+export const ROLES = ['viewer', 'operator', 'admin', 'webhook'] as const;
 export type Role = (typeof ROLES)[number];
+/** viewer < operator < admin; `webhook` stands aside: it may deliver alerts and nothing else. */
+const RANKED: readonly Role[] = ['viewer', 'operator', 'admin'];
 
 export function roleAllows(granted: Role, needed: Role): boolean {
-  return ROLES.indexOf(granted) >= ROLES.indexOf(needed);
+  if (needed === 'webhook') return granted === 'webhook' || granted === 'admin';
+  if (granted === 'webhook') return false;
+  return RANKED.indexOf(granted) >= RANKED.indexOf(needed);
 }
 
 /** A token's last use is recorded to the minute: one UPDATE a minute per token at most, not one per request. */
@@ -24,22 +29,28 @@ export interface TokenView {
   role: Role;
   createdAt: string;
   lastUsedAt: string | null;
+  /** Whether deliveries may be signed with an HMAC secret instead of the bearer token (webhook tokens). */
+  hmac: boolean;
 }
 
-export function createTokenRepository(db: Database) {
+export function createTokenRepository(db: Database, cipher: SecretCipher) {
   return {
-    async create(input: { name: string; role: Role }, actor: Actor): Promise<TokenView & { token: string }> {
+    async create(input: { name: string; role: Role; hmacSecret?: string | undefined }, actor: Actor): Promise<TokenView & { token: string }> {
+      if (input.hmacSecret !== undefined && input.role !== 'webhook') throw new InventoryError('invalid', 'hmacSecret: only webhook tokens sign deliveries', 'hmacSecret');
       const token = `rsd_${randomBytes(32).toString('base64url')}`;
       const [row] = await mapWriteErrors('token', input.name, () =>
         db.transaction(async (tx) => {
-          const inserted = await tx.insert(apiTokens).values({ name: input.name, role: input.role, tokenHash: hashToken(token) }).returning();
-          await recordEvent(tx as unknown as Database, { kind: 'token.created', objectType: 'token', objectName: input.name, actor: actor.name, detail: { role: input.role } });
+          const inserted = await tx
+            .insert(apiTokens)
+            .values({ name: input.name, role: input.role, tokenHash: hashToken(token), hmacSecretEncrypted: input.hmacSecret === undefined ? null : cipher.encrypt(input.hmacSecret) })
+            .returning();
+          await recordEvent(tx as unknown as Database, { kind: 'token.created', objectType: 'token', objectName: input.name, actor: actor.name, detail: { role: input.role, hmac: input.hmacSecret !== undefined } });
           return inserted;
         }),
       );
-      return { name: row!.name, role: row!.role as Role, createdAt: row!.createdAt.toISOString(), lastUsedAt: null, token };
+      return { name: row!.name, role: row!.role as Role, createdAt: row!.createdAt.toISOString(), lastUsedAt: null, hmac: input.hmacSecret !== undefined, token };
     },
-    /** One page of tokens, by name (never the tokens themselves). */
+    /** One page of tokens, by name (never the tokens themselves, nor their HMAC secrets). */
     async page(request: PageRequest): Promise<Page<TokenView>> {
       const limit = pageLimit(request);
       const after = request.cursor === undefined ? undefined : decodeCursor(request.cursor, ['string'] as const)[0];
@@ -49,7 +60,7 @@ export function createTokenRepository(db: Database) {
         .where(after === undefined ? undefined : gt(apiTokens.name, after))
         .orderBy(asc(apiTokens.name))
         .limit(limit + 1);
-      return pageOf(rows, limit, (r) => [r.name], (r) => ({ name: r.name, role: r.role as Role, createdAt: r.createdAt.toISOString(), lastUsedAt: r.lastUsedAt?.toISOString() ?? null }));
+      return pageOf(rows, limit, (r) => [r.name], (r) => ({ name: r.name, role: r.role as Role, createdAt: r.createdAt.toISOString(), lastUsedAt: r.lastUsedAt?.toISOString() ?? null, hmac: r.hmacSecretEncrypted !== null }));
     },
     async remove(name: string, actor: Actor): Promise<void> {
       const deleted = await db.delete(apiTokens).where(eq(apiTokens.name, name)).returning({ id: apiTokens.id });
@@ -70,6 +81,11 @@ export function createTokenRepository(db: Database) {
       }
       return { name: row.name, role: row.role as Role };
     },
+    /** The HMAC secrets of webhook tokens, decrypted, to check a signed delivery against. */
+    async webhookSecrets(): Promise<Array<{ name: string; secret: string }>> {
+      const rows = await db.select({ name: apiTokens.name, secret: apiTokens.hmacSecretEncrypted }).from(apiTokens).where(and(eq(apiTokens.role, 'webhook'), isNotNull(apiTokens.hmacSecretEncrypted)));
+      return rows.map((r) => ({ name: r.name, secret: cipher.decrypt(r.secret!) }));
+    },
     async count(): Promise<number> {
       const [row] = await db.select({ count: sql<number>`count(*)::int` }).from(apiTokens);
       return row?.count ?? 0;
@@ -79,7 +95,7 @@ export function createTokenRepository(db: Database) {
 
 export function assertRole(value: string): Role {
   if ((ROLES as readonly string[]).includes(value)) return value as Role;
-  throw new InventoryError('invalid', `role: "${value}" is not a role (viewer, operator or admin)`, 'role');
+  throw new InventoryError('invalid', `role: "${value}" is not a role (viewer, operator, admin or webhook)`, 'role');
 }
 
 export type TokenRepository = ReturnType<typeof createTokenRepository>;

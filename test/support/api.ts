@@ -13,6 +13,9 @@ import { buildRescuedApi } from '../../workers/api-server.js';
 import type { RescueClient } from '../../rescue/rescue-client.js';
 import type { RescueReconciler } from '../../rescue/reconcile.js';
 import type { FleetAuditSettings } from '../../workflows/audit-types.js';
+import type { Triggers } from '../../workers/triggers.js';
+import { DEFAULT_ALERT_LABELS } from '../../triggers/alert-labels.js';
+import type { RescueTimings } from '../../workflows/rescue-types.js';
 import type { FastifyInstance } from 'fastify';
 import { createInventory, type Inventory } from '../../db/inventory.js';
 import type { Database } from '../../db/client.js';
@@ -43,6 +46,8 @@ export interface TestApi {
   inventory: Inventory;
   /** The database itself, for tests that check what is stored. */
   db: Database;
+  /** The guard, the alert intake and automation controls the routes use. */
+  triggers: Triggers;
   app: FastifyInstance;
   /** The rescue client and reconciler the API's routes use (production's, over the test's Temporal). */
   rescues: RescueClient;
@@ -51,7 +56,7 @@ export interface TestApi {
   closeDatabase(): Promise<void>;
   /** Everything the server logged, to check that no secret reached a log line. */
   logs: string[];
-  request(method: string, path: string, options?: { body?: unknown; token?: string | null; rawBody?: string }): Promise<{ status: number; body: JsonReply }>;
+  request(method: string, path: string, options?: { body?: unknown; token?: string | null; rawBody?: string; headers?: Record<string, string> }): Promise<{ status: number; body: JsonReply }>;
   close(): Promise<void>;
 }
 
@@ -59,7 +64,10 @@ export interface TestApi {
  * The API as `npm start` builds it (workers/api-server.ts), over a test database and, when given, a real
  * Temporal server; without one its Temporal is an address where nothing listens, as when Temporal is down.
  */
-export async function startTestApi(database: TestDatabase, options: { temporal?: TestApiTemporal; auditSettings?: Partial<FleetAuditSettings> } = {}): Promise<TestApi> {
+export async function startTestApi(
+  database: TestDatabase,
+  options: { temporal?: TestApiTemporal; auditSettings?: Partial<FleetAuditSettings>; rescueTimings?: Partial<RescueTimings>; alertLabels?: string[] } = {},
+): Promise<TestApi> {
   const handle = await database.open();
   const secretKey = randomBytes(32);
   const inventory = createInventory(handle.db, createSecretCipher(secretKey));
@@ -93,6 +101,8 @@ export async function startTestApi(database: TestDatabase, options: { temporal?:
     temporal: { client: new Client({ connection: temporal.connection, namespace }), connection: temporal.connection, address: temporal.address, namespace, taskQueue: temporal.taskQueue },
     database: { describe: () => ({ kind: handle.kind }), check: () => handle.ping() },
     ...(options.auditSettings ? { auditSettings: options.auditSettings } : {}),
+    alertLabels: options.alertLabels ?? [...DEFAULT_ALERT_LABELS],
+    ...(options.rescueTimings ? { rescueTimings: options.rescueTimings } : {}),
   });
   const app = built.app;
   let databaseOpen = true;
@@ -109,6 +119,7 @@ export async function startTestApi(database: TestDatabase, options: { temporal?:
     adminToken,
     inventory,
     db: handle.db,
+    triggers: built.triggers,
     app,
     rescues: built.rescues,
     reconciler: built.reconciler,
@@ -124,11 +135,18 @@ export async function startTestApi(database: TestDatabase, options: { temporal?:
         headers: {
           ...(token ? { authorization: `Bearer ${token}` } : {}),
           ...(options.body !== undefined || options.rawBody !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...options.headers,
         },
         body: options.rawBody ?? (options.body === undefined ? undefined : JSON.stringify(options.body)),
       });
       const text = await response.text();
-      return { status: response.status, body: text ? JSON.parse(text) : undefined };
+      let body: JsonReply = undefined;
+      try {
+        body = text ? JSON.parse(text) : undefined;
+      } catch {
+        body = text;
+      }
+      return { status: response.status, body };
     },
     async close() {
       await app.close();

@@ -1,0 +1,124 @@
+// `npm run bench -- webhooks [--rate N] [--seconds M] [--machines K]`: Alertmanager deliveries at N alerts
+// per second for M seconds over K machines, through the API as `npm start` builds it (receiver, guard
+// admission under its database lock, rescue start) on the real Temporal dev server; figures are accepted/s
+// and the latency from request to workflow started (the reply comes once Temporal took the start). Next to
+// it, in the same run, a bare `client.workflow.start` loop at the same rate: the baseline, and the ratio.
+// No worker runs: starts are measured, not rescues. Target: p99 <= 50 ms at 200/s, and <= 1.3x the bare start.
+import { performance } from 'node:perf_hooks';
+import { randomBytes } from 'node:crypto';
+import { cpus, loadavg } from 'node:os';
+import { startTestTemporal } from '../test/support/temporal.js';
+import { startTestApi } from '../test/support/api.js';
+import { testDatabases } from '../test/support/databases.js';
+import { alertmanagerPayload } from '../test/support/triggers-lab.js';
+import { systemCreate } from '../inventory/schemas.js';
+
+function option(args: string[], name: string, fallback: number): number {
+  const at = args.indexOf(`--${name}`);
+  if (at === -1) return fallback;
+  const value = Number(args[at + 1]);
+  if (!Number.isFinite(value) || value <= 0) {
+    console.error(`bench webhooks: --${name} needs a positive number, got "${args[at + 1]}"`);
+    process.exit(2);
+  }
+  return value;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** Fires `count` calls at `rate` per second (open loop: a slow call does not slow the schedule). */
+async function atRate(rate: number, count: number, call: (index: number) => Promise<boolean>): Promise<{ latencies: number[]; accepted: number; elapsedS: number }> {
+  const latencies: number[] = [];
+  let accepted = 0;
+  const began = performance.now();
+  const pending: Array<Promise<void>> = [];
+  for (let index = 0; index < count; index++) {
+    const due = began + (index * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const sent = performance.now();
+    pending.push(
+      call(index).then((ok) => {
+        latencies.push(performance.now() - sent);
+        if (ok) accepted += 1;
+      }),
+    );
+  }
+  await Promise.all(pending);
+  return { latencies: latencies.sort((a, b) => a - b), accepted, elapsedS: (performance.now() - began) / 1000 };
+}
+
+export default async function benchWebhooks(args: string[]): Promise<void> {
+  const rate = option(args, 'rate', 200);
+  const seconds = option(args, 'seconds', 10);
+  const count = Math.round(rate * seconds);
+  const machines = Math.round(option(args, 'machines', count));
+  const database = testDatabases().at(-1)!;
+  const env = await startTestTemporal();
+  const taskQueue = `bench-${randomBytes(3).toString('hex')}`;
+  const api = await startTestApi(database, { temporal: { connection: env.connection, address: env.address, taskQueue } });
+  try {
+    await api.request('POST', '/api/v1/distros', { body: { name: 'bench', kernel: 'k', initrd: 'i', arch: 'x86_64', breed: 'debian', osVersion: '12' } });
+    await api.request('POST', '/api/v1/profiles', { body: { name: 'bench', distro: 'bench' } });
+    console.log(`setting up ${machines} machines (database: ${database.label}, Temporal dev server, no worker)...`);
+    for (let start = 0; start < machines; start += 50) {
+      await Promise.all(
+        Array.from({ length: Math.min(50, machines - start) }, (_, i) => {
+          const n = start + i;
+          return api.inventory.systems.create(
+            systemCreate.parse({ name: `b${n}`, profile: 'bench', interfaces: [{ mac: `52:54:02:${[(n >> 16) & 255, (n >> 8) & 255, n & 255].map((b) => b.toString(16).padStart(2, '0')).join(':')}` }] }),
+            { name: 'bench' },
+          );
+        }),
+      );
+    }
+    const token = (await api.request('POST', '/api/v1/tokens', { body: { name: 'bench', role: 'webhook' } })).body.token as string;
+    // Caps out of the way: this measures the path, not the policy.
+    const settings = await api.request('PATCH', '/api/v1/automation/settings', { body: { maxInFlight: 100_000, maxPerGroup: {}, brakeShare: 1, correlationHoldMs: 0, cooldownMs: 0, maxCyclesPerHour: 100_000 } });
+    if (settings.status !== 200) throw new Error(`bench webhooks: the guard's settings were refused: ${JSON.stringify(settings.body)}`);
+    const decisions = new Map<string, number>();
+    // Warm both paths (connections, JIT) before measuring.
+    await env.client.workflow.start('rescueWorkflow', { taskQueue, workflowId: `warm-${taskQueue}`, args: [{ system: 'warm', reason: 'warm', requestedBy: 'bench' }] });
+    await api.request('POST', '/hooks/alertmanager', { body: alertmanagerPayload([{ labels: { instance: 'nobody:1' } }]), token });
+
+    const hooks = await atRate(rate, count, async (index) => {
+      const body = JSON.stringify(alertmanagerPayload([{ labels: { instance: `b${index % machines}:9100` }, fingerprint: `bench${index}` }]));
+      let decision: string;
+      let ok = false;
+      try {
+        const response = await fetch(`${api.url}/hooks/alertmanager`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body });
+        const reply = (await response.json()) as { alerts?: Array<{ decision: string }> };
+        decision = reply.alerts?.[0]?.decision ?? `http-${response.status}`;
+        ok = response.status === 200;
+      } catch (error) {
+        decision = `connection error (${((error as Error & { cause?: { code?: string } }).cause?.code ?? (error as Error).message)})`;
+      }
+      decisions.set(decision, (decisions.get(decision) ?? 0) + 1);
+      return ok;
+    });
+    const bare = await atRate(rate, count, async (index) => {
+      await env.client.workflow.start('rescueWorkflow', {
+        taskQueue,
+        workflowId: `bare-${index}`,
+        args: [{ system: `bare${index}`, reason: 'bench', requestedBy: 'bench' }],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+      });
+      return true;
+    });
+    const row = (name: string, run: typeof hooks) => `${name.padEnd(34)} ${(run.accepted / run.elapsedS).toFixed(0).padStart(10)} ${percentile(run.latencies, 50).toFixed(1).padStart(9)} ${percentile(run.latencies, 99).toFixed(1).padStart(9)} ${run.latencies.at(-1)!.toFixed(1).padStart(9)}`;
+    console.log(`\n${count} alerts at ${rate}/s for ${seconds} s over ${machines} machines (each alert ${machines >= count ? 'starts a rescue' : 'starts or joins a rescue'})`);
+    console.log(`${'path'.padEnd(34)} ${'accepted/s'.padStart(10)} ${'p50 ms'.padStart(9)} ${'p99 ms'.padStart(9)} ${'max ms'.padStart(9)}`);
+    console.log(row('webhook -> guard -> workflow start', hooks));
+    console.log(row('bare client.workflow.start', bare));
+    const ratio = percentile(hooks.latencies, 99) / percentile(bare.latencies, 99);
+    console.log(`p99 ratio webhook/bare: ${ratio.toFixed(2)}x   (target: p99 <= 50 ms at 200/s and <= 1.3x bare)`);
+    console.log(`machine load (1 min): ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores`);
+    console.log(`decisions: ${[...decisions].map(([d, n]) => `${d} ${n}`).join(', ')}`);
+  } finally {
+    await api.close();
+    await env.teardown();
+  }
+}

@@ -1,0 +1,91 @@
+// What happens to every alert received, whoever delivered it: find its machine, ask the guard (firing) or
+// tell the running rescue and the queue (resolved), and record the alert with the decision and its reason.
+import type { AlertDecision, AlertRepository, AlertView } from '../db/repositories/alerts.js';
+import type { AlertResolved } from '../workflows/rescue-types.js';
+import type { AdmissionSource } from './admission.js';
+import { lookupForms, machineIdentifiers, matchMachine } from './alert-labels.js';
+import type { AlertReceiver, ReceivedAlert } from './alert-payloads.js';
+import type { Guard } from './guard.js';
+
+export interface AlertIntakeDependencies {
+  alerts: AlertRepository;
+  guard: Guard;
+  rescues: { alertResolved(system: string, resolved: AlertResolved): Promise<boolean> };
+  /** RESCUED_ALERT_LABELS: the labels that may name a machine, in order. */
+  labelRules: readonly string[];
+}
+
+export interface Delivery {
+  receiver: AlertReceiver;
+  /** The token's name, or the Alertmanager the poller asked. */
+  deliveredBy: string;
+  alerts: ReceivedAlert[];
+}
+
+export interface AlertOutcome {
+  fingerprint: string;
+  status: string;
+  system: string | null;
+  decision: AlertDecision;
+  reason: string;
+  workflowId: string | null;
+}
+
+export function createAlertIntake(dependencies: AlertIntakeDependencies) {
+  const { alerts, guard, rescues, labelRules } = dependencies;
+
+  async function resolveMachine(alert: ReceivedAlert): Promise<{ system: string; by: string } | { system: null; reason: string }> {
+    const identifiers = machineIdentifiers(alert.labels, labelRules);
+    if (identifiers.length === 0) return { system: null, reason: `no label names a machine (looked for ${labelRules.join(', ')})` };
+    const keys = await alerts.machineKeys([...new Set(identifiers.flatMap((i) => lookupForms(i.value)))]);
+    const match = matchMachine(identifiers, keys);
+    if (match === undefined) return { system: null, reason: `no known machine matches ${identifiers.map((i) => `${i.label}="${i.value}"`).join(', ')}` };
+    return { system: match.system, by: `${match.by.label}="${match.by.value}"` };
+  }
+
+  async function decide(alert: ReceivedAlert, receiver: AlertReceiver, deliveredBy: string): Promise<Omit<AlertOutcome, 'fingerprint' | 'status'>> {
+    const machine = await resolveMachine(alert);
+    if (machine.system === null) return { system: null, decision: 'unknown-machine', reason: machine.reason, workflowId: null };
+    const system = machine.system;
+    if (alert.status === 'resolved') {
+      const withdrawn = await guard.withdraw(system, `alert ${alert.fingerprint} resolved before its rescue started`);
+      let signalled: string;
+      try {
+        signalled = (await rescues.alertResolved(system, { alert: `${alert.alertName ?? 'alert'} ${alert.fingerprint}`, by: `${receiver}:${deliveredBy}`, at: new Date().toISOString() }))
+          ? `told the running rescue-${system}`
+          : 'no rescue of it runs';
+      } catch (error) {
+        signalled = `could not tell its rescue (Temporal: ${(error as Error).message})`;
+      }
+      return { system, decision: 'resolved', reason: `resolved (${machine.by}); ${signalled}${withdrawn ? '; its deferred rescue is withdrawn' : ''}`, workflowId: null };
+    }
+    const source: AdmissionSource = receiver;
+    const decision = await guard.admit({ system, source, reason: alert.summary, alertId: alert.fingerprint });
+    return { system, decision: decision.decision, reason: decision.reason, workflowId: decision.workflowId };
+  }
+
+  return {
+    /** Decides and records every alert of a delivery, in order. Throws only when it could not record. */
+    async receive(delivery: Delivery): Promise<AlertOutcome[]> {
+      const outcomes: AlertOutcome[] = [];
+      for (const alert of delivery.alerts) {
+        const decided = await decide(alert, delivery.receiver, delivery.deliveredBy);
+        const recorded: AlertView = await alerts.record({
+          receiver: delivery.receiver,
+          deliveredBy: delivery.deliveredBy,
+          fingerprint: alert.fingerprint,
+          status: alert.status,
+          alertName: alert.alertName,
+          labels: alert.labels,
+          annotations: alert.annotations,
+          startsAt: alert.startsAt,
+          ...decided,
+        });
+        outcomes.push({ fingerprint: recorded.fingerprint, status: recorded.status, system: recorded.system, decision: recorded.decision, reason: recorded.reason, workflowId: recorded.workflowId });
+      }
+      return outcomes;
+    },
+  };
+}
+
+export type AlertIntake = ReturnType<typeof createAlertIntake>;

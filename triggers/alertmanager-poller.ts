@@ -1,0 +1,76 @@
+// The poller: every RESCUED_ALERTMANAGER_POLL seconds it asks Alertmanager's API v2 for the alerts that are
+// active, not silenced and not inhibited (with the configured filter matchers), and hands those it has not
+// received yet (by fingerprint and start time) to the same intake as the webhooks. So a lost webhook, or a
+// group cut short by max_alerts (truncatedAlerts), is caught up.
+import type { AlertRepository } from '../db/repositories/alerts.js';
+import type { AlertIntake, AlertOutcome } from './alert-intake.js';
+import { alertmanagerApiAlerts, fromAlertmanagerApi } from './alert-payloads.js';
+
+export interface PollerOptions {
+  url: string;
+  intervalMs: number;
+  /** Alertmanager matchers, e.g. severity="critical", each sent as a filter parameter. */
+  filter: string[];
+  intake: AlertIntake;
+  alerts: AlertRepository;
+  log?: (line: string) => void;
+  timeoutMs?: number;
+}
+
+export class AlertmanagerPollError extends Error {
+  override readonly name = 'AlertmanagerPollError';
+}
+
+export function alertmanagerAlertsUrl(base: string, filter: string[]): string {
+  const url = new URL(`${base.replace(/\/+$/, '')}/api/v2/alerts`);
+  url.searchParams.set('active', 'true');
+  url.searchParams.set('silenced', 'false');
+  url.searchParams.set('inhibited', 'false');
+  for (const matcher of filter) url.searchParams.append('filter', matcher);
+  return url.toString();
+}
+
+/** One poll: the new alerts' outcomes. Throws AlertmanagerPollError when Alertmanager cannot be read. */
+export async function pollAlertmanagerOnce(options: PollerOptions): Promise<AlertOutcome[]> {
+  const url = alertmanagerAlertsUrl(options.url, options.filter);
+  let body: unknown;
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(options.timeoutMs ?? 10_000), headers: { accept: 'application/json' } });
+    if (!response.ok) throw new AlertmanagerPollError(`Alertmanager at ${options.url} answered ${response.status}: ${(await response.text()).slice(0, 200)}`);
+    body = await response.json();
+  } catch (error) {
+    if (error instanceof AlertmanagerPollError) throw error;
+    throw new AlertmanagerPollError(`cannot read alerts from Alertmanager at ${options.url}: ${(error as Error).message}`);
+  }
+  const parsed = alertmanagerApiAlerts.safeParse(body);
+  if (!parsed.success) throw new AlertmanagerPollError(`Alertmanager at ${options.url} sent alerts we cannot read: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+  const active = fromAlertmanagerApi(parsed.data);
+  const seen = await options.alerts.alreadyReceived(active.map((a) => ({ fingerprint: a.fingerprint, startsAt: a.startsAt })));
+  const fresh = active.filter((a) => !seen.has(`${a.fingerprint}@${a.startsAt ?? ''}`));
+  if (fresh.length === 0) return [];
+  return options.intake.receive({ receiver: 'poller', deliveredBy: options.url, alerts: fresh });
+}
+
+/** Polls until stopped; a failed poll is logged and the next one tries again. */
+export function startAlertmanagerPoller(options: PollerOptions): () => Promise<void> {
+  const log = options.log ?? (() => undefined);
+  let running: Promise<void> = Promise.resolve();
+  let stopped = false;
+  const tick = () => {
+    running = pollAlertmanagerOnce(options).then(
+      (outcomes) => {
+        if (outcomes.length > 0) log(`poller: ${outcomes.length} alert(s) from ${options.url} not received by webhook: ${outcomes.map((o) => `${o.system ?? '?'} ${o.decision}`).join(', ')}`);
+      },
+      (error: Error) => log(`poller: ${error.message}`),
+    );
+  };
+  const timer = setInterval(() => {
+    if (!stopped) tick();
+  }, options.intervalMs);
+  tick();
+  return async () => {
+    stopped = true;
+    clearInterval(timer);
+    await running;
+  };
+}

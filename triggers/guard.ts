@@ -1,0 +1,256 @@
+// The guard: one admission decision for every automatic start (webhooks, the poller, audits), taken under
+// the database's lock from facts loaded in the same transaction, recorded with its reason. Admitted
+// rescues start as `rescue-<system>` with USE_EXISTING, so even a start racing an operator's is one rescue.
+// Deferred requests wait in the rescue queue (a table: they survive restarts) and start in arrival order
+// when `pumpQueue` finds room; the admission runner calls it every few seconds.
+import type { GuardRepository, QueueEntry } from '../db/repositories/guard.js';
+import { AUTOMATIC_REQUESTER_PREFIX } from '../db/repositories/guard.js';
+import { UNIQUE_VIOLATION, sqlStateOf } from '../db/errors.js';
+import { rescueWorkflowId } from '../rescue/rescue-client.js';
+import type { RescueInput, RescueTimings } from '../workflows/rescue-types.js';
+import type { AdmissionDecision, AdmissionRequest, RescueAdmission } from './admission.js';
+import { groupsOf, planAdmissions, type AdmissionCandidate, type GuardEffect, type MachineFacts, type PlannedDecision } from './guard-decision.js';
+import type { Database } from '../db/client.js';
+
+/** What the guard needs of Temporal: the rescue client's start and running check. */
+export interface RescueStarter {
+  start(input: RescueInput): Promise<{ workflowId: string; runId: string; joined: boolean }>;
+  isRunning(system: string): Promise<boolean>;
+}
+
+export interface GuardOptions {
+  store: GuardRepository;
+  rescues: RescueStarter;
+  now?: () => Date;
+  /** Rescue timings for the rescues the guard starts (labs and tests shorten them). */
+  rescueTimings?: Partial<RescueTimings>;
+  /** Called when a deferred request is finally started or refused (the alerts' records follow it). */
+  onQueueDecision?: (system: string, decision: AdmissionDecision) => Promise<void>;
+  log?: (line: string) => void;
+}
+
+export interface QueuePumpResult {
+  started: string[];
+  refused: string[];
+  waiting: number;
+}
+
+export interface Guard extends RescueAdmission {
+  /** Starts the deferred rescues there is room for, in arrival order. */
+  pumpQueue(): Promise<QueuePumpResult>;
+  /** Frees the room of admitted rescues that Temporal no longer runs (terminated, or never started). */
+  reconcileSlots(olderThanMs?: number): Promise<number>;
+  /** A resolved alert withdraws its machine's waiting request. */
+  withdraw(system: string, reason: string): Promise<boolean>;
+}
+
+const START_RETRY_MS = 5_000;
+const MAX_BATCH = 200;
+
+function unknownMachine(system: string): MachineFacts {
+  return { system, labels: {}, inFlightWorkflowId: null, lastAutomaticEndedAt: null, consecutiveFailures: 0, maintenance: null };
+}
+
+export function createGuard(options: GuardOptions): Guard {
+  const { store, rescues } = options;
+  const now = options.now ?? (() => new Date());
+  const log = options.log ?? (() => undefined);
+  let pumping: Promise<QueuePumpResult> | undefined;
+
+  async function applyEffects(tx: Database, system: string, effects: GuardEffect[]): Promise<void> {
+    for (const effect of effects) {
+      if (effect.kind === 'open-incident') await store.openIncident(tx, effect);
+      if (effect.kind === 'join-incident') await store.joinIncident(tx, effect.id, system);
+      if (effect.kind === 'pause') await store.setPause(tx, { paused: true, by: 'guard', reason: effect.reason });
+    }
+  }
+
+  const rescueInput = (system: string, source: string, reason: string): RescueInput => ({
+    system,
+    reason,
+    requestedBy: `${AUTOMATIC_REQUESTER_PREFIX}${source}`,
+    ...(options.rescueTimings ? { timings: options.rescueTimings } : {}),
+  });
+
+  async function enqueueQuietly(entry: Parameters<GuardRepository['enqueue']>[1]): Promise<void> {
+    try {
+      await store.locked((tx) => store.enqueue(tx, entry));
+    } catch (error) {
+      // Another request of the same machine is already waiting: that entry stands for both.
+      if (sqlStateOf(error)?.code !== UNIQUE_VIOLATION) throw error;
+    }
+  }
+
+  // Requests that arrive while an admission runs are decided together in the next one: one transaction
+  // and one load of the facts for the batch, each request still decided in arrival order. Without it every
+  // delivery would pay the whole fact-loading under the lock, and a burst would queue behind it.
+  const arrivals: Array<{ request: AdmissionRequest; resolve: (decision: AdmissionDecision) => void; reject: (error: unknown) => void }> = [];
+  let admitting = false;
+
+  async function admitArrivals(): Promise<void> {
+    admitting = true;
+    try {
+      while (arrivals.length > 0) {
+        const batch = arrivals.splice(0, MAX_BATCH);
+        let taken: Awaited<ReturnType<typeof decideBatch>>;
+        try {
+          taken = await decideBatch(batch.map((b) => b.request));
+        } catch (error) {
+          for (const b of batch) b.reject(error);
+          continue;
+        }
+        // Starts go to Temporal in parallel, after the lock is released.
+        batch.forEach((b, index) => {
+          startAdmitted(b.request, taken[index]!).then(b.resolve, b.reject);
+        });
+      }
+    } finally {
+      admitting = false;
+    }
+  }
+
+  async function decideBatch(requests: AdmissionRequest[]) {
+    const at = now();
+    return store.locked(async (tx) => {
+      const fleet = await store.fleetFacts(tx, at);
+      const queue = await store.readyQueue(tx, at);
+      const names = requests.map((r) => r.system);
+      const waiting = await store.waitingEntries(tx, names);
+      const facts = await store.machineFacts(tx, [...queue.map((q) => q.system), ...names], at, fleet.inFlightWorkflows, fleet.settings);
+      // Deferred requests ahead of these take their room first: arrival order.
+      const candidates: AdmissionCandidate[] = queue
+        .filter((q) => !names.includes(q.system))
+        .map((q) => ({ system: q.system, source: q.source, reason: q.reason, machine: facts.get(q.system) ?? unknownMachine(q.system), queued: { id: q.id, enqueuedAt: q.enqueuedAt, notBefore: q.notBefore } }));
+      const ahead = candidates.length;
+      const known = requests.filter((r) => facts.has(r.system));
+      for (const request of known) {
+        const alreadyQueued = waiting.get(request.system);
+        candidates.push({ system: request.system, source: request.source, reason: request.reason, machine: facts.get(request.system)!, ...(alreadyQueued ? { alreadyQueued } : {}) });
+      }
+      const plan = planAdmissions(fleet, candidates).slice(ahead);
+      const results: Array<{ planned: PlannedDecision; slotId: number | undefined; logId: number; workflowId: string | null }> = [];
+      let next = 0;
+      for (const request of requests) {
+        const machine = facts.get(request.system);
+        const planned: PlannedDecision = machine === undefined ? { decision: 'refused', reason: `no system named "${request.system}" in the inventory`, workflowId: null, effects: [] } : plan[next++]!;
+        const groups = groupsOf(fleet.settings, machine?.labels ?? {});
+        let slotId: number | undefined;
+        const workflowId = planned.decision === 'started' ? rescueWorkflowId(request.system) : planned.workflowId;
+        for (const effect of planned.effects) {
+          if (effect.kind === 'take-slot') slotId = await store.takeSlot(tx, { system: request.system, workflowId: workflowId!, source: request.source, groups: effect.groups });
+          if (effect.kind === 'enqueue') await store.enqueue(tx, { system: request.system, source: request.source, reason: request.reason, alertId: request.alertId ?? null, notBefore: effect.notBefore, lastReason: planned.reason });
+        }
+        await applyEffects(tx, request.system, planned.effects);
+        const logId = await store.logDecision(tx, { system: request.system, source: request.source, phase: 'intake', alertId: request.alertId ?? null, groups, decision: planned.decision, reason: planned.reason, workflowId });
+        results.push({ planned, slotId, logId, workflowId });
+      }
+      return results;
+    });
+  }
+
+  async function startAdmitted(request: AdmissionRequest, taken: { planned: PlannedDecision; slotId: number | undefined; logId: number; workflowId: string | null }): Promise<AdmissionDecision> {
+    const decision: AdmissionDecision = { decision: taken.planned.decision, reason: taken.planned.reason, workflowId: taken.workflowId };
+    if (taken.planned.decision !== 'started') return decision;
+    try {
+      const started = await rescues.start(rescueInput(request.system, request.source, request.reason));
+      if (started.joined) {
+        const joined: AdmissionDecision = { decision: 'joined', reason: `a rescue of ${request.system} was already running (${started.workflowId}); this request joins it`, workflowId: started.workflowId };
+        await store.amendDecision(taken.logId, joined);
+        return joined;
+      }
+      return decision;
+    } catch (error) {
+      // The room was reserved but Temporal did not take the start: give it back and queue the request.
+      const reason = `Temporal did not accept the start (${(error as Error).message}); queued, it starts when Temporal answers`;
+      await store.dropSlot(taken.slotId!);
+      await enqueueQuietly({ system: request.system, source: request.source, reason: request.reason, alertId: request.alertId ?? null, notBefore: new Date(Date.now() + START_RETRY_MS), lastReason: reason });
+      const deferred: AdmissionDecision = { decision: 'deferred', reason, workflowId: null };
+      await store.amendDecision(taken.logId, deferred);
+      log(`guard: ${request.system}: ${reason}`);
+      return deferred;
+    }
+  }
+
+  return {
+    admit(request: AdmissionRequest): Promise<AdmissionDecision> {
+      return new Promise<AdmissionDecision>((resolve, reject) => {
+        arrivals.push({ request, resolve, reject });
+        if (arrivals.length === 1 && !admitting) void admitArrivals();
+      });
+    },
+
+    pumpQueue() {
+      pumping ??= pump().finally(() => {
+        pumping = undefined;
+      });
+      return pumping;
+    },
+
+    async reconcileSlots(olderThanMs = 60_000) {
+      let released = 0;
+      for (const slot of await store.openSlots(new Date(Date.now() - olderThanMs))) {
+        if (await rescues.isRunning(slot.system)) continue;
+        await store.releaseSlots(slot.workflowId);
+        released += 1;
+        log(`guard: ${slot.workflowId} no longer runs in Temporal; its room is free`);
+      }
+      return released;
+    },
+
+    withdraw: (system, reason) => store.withdraw(system, reason),
+  };
+
+  async function pump(): Promise<QueuePumpResult> {
+    const at = now();
+    const outcome = await store.locked(async (tx) => {
+      const queue = await store.readyQueue(tx, at);
+      if (queue.length === 0) return { starts: [] as Array<{ entry: QueueEntry; slotId: number; logId: number }>, refused: [] as string[], waiting: 0, settled: [] as Array<{ system: string; decision: AdmissionDecision }> };
+      const fleet = await store.fleetFacts(tx, at);
+      const facts = await store.machineFacts(tx, queue.map((q) => q.system), at, fleet.inFlightWorkflows, fleet.settings);
+      const candidates: AdmissionCandidate[] = queue.map((q) => ({ system: q.system, source: q.source, reason: q.reason, machine: facts.get(q.system) ?? unknownMachine(q.system), queued: { id: q.id, enqueuedAt: q.enqueuedAt, notBefore: q.notBefore } }));
+      const plan = planAdmissions(fleet, candidates);
+      const starts: Array<{ entry: QueueEntry; slotId: number; logId: number }> = [];
+      const refused: string[] = [];
+      const settled: Array<{ system: string; decision: AdmissionDecision }> = [];
+      let waiting = 0;
+      for (const [index, planned] of plan.entries()) {
+        const entry = queue[index]!;
+        const groups = groupsOf(fleet.settings, facts.get(entry.system)?.labels ?? {});
+        if (planned.decision === 'deferred') {
+          waiting += 1;
+          await store.noteQueueEntry(tx, entry.id, planned.reason);
+          continue;
+        }
+        const workflowId = planned.decision === 'started' ? rescueWorkflowId(entry.system) : planned.workflowId;
+        await applyEffects(tx, entry.system, planned.effects);
+        const logId = await store.logDecision(tx, { system: entry.system, source: entry.source, phase: 'queue', alertId: entry.alertId, groups, decision: planned.decision, reason: planned.reason, workflowId });
+        const state = planned.decision === 'started' ? 'started' : planned.decision === 'joined' ? 'joined' : 'refused';
+        await store.settleQueueEntry(tx, entry.id, { state, reason: planned.reason, workflowId });
+        if (planned.decision === 'started') {
+          const slotId = await store.takeSlot(tx, { system: entry.system, workflowId: workflowId!, source: entry.source, groups });
+          starts.push({ entry, slotId, logId });
+        } else {
+          if (planned.decision !== 'joined') refused.push(entry.system);
+          settled.push({ system: entry.system, decision: { decision: planned.decision, reason: planned.reason, workflowId } });
+        }
+      }
+      return { starts, refused, waiting, settled };
+    });
+    const started: string[] = [];
+    for (const { entry, slotId, logId } of outcome.starts) {
+      try {
+        const result = await rescues.start(rescueInput(entry.system, entry.source, entry.reason));
+        started.push(entry.system);
+        outcome.settled.push({ system: entry.system, decision: { decision: result.joined ? 'joined' : 'started', reason: `started after waiting since ${entry.enqueuedAt}`, workflowId: result.workflowId } });
+      } catch (error) {
+        const reason = `Temporal did not accept the start (${(error as Error).message}); still queued`;
+        await store.dropSlot(slotId);
+        await store.requeue(entry.id, reason, new Date(Date.now() + START_RETRY_MS));
+        await store.amendDecision(logId, { decision: 'deferred', reason, workflowId: null });
+        log(`guard: ${entry.system}: ${reason}`);
+      }
+    }
+    for (const { system, decision } of outcome.settled) await options.onQueueDecision?.(system, decision);
+    return { started, refused: outcome.refused, waiting: outcome.waiting };
+  }
+}
