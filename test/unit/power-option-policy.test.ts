@@ -88,7 +88,7 @@ test('built-in drivers take only their allow-listed options; ipmitool_path is go
   assert.equal(removed?.option, 'ipmitool_path');
   assert.match(removed!.reason, /no option may name a program or file the server runs .*RESCUED_IPMITOOL/);
   const unknown = driverOptionProblem('redfish', { cipher: '3' });
-  assert.match(unknown!.reason, /is not an option of the redfish driver \(its options: verify_tls, insecure, ca_file, system_id, auth; for every driver: driver_timeout/);
+  assert.match(unknown!.reason, /is not an option of the redfish driver \(its options: verify_tls, insecure, ca_file, system_id, system_mac, system_uuid, system_serial, auth; for every driver: driver_timeout/);
   for (const path of ['/etc/ssl/ca.pem', '../ca.pem', 'certs/ca.pem', '.hidden', 'a..b']) {
     assert.equal(driverOptionProblem('redfish', { ca_file: path })?.option, 'ca_file', path);
   }
