@@ -7,6 +7,7 @@ import { extTypeFromFeatures, parseBlkidExport, parseExtSuperblock } from './ext
 import type { KnownFileSystem } from './fstab.js';
 import { shellScript } from './quote.js';
 import { execChecked, type RescueHost } from './rescue-host.js';
+import { assembleStorage, stackedVolumes } from './storage.js';
 import type { ToolInventory } from './tools.js';
 
 export interface FileSystemIdentity {
@@ -155,7 +156,9 @@ export function isExtType(type: string | null | undefined): boolean {
   return type != null && /^ext[234]$/.test(type);
 }
 
-/** Lists and identifies in one go. */
+/** Lists and identifies in one go, with the LVM volumes and md arrays built on the listed devices. */
 export async function examineDevices(host: RescueHost, tools: ToolInventory, explicit?: readonly string[]): Promise<ExaminedDevice[]> {
-  return identifyFileSystems(host, tools, await listDevices(host, explicit));
+  await assembleStorage(host, tools);
+  const listed = await listDevices(host, explicit);
+  return identifyFileSystems(host, tools, [...listed, ...await stackedVolumes(host, listed, explicit !== undefined)]);
 }

@@ -1,6 +1,7 @@
 // The lab's boot images: gzip'd newc cpio initramfs images built from Debian's busybox-static, dropbear-bin and
-// e2fsck-static (plus a few dynamically linked tools copied with their libraries), the lab kernel's virtio
-// modules, and the init scripts in lab/images/. Two kinds:
+// e2fsck-static (plus dynamically linked tools copied with their libraries: e2fsprogs, util-linux and xfsprogs
+// from the host, lvm2 and mdadm unpacked from their packages by debian-packages.ts), the lab kernel's virtio,
+// XFS, device-mapper and md RAID 1 modules, and the init scripts in lab/images/. Two kinds:
 //   marker: prints `RESCUED-LAB-MARKER <rescued.marker>` on the console and powers off.
 //   rescue: the rescue environment of lab/images/RESCUE-CONTRACT.md (DHCP, dropbear, phone-home).
 // Built once per kernel and inputs; the cache key covers scripts, host tools and the kernel.
@@ -9,6 +10,7 @@ import { existsSync, mkdirSync, readFileSync, realpathSync, renameSync, statSync
 import { basename, dirname, join, posix } from 'node:path';
 import { CpioArchive } from './cpio.js';
 import { runCommand } from './commands.js';
+import { ensureUnpackedDebianPackages, type UnpackedPackages } from './debian-packages.js';
 import { ensureLabKernel, type LabKernel } from './kernel.js';
 import { LAB_IMAGES_SOURCE_DIRECTORY, labCacheDirectory } from './paths.js';
 
@@ -42,7 +44,7 @@ export interface LabBootImages {
 }
 
 /** Bump when the layout of the images changes in a way the cache key cannot see. */
-const IMAGE_FORMAT_VERSION = 4;
+const IMAGE_FORMAT_VERSION = 5;
 
 const BUSYBOX_PATH = '/bin/busybox';
 const E2FSCK_STATIC_PATH = '/sbin/e2fsck.static';
@@ -56,6 +58,11 @@ const RESCUE_MODULES: ReadonlyArray<{ name: string; required: boolean }> = [
   // The standard (non-cloud) kernel has these as modules; the cloud kernel builds them in.
   { name: 'crc32c_generic', required: false },
   { name: 'ext4', required: false },
+  // Root file systems and the storage stacks they sit on: XFS, LVM (device mapper), md RAID 1.
+  { name: 'xfs', required: false },
+  { name: 'dm_mod', required: false },
+  { name: 'md_mod', required: false },
+  { name: 'raid1', required: false },
 ];
 
 /** Dynamically linked tools copied in with their libraries (ldd). Optional ones are skipped when absent. */
@@ -69,7 +76,41 @@ const RESCUE_DYNAMIC_TOOLS: ReadonlyArray<{ name: string; required: boolean; ali
   { name: 'blkid', required: false },
   { name: 'sfdisk', required: false },
   { name: 'lsblk', required: false },
+  // xfsprogs (installed on the host by scripts/setup/vm-lab.sh: mkfs.xfs builds the lab's XFS disks there too).
+  { name: 'xfs_repair', required: false },
+  { name: 'xfs_db', required: false },
 ];
+
+/**
+ * Tools copied from Debian packages unpacked into the lab cache (never installed on this machine: lvm2 and mdadm
+ * would bring udev and monitoring daemons with them). The aliases are the names LVM answers to as symlinks.
+ */
+const RESCUE_PACKAGED_TOOLS: ReadonlyArray<{ name: string; path: string; aliases?: string[] }> = [
+  {
+    name: 'lvm', path: 'sbin/lvm',
+    aliases: ['pvs', 'vgs', 'lvs', 'pvscan', 'vgscan', 'lvscan', 'vgchange', 'lvchange', 'vgck', 'pvck', 'vgmknodes', 'vgreduce', 'lvconvert', 'pvcreate', 'vgcreate', 'lvcreate', 'vgcfgrestore', 'vgcfgbackup', 'pvdisplay', 'vgdisplay', 'lvdisplay'],
+  },
+  { name: 'mdadm', path: 'sbin/mdadm' },
+];
+const RESCUE_PACKAGES = ['lvm2', 'mdadm', 'libdevmapper-event1.02.1'];
+
+/** LVM without udev (the rescue image has none): LVM makes the /dev/mapper nodes itself. lvm.conf(5). */
+const RESCUE_LVM_CONF = [
+  '# rescued lab rescue image: no udev, no lvmetad, no monitoring daemon.',
+  'devices {',
+  '  obtain_device_list_from_udev = 0',
+  '  external_device_info_source = "none"',
+  '}',
+  'activation {',
+  '  udev_sync = 0',
+  '  udev_rules = 0',
+  '  monitoring = 0',
+  '}',
+  'global {',
+  '  use_lvmpolld = 0',
+  '}',
+  '',
+].join('\n');
 
 const TOOL_SEARCH_DIRECTORIES = ['/usr/sbin', '/usr/bin', '/sbin', '/bin'];
 
@@ -96,8 +137,9 @@ function imageSource(...parts: string[]): string {
 }
 
 /** Shared libraries (and the dynamic loader) a host binary needs, as absolute paths; [] for a static binary. */
-async function sharedLibraries(binaryPath: string): Promise<string[]> {
-  const { stdout, exitCode } = await runCommand('ldd', [binaryPath], { acceptedExitCodes: [0, 1] });
+async function sharedLibraries(binaryPath: string, libraryDirectories: readonly string[] = []): Promise<string[]> {
+  const env = libraryDirectories.length > 0 ? { ...process.env, LD_LIBRARY_PATH: libraryDirectories.join(':') } : undefined;
+  const { stdout, exitCode } = await runCommand('ldd', [binaryPath], { acceptedExitCodes: [0, 1], ...(env ? { env } : {}) });
   if (exitCode !== 0 || /not a dynamic executable|statically linked/.test(stdout)) return [];
   const libraries: string[] = [];
   for (const line of stdout.split('\n')) {
@@ -112,10 +154,12 @@ function addHostFile(archive: CpioArchive, hostPath: string, archivePath: string
   archive.file(archivePath, readFileSync(realpathSync(hostPath)), permissions);
 }
 
-async function addDynamicBinary(archive: CpioArchive, hostPath: string, archivePath: string): Promise<void> {
+async function addDynamicBinary(archive: CpioArchive, hostPath: string, archivePath: string, unpacked?: UnpackedPackages): Promise<void> {
   addHostFile(archive, hostPath, archivePath, 0o755);
-  for (const library of await sharedLibraries(hostPath)) {
-    if (!archive.has(library)) addHostFile(archive, library, library, 0o755);
+  for (const library of await sharedLibraries(hostPath, unpacked?.libraryDirectories)) {
+    // A library from the unpacked packages goes where the dynamic loader looks for it.
+    const inside = unpacked && library.startsWith(`${unpacked.rootDirectory}/`) ? library.slice(unpacked.rootDirectory.length) : library;
+    if (!archive.has(inside)) addHostFile(archive, library, inside, 0o755);
   }
 }
 
@@ -230,7 +274,7 @@ async function buildMarkerArchive(): Promise<BuiltImage> {
   return { archive, tools: ['busybox', ...applets], missingOptionalTools: [], modules: [] };
 }
 
-async function buildRescueArchive(kernel: LabKernel): Promise<BuiltImage> {
+async function buildRescueArchive(kernel: LabKernel, unpacked: UnpackedPackages): Promise<BuiltImage> {
   const archive = new CpioArchive();
   addBaseLayout(archive);
   const applets = await addBusybox(archive);
@@ -257,6 +301,22 @@ async function buildRescueArchive(kernel: LabKernel): Promise<BuiltImage> {
     }
   }
 
+  for (const tool of RESCUE_PACKAGED_TOOLS) {
+    const unpackedPath = join(unpacked.rootDirectory, tool.path);
+    if (!existsSync(unpackedPath)) {
+      missingOptionalTools.push(tool.name);
+      continue;
+    }
+    await addDynamicBinary(archive, unpackedPath, `usr/sbin/${tool.name}`, unpacked);
+    tools.push(tool.name);
+    for (const alias of tool.aliases ?? []) {
+      archive.symlink(`usr/sbin/${alias}`, tool.name);
+      tools.push(alias);
+    }
+  }
+  archive.file('etc/lvm/lvm.conf', RESCUE_LVM_CONF);
+  archive.directory('etc/mdadm');
+
   const modules = resolveModules(kernel, RESCUE_MODULES);
   addModules(archive, kernel, modules);
 
@@ -274,12 +334,12 @@ async function buildRescueArchive(kernel: LabKernel): Promise<BuiltImage> {
   archive.directory('etc/dropbear', 0o700);
   archive.file(
     'etc/rescue/manifest.json',
-    `${JSON.stringify({ image: 'rescued-lab-rescue', kernelVersion: kernel.version, tools: [...new Set(tools)].sort(), missingOptionalTools, modules }, null, 2)}\n`,
+    `${JSON.stringify({ image: 'rescued-lab-rescue', kernelVersion: kernel.version, tools: [...new Set(tools)].sort(), missingOptionalTools, modules, packages: unpacked.packages }, null, 2)}\n`,
   );
   return { archive, tools: [...new Set(tools)].sort(), missingOptionalTools, modules };
 }
 
-function cacheKey(kind: InitramfsKind, kernel: LabKernel): string {
+function cacheKey(kind: InitramfsKind, kernel: LabKernel, unpacked: UnpackedPackages | null): string {
   const sources =
     kind === 'marker'
       ? [imageSource('marker', 'init')]
@@ -297,6 +357,8 @@ function cacheKey(kind: InitramfsKind, kernel: LabKernel): string {
     kind,
     kernel: [kernel.packageName, kernel.packageVersion, kernel.version],
     modules: kind === 'rescue' ? RESCUE_MODULES : [],
+    packages: unpacked?.packages ?? [],
+    lvmConf: kind === 'rescue' ? RESCUE_LVM_CONF : '',
     sources,
     hostFiles: hostFiles.filter((path) => existsSync(path)).map(fileFingerprint),
   });
@@ -312,7 +374,8 @@ async function buildInitramfs(kind: InitramfsKind, options: BuildInitramfsOption
   const directory = join(options.cacheDirectory ?? labCacheDirectory(), 'initramfs');
   const imagePath = join(directory, `${kind}-${kernel.version}.cpio.gz`);
   const manifestPath = `${imagePath}.json`;
-  const key = cacheKey(kind, kernel);
+  const unpacked = kind === 'rescue' ? await ensureUnpackedDebianPackages('rescue-storage', RESCUE_PACKAGES, { cacheDirectory: options.cacheDirectory }) : null;
+  const key = cacheKey(kind, kernel, unpacked);
   if (!options.force && existsSync(imagePath) && existsSync(manifestPath)) {
     try {
       const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as CachedImageManifest;
@@ -325,7 +388,7 @@ async function buildInitramfs(kind: InitramfsKind, options: BuildInitramfsOption
     }
   }
 
-  const built = kind === 'marker' ? await buildMarkerArchive() : await buildRescueArchive(kernel);
+  const built = unpacked === null ? await buildMarkerArchive() : await buildRescueArchive(kernel, unpacked);
   const gzipped = built.archive.toGzip();
   mkdirSync(dirname(imagePath), { recursive: true });
   const image: InitramfsImage = {

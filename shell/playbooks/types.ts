@@ -44,6 +44,15 @@ export interface PlaybookTarget {
   findings: Finding[];
 }
 
+/** What the rescue's policy lets playbooks do beyond the safe default. */
+export interface RepairPolicy {
+  /**
+   * xfs_repair -L: zero an XFS log that cannot be replayed, losing the metadata changes in it. Off by default;
+   * when used, the repair record says so.
+   */
+  allowXfsLogZeroing?: boolean;
+}
+
 export class PlaybookContext {
   constructor(
     readonly host: RescueHost,
@@ -55,6 +64,7 @@ export class PlaybookContext {
     /** The moment of this repair: backup names and comment dates. */
     readonly now: Date,
     readonly fsckTimeoutMs: number,
+    readonly policy: RepairPolicy = {},
   ) {}
 
   currentDevices(): ExaminedDevice[] {

@@ -59,7 +59,10 @@ export class DiagnosisContext {
   rootFileSystems(): Promise<RootFileSystem[]> {
     this.rootsPromise ??= (async () => {
       const roots: RootFileSystem[] = [];
-      for (const device of this.extFileSystems()) {
+      // ext2/3/4 and XFS roots (XFS is read through a read-only, norecovery mount).
+      const readable = candidateDevices(this.devices).filter((device) => !this.unreadable.has(device.path)
+        && (isExtType(device.fileSystem?.type) || device.fileSystem?.type === 'xfs'));
+      for (const device of readable) {
         const access = await this.readOnly(device.path);
         const read = await access.readFile('/etc/fstab', { maxBytes: 256 * 1024 });
         if (read.content !== null) roots.push({ device: device.path, fstab: parseFstab(read.content), fstabEvidence: read.evidence });
