@@ -9,7 +9,8 @@ import type { RescueHost } from './rescue-host.js';
 import type { ToolInventory } from './tools.js';
 
 export async function assembleStorage(host: RescueHost, tools: ToolInventory): Promise<void> {
-  if (tools.has('mdadm')) await host.exec(['mdadm', '--assemble', '--scan'], { timeoutMs: 60_000 });
+  // --no-degraded: an array with a member missing stays inactive, as it does at the installed system's boot.
+  if (tools.has('mdadm')) await host.exec(['mdadm', '--assemble', '--scan', '--no-degraded'], { timeoutMs: 60_000 });
   if (tools.has('lvm')) await host.exec(['lvm', 'vgchange', '-ay'], { timeoutMs: 60_000 });
 }
 

@@ -79,6 +79,8 @@ const RESCUE_DYNAMIC_TOOLS: ReadonlyArray<{ name: string; required: boolean; ali
   // xfsprogs (installed on the host by scripts/setup/vm-lab.sh: mkfs.xfs builds the lab's XFS disks there too).
   { name: 'xfs_repair', required: false },
   { name: 'xfs_db', required: false },
+  // xfs_io -x -c shutdown: how the zoo leaves an XFS log dirty inside the VM, as a crash would (xfstests' godown).
+  { name: 'xfs_io', required: false },
 ];
 
 /**

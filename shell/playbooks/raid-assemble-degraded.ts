@@ -17,7 +17,7 @@ export const raidAssembleDegradedPlaybook: Playbook = {
     let found = await host.exec(shellScript(FIND_ARRAY, target.device));
     if (found.exitCode !== 0) {
       // Not even assembled inactive (e.g. assembled and stopped since): assemble what the superblocks describe.
-      await host.exec(['mdadm', '--assemble', '--scan'], { timeoutMs: 60_000 });
+      await host.exec(['mdadm', '--assemble', '--scan', '--no-degraded'], { timeoutMs: 60_000 });
       found = await host.exec(shellScript(FIND_ARRAY, target.device));
     }
     const [array, state] = found.stdout.trim().split(/\s+/);
