@@ -7,7 +7,7 @@ import { extTypeFromFeatures, parseBlkidExport, parseExtSuperblock } from './ext
 import type { KnownFileSystem } from './fstab.js';
 import { shellScript } from './quote.js';
 import { execChecked, type RescueHost } from './rescue-host.js';
-import { assembleStorage, stackedVolumes } from './storage.js';
+import { assembleStorage, stackedVolumes, storageMembers } from './storage.js';
 import type { ToolInventory } from './tools.js';
 
 export interface FileSystemIdentity {
@@ -158,7 +158,15 @@ export function isExtType(type: string | null | undefined): boolean {
 
 /** Lists and identifies in one go, with the LVM volumes and md arrays built on the listed devices. */
 export async function examineDevices(host: RescueHost, tools: ToolInventory, explicit?: readonly string[]): Promise<ExaminedDevice[]> {
-  await assembleStorage(host, tools);
-  const listed = await listDevices(host, explicit);
-  return identifyFileSystems(host, tools, [...listed, ...await stackedVolumes(host, listed, explicit !== undefined)]);
+  const devices = await identifyFileSystems(host, tools, await listDevices(host, explicit));
+  // Two rounds: an md array may itself be an LVM physical volume.
+  for (let round = 0; round < 2; round += 1) {
+    const members = storageMembers(devices);
+    if (members.length === 0) break;
+    await assembleStorage(host, tools, members);
+    const stacked = await stackedVolumes(host, devices, explicit !== undefined);
+    if (stacked.length === 0) break;
+    devices.push(...await identifyFileSystems(host, tools, stacked));
+  }
+  return devices;
 }

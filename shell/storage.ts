@@ -1,17 +1,34 @@
-// The storage stacks a root file system may sit on: md RAID arrays and LVM logical volumes. Before the devices
-// are examined, what can start whole is started, as a rescue system's own boot would: `mdadm --assemble --scan`
-// (complete arrays only: a degraded one is left inactive, for the storage probe to report and the
-// raid-assemble-degraded playbook to start) and `vgchange -ay` (activation writes nothing on the physical
-// volumes). The volumes built on the examined devices then join them as devices of kind `volume`.
+// The storage stacks a root file system may sit on: md RAID arrays and LVM logical volumes. When examined block
+// devices are md members or LVM physical volumes, what can start whole is started, as the installed system's own
+// boot would: `mdadm --incremental` per member (an array starts only once complete: a degraded one is left
+// inactive, for the storage probe to report and the raid-assemble-degraded playbook to start) and `vgchange -ay`
+// for the volume groups on those physical volumes (activation writes nothing on them). Only the devices examined
+// are touched: image files and whatever the rescue host has of its own are left alone. The volumes built on the
+// examined devices then join them as devices of kind `volume`.
 import { shellScript } from './quote.js';
 import type { ExaminedDevice } from './inventory.js';
 import type { RescueHost } from './rescue-host.js';
 import type { ToolInventory } from './tools.js';
 
-export async function assembleStorage(host: RescueHost, tools: ToolInventory): Promise<void> {
-  // --no-degraded: an array with a member missing stays inactive, as it does at the installed system's boot.
-  if (tools.has('mdadm')) await host.exec(['mdadm', '--assemble', '--scan', '--no-degraded'], { timeoutMs: 60_000 });
-  if (tools.has('lvm')) await host.exec(['lvm', 'vgchange', '-ay'], { timeoutMs: 60_000 });
+export const MD_MEMBER_TYPE = 'linux_raid_member';
+export const LVM_MEMBER_TYPE = 'LVM2_member';
+
+/** Block devices (not image files) that are md members or LVM physical volumes and not already handled. */
+export function storageMembers(devices: readonly ExaminedDevice[]): ExaminedDevice[] {
+  return devices.filter((device) => device.kind !== 'file' && device.kind !== 'missing'
+    && (device.fileSystem?.type === MD_MEMBER_TYPE || device.fileSystem?.type === LVM_MEMBER_TYPE));
+}
+
+const ACTIVATE_VGS = 'vgs=$(lvm pvs --noheadings -o vg_name "$@" 2>/dev/null | sort -u); for vg in $vgs; do lvm vgchange -ay "$vg"; done; exit 0';
+
+export async function assembleStorage(host: RescueHost, tools: ToolInventory, members: readonly ExaminedDevice[]): Promise<void> {
+  const raid = members.filter((device) => device.fileSystem?.type === MD_MEMBER_TYPE).map((device) => device.path);
+  const physical = members.filter((device) => device.fileSystem?.type === LVM_MEMBER_TYPE).map((device) => device.path);
+  if (tools.has('mdadm')) {
+    // Without --run: an array with a member missing stays inactive, as at the installed system's boot.
+    for (const member of raid) await host.exec(['mdadm', '--incremental', member], { timeoutMs: 60_000 });
+  }
+  if (tools.has('lvm') && physical.length > 0) await host.exec(shellScript(ACTIVATE_VGS, ...physical), { timeoutMs: 120_000 });
 }
 
 export interface StackedBlockDevice {

@@ -1,5 +1,5 @@
 // An md array that did not start because a member is missing: start it degraded (`mdadm --run` on the array that
-// `mdadm --assemble --scan` left inactive), so that the file system on it can be checked and the machine boots,
+// `mdadm --incremental` left inactive), so that the file system on it can be checked and the machine boots,
 // and say which member is missing. Redundancy comes back only with a new disk (mdadm --add), which the record says.
 import { evidenceOf } from '../evidence.js';
 import { shellScript } from '../quote.js';
@@ -16,8 +16,8 @@ export const raidAssembleDegradedPlaybook: Playbook = {
     if (!context.tools.has('mdadm')) return { subject, status: 'unavailable', changed: false, actions: [lacking('mdadm')], evidence: [] };
     let found = await host.exec(shellScript(FIND_ARRAY, target.device));
     if (found.exitCode !== 0) {
-      // Not even assembled inactive (e.g. assembled and stopped since): assemble what the superblocks describe.
-      await host.exec(['mdadm', '--assemble', '--scan', '--no-degraded'], { timeoutMs: 60_000 });
+      // Not even assembled inactive (e.g. stopped since): gather the member into its array again.
+      await host.exec(['mdadm', '--incremental', target.device], { timeoutMs: 60_000 });
       found = await host.exec(shellScript(FIND_ARRAY, target.device));
     }
     const [array, state] = found.stdout.trim().split(/\s+/);

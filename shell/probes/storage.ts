@@ -7,6 +7,7 @@ import { evidenceOf } from '../evidence.js';
 import { finding, type Finding } from '../findings.js';
 import { missingRoles, parseLogicalVolumes, parseMdExamine, parsePhysicalVolumes, type MdMember } from '../md-examine.js';
 import { shellScript } from '../quote.js';
+import { LVM_MEMBER_TYPE, MD_MEMBER_TYPE, storageMembers } from '../storage.js';
 import { lacking } from '../tools.js';
 import type { DiagnosisContext, Probe } from './context.js';
 
@@ -20,11 +21,10 @@ export const storageProbe: Probe = {
   name: 'storage',
   async run(context: DiagnosisContext): Promise<Finding[]> {
     const findings: Finding[] = [];
-    const physical = context.devices.filter((device) => device.kind !== 'volume' && device.kind !== 'missing');
-    const types = new Map(context.devices.map((device) => [device.path, device.fileSystem?.type ?? null]));
+    const members = storageMembers(context.devices);
     const base = { probe: 'storage' as const };
-    const raidMembers = physical.filter((device) => types.get(device.path) === 'linux_raid_member');
-    const lvmMembers = physical.filter((device) => types.get(device.path) === 'LVM2_member');
+    const raidMembers = members.filter((device) => device.fileSystem?.type === MD_MEMBER_TYPE);
+    const lvmMembers = members.filter((device) => device.fileSystem?.type === LVM_MEMBER_TYPE);
     if (raidMembers.length > 0 && !context.tools.has('mdadm')) {
       findings.push(finding({ ...base, check: 'unavailable-mdadm', severity: 'critical', subject: raidMembers[0]!.path, device: null, summary: `${raidMembers.map((device) => device.path).join(', ')} are md RAID members, but ${lacking('mdadm')}: the arrays cannot be started or checked`, evidence: [] }));
     }
