@@ -5,7 +5,7 @@
 // Breakages follow what the tools' manuals document: debugfs(8) clri/jo/jw/jc/ssv/sif/fallocate, xfs_db(8) write -d,
 // xfs_io(8) shutdown -f (the fstests "godown" way to stop XFS as a crash would, its log left dirty), lvm(8), mdadm(8).
 import { randomUUID } from 'node:crypto';
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { runCommand } from './commands.js';
@@ -66,35 +66,79 @@ function logLines(count: number): string {
   return Array.from({ length: count }, (_, index) => `Nov 25 10:00:${String(index % 60).padStart(2, '0')} zoo systemd[1]: line ${index}`).join('\n') + '\n';
 }
 
-/** A Debian-like root: fstab by UUID, two kernels with their initramfs, a grub.cfg booting the newest, logs. */
+/** The files of a Debian-like root: fstab by UUID, two kernels with their initramfs, a grub.cfg booting the newest, logs. */
+function rootFiles(options: RootOptions, type: 'ext4' | 'xfs'): Record<string, string | Buffer> {
+  const kernels = options.kernels ?? {};
+  const files: Record<string, string | Buffer | null> = {
+    'etc/fstab': `UUID=${options.fstabUuid ?? options.uuid} / ${type} ${type === 'ext4' ? 'errors=remount-ro' : 'defaults'} 0 1\nproc /proc proc defaults 0 0\n`,
+    'etc/hostname': 'zoo\n',
+    'etc/os-release': 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\n',
+    'boot/grub/grub.cfg': grubConfig(options.grubRootUuid ?? options.uuid, [ZOO_NEW_KERNEL, ZOO_OLD_KERNEL]),
+    'var/log/syslog': logLines(400),
+    'var/log/messages': logLines(1200),
+    'var/tmp/scratch': Buffer.alloc(20_000, 0x5a),
+    ...options.extra,
+  };
+  for (const version of [ZOO_NEW_KERNEL, ZOO_OLD_KERNEL]) {
+    const wanted = kernels[version] ?? {};
+    files[`boot/vmlinuz-${version}`] = wanted.vmlinuz === undefined ? Buffer.alloc(8192, 0x4b) : wanted.vmlinuz;
+    files[`boot/initrd.img-${version}`] = wanted.initrd === undefined ? Buffer.alloc(8192, 0x49) : wanted.initrd;
+  }
+  return Object.fromEntries(Object.entries(files).filter((entry): entry is [string, string | Buffer] => entry[1] !== null));
+}
+
+function writeTree(root: string, files: Record<string, string | Buffer>): void {
+  for (const [relative, content] of Object.entries(files)) {
+    const target = join(root, relative);
+    mkdirSync(dirname(target), { recursive: true });
+    writeFileSync(target, content);
+  }
+  for (const directory of ['proc', 'sys', 'dev', 'run', 'tmp', 'var/lib']) mkdirSync(join(root, directory), { recursive: true });
+}
+
+/** A Debian-like root on ext4, built with mke2fs -d. */
 async function buildExt4Root(path: string, options: RootOptions, sizeMiB = 64): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'rescued-zoo-root-'));
   try {
-    const kernels = options.kernels ?? {};
-    const files: Record<string, string | Buffer | null> = {
-      'etc/fstab': `UUID=${options.fstabUuid ?? options.uuid} / ext4 errors=remount-ro 0 1\nproc /proc proc defaults 0 0\n`,
-      'etc/hostname': 'zoo\n',
-      'etc/os-release': 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\n',
-      'boot/grub/grub.cfg': grubConfig(options.grubRootUuid ?? options.uuid, [ZOO_NEW_KERNEL, ZOO_OLD_KERNEL]),
-      'var/log/syslog': logLines(400),
-      'var/log/messages': logLines(1200),
-      'var/tmp/scratch': Buffer.alloc(20_000, 0x5a),
-      ...options.extra,
-    };
-    for (const version of [ZOO_NEW_KERNEL, ZOO_OLD_KERNEL]) {
-      const wanted = kernels[version] ?? {};
-      files[`boot/vmlinuz-${version}`] = wanted.vmlinuz === undefined ? Buffer.alloc(8192, 0x4b) : wanted.vmlinuz;
-      files[`boot/initrd.img-${version}`] = wanted.initrd === undefined ? Buffer.alloc(8192, 0x49) : wanted.initrd;
-    }
-    for (const [relative, content] of Object.entries(files)) {
-      if (content === null) continue;
-      const target = join(root, relative);
-      mkdirSync(dirname(target), { recursive: true });
-      writeFileSync(target, content);
-    }
-    for (const directory of ['proc', 'sys', 'dev', 'run', 'tmp', 'var/lib']) mkdirSync(join(root, directory), { recursive: true });
+    writeTree(root, rootFiles(options, 'ext4'));
     rmSync(path, { force: true });
     await runCommand('mke2fs', ['-q', '-F', '-t', 'ext4', '-d', root, '-L', 'zoo-root', '-U', options.uuid, '-E', 'root_owner=0:0', path, `${sizeMiB}M`]);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+/** mkfs.xfs(8)'s prototype file for a directory tree: `name mode uid gid [source]` lines, `$` closing each directory. */
+function xfsPrototype(directory: string, depth = 1): string[] {
+  const lines: string[] = [];
+  for (const entry of readdirSync(directory, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    if (!/^[A-Za-z0-9._+-]+$/.test(entry.name)) throw new Error(`not a plain file name for a prototype: ${entry.name}`);
+    const indent = ' '.repeat(depth);
+    const path = join(directory, entry.name);
+    if (entry.isDirectory()) {
+      lines.push(`${indent}${entry.name} d--755 0 0`, ...xfsPrototype(path, depth + 1), `${indent}$`);
+    } else {
+      lines.push(`${indent}${entry.name} ---644 0 0 ${path}`);
+    }
+  }
+  return lines;
+}
+
+/** The same root on XFS (mkfs.xfs -p), 320 MiB: mkfs.xfs 6.1 refuses file systems under 300 MB. */
+async function buildXfsRoot(path: string, options: RootOptions = { uuid: randomUUID() }): Promise<void> {
+  const root = mkdtempSync(join(tmpdir(), 'rescued-zoo-root-'));
+  try {
+    writeTree(root, rootFiles(options, 'xfs'));
+    const prototype = join(root, '..', `${root.split('/').at(-1)}.proto`);
+    writeFileSync(prototype, ['/dev/null', '0 0', 'd--755 0 0', ...xfsPrototype(root), '$', ''].join('\n'));
+    try {
+      rmSync(path, { force: true });
+      writeFileSync(path, '');
+      truncateSync(path, 320 * 1024 * 1024);
+      await runCommand('mkfs.xfs', ['-q', '-f', '-L', 'zoo-xfs', '-m', `uuid=${options.uuid}`, '-p', prototype, path]);
+    } finally {
+      rmSync(prototype, { force: true });
+    }
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
@@ -125,13 +169,6 @@ async function superblockField(path: string, field: string): Promise<number> {
   const value = new RegExp(`^${field}:\\s*(\\d+)`, 'm').exec(stdout)?.[1];
   if (!value) throw new Error(`dumpe2fs -h ${path}: no ${field}`);
   return Number(value);
-}
-
-async function buildXfs(path: string): Promise<void> {
-  rmSync(path, { force: true });
-  writeFileSync(path, '');
-  truncateSync(path, 320 * 1024 * 1024); // mkfs.xfs 6.1 refuses file systems under 300 MB
-  await runCommand('mkfs.xfs', ['-q', '-f', '-L', 'zoo-xfs', path]);
 }
 
 function uuid(): string {
@@ -190,7 +227,7 @@ export const ZOO_CLASSES: readonly ZooClass[] = [
     name: 'xfs: metadata corruption',
     findingPrefix: 'filesystems:errors:', summary: /xfs/,
     disks: [{ build: async (path) => {
-      await buildXfs(path);
+      await buildXfsRoot(path);
       // Wrong free-space and inode counters with good CRCs: the verifiers pass, xfs_repair -n sees the lie.
       await runCommand('xfs_db', ['-x', '-c', 'agf 1', '-c', 'write -d freeblks 1234', '-c', 'agi 2', '-c', 'write -d count 999', path]);
     } }],
@@ -198,7 +235,7 @@ export const ZOO_CLASSES: readonly ZooClass[] = [
   {
     name: 'xfs: dirty log',
     findingPrefix: 'filesystems:xfs-dirty-log:',
-    disks: [{ build: buildXfs }],
+    disks: [{ build: (path) => buildXfsRoot(path) }],
     prepare: (host, [device]) => inVm(host, [
       'mp=$(mktemp -d)', 'mount -t xfs "$1" "$mp"', 'mkdir "$mp/data"; i=0; while [ $i -lt 50 ]; do echo "record $i" > "$mp/data/f$i"; i=$((i+1)); done',
       // Stop the file system as a crash would: the log is not flushed, the changes stay in it.
