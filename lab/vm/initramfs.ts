@@ -4,6 +4,7 @@
 // XFS, device-mapper and md RAID 1 modules, and the init scripts in lab/images/. Two kinds:
 //   marker: prints `RESCUED-LAB-MARKER <rescued.marker>` on the console and powers off.
 //   rescue: the rescue environment of lab/images/RESCUE-CONTRACT.md (DHCP, dropbear, phone-home).
+//   installed: a stand-in for an installed system's own initramfs, to boot a repaired disk (lab/images/installed/init).
 // Built once per kernel and inputs; the cache key covers scripts, host tools and the kernel.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from 'node:fs';
@@ -14,7 +15,7 @@ import { ensureUnpackedDebianPackages, type UnpackedPackages } from './debian-pa
 import { ensureLabKernel, type LabKernel } from './kernel.js';
 import { LAB_IMAGES_SOURCE_DIRECTORY, labCacheDirectory } from './paths.js';
 
-export type InitramfsKind = 'marker' | 'rescue';
+export type InitramfsKind = 'marker' | 'rescue' | 'installed';
 
 export interface InitramfsImage {
   kind: InitramfsKind;
@@ -41,6 +42,7 @@ export interface LabBootImages {
   kernel: LabKernel;
   marker: InitramfsImage;
   rescue: InitramfsImage;
+  installed: InitramfsImage;
 }
 
 /** Bump when the layout of the images changes in a way the cache key cannot see. */
@@ -276,6 +278,20 @@ async function buildMarkerArchive(): Promise<BuiltImage> {
   return { archive, tools: ['busybox', ...applets], missingOptionalTools: [], modules: [] };
 }
 
+/** The installed-system stand-in: busybox, e2fsck (as fsck), the disk and file system modules, and its init. */
+async function buildInstalledArchive(kernel: LabKernel): Promise<BuiltImage> {
+  const archive = new CpioArchive();
+  addBaseLayout(archive);
+  const applets = await addBusybox(archive);
+  addHostFile(archive, requireHostFile(E2FSCK_STATIC_PATH, 'e2fsck-static'), 'sbin/e2fsck', 0o755);
+  const blkid = findHostTool('blkid');
+  if (blkid) await addDynamicBinary(archive, blkid, 'usr/sbin/blkid');
+  const modules = resolveModules(kernel, RESCUE_MODULES.filter((module) => !/net|rng/.test(module.name)));
+  addModules(archive, kernel, modules);
+  archive.file('init', imageSource('installed', 'init'), 0o755);
+  return { archive, tools: ['busybox', ...applets, 'e2fsck', ...(blkid ? ['blkid'] : [])], missingOptionalTools: blkid ? [] : ['blkid'], modules };
+}
+
 async function buildRescueArchive(kernel: LabKernel, unpacked: UnpackedPackages): Promise<BuiltImage> {
   const archive = new CpioArchive();
   addBaseLayout(archive);
@@ -343,10 +359,11 @@ async function buildRescueArchive(kernel: LabKernel, unpacked: UnpackedPackages)
 
 function cacheKey(kind: InitramfsKind, kernel: LabKernel, unpacked: UnpackedPackages | null): string {
   const sources =
-    kind === 'marker'
-      ? [imageSource('marker', 'init')]
-      : ['init', 'inittab', 'start', 'udhcpc.script'].map((name) => imageSource('rescue', name));
+    kind === 'marker' ? [imageSource('marker', 'init')]
+      : kind === 'installed' ? [imageSource('installed', 'init')]
+        : ['init', 'inittab', 'start', 'udhcpc.script'].map((name) => imageSource('rescue', name));
   const hostFiles = [BUSYBOX_PATH];
+  if (kind === 'installed') hostFiles.push(E2FSCK_STATIC_PATH);
   if (kind === 'rescue') {
     hostFiles.push(E2FSCK_STATIC_PATH);
     for (const tool of RESCUE_DYNAMIC_TOOLS) {
@@ -358,7 +375,7 @@ function cacheKey(kind: InitramfsKind, kernel: LabKernel, unpacked: UnpackedPack
     IMAGE_FORMAT_VERSION,
     kind,
     kernel: [kernel.packageName, kernel.packageVersion, kernel.version],
-    modules: kind === 'rescue' ? RESCUE_MODULES : [],
+    modules: kind === 'marker' ? [] : RESCUE_MODULES,
     packages: unpacked?.packages ?? [],
     lvmConf: kind === 'rescue' ? RESCUE_LVM_CONF : '',
     sources,
@@ -390,7 +407,9 @@ async function buildInitramfs(kind: InitramfsKind, options: BuildInitramfsOption
     }
   }
 
-  const built = unpacked === null ? await buildMarkerArchive() : await buildRescueArchive(kernel, unpacked);
+  const built = kind === 'marker' ? await buildMarkerArchive()
+    : kind === 'installed' ? await buildInstalledArchive(kernel)
+      : await buildRescueArchive(kernel, unpacked!);
   const gzipped = built.archive.toGzip();
   mkdirSync(dirname(imagePath), { recursive: true });
   const image: InitramfsImage = {
@@ -420,10 +439,16 @@ export function buildRescueInitramfs(options: BuildInitramfsOptions = {}): Promi
   return buildInitramfs('rescue', options);
 }
 
-/** Kernel, marker image and rescue image, each built once and cached under .cache/lab/. */
+/** The installed-system stand-in (cached). */
+export function buildInstalledInitramfs(options: BuildInitramfsOptions = {}): Promise<InitramfsImage> {
+  return buildInitramfs('installed', options);
+}
+
+/** Kernel, marker, rescue and installed-system images, each built once and cached under .cache/lab/. */
 export async function ensureLabBootImages(options: Omit<BuildInitramfsOptions, 'kernel'> = {}): Promise<LabBootImages> {
   const kernel = await ensureLabKernel({ cacheDirectory: options.cacheDirectory });
   const marker = await buildMarkerInitramfs({ ...options, kernel });
   const rescue = await buildRescueInitramfs({ ...options, kernel });
-  return { kernel, marker, rescue };
+  const installed = await buildInstalledInitramfs({ ...options, kernel });
+  return { kernel, marker, rescue, installed };
 }

@@ -35,6 +35,8 @@ export interface ZooClass {
 
 export interface ZooResult {
   name: string;
+  /** The class's disk images on this machine (repaired in place). */
+  disks?: string[];
   finding: string;
   verdict: ZooVerdict;
   seconds: number;
@@ -389,15 +391,19 @@ export async function runZoo(directory: string, options: { classes?: readonly Zo
   const buildStarted = performance.now();
   const attached: Array<{ path: string }> = [];
   const devicesOf: string[][] = [];
+  const pathsOf: string[][] = [];
   for (const [classIndex, zooClass] of classes.entries()) {
     const devices: string[] = [];
+    const paths: string[] = [];
     for (const [diskIndex, spec] of zooClass.disks.entries()) {
       const path = join(directory, `class${classIndex}-disk${diskIndex}.raw`);
       await buildZooDisk(spec, path);
+      paths.push(path);
       devices.push(guestDevice(attached.length));
       attached.push({ path });
     }
     devicesOf.push(devices);
+    pathsOf.push(paths);
   }
   const sourcePath = join(directory, 'source.raw');
   await buildZooSource(sourcePath);
@@ -416,6 +422,7 @@ export async function runZoo(directory: string, options: { classes?: readonly Zo
       } catch (error) {
         result = { name: zooClass.name, finding: '-', verdict: 'missed', seconds: Math.round((performance.now() - started) / 100) / 10, detail: `error: ${error instanceof Error ? error.message : String(error)}` };
       }
+      result.disks = pathsOf[index] ?? [];
       results.push(result);
       options.onResult?.(result);
     }

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runZoo, type ZooResult, type ZooRun } from '../../lab/vm/zoo.js';
+import { buildZooDisk, runZoo, ZOO_CLASSES, type ZooResult, type ZooRun } from '../../lab/vm/zoo.js';
+import { bootInstalledDisk } from '../../lab/vm/installed-boot.js';
 
 describe('the zoo of boot failures, in one rescue VM', { timeout: 900_000 }, () => {
   let directory: string;
@@ -104,6 +105,25 @@ describe('the zoo of boot failures, in one rescue VM', { timeout: 900_000 }, () 
     assert.equal(degraded?.severity, 'warning', 'still degraded until a new disk is added');
     assert.match(degraded?.summary ?? '', /member role 1 is missing; add a new disk/);
     assert.ok(outcome.repairReport?.after.devices.some((device) => device.kind === 'volume' && device.fileSystem?.type === 'ext4'), 'the file system on the array was examined');
+  });
+
+  // The classes that decide whether the machine boots: broken, the disk does not get through GRUB and the
+  // initramfs; repaired, it boots (lab/vm/installed-boot.ts). A fresh broken copy of each is the control.
+  const bootDeciding = ['ext4: corrupted superblock', 'fstab: root by a UUID that is gone', 'boot: default kernel removed', 'boot: grub root=UUID gone'];
+  test('the boot-deciding classes: broken they do not boot, repaired they do', async () => {
+    for (const name of bootDeciding) {
+      const zooClass = ZOO_CLASSES.find((item) => item.name === name);
+      assert.ok(zooClass);
+      const broken = join(directory, `control-${bootDeciding.indexOf(name)}.raw`);
+      await buildZooDisk(zooClass.disks[0]!, broken);
+      const before = await bootInstalledDisk(broken);
+      assert.equal(before.booted, false, `${name}, broken: ${before.message}`);
+      const repaired = result(name).disks?.[0];
+      assert.ok(repaired);
+      const after = await bootInstalledDisk(repaired);
+      assert.equal(after.booted, true, `${name}, repaired: ${after.message}`);
+      console.log(`# ${name}: broken "${before.message}"; repaired "${after.message}"`);
+    }
   });
 
   test('every class diagnosed, at least 10 repaired', () => {
