@@ -27,6 +27,8 @@ export class DiagnosisContext {
   private rootsPromise: Promise<RootFileSystem[]> | null = null;
   /** Devices e2fsck could not open (no valid superblock): the other probes leave them alone. */
   readonly unreadable = new Set<string>();
+  /** Root candidates that could not be opened for reading, with why. */
+  readonly unopenable = new Map<string, string>();
 
   constructor(
     readonly host: RescueHost,
@@ -63,7 +65,16 @@ export class DiagnosisContext {
       const readable = candidateDevices(this.devices).filter((device) => !this.unreadable.has(device.path)
         && (isExtType(device.fileSystem?.type) || device.fileSystem?.type === 'xfs'));
       for (const device of readable) {
-        const access = await this.readOnly(device.path);
+        let access: FileSystemAccess;
+        try {
+          access = await this.readOnly(device.path);
+        } catch (error) {
+          // A file system the kernel refuses to mount even read-only (XFS with corrupt metadata): the filesystems
+          // probe has its finding; the probes that read files leave it out instead of failing.
+          this.unopenable.set(device.path, error instanceof Error ? error.message : String(error));
+          this.opened.delete(device.path);
+          continue;
+        }
         const read = await access.readFile('/etc/fstab', { maxBytes: 256 * 1024 });
         if (read.content !== null) roots.push({ device: device.path, fstab: parseFstab(read.content), fstabEvidence: read.evidence });
       }
