@@ -23,6 +23,9 @@ async function fileSize(imagePath: string, pathInside: string): Promise<number |
 }
 
 export async function bootInstalledDisk(imagePath: string, options: { timeoutMs?: number } = {}): Promise<InstalledBootOutcome> {
+  // GRUB's ext2 driver reads the primary superblock only: without it the disk is an "unknown filesystem".
+  const readable = await runCommand('dumpe2fs', ['-h', imagePath]).then(() => true, () => false);
+  if (!readable) return { booted: false, message: 'GRUB: error: unknown filesystem (no valid primary superblock)', kernelArguments: null };
   let grubText: string;
   try {
     grubText = await readFileFromDiskImage(imagePath, '/boot/grub/grub.cfg');
