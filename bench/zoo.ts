@@ -10,6 +10,7 @@ import { runZoo } from '../lab/vm/zoo.js';
 
 export default async function zoo(args: string[]): Promise<void> {
   const directory = mkdtempSync(join(tmpdir(), 'rescued-zoo-'));
+  const started = performance.now();
   try {
     const run = await runZoo(directory, {
       allowXfsLogZeroing: args.includes('--allow-xfs-log-zeroing'),
@@ -19,7 +20,7 @@ export default async function zoo(args: string[]): Promise<void> {
     for (const result of run.results) table.push([result.name, result.finding, result.verdict, result.seconds.toFixed(1)]);
     console.log(table.toString());
     const count = (verdict: string) => run.results.filter((result) => result.verdict === verdict).length;
-    console.log(`disks built in ${(run.buildMs / 1000).toFixed(1)} s; rescue VM up (phone-home) in ${(run.bootMs / 1000).toFixed(1)} s`);
+    console.log(`disks built in ${(run.buildMs / 1000).toFixed(1)} s; rescue VM up (phone-home) in ${(run.bootMs / 1000).toFixed(1)} s; whole zoo ${((performance.now() - started) / 1000).toFixed(1)} s`);
     console.log(`${run.results.length} classes: ${count('repaired')} repaired, ${count('reinstall needed')} reinstall needed, ${count('not repaired')} not repaired, ${count('missed')} missed (target: none missed, >= 10 repaired)`);
     for (const result of run.results.filter((item) => item.verdict !== 'repaired')) console.log(`  ${result.name}: ${result.detail.slice(0, 400)}`);
   } finally {
