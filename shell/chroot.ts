@@ -3,6 +3,7 @@
 // grub-mkconfig) run against its own files and kernel modules. Everything is unmounted afterwards, in reverse.
 import { ShellError } from './errors.js';
 import { evidenceOf, type Evidence } from './evidence.js';
+import type { FileSystemAccess } from './file-systems/access.js';
 import { MountedFileSystem } from './file-systems/mounted.js';
 import { shellScript } from './quote.js';
 import type { ExecResult } from './rescue-host.js';
@@ -75,6 +76,21 @@ export async function withInstalledSystem<T>(
       if (bootMounted) await host.exec(['umount', `${mountPoint}/boot`], { timeoutMs: 60_000, signal: undefined });
     }
   }, 'mount');
+}
+
+/** Which of `programs` the installed system has (read through its file system, without running anything). */
+export async function findInstalledPrograms(fs: FileSystemAccess, programs: readonly string[]): Promise<Record<string, string | null>> {
+  const found: Record<string, string | null> = {};
+  for (const program of programs) {
+    found[program] = null;
+    for (const directory of PROGRAM_DIRECTORIES) {
+      if (await fs.exists(`${directory}/${program}`)) {
+        found[program] = `${directory}/${program}`;
+        break;
+      }
+    }
+  }
+  return found;
 }
 
 /** `update-initramfs`, `dracut` and `grub-mkconfig` as a report line: which the installed system has. */

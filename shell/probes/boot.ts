@@ -4,6 +4,7 @@ import { finding, type Finding } from '../findings.js';
 import { bootFile, bootLocation, effectiveDefaultEntry, entryComplete, entryKernelPresent, entryKernelVersion, readBootInventory } from '../boot-files.js';
 import { parseFstabSource, resolveFstabSource } from '../fstab.js';
 import { kernelRootArgument } from '../grub.js';
+import { describeTools, findInstalledPrograms } from '../chroot.js';
 import type { DiagnosisContext, Probe } from './context.js';
 
 export const bootProbe: Probe = {
@@ -81,9 +82,13 @@ export const bootProbe: Probe = {
           const missingInitrd = entry.initrd.filter((path) => (bootFile(inventory, path)?.sizeBytes ?? 0) === 0);
           if (entry.initrd.length === 0 && !inventory.initramfs.includes(version)) missingInitrd.push(`initrd.img-${version}`);
           if (missingInitrd.length > 0) {
+            const tools = await findInstalledPrograms(await context.readOnly(root.device), ['update-initramfs', 'dracut']);
+            const how = tools['update-initramfs'] || tools.dracut
+              ? `the installed system's ${tools['update-initramfs'] ? 'update-initramfs' : 'dracut'} can rebuild it in a chroot`
+              : 'the installed system has neither update-initramfs nor dracut: the repair makes the newest complete kernel the default instead';
             findings.push(finding({
               ...base, check: 'initramfs-missing', severity: 'critical', subject: grubSubject, repair: 'initramfs-rebuild',
-              summary: `the default kernel ${version} has no usable initramfs (${missingInitrd.map((path) => `${path} ${bootFile(inventory, path) ? 'is empty' : 'is missing'}`).join(', ')}): it cannot mount its root`,
+              summary: `the default kernel ${version} has no usable initramfs (${missingInitrd.map((path) => `${path} ${bootFile(inventory, path) ? 'is empty' : 'is missing'}`).join(', ')}): it cannot mount its root; ${how} (${describeTools(tools)})`,
               evidence: [grub.evidence, inventory.listingEvidence],
             }));
           }
@@ -92,9 +97,13 @@ export const bootProbe: Probe = {
         if (rootArgument) {
           const resolution = resolveFstabSource(parseFstabSource(rootArgument), context.knownFileSystems());
           if (resolution.status === 'missing') {
+            const tools = await findInstalledPrograms(await context.readOnly(root.device), ['grub-mkconfig', 'grub2-mkconfig']);
+            const how = tools['grub-mkconfig'] || tools['grub2-mkconfig']
+              ? 'the installed system\'s grub-mkconfig can regenerate grub.cfg in a chroot'
+              : 'the installed system has no grub-mkconfig: the repair corrects root= in grub.cfg itself';
             findings.push(finding({
               ...base, check: 'grub-root-missing', severity: 'critical', subject: `${grubSubject}:root`, repair: 'grub-root-correct',
-              summary: `the default entry "${entry.title}" boots with root=${rootArgument}, which names no file system present: the kernel waits for a root that never comes`,
+              summary: `the default entry "${entry.title}" boots with root=${rootArgument}, which names no file system present: the kernel waits for a root that never comes; ${how}`,
               evidence: [grub.evidence],
             }));
           }
