@@ -92,3 +92,29 @@ export function effectiveDefaultEntry(inventory: BootInventory): GrubMenuEntry |
   const resolution = inventory.grub.defaultEntry;
   return resolution.status === 'found' ? resolution.entry : findEntry(inventory.grub.config.entries, '0');
 }
+
+/** The boot-directory file a GRUB path names, with its size, or null when absent or outside the boot directory. */
+export function bootFile(inventory: BootInventory, grubPath: string | null | undefined): DirectoryEntry | null {
+  if (!grubPath) return null;
+  const name = kernelFileName(inventory.location, grubPath);
+  if (name === null) return null;
+  return (inventory.entries ?? []).find((file) => file.name === name && file.type !== 'directory') ?? null;
+}
+
+/** The kernel version of an entry (`/boot/vmlinuz-6.1.0-18-amd64` → `6.1.0-18-amd64`). */
+export function entryKernelVersion(entry: GrubMenuEntry): string {
+  return entry.kernel?.split('/').at(-1)?.replace(/^vmlinuz-/, '') ?? '';
+}
+
+/**
+ * Whether the entry can boot as far as the files go: a kernel that is not empty, and an initramfs that is not
+ * empty when the entry loads one. A zero-length vmlinuz or initrd is what an interrupted package install leaves.
+ */
+export function entryComplete(inventory: BootInventory, entry: GrubMenuEntry): boolean {
+  const kernel = bootFile(inventory, entry.kernel);
+  if (!kernel || kernel.sizeBytes === 0) return false;
+  return entry.initrd.every((path) => {
+    const file = bootFile(inventory, path);
+    return file !== null && file.sizeBytes > 0;
+  });
+}

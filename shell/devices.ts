@@ -23,7 +23,8 @@ export function parseProcPartitions(text: string): ProcPartition[] {
 /** Disk names never examined when devices are discovered (they are never the broken system's disks). */
 const IGNORED_DISK = /^(loop|ram|zram|sr|fd|nbd|dm-|md\d+p)\S*$/;
 
-export type DeviceKind = 'disk' | 'partition' | 'file';
+/** `volume`: an LVM logical volume or an md array, built on the examined disks. */
+export type DeviceKind = 'disk' | 'partition' | 'file' | 'volume';
 
 export interface DiscoveredDevice {
   path: string;

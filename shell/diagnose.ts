@@ -136,6 +136,7 @@ export function asDiagnosisReport(value: unknown): DiagnosisReport {
     if (!SEVERITIES.includes(entry.severity as Severity)) fail(`findings[${index}].severity`);
     if (entry.device !== null && typeof entry.device !== 'string') fail(`findings[${index}].device`);
     if (entry.repair !== undefined && entry.repair !== null && !PLAYBOOK_IDS.includes(entry.repair as PlaybookId)) fail(`findings[${index}].repair`);
+    if (entry.reinstall !== undefined && typeof entry.reinstall !== 'string') fail(`findings[${index}].reinstall`);
   });
   return value as unknown as DiagnosisReport;
 }

@@ -5,11 +5,16 @@ import type { Evidence } from './evidence.js';
 export type Severity = 'info' | 'warning' | 'critical';
 export const SEVERITIES: readonly Severity[] = ['info', 'warning', 'critical'];
 
-export type ProbeName = 'block-devices' | 'filesystems' | 'fstab' | 'boot' | 'free-space' | 'smart' | 'boot-logs';
-export const PROBE_NAMES: readonly ProbeName[] = ['block-devices', 'filesystems', 'fstab', 'boot', 'free-space', 'smart', 'boot-logs'];
+export type ProbeName = 'block-devices' | 'storage' | 'filesystems' | 'fstab' | 'boot' | 'free-space' | 'smart' | 'boot-logs';
+export const PROBE_NAMES: readonly ProbeName[] = ['block-devices', 'storage', 'filesystems', 'fstab', 'boot', 'free-space', 'smart', 'boot-logs'];
 
-export type PlaybookId = 'filesystem-repair' | 'fstab-correct' | 'bootloader-reinstall' | 'kernel-previous-default' | 'free-space';
-export const PLAYBOOK_IDS: readonly PlaybookId[] = ['filesystem-repair', 'fstab-correct', 'bootloader-reinstall', 'kernel-previous-default', 'free-space'];
+export type PlaybookId =
+  | 'raid-assemble-degraded' | 'filesystem-repair' | 'xfs-repair' | 'fstab-correct' | 'bootloader-reinstall' | 'kernel-previous-default'
+  | 'initramfs-rebuild' | 'grub-root-correct' | 'free-space';
+export const PLAYBOOK_IDS: readonly PlaybookId[] = [
+  'raid-assemble-degraded', 'filesystem-repair', 'xfs-repair', 'fstab-correct', 'bootloader-reinstall', 'kernel-previous-default',
+  'initramfs-rebuild', 'grub-root-correct', 'free-space',
+];
 
 export interface Finding {
   /** Stable across runs for the same problem: `<probe>:<check>:<subject>`, so a re-diagnosis can be compared. */
@@ -24,6 +29,8 @@ export interface Finding {
   evidence: Evidence[];
   /** The playbook that repairs it, when there is one. */
   repair?: PlaybookId;
+  /** Why only a reinstall (or new hardware) brings the machine back, when no playbook can. */
+  reinstall?: string;
 }
 
 export function finding(fields: Omit<Finding, 'id'> & { check: string }): Finding {

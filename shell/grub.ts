@@ -12,6 +12,10 @@ export interface GrubMenuEntry {
   /** Per level from the top: index, id (null when none) and title, to match GRUB's `a>b` references. */
   levels: Array<{ index: string; id: string | null; title: string }>;
   kernel: string | null;
+  /** The kernel command line after the kernel path on the `linux` line (root=..., ro, quiet). */
+  kernelArguments: string;
+  /** 1-based line number of the `linux` line, for a playbook that corrects it. */
+  kernelLineNumber: number | null;
   initrd: string[];
 }
 
@@ -75,6 +79,8 @@ export function parseGrubConfig(text: string): GrubConfig {
           titlePath: [...ancestors.map((item) => item.title), title].join('>'),
           levels: [...ancestors, block].map((item) => ({ index: String(item.index), id: item.id, title: item.title })),
           kernel: null,
+          kernelArguments: '',
+          kernelLineNumber: null,
           initrd: [],
         };
         entries.push(block.entry);
@@ -84,8 +90,12 @@ export function parseGrubConfig(text: string): GrubConfig {
     }
     const currentEntry = [...stack].reverse().find((block) => block.kind === 'menuentry')?.entry;
     if (currentEntry) {
-      const kernel = /^(linux|linuxefi|linux16|kernel)\s+(\S+)/.exec(line);
-      if (kernel?.[2]) currentEntry.kernel = kernel[2];
+      const kernel = /^(linux|linuxefi|linux16|kernel)\s+(\S+)\s*(.*)$/.exec(line);
+      if (kernel?.[2]) {
+        currentEntry.kernel = kernel[2];
+        currentEntry.kernelArguments = kernel[3] ?? '';
+        currentEntry.kernelLineNumber = lineIndex + 1;
+      }
       const initrd = /^(initrd|initrdefi|initrd16)\s+(.+)$/.exec(line);
       if (initrd?.[2]) currentEntry.initrd = initrd[2].split(/\s+/);
     }
@@ -171,4 +181,9 @@ export function initramfsVersionOf(fileName: string): string | null {
   const redHat = /^initramfs-(.+?)\.img$/.exec(fileName);
   if (redHat?.[1] && !/kdump$/.test(redHat[1])) return redHat[1];
   return null;
+}
+
+/** The `root=` a kernel command line names (`UUID=...`, `/dev/vda1`, `LABEL=...`), or null. */
+export function kernelRootArgument(kernelArguments: string): string | null {
+  return /(?:^|\s)root=(\S+)/.exec(kernelArguments)?.[1] ?? null;
 }

@@ -7,6 +7,7 @@ import { extTypeFromFeatures, parseBlkidExport, parseExtSuperblock } from './ext
 import type { KnownFileSystem } from './fstab.js';
 import { shellScript } from './quote.js';
 import { execChecked, type RescueHost } from './rescue-host.js';
+import { assembleStorage, stackedVolumes, storageMembers } from './storage.js';
 import type { ToolInventory } from './tools.js';
 
 export interface FileSystemIdentity {
@@ -162,13 +163,26 @@ export function isExtType(type: string | null | undefined): boolean {
   return type != null && /^ext[234]$/.test(type);
 }
 
-/** Lists and identifies in one go. */
+/** Lists and identifies in one go, with the LVM volumes and md arrays built on the listed devices. */
 export async function examineDevices(host: RescueHost, tools: ToolInventory, explicit?: readonly string[]): Promise<ExaminedDevice[]> {
   return (await examineMachine(host, tools, explicit)).devices;
 }
 
-/** The devices listed and identified, and the block-device table they were found in (for judging fstab). */
+/**
+ * The devices listed and identified, with the LVM volumes and md arrays built on them, and the block-device
+ * table they were found in (for judging fstab).
+ */
 export async function examineMachine(host: RescueHost, tools: ToolInventory, explicit?: readonly string[]): Promise<{ devices: ExaminedDevice[]; blockDevices: BlockDeviceTable }> {
   const listing = await readDeviceListing(host, explicit);
-  return { devices: await identifyFileSystems(host, tools, listing.devices), blockDevices: listing.blockDevices };
+  const devices = await identifyFileSystems(host, tools, listing.devices);
+  // Two rounds: an md array may itself be an LVM physical volume.
+  for (let round = 0; round < 2; round += 1) {
+    const members = storageMembers(devices);
+    if (members.length === 0) break;
+    await assembleStorage(host, tools, members);
+    const stacked = await stackedVolumes(host, devices, explicit !== undefined);
+    if (stacked.length === 0) break;
+    devices.push(...await identifyFileSystems(host, tools, stacked));
+  }
+  return { devices, blockDevices: listing.blockDevices };
 }

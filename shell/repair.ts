@@ -4,7 +4,7 @@ import { toShellFailure } from './errors.js';
 import type { FileSystemAccessPreference } from './file-systems/open.js';
 import { PLAYBOOK_IDS, type Finding, type PlaybookId } from './findings.js';
 import { diagnose, DEFAULT_FSCK_TIMEOUT_MS, type DiagnosisReport } from './diagnose.js';
-import { PLAYBOOK_ORDER, PLAYBOOKS, PlaybookContext, type PlaybookResult } from './playbooks/index.js';
+import { PLAYBOOK_ORDER, PLAYBOOKS, PlaybookContext, type PlaybookResult, type RepairPolicy } from './playbooks/index.js';
 import { withAbortSignal, type RescueHost } from './rescue-host.js';
 import { safeJson } from './safe-text.js';
 import { findTools, type ToolInventory } from './tools.js';
@@ -16,6 +16,8 @@ export interface RepairOptions {
   /** As for diagnose(); default: what the diagnosis used. */
   fileSystemAccess?: FileSystemAccessPreference;
   fsckTimeoutMs?: number;
+  /** What playbooks may do beyond the safe default (e.g. zero an XFS log). */
+  policy?: RepairPolicy;
   tools?: ToolInventory;
   now?: () => Date;
   signal?: AbortSignal;
@@ -37,6 +39,9 @@ export interface RepairReport {
   /** Warnings and critical findings in `after`. */
   remaining: string[];
 }
+
+/** Playbooks after whose failure the other playbooks leave that device alone. */
+const FILE_SYSTEM_PLAYBOOKS: readonly PlaybookId[] = ['raid-assemble-degraded', 'filesystem-repair', 'xfs-repair'];
 
 interface PlannedRun {
   playbook: PlaybookId;
@@ -65,7 +70,7 @@ export async function repair(rescueHost: RescueHost, diagnosis: DiagnosisReport,
   const allowed = new Set(options.allowed ?? PLAYBOOK_IDS);
   const fileSystemAccess = options.fileSystemAccess ?? diagnosis.fileSystemAccess;
   const fsckTimeoutMs = options.fsckTimeoutMs ?? DEFAULT_FSCK_TIMEOUT_MS;
-  const context = new PlaybookContext(host, tools, diagnosis.devices, diagnosis.requestedDevices ?? undefined, options.dryRun, fileSystemAccess, startedAt, fsckTimeoutMs, diagnosis.blockDevices ?? null);
+  const context = new PlaybookContext(host, tools, diagnosis.devices, diagnosis.requestedDevices ?? undefined, options.dryRun, fileSystemAccess, startedAt, fsckTimeoutMs, diagnosis.blockDevices ?? null, options.policy ?? {});
 
   const results: PlaybookResult[] = [];
   const failedDevices = new Set<string>();
@@ -85,14 +90,14 @@ export async function repair(rescueHost: RescueHost, diagnosis: DiagnosisReport,
     try {
       const outcome = await PLAYBOOKS[run.playbook].run(context, { device: run.device, findings: run.findings });
       results.push({ ...base, ...outcome, durationMs: Math.round(performance.now() - started) });
-      if (run.playbook === 'filesystem-repair' && outcome.status === 'failed') failedDevices.add(run.device);
+      if (FILE_SYSTEM_PLAYBOOKS.includes(run.playbook) && outcome.status === 'failed') failedDevices.add(run.device);
     } catch (error) {
       if (options.signal?.aborted) throw error;
       results.push({
         ...base, subject: run.device, status: 'failed', changed: false, actions: [], evidence: [],
         durationMs: Math.round(performance.now() - started), error: toShellFailure(error),
       });
-      if (run.playbook === 'filesystem-repair') failedDevices.add(run.device);
+      if (FILE_SYSTEM_PLAYBOOKS.includes(run.playbook)) failedDevices.add(run.device);
     }
   }
 

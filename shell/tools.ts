@@ -4,11 +4,23 @@ import { shellScript } from './quote.js';
 import type { RescueHost } from './rescue-host.js';
 
 export const KNOWN_TOOLS = [
-  'e2fsck', 'tune2fs', 'dumpe2fs', 'debugfs', 'blkid', 'smartctl', 'xfs_repair', 'journalctl',
-  'grub-install', 'mount', 'umount', 'df', 'stat', 'mktemp', 'tail', 'find',
+  'e2fsck', 'tune2fs', 'dumpe2fs', 'debugfs', 'blkid', 'smartctl', 'xfs_repair', 'xfs_db', 'journalctl',
+  'grub-install', 'mount', 'umount', 'df', 'stat', 'mktemp', 'tail', 'find', 'lvm', 'mdadm', 'chroot',
 ] as const;
 
 export type ToolName = (typeof KNOWN_TOOLS)[number];
+
+/** The Debian package that brings a tool, for findings that say what the rescue image lacks. */
+export const TOOL_PACKAGES: Readonly<Partial<Record<ToolName, string>>> = {
+  e2fsck: 'e2fsprogs', tune2fs: 'e2fsprogs', debugfs: 'e2fsprogs', xfs_repair: 'xfsprogs', xfs_db: 'xfsprogs',
+  lvm: 'lvm2', mdadm: 'mdadm', smartctl: 'smartmontools', 'grub-install': 'grub-pc-bin', chroot: 'coreutils',
+};
+
+/** "the rescue image lacks lvm (lvm2)" for a finding or an action. */
+export function lacking(tool: ToolName): string {
+  const from = TOOL_PACKAGES[tool];
+  return `the rescue image lacks ${tool}${from ? ` (${from})` : ''}`;
+}
 
 export interface ToolInventory {
   has(tool: ToolName): boolean;

@@ -1,18 +1,21 @@
 // The lab's boot images: gzip'd newc cpio initramfs images built from Debian's busybox-static, dropbear-bin and
-// e2fsck-static (plus a few dynamically linked tools copied with their libraries), the lab kernel's virtio
-// modules, and the init scripts in lab/images/. Two kinds:
+// e2fsck-static (plus dynamically linked tools copied with their libraries: e2fsprogs, util-linux and xfsprogs
+// from the host, lvm2 and mdadm unpacked from their packages by debian-packages.ts), the lab kernel's virtio,
+// XFS, device-mapper and md RAID 1 modules, and the init scripts in lab/images/. Two kinds:
 //   marker: prints `RESCUED-LAB-MARKER <rescued.marker>` on the console and powers off.
 //   rescue: the rescue environment of lab/images/RESCUE-CONTRACT.md (DHCP, dropbear, phone-home).
+//   installed: a stand-in for an installed system's own initramfs, to boot a repaired disk (lab/images/installed/init).
 // Built once per kernel and inputs; the cache key covers scripts, host tools and the kernel.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, posix } from 'node:path';
 import { CpioArchive } from './cpio.js';
 import { runCommand } from './commands.js';
+import { ensureUnpackedDebianPackages, type UnpackedPackages } from './debian-packages.js';
 import { ensureLabKernel, type LabKernel } from './kernel.js';
 import { LAB_IMAGES_SOURCE_DIRECTORY, labCacheDirectory } from './paths.js';
 
-export type InitramfsKind = 'marker' | 'rescue';
+export type InitramfsKind = 'marker' | 'rescue' | 'installed';
 
 export interface InitramfsImage {
   kind: InitramfsKind;
@@ -39,10 +42,11 @@ export interface LabBootImages {
   kernel: LabKernel;
   marker: InitramfsImage;
   rescue: InitramfsImage;
+  installed: InitramfsImage;
 }
 
 /** Bump when the layout of the images changes in a way the cache key cannot see. */
-const IMAGE_FORMAT_VERSION = 4;
+const IMAGE_FORMAT_VERSION = 5;
 
 const BUSYBOX_PATH = '/bin/busybox';
 const E2FSCK_STATIC_PATH = '/sbin/e2fsck.static';
@@ -56,6 +60,11 @@ const RESCUE_MODULES: ReadonlyArray<{ name: string; required: boolean }> = [
   // The standard (non-cloud) kernel has these as modules; the cloud kernel builds them in.
   { name: 'crc32c_generic', required: false },
   { name: 'ext4', required: false },
+  // Root file systems and the storage stacks they sit on: XFS, LVM (device mapper), md RAID 1.
+  { name: 'xfs', required: false },
+  { name: 'dm_mod', required: false },
+  { name: 'md_mod', required: false },
+  { name: 'raid1', required: false },
 ];
 
 /** Dynamically linked tools copied in with their libraries (ldd). Optional ones are skipped when absent. */
@@ -69,7 +78,43 @@ const RESCUE_DYNAMIC_TOOLS: ReadonlyArray<{ name: string; required: boolean; ali
   { name: 'blkid', required: false },
   { name: 'sfdisk', required: false },
   { name: 'lsblk', required: false },
+  // xfsprogs (installed on the host by scripts/setup/vm-lab.sh: mkfs.xfs builds the lab's XFS disks there too).
+  { name: 'xfs_repair', required: false },
+  { name: 'xfs_db', required: false },
+  // xfs_io -x -c shutdown: how the zoo leaves an XFS log dirty inside the VM, as a crash would (xfstests' godown).
+  { name: 'xfs_io', required: false },
 ];
+
+/**
+ * Tools copied from Debian packages unpacked into the lab cache (never installed on this machine: lvm2 and mdadm
+ * would bring udev and monitoring daemons with them). The aliases are the names LVM answers to as symlinks.
+ */
+const RESCUE_PACKAGED_TOOLS: ReadonlyArray<{ name: string; path: string; aliases?: string[] }> = [
+  {
+    name: 'lvm', path: 'sbin/lvm',
+    aliases: ['pvs', 'vgs', 'lvs', 'pvscan', 'vgscan', 'lvscan', 'vgchange', 'lvchange', 'vgck', 'pvck', 'vgmknodes', 'vgreduce', 'lvconvert', 'pvcreate', 'vgcreate', 'lvcreate', 'vgcfgrestore', 'vgcfgbackup', 'pvdisplay', 'vgdisplay', 'lvdisplay'],
+  },
+  { name: 'mdadm', path: 'sbin/mdadm' },
+];
+const RESCUE_PACKAGES = ['lvm2', 'mdadm', 'libdevmapper-event1.02.1'];
+
+/** LVM without udev (the rescue image has none): LVM makes the /dev/mapper nodes itself. lvm.conf(5). */
+const RESCUE_LVM_CONF = [
+  '# rescued lab rescue image: no udev, no lvmetad, no monitoring daemon.',
+  'devices {',
+  '  obtain_device_list_from_udev = 0',
+  '  external_device_info_source = "none"',
+  '}',
+  'activation {',
+  '  udev_sync = 0',
+  '  udev_rules = 0',
+  '  monitoring = 0',
+  '}',
+  'global {',
+  '  use_lvmpolld = 0',
+  '}',
+  '',
+].join('\n');
 
 const TOOL_SEARCH_DIRECTORIES = ['/usr/sbin', '/usr/bin', '/sbin', '/bin'];
 
@@ -96,8 +141,9 @@ function imageSource(...parts: string[]): string {
 }
 
 /** Shared libraries (and the dynamic loader) a host binary needs, as absolute paths; [] for a static binary. */
-async function sharedLibraries(binaryPath: string): Promise<string[]> {
-  const { stdout, exitCode } = await runCommand('ldd', [binaryPath], { acceptedExitCodes: [0, 1] });
+async function sharedLibraries(binaryPath: string, libraryDirectories: readonly string[] = []): Promise<string[]> {
+  const env = libraryDirectories.length > 0 ? { ...process.env, LD_LIBRARY_PATH: libraryDirectories.join(':') } : undefined;
+  const { stdout, exitCode } = await runCommand('ldd', [binaryPath], { acceptedExitCodes: [0, 1], ...(env ? { env } : {}) });
   if (exitCode !== 0 || /not a dynamic executable|statically linked/.test(stdout)) return [];
   const libraries: string[] = [];
   for (const line of stdout.split('\n')) {
@@ -112,10 +158,12 @@ function addHostFile(archive: CpioArchive, hostPath: string, archivePath: string
   archive.file(archivePath, readFileSync(realpathSync(hostPath)), permissions);
 }
 
-async function addDynamicBinary(archive: CpioArchive, hostPath: string, archivePath: string): Promise<void> {
+async function addDynamicBinary(archive: CpioArchive, hostPath: string, archivePath: string, unpacked?: UnpackedPackages): Promise<void> {
   addHostFile(archive, hostPath, archivePath, 0o755);
-  for (const library of await sharedLibraries(hostPath)) {
-    if (!archive.has(library)) addHostFile(archive, library, library, 0o755);
+  for (const library of await sharedLibraries(hostPath, unpacked?.libraryDirectories)) {
+    // A library from the unpacked packages goes where the dynamic loader looks for it.
+    const inside = unpacked && library.startsWith(`${unpacked.rootDirectory}/`) ? library.slice(unpacked.rootDirectory.length) : library;
+    if (!archive.has(inside)) addHostFile(archive, library, inside, 0o755);
   }
 }
 
@@ -230,7 +278,21 @@ async function buildMarkerArchive(): Promise<BuiltImage> {
   return { archive, tools: ['busybox', ...applets], missingOptionalTools: [], modules: [] };
 }
 
-async function buildRescueArchive(kernel: LabKernel): Promise<BuiltImage> {
+/** The installed-system stand-in: busybox, e2fsck (as fsck), the disk and file system modules, and its init. */
+async function buildInstalledArchive(kernel: LabKernel): Promise<BuiltImage> {
+  const archive = new CpioArchive();
+  addBaseLayout(archive);
+  const applets = await addBusybox(archive);
+  addHostFile(archive, requireHostFile(E2FSCK_STATIC_PATH, 'e2fsck-static'), 'sbin/e2fsck', 0o755);
+  const blkid = findHostTool('blkid');
+  if (blkid) await addDynamicBinary(archive, blkid, 'usr/sbin/blkid');
+  const modules = resolveModules(kernel, RESCUE_MODULES.filter((module) => !/net|rng/.test(module.name)));
+  addModules(archive, kernel, modules);
+  archive.file('init', imageSource('installed', 'init'), 0o755);
+  return { archive, tools: ['busybox', ...applets, 'e2fsck', ...(blkid ? ['blkid'] : [])], missingOptionalTools: blkid ? [] : ['blkid'], modules };
+}
+
+async function buildRescueArchive(kernel: LabKernel, unpacked: UnpackedPackages): Promise<BuiltImage> {
   const archive = new CpioArchive();
   addBaseLayout(archive);
   const applets = await addBusybox(archive);
@@ -257,6 +319,22 @@ async function buildRescueArchive(kernel: LabKernel): Promise<BuiltImage> {
     }
   }
 
+  for (const tool of RESCUE_PACKAGED_TOOLS) {
+    const unpackedPath = join(unpacked.rootDirectory, tool.path);
+    if (!existsSync(unpackedPath)) {
+      missingOptionalTools.push(tool.name);
+      continue;
+    }
+    await addDynamicBinary(archive, unpackedPath, `usr/sbin/${tool.name}`, unpacked);
+    tools.push(tool.name);
+    for (const alias of tool.aliases ?? []) {
+      archive.symlink(`usr/sbin/${alias}`, tool.name);
+      tools.push(alias);
+    }
+  }
+  archive.file('etc/lvm/lvm.conf', RESCUE_LVM_CONF);
+  archive.directory('etc/mdadm');
+
   const modules = resolveModules(kernel, RESCUE_MODULES);
   addModules(archive, kernel, modules);
 
@@ -274,17 +352,18 @@ async function buildRescueArchive(kernel: LabKernel): Promise<BuiltImage> {
   archive.directory('etc/dropbear', 0o700);
   archive.file(
     'etc/rescue/manifest.json',
-    `${JSON.stringify({ image: 'rescued-lab-rescue', kernelVersion: kernel.version, tools: [...new Set(tools)].sort(), missingOptionalTools, modules }, null, 2)}\n`,
+    `${JSON.stringify({ image: 'rescued-lab-rescue', kernelVersion: kernel.version, tools: [...new Set(tools)].sort(), missingOptionalTools, modules, packages: unpacked.packages }, null, 2)}\n`,
   );
   return { archive, tools: [...new Set(tools)].sort(), missingOptionalTools, modules };
 }
 
-function cacheKey(kind: InitramfsKind, kernel: LabKernel): string {
+function cacheKey(kind: InitramfsKind, kernel: LabKernel, unpacked: UnpackedPackages | null): string {
   const sources =
-    kind === 'marker'
-      ? [imageSource('marker', 'init')]
-      : ['init', 'inittab', 'start', 'udhcpc.script'].map((name) => imageSource('rescue', name));
+    kind === 'marker' ? [imageSource('marker', 'init')]
+      : kind === 'installed' ? [imageSource('installed', 'init')]
+        : ['init', 'inittab', 'start', 'udhcpc.script'].map((name) => imageSource('rescue', name));
   const hostFiles = [BUSYBOX_PATH];
+  if (kind === 'installed') hostFiles.push(E2FSCK_STATIC_PATH);
   if (kind === 'rescue') {
     hostFiles.push(E2FSCK_STATIC_PATH);
     for (const tool of RESCUE_DYNAMIC_TOOLS) {
@@ -296,7 +375,9 @@ function cacheKey(kind: InitramfsKind, kernel: LabKernel): string {
     IMAGE_FORMAT_VERSION,
     kind,
     kernel: [kernel.packageName, kernel.packageVersion, kernel.version],
-    modules: kind === 'rescue' ? RESCUE_MODULES : [],
+    modules: kind === 'marker' ? [] : RESCUE_MODULES,
+    packages: unpacked?.packages ?? [],
+    lvmConf: kind === 'rescue' ? RESCUE_LVM_CONF : '',
     sources,
     hostFiles: hostFiles.filter((path) => existsSync(path)).map(fileFingerprint),
   });
@@ -312,7 +393,8 @@ async function buildInitramfs(kind: InitramfsKind, options: BuildInitramfsOption
   const directory = join(options.cacheDirectory ?? labCacheDirectory(), 'initramfs');
   const imagePath = join(directory, `${kind}-${kernel.version}.cpio.gz`);
   const manifestPath = `${imagePath}.json`;
-  const key = cacheKey(kind, kernel);
+  const unpacked = kind === 'rescue' ? await ensureUnpackedDebianPackages('rescue-storage', RESCUE_PACKAGES, { cacheDirectory: options.cacheDirectory }) : null;
+  const key = cacheKey(kind, kernel, unpacked);
   if (!options.force && existsSync(imagePath) && existsSync(manifestPath)) {
     try {
       const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as CachedImageManifest;
@@ -325,7 +407,9 @@ async function buildInitramfs(kind: InitramfsKind, options: BuildInitramfsOption
     }
   }
 
-  const built = kind === 'marker' ? await buildMarkerArchive() : await buildRescueArchive(kernel);
+  const built = kind === 'marker' ? await buildMarkerArchive()
+    : kind === 'installed' ? await buildInstalledArchive(kernel)
+      : await buildRescueArchive(kernel, unpacked!);
   const gzipped = built.archive.toGzip();
   mkdirSync(dirname(imagePath), { recursive: true });
   const image: InitramfsImage = {
@@ -355,10 +439,16 @@ export function buildRescueInitramfs(options: BuildInitramfsOptions = {}): Promi
   return buildInitramfs('rescue', options);
 }
 
-/** Kernel, marker image and rescue image, each built once and cached under .cache/lab/. */
+/** The installed-system stand-in (cached). */
+export function buildInstalledInitramfs(options: BuildInitramfsOptions = {}): Promise<InitramfsImage> {
+  return buildInitramfs('installed', options);
+}
+
+/** Kernel, marker, rescue and installed-system images, each built once and cached under .cache/lab/. */
 export async function ensureLabBootImages(options: Omit<BuildInitramfsOptions, 'kernel'> = {}): Promise<LabBootImages> {
   const kernel = await ensureLabKernel({ cacheDirectory: options.cacheDirectory });
   const marker = await buildMarkerInitramfs({ ...options, kernel });
   const rescue = await buildRescueInitramfs({ ...options, kernel });
-  return { kernel, marker, rescue };
+  const installed = await buildInstalledInitramfs({ ...options, kernel });
+  return { kernel, marker, rescue, installed };
 }

@@ -12,6 +12,7 @@ packages=(
   dropbear-bin      # sshd and dropbearkey inside the rescue image
   e2fsck-static     # statically linked e2fsck for the rescue image
   e2fsprogs         # mke2fs -d, debugfs, tune2fs, dumpe2fs on the host (disk images)
+  xfsprogs          # mkfs.xfs and xfs_db on the host (XFS disk images), xfs_repair for the rescue image
   fdisk             # sfdisk for the rescue image (copied in with its libraries)
   kmod              # depmod for the unpacked kernel modules
   util-linux        # blkid, lsblk for the rescue image

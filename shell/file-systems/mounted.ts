@@ -80,8 +80,9 @@ export class MountedFileSystem implements FileSystemAccess {
 
   static async open(host: RescueHost, device: string, options: OpenFileSystemOptions): Promise<MountedFileSystem> {
     const isExt = options.type != null && /^ext[234]$/.test(options.type);
-    const mountOptions = options.writable ? 'rw' : isExt ? 'ro,noload' : 'ro';
-    const result = await host.exec(shellScript(MOUNT_SCRIPT, device, mountOptions, isExt ? 'ext4' : ''), { timeoutMs: 60_000 });
+    // Read-only must mean it: no journal replay (ext3/4 noload, XFS norecovery).
+    const mountOptions = options.writable ? 'rw' : isExt ? 'ro,noload' : options.type === 'xfs' ? 'ro,norecovery' : 'ro';
+    const result = await host.exec(shellScript(MOUNT_SCRIPT, device, mountOptions, isExt ? 'ext4' : options.type === 'xfs' ? 'xfs' : ''), { timeoutMs: 60_000 });
     const [loopFlag, mountPoint = ''] = result.stdout.trim().split('\n').slice(-2);
     if (result.exitCode !== 0 || !mountPoint.startsWith('/')) {
       throw new ShellError('command-failed', `could not mount ${device} (${mountOptions}): ${result.stderr.trim() || `exit ${result.exitCode}`}`,

@@ -3,6 +3,7 @@
 import { ShellError } from '../errors.js';
 import { e2fsckProblemLines, interpretE2fsckExit } from '../e2fsck-exit.js';
 import { evidenceOf } from '../evidence.js';
+import { e2fsckModified } from '../ext-damage.js';
 import type { Playbook } from './types.js';
 
 export const filesystemRepairPlaybook: Playbook = {
@@ -20,7 +21,7 @@ export const filesystemRepairPlaybook: Playbook = {
     if (context.dryRun) {
       const check = await host.exec(['e2fsck', '-fn', target.device], { timeoutMs: context.fsckTimeoutMs });
       const outcome = interpretE2fsckExit(check.exitCode ?? 8);
-      if (outcome.clean) return { subject, status: 'unchanged', changed: false, actions: ['e2fsck -fn finds no errors: nothing to repair'], evidence: [evidenceOf(check)] };
+      if (outcome.clean && !/skipping journal recovery/.test(`${check.stdout}\n${check.stderr}`)) return { subject, status: 'unchanged', changed: false, actions: ['e2fsck -fn finds no errors: nothing to repair'], evidence: [evidenceOf(check)] };
       return {
         subject, status: 'would-change', changed: false,
         actions: [`would run e2fsck -fy ${target.device} (e2fsck -fn: ${outcome.description}; ${e2fsckProblemLines(`${check.stdout}\n${check.stderr}`, 3).join('; ')})`],
@@ -30,7 +31,12 @@ export const filesystemRepairPlaybook: Playbook = {
     const result = await host.exec(['e2fsck', '-fy', target.device], { timeoutMs: context.fsckTimeoutMs });
     const outcome = interpretE2fsckExit(result.exitCode ?? 8);
     const evidence = [evidenceOf(result)];
-    if (outcome.clean) return { subject, status: 'unchanged', changed: false, actions: ['e2fsck -fy found nothing to repair'], evidence };
+    const output = `${result.stdout}\n${result.stderr}`;
+    // Replaying the journal and releasing orphan inodes change the file system even though e2fsck exits 0.
+    if (outcome.clean && !e2fsckModified(output)) return { subject, status: 'unchanged', changed: false, actions: ['e2fsck -fy found nothing to repair'], evidence };
+    if (outcome.clean) {
+      return { subject, status: 'changed', changed: true, actions: [`e2fsck -fy ${target.device}: journal replayed or orphan inodes released`, ...e2fsckProblemLines(output, 10)], evidence };
+    }
     const actions = [`e2fsck -fy ${target.device}: ${outcome.description}`, ...e2fsckProblemLines(`${result.stdout}\n${result.stderr}`, 10)];
     if (outcome.uncorrected || outcome.operationalError || outcome.usageError || outcome.cancelled || outcome.libraryError) {
       const error = new ShellError('command-failed', `e2fsck -fy ${target.device} exited ${result.exitCode}: ${outcome.description}`, { command: result.commandLine, exitCode: result.exitCode });

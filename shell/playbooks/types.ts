@@ -45,6 +45,15 @@ export interface PlaybookTarget {
   findings: Finding[];
 }
 
+/** What the rescue's policy lets playbooks do beyond the safe default. */
+export interface RepairPolicy {
+  /**
+   * xfs_repair -L: zero an XFS log that cannot be replayed, losing the metadata changes in it. Off by default;
+   * when used, the repair record says so.
+   */
+  allowXfsLogZeroing?: boolean;
+}
+
 export class PlaybookContext {
   constructor(
     readonly host: RescueHost,
@@ -58,6 +67,7 @@ export class PlaybookContext {
     readonly fsckTimeoutMs: number,
     /** The rescue host's disks and partitions, as the diagnosis saw them until refreshDevices() reads them again. */
     private blockDeviceTable: BlockDeviceTable | null = null,
+    readonly policy: RepairPolicy = {},
   ) {}
 
   blockDevices(): BlockDeviceTable | null {

@@ -1,7 +1,10 @@
 // What the installed system needs to boot: a kernel, its initramfs, a grub.cfg, and a default entry whose
 // kernel exists (a removed or failed kernel package leaves GRUB pointing at nothing).
 import { finding, type Finding } from '../findings.js';
-import { bootLocation, effectiveDefaultEntry, entryKernelPresent, readBootInventory } from '../boot-files.js';
+import { bootFile, bootLocation, effectiveDefaultEntry, entryComplete, entryKernelPresent, entryKernelVersion, readBootInventory } from '../boot-files.js';
+import { parseFstabSource, resolveFstabSource } from '../fstab.js';
+import { kernelRootArgument } from '../grub.js';
+import { describeTools, findInstalledPrograms } from '../chroot.js';
 import type { DiagnosisContext, Probe } from './context.js';
 
 export const bootProbe: Probe = {
@@ -62,6 +65,50 @@ export const bootProbe: Probe = {
           ...(alternatives.length > 0 ? { repair: 'kernel-previous-default' as const } : {}),
         }));
       } else {
+        const problemsBefore = findings.length;
+        const completeOthers = grub.config.entries.filter((other) => other !== entry && entryComplete(inventory, other));
+        const kernelFile = bootFile(inventory, entry.kernel);
+        const version = entryKernelVersion(entry);
+        if (kernelFile && kernelFile.sizeBytes === 0) {
+          // A bad kernel update: the package left an empty (or truncated to nothing) vmlinuz behind.
+          findings.push(finding({
+            ...base, check: 'default-kernel-empty', severity: 'critical', subject: grubSubject,
+            summary: `the default entry "${entry.title}" boots ${entry.kernel}, which is empty (a failed kernel update)`
+              + (completeOthers.length > 0 ? `; the previous kernel can boot instead` : '; no other entry has a complete kernel and initramfs'),
+            evidence: [grub.evidence, inventory.listingEvidence],
+            ...(completeOthers.length > 0 ? { repair: 'kernel-previous-default' as const } : { reinstall: 'no kernel on the disk can boot: reinstall the kernel package or the system' }),
+          }));
+        } else {
+          const missingInitrd = entry.initrd.filter((path) => (bootFile(inventory, path)?.sizeBytes ?? 0) === 0);
+          if (entry.initrd.length === 0 && !inventory.initramfs.includes(version)) missingInitrd.push(`initrd.img-${version}`);
+          if (missingInitrd.length > 0) {
+            const tools = await findInstalledPrograms(await context.readOnly(root.device), ['update-initramfs', 'dracut']);
+            const how = tools['update-initramfs'] || tools.dracut
+              ? `the installed system's ${tools['update-initramfs'] ? 'update-initramfs' : 'dracut'} can rebuild it in a chroot`
+              : 'the installed system has neither update-initramfs nor dracut: the repair makes the newest complete kernel the default instead';
+            findings.push(finding({
+              ...base, check: 'initramfs-missing', severity: 'critical', subject: grubSubject, repair: 'initramfs-rebuild',
+              summary: `the default kernel ${version} has no usable initramfs (${missingInitrd.map((path) => `${path} ${bootFile(inventory, path) ? 'is empty' : 'is missing'}`).join(', ')}): it cannot mount its root; ${how} (${describeTools(tools)})`,
+              evidence: [grub.evidence, inventory.listingEvidence],
+            }));
+          }
+        }
+        const rootArgument = kernelRootArgument(entry.kernelArguments);
+        if (rootArgument) {
+          const resolution = resolveFstabSource(parseFstabSource(rootArgument), context.knownFileSystems());
+          if (resolution.status === 'missing') {
+            const tools = await findInstalledPrograms(await context.readOnly(root.device), ['grub-mkconfig', 'grub2-mkconfig']);
+            const how = tools['grub-mkconfig'] || tools['grub2-mkconfig']
+              ? 'the installed system\'s grub-mkconfig can regenerate grub.cfg in a chroot'
+              : 'the installed system has no grub-mkconfig: the repair corrects root= in grub.cfg itself';
+            findings.push(finding({
+              ...base, check: 'grub-root-missing', severity: 'critical', subject: `${grubSubject}:root`, repair: 'grub-root-correct',
+              summary: `the default entry "${entry.title}" boots with root=${rootArgument}, which names no file system present: the kernel waits for a root that never comes; ${how}`,
+              evidence: [grub.evidence],
+            }));
+          }
+        }
+        if (findings.length > problemsBefore) continue;
         findings.push(finding({
           ...base, check: 'ok', severity: 'info', subject: grubSubject,
           summary: `default entry "${entry.title}" boots ${entry.kernel ?? '?'}${present === null ? ' (outside the boot directory, not checked)' : ''}; kernels: ${inventory.kernels.join(', ') || 'none'}`,

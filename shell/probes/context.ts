@@ -30,6 +30,8 @@ export class DiagnosisContext {
   private rootsPromise: Promise<RootFileSystem[]> | null = null;
   /** Devices e2fsck could not open (no valid superblock): the other probes leave them alone. */
   readonly unreadable = new Set<string>();
+  /** Root candidates that could not be opened for reading, with why. */
+  readonly unopenable = new Map<string, string>();
 
   constructor(
     readonly host: RescueHost,
@@ -64,8 +66,20 @@ export class DiagnosisContext {
   rootFileSystems(): Promise<RootFileSystem[]> {
     this.rootsPromise ??= (async () => {
       const roots: RootFileSystem[] = [];
-      for (const device of this.extFileSystems()) {
-        const access = await this.readOnly(device.path);
+      // ext2/3/4 and XFS roots (XFS is read through a read-only, norecovery mount).
+      const readable = candidateDevices(this.devices).filter((device) => !this.unreadable.has(device.path)
+        && (isExtType(device.fileSystem?.type) || device.fileSystem?.type === 'xfs'));
+      for (const device of readable) {
+        let access: FileSystemAccess;
+        try {
+          access = await this.readOnly(device.path);
+        } catch (error) {
+          // A file system the kernel refuses to mount even read-only (XFS with corrupt metadata): the filesystems
+          // probe has its finding; the probes that read files leave it out instead of failing.
+          this.unopenable.set(device.path, error instanceof Error ? error.message : String(error));
+          this.opened.delete(device.path);
+          continue;
+        }
         const read = await access.readFile('/etc/fstab', { maxBytes: 256 * 1024 });
         if (read.content !== null) roots.push({ device: device.path, fstab: parseFstab(read.content), fstabText: read.content, fstabEvidence: read.evidence });
       }

@@ -2,12 +2,13 @@
 import type { Probe } from './context.js';
 import { blockDevicesProbe } from './block-devices.js';
 import { filesystemsProbe } from './filesystems.js';
+import { storageProbe } from './storage.js';
 import { fstabProbe } from './fstab.js';
 import { bootProbe } from './boot.js';
 import { freeSpaceProbe } from './free-space.js';
 import { smartProbe } from './smart.js';
 import { bootLogsProbe } from './boot-logs.js';
 
-export const PROBES: readonly Probe[] = [blockDevicesProbe, filesystemsProbe, fstabProbe, bootProbe, freeSpaceProbe, smartProbe, bootLogsProbe];
+export const PROBES: readonly Probe[] = [blockDevicesProbe, storageProbe, filesystemsProbe, fstabProbe, bootProbe, freeSpaceProbe, smartProbe, bootLogsProbe];
 
 export { DiagnosisContext, type Probe, type RootFileSystem } from './context.js';

@@ -45,21 +45,27 @@ describe('lab boot images', { timeout: 180_000 }, () => {
     assert.deepEqual(again, images.kernel);
     assert.match(images.kernel.version, /^\d+\.\d+\.\d+-\d+-cloud-amd64$/);
 
-    for (const tool of ['busybox', 'sh', 'udhcpc', 'wget', 'mount', 'sync', 'fdisk', 'e2fsck', 'dropbear', 'dropbearkey']) {
+    for (const tool of ['busybox', 'sh', 'udhcpc', 'wget', 'mount', 'sync', 'fdisk', 'e2fsck', 'dropbear', 'dropbearkey', 'chroot', 'xfs_repair', 'lvm', 'vgchange', 'pvs', 'mdadm']) {
       assert.ok(images.rescue.tools.includes(tool), `rescue image has ${tool}`);
     }
     const moduleNames = images.rescue.modules.map((path) => path.split('/').at(-1));
-    for (const module of ['virtio_pci.ko', 'virtio_net.ko', 'virtio_blk.ko']) assert.ok(moduleNames.includes(module), module);
+    for (const module of ['virtio_pci.ko', 'virtio_net.ko', 'virtio_blk.ko', 'xfs.ko', 'dm-mod.ko', 'md-mod.ko', 'raid1.ko']) assert.ok(moduleNames.includes(module), module);
+    assert.ok(moduleNames.indexOf('md-mod.ko') < moduleNames.indexOf('raid1.ko'), 'md-mod before raid1');
     assert.ok(moduleNames.indexOf('virtio.ko') < moduleNames.indexOf('virtio_pci.ko'), 'virtio before virtio_pci');
     assert.ok(moduleNames.indexOf('net_failover.ko') < moduleNames.indexOf('virtio_net.ko'), 'net_failover before virtio_net');
 
     const listing = await cpioList(gunzipSync(readFileSync(images.rescue.path)));
-    for (const path of ['init', 'etc/inittab', 'etc/rescue/start', 'sbin/e2fsck', 'usr/sbin/dropbear', 'lib64/ld-linux-x86-64.so.2', `lib/modules/${images.kernel.version}/load-order`]) {
+    // lvm2's own library comes from the unpacked package, not from this machine (which has no lvm2 installed).
+    for (const path of ['init', 'etc/inittab', 'etc/rescue/start', 'sbin/e2fsck', 'usr/sbin/dropbear', 'lib64/ld-linux-x86-64.so.2', `lib/modules/${images.kernel.version}/load-order`,
+      'usr/sbin/lvm', 'usr/sbin/mdadm', 'usr/sbin/xfs_repair', 'etc/lvm/lvm.conf', 'lib/x86_64-linux-gnu/libdevmapper-event.so.1.02.1']) {
       assert.match(listing, new RegExp(` ${path.replace(/[.]/g, '\\.')}( |$)`, 'm'), `rescue image has ${path}`);
     }
     const markerListing = await cpioList(gunzipSync(readFileSync(images.marker.path)));
     assert.match(markerListing, / init$/m);
     assert.doesNotMatch(markerListing, /dropbear/);
+    const installedListing = await cpioList(gunzipSync(readFileSync(images.installed.path)));
+    assert.match(installedListing, / sbin\/e2fsck$/m);
+    assert.doesNotMatch(installedListing, /dropbear/, 'the installed-system stand-in has no SSH server');
   });
 
   test('rescue kernel args carry the SSH key as base64url, and phone-home bodies are checked', () => {

@@ -413,7 +413,7 @@ test('a cancelled diagnosis stops, and still unmounts what it mounted', async ()
       if (step === 'probe free-space') controller.abort(new Error('cancelled'));
     },
   }), /cancelled/);
-  assert.deepEqual(steps, ['probe block-devices', 'probe filesystems', 'probe fstab', 'probe boot', 'probe free-space']);
+  assert.deepEqual(steps, ['probe block-devices', 'probe storage', 'probe filesystems', 'probe fstab', 'probe boot', 'probe free-space']);
   assert.doesNotMatch(readFileSync('/proc/mounts', 'utf8'), new RegExp(root.replaceAll('/', '\\/')));
   assert.doesNotMatch(readFileSync('/proc/mounts', 'utf8'), /rescued-mnt\./);
 });

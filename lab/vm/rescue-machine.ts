@@ -1,0 +1,105 @@
+// A QEMU machine booted straight into the lab's rescue image with the given disks attached, and an SSH session to
+// it, as the rescue workflow would have one: the image phones home to a one-shot HTTP server on 127.0.0.1 with its
+// host key, and the session pins that key. For the zoo (bench and tests) that needs many disks diagnosed and
+// repaired inside one VM's kernel, without the whole Temporal rescue around it.
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import ssh2 from 'ssh2';
+import { freeTcpPort } from '../bmc/ports.js';
+import { openSession, type ShellSession } from '../../shell/index.js';
+import { parseRescuePhoneHome, rescueKernelArguments, type RescuePhoneHome } from './contract.js';
+import { ensureLabBootImages } from './initramfs.js';
+import { startLabVm, type LabVm, type LabVmDisk } from './qemu.js';
+
+export interface RescueMachine {
+  vm: LabVm;
+  session: ShellSession;
+  phoneHome: RescuePhoneHome;
+  /** Milliseconds from QEMU's start to the phone-home. */
+  bootMs: number;
+  stop(): Promise<void>;
+}
+
+export interface StartRescueMachineOptions {
+  disks: LabVmDisk[];
+  /** Default 512: xfs_repair and LVM want some room. */
+  memoryMiB?: number;
+  bootTimeoutMs?: number;
+  commandTimeoutMs?: number;
+}
+
+async function phoneHomeServer(token: string): Promise<{ server: Server; port: number; received: Promise<RescuePhoneHome> }> {
+  let deliver: (body: RescuePhoneHome) => void = () => {};
+  const received = new Promise<RescuePhoneHome>((resolve) => (deliver = resolve));
+  const server = createServer((request, response) => {
+    let body = '';
+    request.setEncoding('utf8');
+    request.on('data', (chunk: string) => (body += chunk.slice(0, 4096)));
+    request.on('end', () => {
+      try {
+        const parsed = parseRescuePhoneHome(JSON.parse(body));
+        if (parsed.token !== token) throw new Error('wrong token');
+        response.writeHead(204).end();
+        deliver(parsed);
+      } catch {
+        response.writeHead(400).end();
+      }
+    });
+  });
+  const port = await freeTcpPort();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  return { server, port, received };
+}
+
+/** Boots the rescue image with `disks` (/dev/vda, /dev/vdb, ...) and opens an SSH session to it. */
+export async function startRescueMachine(options: StartRescueMachineOptions): Promise<RescueMachine> {
+  const images = await ensureLabBootImages();
+  const token = `zoo-${randomBytes(8).toString('hex')}`;
+  const keys = ssh2.utils.generateKeyPairSync('ed25519');
+  const publicKey = keys.public.trim().split(/\s+/).slice(0, 2).join(' ');
+  const phoneHome = await phoneHomeServer(token);
+  const sshHostPort = await freeTcpPort();
+  let vm: LabVm | undefined;
+  try {
+    const started = Date.now();
+    vm = await startLabVm({
+      sshHostPort,
+      memoryMiB: options.memoryMiB ?? 512,
+      disks: options.disks,
+      boot: {
+        kind: 'kernel', kernelPath: images.kernel.vmlinuzPath, initrdPath: images.rescue.path,
+        kernelArguments: rescueKernelArguments({ callbackUrl: `http://10.0.2.2:${phoneHome.port}/ready`, token, sshPublicKey: publicKey }),
+      },
+    });
+    const timeoutMs = options.bootTimeoutMs ?? 180_000;
+    const runningVm = vm;
+    const body = await Promise.race([
+      phoneHome.received,
+      runningVm.waitForSerial(/RESCUED-RESCUE: phone home failed/, timeoutMs).then(() => { throw new Error('the rescue image could not phone home'); }),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no phone-home within ${timeoutMs} ms`)), timeoutMs).unref()),
+    ]).catch((error: unknown) => {
+      throw new Error(`${error instanceof Error ? error.message : String(error)}; serial log:\n${runningVm.serialLog().slice(-3000)}`);
+    });
+    const bootMs = Date.now() - started;
+    const session = await openSession({
+      host: '127.0.0.1', port: sshHostPort, privateKey: keys.private, hostKey: body.sshHostKey,
+      connectTimeoutMs: 20_000, commandTimeoutMs: options.commandTimeoutMs ?? 300_000,
+    });
+    return {
+      vm, session, phoneHome: body, bootMs,
+      async stop() {
+        await session.close().catch(() => undefined);
+        await runningVm.stop();
+      },
+    };
+  } catch (error) {
+    await vm?.stop();
+    throw error;
+  } finally {
+    phoneHome.server.closeAllConnections();
+    phoneHome.server.close();
+  }
+}
