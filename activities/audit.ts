@@ -5,27 +5,14 @@ import { Context } from '@temporalio/activity';
 import { classifyAudit } from '../triggers/audit-classify.js';
 import { probeBatch } from '../triggers/audit-probe.js';
 import { osAnswers } from '../rescue/os-check.js';
-import type { BmcTarget } from '../power/types.js';
-import type { PowerTarget } from '../db/repositories/systems.js';
 import type { AuditRunView } from '../db/repositories/audits.js';
 import type { AuditAdmissionSummary, AuditBatchResult, FleetAuditSettings } from '../workflows/audit-types.js';
 import type { ActivityDependencies } from './dependencies.js';
+import { bmcTargetOf } from '../workers/system-power.js';
 
 const LEASE_REFRESH_MS = 30_000;
 /** What is kept of past audits (README, Audits). */
 export const AUDIT_RETENTION = { keepResultsOfRuns: 48, keepRunsDays: 90 };
-
-function bmcTargetOf(target: PowerTarget): BmcTarget {
-  return {
-    systemName: target.systemName,
-    type: target.type,
-    address: target.address,
-    options: target.options,
-    ...(target.port !== undefined ? { port: target.port } : {}),
-    ...(target.username !== undefined ? { username: target.username } : {}),
-    ...(target.password !== undefined ? { password: target.password } : {}),
-  };
-}
 
 export function createAuditActivities({ inventory, systemPower, admission }: ActivityDependencies) {
   /** Keeps the run's lease fresh while `work` runs, so that the next audit does not take it for abandoned. */
@@ -61,7 +48,7 @@ export function createAuditActivities({ inventory, systemPower, admission }: Act
           {
             readHealth: async (system, signal) => {
               const chain = chains.get(system);
-              return chain === undefined || chain.length === 0 ? null : systemPower.readHealth(chain.map(bmcTargetOf), signal);
+              return chain === undefined || chain.length === 0 ? null : systemPower.readHealth(chain.map((target) => bmcTargetOf(target)), signal);
             },
             osAnswers,
           },

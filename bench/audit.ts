@@ -14,10 +14,10 @@ import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { createServer, type Server } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import pg from 'pg';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import { openDatabase, type DatabaseHandle } from '../db/client.js';
+import type { DatabaseHandle } from '../db/client.js';
+import { testDatabases } from '../test/support/databases.js';
 import { createInventory, type Inventory } from '../db/inventory.js';
 import { interfaces, powerSettings, profiles, distros, systems } from '../db/schema.js';
 import { createSecretCipher } from '../secrets/cipher.js';
@@ -65,30 +65,11 @@ async function listenOn(host: string): Promise<{ server: Server; port: number }>
 }
 
 async function openBenchDatabase(usePostgres: boolean): Promise<DatabaseHandle & { drop(): Promise<void> }> {
-  const adminUrl = process.env.DATABASE_URL;
-  if (!usePostgres) {
-    const handle = await openDatabase({ inMemory: true });
-    return { ...handle, drop: () => handle.close() };
-  }
-  if (!adminUrl) throw new Error('--postgres needs DATABASE_URL');
-  const name = `rescued_bench_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  const handle = await openDatabase({ databaseUrl: url.toString(), dataDir: '/nonexistent' });
-  return {
-    ...handle,
-    async drop() {
-      await handle.close();
-      const cleanup = new pg.Client({ connectionString: adminUrl });
-      await cleanup.connect();
-      await cleanup.query(`drop database if exists ${name} with (force)`);
-      await cleanup.end();
-    },
-  };
+  // The test suite's databases: in-memory PGlite, or a scratch database on DATABASE_URL's PostgreSQL.
+  const databases = testDatabases();
+  const database = usePostgres ? databases.find((candidate) => candidate.label === 'postgres') : databases[0];
+  if (database === undefined) throw new Error('--postgres needs DATABASE_URL');
+  return database.open();
 }
 
 /** N systems straight into the tables (the API would take minutes for 10,000): 1% off, 1% with the OS down. */

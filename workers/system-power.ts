@@ -2,6 +2,8 @@
 import type { Inventory } from '../db/inventory.js';
 import { createSystemPower, type SystemPower } from '../power/system-power.js';
 import type { PowerClientOptions } from '../power/chain.js';
+import type { PowerTarget } from '../db/repositories/systems.js';
+import type { BmcTarget } from '../power/types.js';
 
 export function createInventorySystemPower(inventory: Inventory, clientOptions?: Omit<PowerClientOptions, 'signal'>): SystemPower {
   return createSystemPower({
@@ -9,18 +11,23 @@ export function createInventorySystemPower(inventory: Inventory, clientOptions?:
       const targets = await inventory.systems.powerTargets(systemName);
       // The machine's MACs pick its system on a BMC that serves several (blades, multi-node chassis).
       const macs = targets.length === 0 ? [] : (await inventory.systems.get(systemName)).interfaces.map((nic) => nic.mac);
-      return targets.map((target) => ({
-        systemName: target.systemName,
-        identity: { macs },
-        type: target.type,
-        address: target.address,
-        options: target.options,
-        ...(target.port !== undefined ? { port: target.port } : {}),
-        ...(target.username !== undefined ? { username: target.username } : {}),
-        ...(target.password !== undefined ? { password: target.password } : {}),
-      }));
+      return targets.map((target) => bmcTargetOf(target, { macs }));
     },
     recordEvent: (event) => inventory.events.record({ kind: event.kind, objectType: 'system', objectName: event.systemName, actor: 'power', detail: event.detail }),
     ...(clientOptions ? { clientOptions } : {}),
   });
+}
+
+/** An inventory power setting as the drivers take it; `identity` picks the machine's system on a shared BMC. */
+export function bmcTargetOf(target: PowerTarget, identity?: BmcTarget['identity']): BmcTarget {
+  return {
+    systemName: target.systemName,
+    ...(identity ? { identity } : {}),
+    type: target.type,
+    address: target.address,
+    options: target.options,
+    ...(target.port !== undefined ? { port: target.port } : {}),
+    ...(target.username !== undefined ? { username: target.username } : {}),
+    ...(target.password !== undefined ? { password: target.password } : {}),
+  };
 }
