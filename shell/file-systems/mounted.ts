@@ -29,26 +29,32 @@ const UNMOUNT_SCRIPT = [
   'rmdir "$mp"',
 ].join('\n');
 
+/** Exits 4 when the file's directory is not inside the mount point (after resolving symlinks). */
+const INSIDE_CHECK = 'inside() { d=$(cd "${1%/*}/" 2>/dev/null && pwd -P) || return 1; case "$d/" in "$mp"/*) return 0;; esac; return 1; }';
+
+// Reads never follow the broken system's symlinks out of its root: an absolute link (etc -> /etc) would
+// otherwise resolve against the rescue host's own files.
 const READ_SCRIPT = [
-  'f="$1$2"',
+  'mp="$1"; f="$1$2"',
+  INSIDE_CHECK,
   '[ -f "$f" ] && [ ! -L "$f" ] || exit 3',
+  'inside "$f" || exit 3',
   'if [ "$3" -gt 0 ]; then exec tail -c "$3" "$f"; fi',
   'if [ "$4" -gt 0 ]; then exec head -c "$4" "$f"; fi',
   'exec cat "$f"',
 ].join('\n');
 
 const LIST_SCRIPT = [
-  'd="$1$2"',
+  'mp="$1"; d="$1$2"',
+  INSIDE_CHECK,
   '[ -d "$d" ] && [ ! -L "$d" ] || exit 3',
+  'inside "$d/." || exit 3',
   'cd "$d" || exit 3',
   'set --',
   'for f in * .[!.]* ..?*; do if [ -e "$f" ] || [ -L "$f" ]; then set -- "$@" "$f"; fi; done',
   '[ "$#" -gt 0 ] || exit 0',
   'exec stat -c "%f %s %n" -- "$@"',
 ].join('\n');
-
-/** Exits 4 when the file's directory is not inside the mount point (after resolving symlinks). */
-const INSIDE_CHECK = 'inside() { d=$(cd "${1%/*}/" 2>/dev/null && pwd -P) || return 1; case "$d/" in "$mp"/*) return 0;; esac; return 1; }';
 
 const CHECK_WRITE_SCRIPT = [
   'mp="$1"; f="$1$2"',
@@ -121,7 +127,7 @@ export class MountedFileSystem implements FileSystemAccess {
 
   async exists(path: string): Promise<boolean> {
     const target = `${this.mountPoint}${this.inside(path)}`;
-    const result = await this.host.exec(shellScript('[ -e "$1" ] || [ -L "$1" ]', target));
+    const result = await this.host.exec(shellScript(`mp="$2"; ${INSIDE_CHECK}; inside "$1" && { [ -e "$1" ] || [ -L "$1" ]; }`, target, this.mountPoint));
     return result.exitCode === 0;
   }
 
