@@ -1,6 +1,7 @@
 // What the rescue activities need from an SSH session to the rescue environment. Implemented over
 // shell/ (ssh2, probes, playbooks); the activities only see findings and changes.
 import type { FindingSummary } from '../workflows/rescue-types.js';
+import type { RepairPolicy } from '../shell/playbooks/types.js';
 
 export interface RescueSshEndpoint {
   host: string;
@@ -23,7 +24,10 @@ export interface RepairOutcome {
   after: DiagnosisOutcome;
 }
 
+/** What the machine's labels allow the playbooks to do (shell/playbooks/types.ts). */
+export type { RepairPolicy };
+
 export interface RescueShell {
   diagnose(endpoint: RescueSshEndpoint, heartbeat: () => void, signal: AbortSignal): Promise<DiagnosisOutcome>;
-  repair(endpoint: RescueSshEndpoint, previous: Record<string, unknown>, heartbeat: () => void, signal: AbortSignal): Promise<RepairOutcome>;
+  repair(endpoint: RescueSshEndpoint, previous: Record<string, unknown>, policy: RepairPolicy, heartbeat: () => void, signal: AbortSignal): Promise<RepairOutcome>;
 }

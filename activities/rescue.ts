@@ -19,6 +19,8 @@ export const RESCUE_LABELS = {
   reinstall: 'rescued.reinstall',
   sshEndpoint: 'rescued.ssh-endpoint',
   verify: VERIFY_LABEL,
+  /** `allowed`: xfs_repair may zero an XFS log it cannot replay (losing the changes in it); the record says so. */
+  xfsZeroLog: 'rescued.xfs-zero-log',
 } as const;
 
 const HANDSHAKE_LIFETIME_MS = 6 * 3600_000;
@@ -162,7 +164,8 @@ export function createRescueActivities(dependencies: ActivityDependencies) {
       const run = await inventory.rescues.get(input.workflowId, input.runId);
       // A retried repair works from the diagnosis before the first attempt, not from the one after it.
       const before = run.diagnosisBeforeRepair ?? run.diagnosis;
-      const outcome = await overSsh(() => sshEndpoint(input.handshakeId, input.phoneHome).then((endpoint) => rescueShell.repair(endpoint, before ?? {}, () => context.heartbeat(), context.cancellationSignal)));
+      const policy = { allowXfsLogZeroing: (await inventory.systems.get(run.system)).labels[RESCUE_LABELS.xfsZeroLog] === 'allowed' };
+      const outcome = await overSsh(() => sshEndpoint(input.handshakeId, input.phoneHome).then((endpoint) => rescueShell.repair(endpoint, before ?? {}, policy, () => context.heartbeat(), context.cancellationSignal)));
       await inventory.rescues.update(input.workflowId, input.runId, { diagnosisBeforeRepair: before, diagnosis: outcome.after.report, repairs: outcome.results });
       return {
         findingsAfter: outcome.after.findings,

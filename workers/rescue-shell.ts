@@ -43,9 +43,9 @@ export function createSshRescueShell(options: SshRescueShellOptions = {}): Rescu
         return outcomeOf(await diagnose(session, { signal, onProgress: heartbeat, ...(found ? { devices: found } : {}), ...(options.fileSystemAccess ? { fileSystemAccess: options.fileSystemAccess } : {}) }));
       });
     },
-    repair(endpoint, previous, heartbeat, signal) {
+    repair(endpoint, previous, policy, heartbeat, signal) {
       return withSession(endpoint, heartbeat, async (session) => {
-        const report = await repair(session, asDiagnosisReport(previous), { dryRun: false, signal, onProgress: heartbeat });
+        const report = await repair(session, asDiagnosisReport(previous), { dryRun: false, signal, onProgress: heartbeat, policy });
         return { results: report.results.map((result) => ({ ...result })), after: outcomeOf(report.after) };
       });
     },
