@@ -2,7 +2,7 @@
 // (it must be) but not in plain text in the boot override row, not in an operator's boot-config preview, not
 // in the server log; the SSH activities pin the host key the workflow was told about; and the handshake,
 // with its encrypted private key, is gone when the rescue ends. Real activities over a real database.
-import { createUnavailableAdmission } from '../../triggers/admission-unavailable.js';
+import { createUnavailableAdmission } from '../support/refusing-admission.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'drizzle-orm';

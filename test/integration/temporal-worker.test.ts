@@ -13,7 +13,7 @@ import { createSecretCipher } from '../../secrets/cipher.js';
 import { createActivities } from '../../activities/index.js';
 import { createInventorySystemPower } from '../../workers/system-power.js';
 import { createSshRescueShell } from '../../workers/rescue-shell.js';
-import { createUnavailableAdmission } from '../../triggers/admission-unavailable.js';
+import { createUnavailableAdmission } from '../support/refusing-admission.js';
 import { createNetbootService } from '../../boot/netboot.js';
 import { workerProbeWorkflow } from '../../workflows/index.js';
 

@@ -16,7 +16,7 @@ import type { RescueShell } from '../../activities/rescue-shell.js';
 import { createInventorySystemPower } from '../../workers/system-power.js';
 import type { RescueClient } from '../../rescue/rescue-client.js';
 import type { RescueAdmission } from '../../triggers/admission.js';
-import { createUnavailableAdmission } from '../../triggers/admission-unavailable.js';
+import { createUnavailableAdmission } from './refusing-admission.js';
 
 const require = createRequire(import.meta.url);
 

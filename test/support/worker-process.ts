@@ -9,7 +9,7 @@ import { createActivities } from '../../activities/index.js';
 import { createInventorySystemPower } from '../../workers/system-power.js';
 import { createNetbootService } from '../../boot/netboot.js';
 import { createSshRescueShell } from '../../workers/rescue-shell.js';
-import { createUnavailableAdmission } from '../../triggers/admission-unavailable.js';
+import { createUnavailableAdmission } from './refusing-admission.js';
 
 const require = createRequire(import.meta.url);
 const environment = (name: string): string => {

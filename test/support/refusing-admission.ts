@@ -1,7 +1,6 @@
-// The admission a process uses while no guard is wired into it: every automatic start is refused with a
-// reason that says so, and recorded as such by the caller (the audit keeps its verdicts; no BMC is touched).
-// The guard (issue 10, item 8) replaces it in workers/components.ts.
-import type { AdmissionDecision, AdmissionRequest, RescueAdmission } from './admission.js';
+// An admission for tests whose worker runs no automatic rescue: every automatic start is refused with a
+// reason that says so (the server itself always admits through the guard, workers/triggers.ts).
+import type { AdmissionDecision, AdmissionRequest, RescueAdmission } from '../../triggers/admission.js';
 
 export function createUnavailableAdmission(): RescueAdmission {
   return {
