@@ -2,7 +2,7 @@
 // (it must be) but not in plain text in the boot override row, not in an operator's boot-config preview, not
 // in the server log; the SSH activities pin the host key the workflow was told about; and the handshake,
 // with its encrypted private key, is gone when the rescue ends. Real activities over a real database.
-import { createUnavailableAdmission } from '../support/refusing-admission.js';
+import { createRefusingAdmission } from '../support/refusing-admission.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'drizzle-orm';
@@ -34,7 +34,7 @@ for (const database of testDatabases()) {
     before(async () => {
       api = await startTestApi(database);
       sshd = await startSshd();
-      activities = createActivities({ inventory: api.inventory, databaseKind: 'pglite', systemPower: createInventorySystemPower(api.inventory), netboot: api.netboot.service, rescueShell: createSshRescueShell(), admission: createUnavailableAdmission() });
+      activities = createActivities({ inventory: api.inventory, databaseKind: 'pglite', systemPower: createInventorySystemPower(api.inventory), netboot: api.netboot.service, rescueShell: createSshRescueShell(), admission: createRefusingAdmission() });
       const steps: Array<[string, unknown]> = [
         ['/api/v1/distros', { name: 'd', kernel: 'd/vmlinuz', initrd: 'd/initrd', arch: 'x86_64', breed: 'debian', osVersion: '12' }],
         ['/api/v1/profiles', { name: 'p', distro: 'd' }],

@@ -13,7 +13,7 @@ import { createSecretCipher } from '../../secrets/cipher.js';
 import { createActivities } from '../../activities/index.js';
 import { createInventorySystemPower } from '../../workers/system-power.js';
 import { createSshRescueShell } from '../../workers/rescue-shell.js';
-import { createUnavailableAdmission } from '../support/refusing-admission.js';
+import { createRefusingAdmission } from '../support/refusing-admission.js';
 import { createNetbootService } from '../../boot/netboot.js';
 import { workerProbeWorkflow } from '../../workflows/index.js';
 
@@ -42,7 +42,7 @@ test('workerProbeWorkflow runs on a worker over the inventory', async () => {
       systemPower: createInventorySystemPower(inventory),
       netboot: createNetbootService({ inventory, urls: { httpBase: 'http://127.0.0.1' } }),
       rescueShell: createSshRescueShell(),
-      admission: createUnavailableAdmission(),
+      admission: createRefusingAdmission(),
     }),
   });
   const result = await worker.runUntil(

@@ -2,7 +2,7 @@
 // reason that says so (the server itself always admits through the guard, workers/triggers.ts).
 import type { AdmissionDecision, AdmissionRequest, RescueAdmission } from '../../triggers/admission.js';
 
-export function createUnavailableAdmission(): RescueAdmission {
+export function createRefusingAdmission(): RescueAdmission {
   return {
     async admit(request: AdmissionRequest): Promise<AdmissionDecision> {
       return {

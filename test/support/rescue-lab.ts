@@ -16,7 +16,7 @@ import type { RescueShell } from '../../activities/rescue-shell.js';
 import { createInventorySystemPower } from '../../workers/system-power.js';
 import type { RescueClient } from '../../rescue/rescue-client.js';
 import type { RescueAdmission } from '../../triggers/admission.js';
-import { createUnavailableAdmission } from './refusing-admission.js';
+import { createRefusingAdmission } from './refusing-admission.js';
 
 const require = createRequire(import.meta.url);
 
@@ -49,7 +49,7 @@ export async function startRescueLab(rescueShell: RescueShell, database: TestDat
         connection: env.nativeConnection,
         taskQueue,
         workflowsPath: require.resolve('../../workflows/index.ts'),
-        activities: createActivities({ inventory: api.inventory, databaseKind: database.label === 'postgres' ? 'postgres' : 'pglite', systemPower: createInventorySystemPower(api.inventory), netboot: api.netboot.service, rescueShell, admission: options.admission ?? createUnavailableAdmission() }),
+        activities: createActivities({ inventory: api.inventory, databaseKind: database.label === 'postgres' ? 'postgres' : 'pglite', systemPower: createInventorySystemPower(api.inventory), netboot: api.netboot.service, rescueShell, admission: options.admission ?? createRefusingAdmission() }),
       });
       const running = { worker, done: worker.run() };
       workers.push(running);

@@ -9,7 +9,7 @@ import { createActivities } from '../../activities/index.js';
 import { createInventorySystemPower } from '../../workers/system-power.js';
 import { createNetbootService } from '../../boot/netboot.js';
 import { createSshRescueShell } from '../../workers/rescue-shell.js';
-import { createUnavailableAdmission } from './refusing-admission.js';
+import { createRefusingAdmission } from './refusing-admission.js';
 
 const require = createRequire(import.meta.url);
 const environment = (name: string): string => {
@@ -32,7 +32,7 @@ const worker = await Worker.create({
     systemPower: createInventorySystemPower(inventory),
     netboot: createNetbootService({ inventory, urls: { httpBase: environment('BOOT_HTTP_BASE') } }),
     rescueShell: createSshRescueShell({ devicesFor: () => [disk], fileSystemAccess: 'debugfs' }),
-    admission: createUnavailableAdmission(),
+    admission: createRefusingAdmission(),
   }),
 });
 console.log(`worker-process ${process.pid} ready`);
