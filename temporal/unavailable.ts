@@ -7,6 +7,8 @@ import { DependencyUnavailableError } from '../config/unavailable.js';
 const GRPC_UNAVAILABLE = 14;
 const GRPC_DEADLINE_EXCEEDED = 4;
 const GRPC_FAILED_PRECONDITION = 9;
+/** What grpc-js reports when the call's own deadline or abort signal ended it before an answer came. */
+const GRPC_CANCELLED = 1;
 
 function grpcCodeOf(error: unknown): { code: number; details: string } | undefined {
   let current: unknown = error;
@@ -22,7 +24,7 @@ export function temporalUnavailable(error: unknown): DependencyUnavailableError 
   if (error instanceof DependencyUnavailableError) return error;
   const grpc = grpcCodeOf(error);
   if (grpc?.code === GRPC_UNAVAILABLE) return new DependencyUnavailableError('Temporal', `unreachable (${grpc.details})`);
-  if (grpc?.code === GRPC_DEADLINE_EXCEEDED) return new DependencyUnavailableError('Temporal', `no answer within ${TEMPORAL_CALL_DEADLINE_MS / 1000} s (is Temporal up, and a worker polling the task queue?)`);
+  if (grpc?.code === GRPC_DEADLINE_EXCEEDED || grpc?.code === GRPC_CANCELLED) return new DependencyUnavailableError('Temporal', `no answer within ${TEMPORAL_CALL_DEADLINE_MS / 1000} s (is Temporal up, and a worker polling the task queue?)`);
   if (grpc?.code === GRPC_FAILED_PRECONDITION && /poller/i.test(grpc.details)) return new DependencyUnavailableError('Temporal', `no worker to answer (${grpc.details})`);
   if (error instanceof ServiceError && grpc === undefined && /connect|unavailable|deadline/i.test(error.message)) return new DependencyUnavailableError('Temporal', error.message);
   return undefined;

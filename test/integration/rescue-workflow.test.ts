@@ -498,7 +498,8 @@ for (const database of testDatabases()) describe(`rescueWorkflow on ${database.l
     await lab.stopWorkers();
     try {
       const reply = await lab.api.request('GET', '/api/v1/rescues/noworker01');
-      assert.equal(reply.status, 503, JSON.stringify(reply.body));
+      // On a failure, what the server logged says which error was not taken for Temporal being away.
+      assert.equal(reply.status, 503, `${JSON.stringify(reply.body)}\n${lab.api.logs.filter((line) => /"level":50/.test(line)).slice(-3).join('\n')}`);
       assert.match(reply.body.message, /^Temporal: /);
     } finally {
       await lab.startWorker();
