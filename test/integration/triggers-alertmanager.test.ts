@@ -6,7 +6,7 @@ import { testDatabases } from '../support/databases.js';
 import { startTriggersLab, type FleetMachine, type TriggersLab } from '../support/triggers-lab.js';
 import { startTestAlertmanager, type TestAlertmanager } from '../support/alertmanager.js';
 import { pollAlertmanagerOnce } from '../../triggers/alertmanager-poller.js';
-import type { RescueResult } from '../../workflows/rescue.js';
+import { rescueOutcome } from '../support/rescue-outcome.js';
 
 describe('with a real Alertmanager', { timeout: 180_000 }, () => {
   let lab: TriggersLab;
@@ -41,7 +41,7 @@ describe('with a real Alertmanager', { timeout: 180_000 }, () => {
     assert.equal(firing!.receiver, 'alertmanager');
     assert.equal(firing!.decision, 'started');
     assert.equal(firing!.workflowId, `rescue-${machine.name}`);
-    const result = (await lab.env.client.workflow.getHandle(`rescue-${machine.name}`).result()) as RescueResult;
+    const result = await rescueOutcome(lab.env.client, lab.rescues, machine.name);
     assert.equal(result.status.requestedBy, 'automation:alertmanager');
     assert.equal(machine.bmc.powerEvents.length, 1, 'one power operation landed on its BMC');
     // Ending the alert: Alertmanager sends it resolved (send_resolved), and it is recorded.
@@ -63,7 +63,7 @@ describe('with a real Alertmanager', { timeout: 180_000 }, () => {
     assert.deepEqual(await pollAlertmanagerOnce(options), [], 'an alert already received is not handed on twice');
     // The filter matchers go to Alertmanager: none of the lost alerts matches severity="page".
     assert.deepEqual(await pollAlertmanagerOnce({ ...options, filter: ['severity="page"'] }), []);
-    await lab.env.client.workflow.getHandle(`rescue-${machine.name}`).result();
+    await rescueOutcome(lab.env.client, lab.rescues, machine.name);
     await assert.rejects(pollAlertmanagerOnce({ ...options, url: 'http://127.0.0.1:1' }), /cannot read alerts from Alertmanager at http:\/\/127.0.0.1:1/);
   });
 });

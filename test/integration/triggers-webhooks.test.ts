@@ -12,11 +12,11 @@ import { createRescueClient } from '../../rescue/rescue-client.js';
 import { createActivities } from '../../activities/index.js';
 import { createInventorySystemPower } from '../../workers/system-power.js';
 import { createSshRescueShell } from '../../workers/rescue-shell.js';
-import type { RescueResult } from '../../workflows/rescue.js';
 import { runRescuectl } from '../support/cli.js';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { rescueOutcome } from '../support/rescue-outcome.js';
 
 const require = createRequire(import.meta.url);
 
@@ -35,7 +35,7 @@ for (const database of testDatabases()) {
         await new Promise((r) => setTimeout(r, 100));
       }
     }
-    const outcomeOf = (system: string) => lab.env.client.workflow.getHandle(`rescue-${system}`).result() as Promise<RescueResult>;
+    const outcomeOf = (system: string) => rescueOutcome(lab.env.client, lab.rescues, system);
 
     before(async () => {
       lab = await startTriggersLab(database);
