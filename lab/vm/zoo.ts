@@ -5,11 +5,12 @@
 // Breakages follow what the tools' manuals document: debugfs(8) clri/jo/jw/jc/ssv/sif/fallocate, xfs_db(8) write -d,
 // xfs_io(8) shutdown -f (the fstests "godown" way to stop XFS as a crash would, its log left dirty), lvm(8), mdadm(8).
 import { randomUUID } from 'node:crypto';
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCommand } from './commands.js';
-import { buildExt4Root, buildXfsRoot, debugfs, inodeOf, superblockField, ZOO_NEW_KERNEL } from './zoo-roots.js';
+import { buildExt4Root, buildXfsRoot, debugfs, inodeOf, superblockField, ZOO_NEW_KERNEL, type RootOptions } from './zoo-roots.js';
+import { ensureZooUserland, installZooUserland } from './zoo-installed-userland.js';
 import { startRescueMachine } from './rescue-machine.js';
 import { diagnose, problems, repair, type DiagnosisReport, type Finding, type RepairReport } from '../../shell/index.js';
 import type { RescueHost } from '../../shell/index.js';
@@ -51,6 +52,26 @@ function uuid(): string {
 async function inVm(host: RescueHost, script: string, ...args: string[]): Promise<void> {
   await execChecked(host, shellScript(`set -e\n${script}`, ...args), { timeoutMs: 300_000 });
 }
+
+/**
+ * An ext4 root that is a real Debian install as far as its repair tools go (initramfs-tools, grub2-common and what
+ * they run, zoo-installed-userland.ts), its newest kernel the lab kernel (its vmlinuz and modules). `kernels` and
+ * the rest are keyed by that version, which `options` receives.
+ */
+export async function buildDebianRoot(path: string, options: (kernelVersion: string) => RootOptions): Promise<void> {
+  const userland = await ensureZooUserland();
+  await buildExt4Root(path, {
+    ...options(userland.kernelVersion),
+    newKernel: { version: userland.kernelVersion, vmlinuz: readFileSync(userland.vmlinuzPath) },
+    populate: (root) => installZooUserland(root, userland),
+  }, 256);
+}
+
+/** The classes whose disk carries a real Debian userland: the installed system's own tools repair them in a chroot. */
+export const ZOO_INSTALLED_TOOL_CLASSES = {
+  initramfs: 'boot: initramfs missing, Debian userland',
+  grubRoot: 'boot: grub root=UUID gone, Debian userland',
+} as const;
 
 export const ZOO_CLASSES: readonly ZooClass[] = [
   {
@@ -139,6 +160,16 @@ export const ZOO_CLASSES: readonly ZooClass[] = [
     name: 'boot: grub root=UUID gone',
     findingPrefix: 'boot:grub-root-missing:',
     disks: [{ build: (path) => buildExt4Root(path, { uuid: uuid(), grubRootUuid: uuid() }) }],
+  },
+  {
+    name: ZOO_INSTALLED_TOOL_CLASSES.initramfs,
+    findingPrefix: 'boot:initramfs-missing:', summary: /update-initramfs can rebuild it in a chroot/,
+    disks: [{ build: (path) => buildDebianRoot(path, (version) => ({ uuid: uuid(), kernels: { [version]: { initrd: null } } })) }],
+  },
+  {
+    name: ZOO_INSTALLED_TOOL_CLASSES.grubRoot,
+    findingPrefix: 'boot:grub-root-missing:', summary: /grub-mkconfig can regenerate grub\.cfg in a chroot/,
+    disks: [{ build: (path) => buildDebianRoot(path, () => ({ uuid: uuid(), grubRootUuid: uuid() })) }],
   },
   {
     name: 'root file system 100% full',
