@@ -1,6 +1,7 @@
 // The zoo (lab/vm/zoo.ts) in the suite: one QEMU machine booted into the rescue image with a disk (or two) per boot
 // failure class; each class diagnosed and repaired over SSH in that VM's kernel (LVM, md, XFS and every mount
-// happen there, never on this machine). One VM for all classes keeps the test to a few minutes on one TCG CPU.
+// happen there, never on this machine). One VM for all classes keeps the test to a few minutes on one TCG CPU; the
+// two disks holding a real Debian userland (its own update-initramfs and grub-mkconfig) get a second VM.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
