@@ -1,5 +1,5 @@
-// `npm run bench -- zoo`: one disk per boot failure class (lab/vm/zoo.ts), all attached to one QEMU machine booted
-// into the rescue image; diagnose and repair each over SSH and print class, finding, verdict, seconds.
+// `npm run bench -- zoo`: one disk per boot failure class (lab/vm/zoo.ts), attached to one QEMU machine booted
+// into the rescue image (the installed-Debian classes to a second one); diagnose and repair each over SSH and print class, finding, verdict, seconds.
 // Target (issue 9): every class diagnosed, at least 10 of 12 repaired, no `repaired` that the fresh diagnosis
 // after the repair contradicts (runZooClass only says `repaired` when that diagnosis agrees).
 import { mkdtempSync, rmSync } from 'node:fs';

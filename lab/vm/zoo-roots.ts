@@ -2,7 +2,7 @@
 // with tools that only write files: mke2fs -d and mkfs.xfs -p fill the file system from a directory tree,
 // debugfs -w (debugfs(8): clri, jo/jw/jc, ssv, sif, fallocate) damages ext4 in place. Never mounted here.
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { runCommand } from './commands.js';
@@ -16,6 +16,10 @@ export interface RootOptions {
   grubRootUuid?: string;
   kernels?: Record<string, { vmlinuz?: string | null; initrd?: string | null }>;
   extra?: Record<string, string | Buffer>;
+  /** The newest kernel's version (default ZOO_NEW_KERNEL), with its vmlinuz content when it is a real one. */
+  newKernel?: { version: string; vmlinuz: Buffer };
+  /** Adds to the tree before mke2fs -d (a real userland: zoo-installed-userland.ts). */
+  populate?: (root: string) => Promise<void>;
 }
 
 function grubConfig(rootUuid: string, kernels: string[]): string {
@@ -36,19 +40,21 @@ function logLines(count: number): string {
 /** The files of a Debian-like root: fstab by UUID, two kernels with their initramfs, a grub.cfg booting the newest, logs. */
 function rootFiles(options: RootOptions, type: 'ext4' | 'xfs'): Record<string, string | Buffer> {
   const kernels = options.kernels ?? {};
+  const newKernel = options.newKernel?.version ?? ZOO_NEW_KERNEL;
   const files: Record<string, string | Buffer | null> = {
     'etc/fstab': `UUID=${options.fstabUuid ?? options.uuid} / ${type} ${type === 'ext4' ? 'errors=remount-ro' : 'defaults'} 0 1\nproc /proc proc defaults 0 0\n`,
     'etc/hostname': 'zoo\n',
     'etc/os-release': 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\n',
-    'boot/grub/grub.cfg': grubConfig(options.grubRootUuid ?? options.uuid, [ZOO_NEW_KERNEL, ZOO_OLD_KERNEL]),
+    'boot/grub/grub.cfg': grubConfig(options.grubRootUuid ?? options.uuid, [newKernel, ZOO_OLD_KERNEL]),
     'var/log/syslog': logLines(400),
     'var/log/messages': logLines(1200),
     'var/tmp/scratch': Buffer.alloc(20_000, 0x5a),
     ...options.extra,
   };
-  for (const version of [ZOO_NEW_KERNEL, ZOO_OLD_KERNEL]) {
+  for (const version of [newKernel, ZOO_OLD_KERNEL]) {
     const wanted = kernels[version] ?? {};
-    files[`boot/vmlinuz-${version}`] = wanted.vmlinuz === undefined ? Buffer.alloc(8192, 0x4b) : wanted.vmlinuz;
+    const real = version === options.newKernel?.version ? options.newKernel.vmlinuz : Buffer.alloc(8192, 0x4b);
+    files[`boot/vmlinuz-${version}`] = wanted.vmlinuz === undefined ? real : wanted.vmlinuz;
     files[`boot/initrd.img-${version}`] = wanted.initrd === undefined ? Buffer.alloc(8192, 0x49) : wanted.initrd;
   }
   return Object.fromEntries(Object.entries(files).filter((entry): entry is [string, string | Buffer] => entry[1] !== null));
@@ -68,6 +74,7 @@ export async function buildExt4Root(path: string, options: RootOptions, sizeMiB 
   const root = mkdtempSync(join(tmpdir(), 'rescued-zoo-root-'));
   try {
     writeTree(root, rootFiles(options, 'ext4'));
+    await options.populate?.(root);
     rmSync(path, { force: true });
     await runCommand('mke2fs', ['-q', '-F', '-t', 'ext4', '-d', root, '-L', 'zoo-root', '-U', options.uuid, '-E', 'root_owner=0:0', path, `${sizeMiB}M`]);
   } finally {
@@ -138,3 +145,15 @@ export async function superblockField(path: string, field: string): Promise<numb
   return Number(value);
 }
 
+
+/** The content of `inside` on the ext4 image at `path` (debugfs dump, read-only), or null when it has no such file. */
+export async function readExt4File(path: string, inside: string): Promise<Buffer | null> {
+  const scratch = mkdtempSync(join(tmpdir(), 'rescued-zoo-dump-'));
+  try {
+    const out = join(scratch, 'file');
+    await runCommand('debugfs', ['-R', `dump ${inside} ${out}`, path]);
+    return existsSync(out) ? readFileSync(out) : null;
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}

@@ -5,11 +5,12 @@
 // Breakages follow what the tools' manuals document: debugfs(8) clri/jo/jw/jc/ssv/sif/fallocate, xfs_db(8) write -d,
 // xfs_io(8) shutdown -f (the fstests "godown" way to stop XFS as a crash would, its log left dirty), lvm(8), mdadm(8).
 import { randomUUID } from 'node:crypto';
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCommand } from './commands.js';
-import { buildExt4Root, buildXfsRoot, debugfs, inodeOf, superblockField, ZOO_NEW_KERNEL } from './zoo-roots.js';
+import { buildExt4Root, buildXfsRoot, debugfs, inodeOf, superblockField, ZOO_NEW_KERNEL, type RootOptions } from './zoo-roots.js';
+import { ensureZooUserland, installZooUserland } from './zoo-installed-userland.js';
 import { startRescueMachine } from './rescue-machine.js';
 import { diagnose, problems, repair, type DiagnosisReport, type Finding, type RepairReport } from '../../shell/index.js';
 import type { RescueHost } from '../../shell/index.js';
@@ -27,6 +28,8 @@ export interface ZooClass {
   disks: Array<{ build: (path: string) => Promise<void> } | { blankMiB: number }>;
   /** Work inside the VM after boot (LVM, md, a dirty XFS log); gets the guest paths of its disks and of the source disk. */
   prepare?: (host: RescueHost, devices: string[], source: string) => Promise<void>;
+  /** Runs in a second rescue VM with the other such classes, not in the shared one (see runZoo). */
+  ownMachine?: boolean;
   /** Which of its guest devices the diagnosis is given (default: all of them). */
   diagnosed?: (devices: string[]) => string[];
 }
@@ -51,6 +54,26 @@ function uuid(): string {
 async function inVm(host: RescueHost, script: string, ...args: string[]): Promise<void> {
   await execChecked(host, shellScript(`set -e\n${script}`, ...args), { timeoutMs: 300_000 });
 }
+
+/**
+ * An ext4 root that is a real Debian install as far as its repair tools go (initramfs-tools, grub2-common and what
+ * they run, zoo-installed-userland.ts), its newest kernel the lab kernel (its vmlinuz and modules). `kernels` and
+ * the rest are keyed by that version, which `options` receives.
+ */
+export async function buildDebianRoot(path: string, options: (kernelVersion: string) => RootOptions): Promise<void> {
+  const userland = await ensureZooUserland();
+  await buildExt4Root(path, {
+    ...options(userland.kernelVersion),
+    newKernel: { version: userland.kernelVersion, vmlinuz: readFileSync(userland.vmlinuzPath) },
+    populate: (root) => installZooUserland(root, userland),
+  }, 256);
+}
+
+/** The classes whose disk carries a real Debian userland: the installed system's own tools repair them in a chroot. */
+export const ZOO_INSTALLED_TOOL_CLASSES = {
+  initramfs: 'boot: initramfs missing, Debian userland',
+  grubRoot: 'boot: grub root=UUID gone, Debian userland',
+} as const;
 
 export const ZOO_CLASSES: readonly ZooClass[] = [
   {
@@ -139,6 +162,16 @@ export const ZOO_CLASSES: readonly ZooClass[] = [
     name: 'boot: grub root=UUID gone',
     findingPrefix: 'boot:grub-root-missing:',
     disks: [{ build: (path) => buildExt4Root(path, { uuid: uuid(), grubRootUuid: uuid() }) }],
+  },
+  {
+    name: ZOO_INSTALLED_TOOL_CLASSES.initramfs,
+    findingPrefix: 'boot:initramfs-missing:', summary: /update-initramfs can rebuild it in a chroot/, ownMachine: true,
+    disks: [{ build: (path) => buildDebianRoot(path, (version) => ({ uuid: uuid(), kernels: { [version]: { initrd: null } } })) }],
+  },
+  {
+    name: ZOO_INSTALLED_TOOL_CLASSES.grubRoot,
+    findingPrefix: 'boot:grub-root-missing:', summary: /grub-mkconfig can regenerate grub\.cfg in a chroot/, ownMachine: true,
+    disks: [{ build: (path) => buildDebianRoot(path, () => ({ uuid: uuid(), grubRootUuid: uuid() })) }],
   },
   {
     name: 'root file system 100% full',
@@ -251,17 +284,39 @@ function guestDevice(index: number): string {
 }
 
 /**
- * Builds every class's disks in `directory`, boots one rescue VM with all of them (plus the healthy source disk,
- * last), prepares and runs each class in turn. `onResult` sees each result as it comes.
+ * Builds every class's disks in `directory`, boots one rescue VM with them (plus the healthy source disk, last),
+ * prepares and runs each class in turn; the classes marked `ownMachine` (the installed Debian, whose
+ * update-initramfs keeps a TCG CPU busy for half a minute) run in a second VM of their own, so that the two groups
+ * cannot stall each other's SSH session. `onResult` sees each result as it comes; results keep the classes' order.
  */
 export async function runZoo(directory: string, options: { classes?: readonly ZooClass[]; onResult?: (result: ZooResult) => void; allowXfsLogZeroing?: boolean } = {}): Promise<ZooRun> {
   const classes = options.classes ?? ZOO_CLASSES;
+  mkdirSync(directory, { recursive: true });
+  const results: Array<ZooResult | undefined> = classes.map(() => undefined);
+  let bootMs = 0;
+  let buildMs = 0;
+  for (const own of [false, true]) {
+    const group = [...classes.entries()].filter(([, zooClass]) => (zooClass.ownMachine ?? false) === own);
+    if (group.length === 0) continue;
+    const run = await runOnOneMachine(join(directory, own ? 'own-machine' : 'shared-machine'), group, options);
+    bootMs = bootMs || run.bootMs;
+    buildMs += run.buildMs;
+    for (const [index, result] of run.results) results[index] = result;
+  }
+  return { results: results.filter((result): result is ZooResult => result !== undefined), bootMs, buildMs };
+}
+
+async function runOnOneMachine(
+  directory: string,
+  classes: Array<[number, ZooClass]>,
+  options: { onResult?: (result: ZooResult) => void; allowXfsLogZeroing?: boolean },
+): Promise<{ results: Array<[number, ZooResult]>; bootMs: number; buildMs: number }> {
   mkdirSync(directory, { recursive: true });
   const buildStarted = performance.now();
   const attached: Array<{ path: string }> = [];
   const devicesOf: string[][] = [];
   const pathsOf: string[][] = [];
-  for (const [classIndex, zooClass] of classes.entries()) {
+  for (const [classIndex, zooClass] of classes) {
     const devices: string[] = [];
     const paths: string[] = [];
     for (const [diskIndex, spec] of zooClass.disks.entries()) {
@@ -279,10 +334,10 @@ export async function runZoo(directory: string, options: { classes?: readonly Zo
   const source = guestDevice(attached.length);
   const buildMs = Math.round(performance.now() - buildStarted);
   const machine = await startRescueMachine({ disks: [...attached, { path: sourcePath, readOnly: true }] });
-  const results: ZooResult[] = [];
+  const results: Array<[number, ZooResult]> = [];
   try {
-    for (const [index, zooClass] of classes.entries()) {
-      const devices = devicesOf[index] ?? [];
+    for (const [position, [classIndex, zooClass]] of classes.entries()) {
+      const devices = devicesOf[position] ?? [];
       let result: ZooResult;
       const started = performance.now();
       try {
@@ -291,8 +346,8 @@ export async function runZoo(directory: string, options: { classes?: readonly Zo
       } catch (error) {
         result = { name: zooClass.name, finding: '-', verdict: 'missed', seconds: Math.round((performance.now() - started) / 100) / 10, detail: `error: ${error instanceof Error ? error.message : String(error)}` };
       }
-      result.disks = pathsOf[index] ?? [];
-      results.push(result);
+      result.disks = pathsOf[position] ?? [];
+      results.push([classIndex, result]);
       options.onResult?.(result);
     }
   } finally {

@@ -17,6 +17,7 @@ packages=(
   kmod              # depmod for the unpacked kernel modules
   util-linux        # blkid, lsblk for the rescue image
   cpio              # not needed by our own newc writer, handy to inspect images (cpio -t)
+  zstd              # unpacks the initramfs that the zoo's installed Debian rebuilds (mkinitramfs compresses with zstd)
   openssh-client    # ssh, ssh-keygen for the tests
   ca-certificates
 )

@@ -9,7 +9,15 @@ import { evidenceOf, type Evidence } from '../evidence.js';
 import { parseFstab, parseFstabSource, resolveFstabSource } from '../fstab.js';
 import { kernelRootArgument } from '../grub.js';
 import { knownFileSystems } from '../inventory.js';
+import { shellScript } from '../quote.js';
 import type { Playbook } from './types.js';
+
+/** /dev/disk/by-uuid/<uuid> -> the device, as udev's persistent-storage rules make it, when it is missing. */
+const UUID_LINK_SCRIPT = [
+  'uuid="$1"; device="$2"',
+  '[ -e "/dev/disk/by-uuid/$uuid" ] && exit 0',
+  'mkdir -p /dev/disk/by-uuid && ln -sf "$device" "/dev/disk/by-uuid/$uuid" && echo "linked /dev/disk/by-uuid/$uuid to $device (no udev in the rescue image), so that grub-mkconfig writes root=UUID="',
+].join('\n');
 
 /** grub.cfg with `root=<wrong>` replaced by `root=<right>` on its linux lines; returns the text and the count. */
 export function replaceKernelRoot(text: string, wrong: string, right: string): { text: string; replaced: number } {
@@ -45,7 +53,8 @@ export const grubRootCorrectPlaybook: Playbook = {
     if (!root?.uuid) {
       return { subject, status: 'failed', changed: false, actions: [`the UUID of ${target.device} is unknown: cannot say which root= is right`], evidence: [grub.evidence], error: { kind: 'command-failed', message: `no UUID for ${target.device}` } };
     }
-    const right = `UUID=${root.uuid}`;
+    const rootUuid = root.uuid;
+    const right = `UUID=${rootUuid}`;
     const backup = `${grub.path}.rescued-${context.timestamp()}`;
     if (context.dryRun) {
       return { subject, status: 'would-change', changed: false, actions: [`would keep the original as ${backup}`, `would run grub-mkconfig in a chroot if the installed system has it, else replace root=${wrongRoots.join(', root=')} by root=${right}`], evidence: [grub.evidence] };
@@ -61,6 +70,11 @@ export const grubRootCorrectPlaybook: Playbook = {
         actions.push(`installed system's tools: ${describeTools(found)}`);
         const tool = found['grub-mkconfig'] ? 'grub-mkconfig' : found['grub2-mkconfig'] ? 'grub2-mkconfig' : null;
         if (!tool) return false;
+        // grub's 10_linux writes root=UUID= only when /dev/disk/by-uuid/<uuid> exists (else the rescue's device
+        // name, root=/dev/vdX, which the machine may not share); a rescue image without udev has no such link.
+        const link = await context.host.exec(shellScript(UUID_LINK_SCRIPT, rootUuid, target.device), { timeoutMs: 30_000 });
+        evidence.push(evidenceOf(link));
+        if (link.stdout.trim()) actions.push(link.stdout.trim());
         const output = `/boot/${grub.path.includes('grub2') ? 'grub2' : 'grub'}/grub.cfg`;
         const result = await system.run([tool, '-o', output]);
         evidence.push(evidenceOf(result));
