@@ -127,7 +127,14 @@ export function createGuard(options: GuardOptions): Guard {
         const alreadyQueued = waiting.get(request.system);
         candidates.push({ system: request.system, source: request.source, reason: request.reason, machine: facts.get(request.system)!, ...(alreadyQueued ? { alreadyQueued } : {}) });
       }
-      const plan = planAdmissions(fleet, candidates).slice(ahead);
+      const planned = planAdmissions(fleet, candidates);
+      // The deferred requests ahead are only weighed here (the queue runner admits them), but what weighing
+      // them finds out about the whole fleet (the blind-monitoring brake, a group incident) holds for these
+      // requests too, and must be kept: else a request is refused "paused" by a pause nobody stored.
+      for (let index = 0; index < ahead; index += 1) {
+        await applyEffects(tx, candidates[index]!.system, planned[index]!.effects.filter((effect) => effect.kind === 'pause' || effect.kind === 'open-incident'));
+      }
+      const plan = planned.slice(ahead);
       const results: Array<{ planned: PlannedDecision; slotId: number | undefined; logId: number; workflowId: string | null }> = [];
       let next = 0;
       for (const request of requests) {
