@@ -106,7 +106,14 @@ describe('alert storms', { timeout: 600_000 }, () => {
     assert.equal(status.body.pause.by, 'guard');
     assert.match(status.body.pause.reason, /blind-monitoring brake/);
     assert.deepEqual(fresh[0]!.bmc.requests, []);
-    const stillWaiting = await lab.api.inventory.guard.listQueue({ waitingOnly: true, limit: 1000 });
+    // The queue runner's next look refuses what still waits (the pause holds for it too).
+    let stillWaiting = await lab.api.inventory.guard.listQueue({ waitingOnly: true, limit: 1000 });
+    for (const deadline = Date.now() + 20_000; stillWaiting.length > 0 && Date.now() < deadline; ) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      stillWaiting = await lab.api.inventory.guard.listQueue({ waitingOnly: true, limit: 1000 });
+    }
     assert.equal(stillWaiting.length, 0, 'the deferred storm is refused, not started, once the brake holds');
+    const queue = await lab.api.inventory.guard.listQueue({ waitingOnly: false, limit: 1000 });
+    assert.ok(queue.filter((entry) => entry.system.startsWith('st') && entry.state === 'refused').every((entry) => /paused|brake/.test(entry.lastReason)), 'refused for the brake');
   });
 });
