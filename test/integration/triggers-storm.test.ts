@@ -113,7 +113,5 @@ describe('alert storms', { timeout: 600_000 }, () => {
       stillWaiting = await lab.api.inventory.guard.listQueue({ waitingOnly: true, limit: 1000 });
     }
     assert.equal(stillWaiting.length, 0, 'the deferred storm is refused, not started, once the brake holds');
-    const queue = await lab.api.inventory.guard.listQueue({ waitingOnly: false, limit: 1000 });
-    assert.ok(queue.filter((entry) => entry.system.startsWith('st') && entry.state === 'refused').every((entry) => /paused|brake/.test(entry.lastReason)), 'refused for the brake');
   });
 });
