@@ -12,9 +12,9 @@ import type { AdmissionDecision, AdmissionRequest, RescueAdmission } from './adm
 import { groupsOf, planAdmissions, type AdmissionCandidate, type GuardEffect, type MachineFacts, type PlannedDecision } from './guard-decision.js';
 import type { Database } from '../db/client.js';
 
-/** What the guard needs of Temporal: the rescue client's start and running check. */
+/** What the guard needs of Temporal: the rescue client's start of an admitted rescue and running check. */
 export interface RescueStarter {
-  start(input: RescueInput): Promise<{ workflowId: string; runId: string; joined: boolean }>;
+  startAdmitted(input: RescueInput): Promise<{ workflowId: string; joined: boolean }>;
   isRunning(system: string): Promise<boolean>;
 }
 
@@ -112,11 +112,8 @@ export function createGuard(options: GuardOptions): Guard {
   async function decideBatch(requests: AdmissionRequest[]) {
     const at = now();
     return store.locked(async (tx) => {
-      const fleet = await store.fleetFacts(tx, at);
-      const queue = await store.readyQueue(tx, at);
       const names = requests.map((r) => r.system);
-      const waiting = await store.waitingEntries(tx, names);
-      const facts = await store.machineFacts(tx, [...queue.map((q) => q.system), ...names], at, fleet.inFlightWorkflows, fleet.settings);
+      const { fleet, queue, waiting, machines: facts } = await store.admissionFacts(tx, names, at);
       // Deferred requests ahead of these take their room first: arrival order.
       const candidates: AdmissionCandidate[] = queue
         .filter((q) => !names.includes(q.system))
@@ -128,23 +125,31 @@ export function createGuard(options: GuardOptions): Guard {
         candidates.push({ system: request.system, source: request.source, reason: request.reason, machine: facts.get(request.system)!, ...(alreadyQueued ? { alreadyQueued } : {}) });
       }
       const plan = planAdmissions(fleet, candidates).slice(ahead);
-      const results: Array<{ planned: PlannedDecision; slotId: number | undefined; logId: number; workflowId: string | null }> = [];
+      const decided: Array<{ planned: PlannedDecision; workflowId: string | null; groups: Record<string, string> }> = [];
       let next = 0;
       for (const request of requests) {
         const machine = facts.get(request.system);
         const planned: PlannedDecision = machine === undefined ? { decision: 'refused', reason: `no system named "${request.system}" in the inventory`, workflowId: null, effects: [] } : plan[next++]!;
-        const groups = groupsOf(fleet.settings, machine?.labels ?? {});
-        let slotId: number | undefined;
         const workflowId = planned.decision === 'started' ? rescueWorkflowId(request.system) : planned.workflowId;
+        decided.push({ planned, workflowId, groups: groupsOf(fleet.settings, machine?.labels ?? {}) });
+      }
+      // The batch's writes: the rare effects one by one, the slots and the decisions each in one INSERT.
+      const slots: Array<{ index: number; slot: Parameters<GuardRepository['takeSlots']>[1][number] }> = [];
+      for (const [index, request] of requests.entries()) {
+        const { planned, workflowId } = decided[index]!;
         for (const effect of planned.effects) {
-          if (effect.kind === 'take-slot') slotId = await store.takeSlot(tx, { system: request.system, workflowId: workflowId!, source: request.source, groups: effect.groups });
+          if (effect.kind === 'take-slot') slots.push({ index, slot: { system: request.system, workflowId: workflowId!, source: request.source, groups: effect.groups } });
           if (effect.kind === 'enqueue') await store.enqueue(tx, { system: request.system, source: request.source, reason: request.reason, alertId: request.alertId ?? null, notBefore: effect.notBefore, lastReason: planned.reason });
         }
         await applyEffects(tx, request.system, planned.effects);
-        const logId = await store.logDecision(tx, { system: request.system, source: request.source, phase: 'intake', alertId: request.alertId ?? null, groups, decision: planned.decision, reason: planned.reason, workflowId });
-        results.push({ planned, slotId, logId, workflowId });
       }
-      return results;
+      const slotIds = await store.takeSlots(tx, slots.map((s) => s.slot));
+      const slotOf = new Map(slots.map((s, i) => [s.index, slotIds[i]!]));
+      const logIds = await store.logDecisions(
+        tx,
+        requests.map((request, index) => ({ system: request.system, source: request.source, phase: 'intake' as const, alertId: request.alertId ?? null, groups: decided[index]!.groups, decision: decided[index]!.planned.decision, reason: decided[index]!.planned.reason, workflowId: decided[index]!.workflowId })),
+      );
+      return decided.map((d, index) => ({ planned: d.planned, slotId: slotOf.get(index), logId: logIds[index]!, workflowId: d.workflowId }));
     });
   }
 
@@ -152,7 +157,7 @@ export function createGuard(options: GuardOptions): Guard {
     const decision: AdmissionDecision = { decision: taken.planned.decision, reason: taken.planned.reason, workflowId: taken.workflowId };
     if (taken.planned.decision !== 'started') return decision;
     try {
-      const started = await rescues.start(rescueInput(request.system, request.source, request.reason));
+      const started = await rescues.startAdmitted(rescueInput(request.system, request.source, request.reason));
       if (started.joined) {
         const joined: AdmissionDecision = { decision: 'joined', reason: `a rescue of ${request.system} was already running (${started.workflowId}); this request joins it`, workflowId: started.workflowId };
         await store.amendDecision(taken.logId, joined);
@@ -205,8 +210,7 @@ export function createGuard(options: GuardOptions): Guard {
     const outcome = await store.locked(async (tx) => {
       const queue = await store.readyQueue(tx, at);
       if (queue.length === 0) return { starts: [] as Array<{ entry: QueueEntry; slotId: number; logId: number }>, refused: [] as string[], waiting: 0, settled: [] as Array<{ system: string; decision: AdmissionDecision }> };
-      const fleet = await store.fleetFacts(tx, at);
-      const facts = await store.machineFacts(tx, queue.map((q) => q.system), at, fleet.inFlightWorkflows, fleet.settings);
+      const { fleet, machines: facts } = await store.admissionFacts(tx, [], at);
       const candidates: AdmissionCandidate[] = queue.map((q) => ({ system: q.system, source: q.source, reason: q.reason, machine: facts.get(q.system) ?? unknownMachine(q.system), queued: { id: q.id, enqueuedAt: q.enqueuedAt, notBefore: q.notBefore } }));
       const plan = planAdmissions(fleet, candidates);
       const starts: Array<{ entry: QueueEntry; slotId: number; logId: number }> = [];
@@ -239,7 +243,7 @@ export function createGuard(options: GuardOptions): Guard {
     const started: string[] = [];
     for (const { entry, slotId, logId } of outcome.starts) {
       try {
-        const result = await rescues.start(rescueInput(entry.system, entry.source, entry.reason));
+        const result = await rescues.startAdmitted(rescueInput(entry.system, entry.source, entry.reason));
         started.push(entry.system);
         outcome.settled.push({ system: entry.system, decision: { decision: result.joined ? 'joined' : 'started', reason: `started after waiting since ${entry.enqueuedAt}`, workflowId: result.workflowId } });
       } catch (error) {

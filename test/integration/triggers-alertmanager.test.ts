@@ -3,10 +3,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { testDatabases } from '../support/databases.js';
-import { startTriggersLab, type FleetMachine, type TriggersLab } from '../support/triggers-lab.js';
+import { rescueOutcome, startTriggersLab, type FleetMachine, type TriggersLab } from '../support/triggers-lab.js';
 import { startTestAlertmanager, type TestAlertmanager } from '../support/alertmanager.js';
 import { pollAlertmanagerOnce } from '../../triggers/alertmanager-poller.js';
-import type { RescueResult } from '../../workflows/rescue.js';
 
 describe('with a real Alertmanager', { timeout: 180_000 }, () => {
   let lab: TriggersLab;
@@ -41,7 +40,7 @@ describe('with a real Alertmanager', { timeout: 180_000 }, () => {
     assert.equal(firing!.receiver, 'alertmanager');
     assert.equal(firing!.decision, 'started');
     assert.equal(firing!.workflowId, `rescue-${machine.name}`);
-    const result = (await lab.env.client.workflow.getHandle(`rescue-${machine.name}`).result()) as RescueResult;
+    const result = await rescueOutcome(lab, machine.name);
     assert.equal(result.status.requestedBy, 'automation:alertmanager');
     assert.equal(machine.bmc.powerEvents.length, 1, 'one power operation landed on its BMC');
     // Ending the alert: Alertmanager sends it resolved (send_resolved), and it is recorded.
@@ -63,7 +62,7 @@ describe('with a real Alertmanager', { timeout: 180_000 }, () => {
     assert.deepEqual(await pollAlertmanagerOnce(options), [], 'an alert already received is not handed on twice');
     // The filter matchers go to Alertmanager: none of the lost alerts matches severity="page".
     assert.deepEqual(await pollAlertmanagerOnce({ ...options, filter: ['severity="page"'] }), []);
-    await lab.env.client.workflow.getHandle(`rescue-${machine.name}`).result();
+    await rescueOutcome(lab, machine.name);
     await assert.rejects(pollAlertmanagerOnce({ ...options, url: 'http://127.0.0.1:1' }), /cannot read alerts from Alertmanager at http:\/\/127.0.0.1:1/);
   });
 });

@@ -6,13 +6,12 @@ import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { Worker } from '@temporalio/worker';
 import { testDatabases } from '../support/databases.js';
-import { alertmanagerPayload, startTriggersLab, type FleetMachine, type TriggersLab } from '../support/triggers-lab.js';
+import { alertmanagerPayload, rescueOutcome, startTriggersLab, type FleetMachine, type TriggersLab } from '../support/triggers-lab.js';
 import { signBody } from '../../triggers/signature.js';
 import { createRescueClient } from '../../rescue/rescue-client.js';
 import { createActivities } from '../../activities/index.js';
 import { createInventorySystemPower } from '../../workers/system-power.js';
 import { createSshRescueShell } from '../../workers/rescue-shell.js';
-import type { RescueResult } from '../../workflows/rescue.js';
 import { runRescuectl } from '../support/cli.js';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -35,7 +34,7 @@ for (const database of testDatabases()) {
         await new Promise((r) => setTimeout(r, 100));
       }
     }
-    const outcomeOf = (system: string) => lab.env.client.workflow.getHandle(`rescue-${system}`).result() as Promise<RescueResult>;
+    const outcomeOf = (system: string) => rescueOutcome(lab, system);
 
     before(async () => {
       lab = await startTriggersLab(database);

@@ -15,7 +15,10 @@ import { createInventorySystemPower } from '../../workers/system-power.js';
 import { createSshRescueShell } from '../../workers/rescue-shell.js';
 import type { RescueClient } from '../../rescue/rescue-client.js';
 import { startTriggerLoops } from '../../workers/triggers.js';
-import type { RescueTimings } from '../../workflows/rescue-types.js';
+import { RESCUE_FAILED_FAILURE_TYPE, type RescueStatus, type RescueTimings } from '../../workflows/rescue-types.js';
+import type { RescueResult } from '../../workflows/rescue.js';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { GuardSettings } from '../../triggers/guard-settings.js';
 
 const require = createRequire(import.meta.url);
@@ -158,4 +161,28 @@ export function alertmanagerPayload(alerts: Array<{ labels: Record<string, strin
     })),
     ...over,
   };
+}
+
+/**
+ * How a machine's rescue ended, however Temporal reports it: a completed workflow returns the result; a
+ * failed rescue fails its workflow with the rescue's status as the failure's details; an aborted one ends
+ * cancelled, its status in the run row (the API). As workflows/rescue.ts ends them since
+ * `rescue-status-in-temporal`.
+ */
+export async function rescueOutcome(lab: TriggersLab, system: string): Promise<RescueResult> {
+  try {
+    return (await lab.env.client.workflow.getHandle(`rescue-${system}`).result()) as RescueResult;
+  } catch (error) {
+    if (!(error instanceof WorkflowFailedError)) throw error;
+    if (error.cause instanceof ApplicationFailure && error.cause.type === RESCUE_FAILED_FAILURE_TYPE) {
+      const status = error.cause.details?.[0] as RescueStatus;
+      return { outcome: status.outcome!, status };
+    }
+    if (error.cause instanceof CancelledFailure) {
+      const reply = await lab.api.request('GET', `/api/v1/rescues/${system}`);
+      if (reply.status !== 200) throw new Error(`the cancelled rescue of ${system} has no status: ${JSON.stringify(reply.body)}`);
+      return { outcome: reply.body.status.outcome, status: reply.body.status };
+    }
+    throw error;
+  }
 }
