@@ -81,21 +81,30 @@ export function createGuard(options: GuardOptions): Guard {
     }
   }
 
-  // Requests that arrive while an admission runs are decided together in the next one: one transaction
-  // and one load of the facts for the batch, each request still decided in arrival order. Without it every
-  // delivery would pay the whole fact-loading under the lock, and a burst would queue behind it.
-  const arrivals: Array<{ request: AdmissionRequest; resolve: (decision: AdmissionDecision) => void; reject: (error: unknown) => void }> = [];
+  // Requests that arrive while an admission runs, or while it waits for the lock, are decided together:
+  // one transaction and one load of the facts for the batch, each request still decided in arrival order.
+  // The batch is taken only once the lock is held, so the wait for it (another process's admission, the
+  // embedded database's single connection) gathers the requests that come meanwhile instead of leaving
+  // each to pay for a transaction of its own.
+  type Arrival = { request: AdmissionRequest; resolve: (decision: AdmissionDecision) => void; reject: (error: unknown) => void };
+  const arrivals: Arrival[] = [];
   let admitting = false;
 
   async function admitArrivals(): Promise<void> {
     admitting = true;
     try {
       while (arrivals.length > 0) {
-        const batch = arrivals.splice(0, MAX_BATCH);
+        let batch: Arrival[] = [];
         let taken: Awaited<ReturnType<typeof decideBatch>>;
         try {
-          taken = await decideBatch(batch.map((b) => b.request));
+          taken = await store.locked(async (tx) => {
+            batch = arrivals.splice(0, MAX_BATCH);
+            return decideBatch(tx, batch.map((b) => b.request));
+          });
         } catch (error) {
+          // Nothing of the batch was written (the transaction rolled back); if the lock itself could not be
+          // had, the batch was never taken, and those waiting are told so here too.
+          if (batch.length === 0) batch = arrivals.splice(0, MAX_BATCH);
           for (const b of batch) b.reject(error);
           continue;
         }
@@ -109,48 +118,46 @@ export function createGuard(options: GuardOptions): Guard {
     }
   }
 
-  async function decideBatch(requests: AdmissionRequest[]) {
+  async function decideBatch(tx: Database, requests: AdmissionRequest[]) {
     const at = now();
-    return store.locked(async (tx) => {
-      const names = requests.map((r) => r.system);
-      const { fleet, queue, waiting, machines: facts } = await store.admissionFacts(tx, names, at);
-      // Deferred requests ahead of these take their room first: arrival order.
-      const candidates: AdmissionCandidate[] = queue
-        .filter((q) => !names.includes(q.system))
-        .map((q) => ({ system: q.system, source: q.source, reason: q.reason, machine: facts.get(q.system) ?? unknownMachine(q.system), queued: { id: q.id, enqueuedAt: q.enqueuedAt, notBefore: q.notBefore } }));
-      const ahead = candidates.length;
-      const known = requests.filter((r) => facts.has(r.system));
-      for (const request of known) {
-        const alreadyQueued = waiting.get(request.system);
-        candidates.push({ system: request.system, source: request.source, reason: request.reason, machine: facts.get(request.system)!, ...(alreadyQueued ? { alreadyQueued } : {}) });
+    const names = requests.map((r) => r.system);
+    const { fleet, queue, waiting, machines: facts } = await store.admissionFacts(tx, names, at);
+    // Deferred requests ahead of these take their room first: arrival order.
+    const candidates: AdmissionCandidate[] = queue
+      .filter((q) => !names.includes(q.system))
+      .map((q) => ({ system: q.system, source: q.source, reason: q.reason, machine: facts.get(q.system) ?? unknownMachine(q.system), queued: { id: q.id, enqueuedAt: q.enqueuedAt, notBefore: q.notBefore } }));
+    const ahead = candidates.length;
+    const known = requests.filter((r) => facts.has(r.system));
+    for (const request of known) {
+      const alreadyQueued = waiting.get(request.system);
+      candidates.push({ system: request.system, source: request.source, reason: request.reason, machine: facts.get(request.system)!, ...(alreadyQueued ? { alreadyQueued } : {}) });
+    }
+    const plan = planAdmissions(fleet, candidates).slice(ahead);
+    const decided: Array<{ planned: PlannedDecision; workflowId: string | null; groups: Record<string, string> }> = [];
+    let next = 0;
+    for (const request of requests) {
+      const machine = facts.get(request.system);
+      const planned: PlannedDecision = machine === undefined ? { decision: 'refused', reason: `no system named "${request.system}" in the inventory`, workflowId: null, effects: [] } : plan[next++]!;
+      const workflowId = planned.decision === 'started' ? rescueWorkflowId(request.system) : planned.workflowId;
+      decided.push({ planned, workflowId, groups: groupsOf(fleet.settings, machine?.labels ?? {}) });
+    }
+    // The batch's writes: the rare effects one by one, the slots and the decisions each in one INSERT.
+    const slots: Array<{ index: number; slot: Parameters<GuardRepository['takeSlots']>[1][number] }> = [];
+    for (const [index, request] of requests.entries()) {
+      const { planned, workflowId } = decided[index]!;
+      for (const effect of planned.effects) {
+        if (effect.kind === 'take-slot') slots.push({ index, slot: { system: request.system, workflowId: workflowId!, source: request.source, groups: effect.groups } });
+        if (effect.kind === 'enqueue') await store.enqueue(tx, { system: request.system, source: request.source, reason: request.reason, alertId: request.alertId ?? null, notBefore: effect.notBefore, lastReason: planned.reason });
       }
-      const plan = planAdmissions(fleet, candidates).slice(ahead);
-      const decided: Array<{ planned: PlannedDecision; workflowId: string | null; groups: Record<string, string> }> = [];
-      let next = 0;
-      for (const request of requests) {
-        const machine = facts.get(request.system);
-        const planned: PlannedDecision = machine === undefined ? { decision: 'refused', reason: `no system named "${request.system}" in the inventory`, workflowId: null, effects: [] } : plan[next++]!;
-        const workflowId = planned.decision === 'started' ? rescueWorkflowId(request.system) : planned.workflowId;
-        decided.push({ planned, workflowId, groups: groupsOf(fleet.settings, machine?.labels ?? {}) });
-      }
-      // The batch's writes: the rare effects one by one, the slots and the decisions each in one INSERT.
-      const slots: Array<{ index: number; slot: Parameters<GuardRepository['takeSlots']>[1][number] }> = [];
-      for (const [index, request] of requests.entries()) {
-        const { planned, workflowId } = decided[index]!;
-        for (const effect of planned.effects) {
-          if (effect.kind === 'take-slot') slots.push({ index, slot: { system: request.system, workflowId: workflowId!, source: request.source, groups: effect.groups } });
-          if (effect.kind === 'enqueue') await store.enqueue(tx, { system: request.system, source: request.source, reason: request.reason, alertId: request.alertId ?? null, notBefore: effect.notBefore, lastReason: planned.reason });
-        }
-        await applyEffects(tx, request.system, planned.effects);
-      }
-      const slotIds = await store.takeSlots(tx, slots.map((s) => s.slot));
-      const slotOf = new Map(slots.map((s, i) => [s.index, slotIds[i]!]));
-      const logIds = await store.logDecisions(
-        tx,
-        requests.map((request, index) => ({ system: request.system, source: request.source, phase: 'intake' as const, alertId: request.alertId ?? null, groups: decided[index]!.groups, decision: decided[index]!.planned.decision, reason: decided[index]!.planned.reason, workflowId: decided[index]!.workflowId })),
-      );
-      return decided.map((d, index) => ({ planned: d.planned, slotId: slotOf.get(index), logId: logIds[index]!, workflowId: d.workflowId }));
-    });
+      await applyEffects(tx, request.system, planned.effects);
+    }
+    const slotIds = await store.takeSlots(tx, slots.map((s) => s.slot));
+    const slotOf = new Map(slots.map((s, i) => [s.index, slotIds[i]!]));
+    const logIds = await store.logDecisions(
+      tx,
+      requests.map((request, index) => ({ system: request.system, source: request.source, phase: 'intake' as const, alertId: request.alertId ?? null, groups: decided[index]!.groups, decision: decided[index]!.planned.decision, reason: decided[index]!.planned.reason, workflowId: decided[index]!.workflowId })),
+    );
+    return decided.map((d, index) => ({ planned: d.planned, slotId: slotOf.get(index), logId: logIds[index]!, workflowId: d.workflowId }));
   }
 
   async function startAdmitted(request: AdmissionRequest, taken: { planned: PlannedDecision; slotId: number | undefined; logId: number; workflowId: string | null }): Promise<AdmissionDecision> {

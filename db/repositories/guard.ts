@@ -100,17 +100,22 @@ function windowView(row: typeof maintenanceWindows.$inferSelect, now: Date): Mai
 interface AdmissionFactsRow {
   settings: { settings: Record<string, unknown>; paused: boolean; paused_by: string | null; paused_reason: string | null; paused_at: string | null } | null;
   fleet_size: number;
-  in_flight: Array<{ system: string; workflowId: string; labels: Record<string, string> | null }>;
+  window_ms: number;
+  in_flight: string[];
+  /** Labels of the systems in flight that carry a group label. */
+  in_flight_labels: Record<string, Record<string, string>>;
   starts_last_hour: number;
-  recently_broken: Array<{ system: string; groups: Record<string, string>; at: string }>;
+  recently_broken: string[];
+  /** The groups of the machines broken lately that have any. */
+  broken_groups: Record<string, Record<string, string>>;
   incidents: Array<{ id: number; label: string; value: string; systems: string[] }>;
   ready_queue: Array<{ id: number; system: string; source: string; reason: string; alertId: string | null; enqueuedAt: string; notBefore: string }>;
   windows: Array<{ id: number; systemName: string | null; labelKey: string | null; labelValue: string | null; endsAt: string; reason: string }>;
-  machines: Array<{ system: string; labels: Record<string, string>; endedAt: string | null; failures: number | string; waiting: { id: number; enqueuedAt: string } | null }>;
+  machines: Array<{ system: string; labels: Record<string, string>; inFlightWorkflowId: string | null; endedAt: string | null; failures: number | string; waiting: { id: number; enqueuedAt: string } | null }>;
 }
 
 export interface AdmissionFacts {
-  fleet: FleetFacts & { inFlightWorkflows: Map<string, string> };
+  fleet: FleetFacts;
   /** Deferred requests that are due, in arrival order. */
   queue: QueueEntry[];
   /** The waiting queue entries of the requested machines. */
@@ -124,8 +129,6 @@ const iso = (text: string) => new Date(text).toISOString();
 function admissionFactsOf(row: AdmissionFactsRow, now: Date): AdmissionFacts {
   const settings = effectiveGuardSettings(row.settings?.settings);
   const pause: GuardPause = { paused: row.settings?.paused ?? false, by: row.settings?.paused_by ?? null, reason: row.settings?.paused_reason ?? null, at: row.settings?.paused_at ? iso(row.settings.paused_at) : null };
-  const inFlightWorkflows = new Map(row.in_flight.map((f) => [f.system, f.workflowId]));
-  const brokenSince = now.getTime() - settings.correlationWindowMs;
   const windows = row.windows.map((w) => ({ id: w.id, systemName: w.systemName, labelKey: w.labelKey, labelValue: w.labelValue, endsAt: iso(w.endsAt), reason: w.reason }));
   const machines = new Map<string, MachineFacts>();
   const waiting = new Map<string, { id: number; enqueuedAt: string }>();
@@ -134,7 +137,7 @@ function admissionFactsOf(row: AdmissionFactsRow, now: Date): AdmissionFacts {
     machines.set(m.system, {
       system: m.system,
       labels: m.labels,
-      inFlightWorkflowId: inFlightWorkflows.get(m.system) ?? null,
+      inFlightWorkflowId: m.inFlightWorkflowId,
       lastAutomaticEndedAt: m.endedAt === null ? null : iso(m.endedAt),
       consecutiveFailures: Number(m.failures),
       maintenance: window === undefined ? null : { id: window.id, endsAt: window.endsAt, reason: window.reason, scope: window.systemName !== null ? `system ${window.systemName}` : `label ${window.labelKey}=${window.labelValue}` },
@@ -147,10 +150,9 @@ function admissionFactsOf(row: AdmissionFactsRow, now: Date): AdmissionFacts {
       settings,
       pause,
       fleetSize: row.fleet_size,
-      inFlight: row.in_flight.map((f) => ({ system: f.system, labels: f.labels ?? {} })),
-      inFlightWorkflows,
+      inFlight: row.in_flight.map((system) => ({ system, labels: row.in_flight_labels[system] ?? {} })),
       automaticStartsLastHour: row.starts_last_hour,
-      recentlyBroken: row.recently_broken.filter((b) => new Date(b.at).getTime() > brokenSince).map((b) => ({ system: b.system, groups: b.groups })),
+      recentlyBroken: row.recently_broken.map((system) => ({ system, groups: row.broken_groups[system] ?? {} })),
       openIncidents: new Map(row.incidents.map((i) => [`${i.label}=${i.value}`, { id: i.id, systems: [...i.systems] }])),
     },
     queue: row.ready_queue.map((q) => ({ id: q.id, system: q.system, source: q.source as AdmissionSource, reason: q.reason, alertId: q.alertId, enqueuedAt: iso(q.enqueuedAt), notBefore: iso(q.notBefore) })),
@@ -185,6 +187,15 @@ export function createGuardRepository(db: Database) {
     return new Map([...runs, ...slots].map((r) => [r.system, r.workflowId]));
   }
 
+  /** Machines reported broken (the latest firing request of each) within the window, with their groups. */
+  async function recentlyBroken(tx: Database, now: Date, windowMs: number): Promise<Array<{ system: string; groups: Record<string, string> }>> {
+    return tx
+      .selectDistinctOn([guardDecisions.systemName], { system: guardDecisions.systemName, groups: guardDecisions.groups })
+      .from(guardDecisions)
+      .where(and(eq(guardDecisions.phase, 'intake'), gt(guardDecisions.at, new Date(now.getTime() - windowMs)), sql`${guardDecisions.decision} <> 'joined'`))
+      .orderBy(guardDecisions.systemName, desc(guardDecisions.id));
+  }
+
   return {
     /** Runs an admission: one at a time, in a transaction, under the guard's lock. */
     async locked<T>(run: (tx: Database) => Promise<T>): Promise<T> {
@@ -205,29 +216,39 @@ export function createGuardRepository(db: Database) {
      */
     async admissionFacts(tx: Database, names: string[], now: Date): Promise<AdmissionFacts> {
       const hourAgo = new Date(now.getTime() - 3_600_000);
-      // The window is the stored setting where it is a number; the widest of it and the default is read
-      // here and narrowed below to the effective settings (which fall back to the defaults when invalid).
-      const windowMs = sql`greatest(coalesce((select case when jsonb_typeof(settings->'correlationWindowMs') = 'number' then (settings->>'correlationWindowMs')::numeric end from s), 0), ${DEFAULT_GUARD_SETTINGS.correlationWindowMs})`;
       const requested = names.length === 0 ? sql`false` : sql`sy.name in (${sql.join([...new Set(names)].map((n) => sql`${n}`), sql`, `)})`;
+      // Lists of the whole fleet (rescues in flight, machines broken lately) cost by the row: they come as
+      // names, with labels and groups only where they matter (a system with a group label; a decision with
+      // groups). The correlation window is the stored one when it is a number, else the default.
       const result = await tx.execute(sql`
         with s as (select settings, paused, paused_by, paused_reason, paused_at from guard_settings where id = 1),
-        open_rescues as (
-          select system_name, workflow_id, 1 as slot from rescue_slots where released_at is null
-          union all
-          select system_name, workflow_id, 0 from rescue_runs where finished_at is null
+        group_labels as (
+          select jsonb_object_keys(case when jsonb_typeof((select settings->'maxPerGroup' from s)) = 'object' then (select settings->'maxPerGroup' from s) else ${JSON.stringify(DEFAULT_GUARD_SETTINGS.maxPerGroup)}::jsonb end) as label
+        ),
+        window_ms as (
+          select coalesce((select case when jsonb_typeof(settings->'correlationWindowMs') = 'number' then (settings->>'correlationWindowMs')::numeric end from s), ${DEFAULT_GUARD_SETTINGS.correlationWindowMs}) as ms
+        ),
+        in_flight as (
+          select system_name from rescue_slots where released_at is null
+          union
+          select system_name from rescue_runs where finished_at is null
+        ),
+        broken as (
+          select distinct on (system_name) system_name, groups from guard_decisions
+          where phase = 'intake' and decision <> 'joined' and at > ${now}::timestamptz - make_interval(secs => (select ms from window_ms) / 1000.0)
+          order by system_name, id desc
         ),
         ready as (select id, system_name, source, reason, alert_id, enqueued_at, not_before from rescue_queue where state = 'waiting' and not_before <= ${now})
         select
           (select row_to_json(s) from s) as settings,
+          (select ms from window_ms)::float8 as window_ms,
           (select count(*)::int from systems) as fleet_size,
-          (select coalesce(json_agg(json_build_object('system', f.system_name, 'workflowId', f.workflow_id, 'labels', sy.labels)), '[]'::json)
-             from (select distinct on (system_name) system_name, workflow_id from open_rescues order by system_name, slot desc) f
-             left join systems sy on sy.name = f.system_name) as in_flight,
+          (select coalesce(json_agg(system_name), '[]'::json) from in_flight) as in_flight,
+          (select coalesce(json_object_agg(sy.name, sy.labels), '{}'::json) from systems sy
+             where sy.name in (select system_name from in_flight) and sy.labels ?| array(select label from group_labels)) as in_flight_labels,
           (select count(*)::int from rescue_slots where admitted_at > ${hourAgo}) as starts_last_hour,
-          (select coalesce(json_agg(json_build_object('system', b.system_name, 'groups', b.groups, 'at', b.at)), '[]'::json)
-             from (select distinct on (system_name) system_name, groups, at from guard_decisions
-                   where phase = 'intake' and decision <> 'joined' and at > ${now}::timestamptz - make_interval(secs => ${windowMs} / 1000.0)
-                   order by system_name, id desc) b) as recently_broken,
+          (select coalesce(json_agg(system_name), '[]'::json) from broken) as recently_broken,
+          (select coalesce(json_object_agg(system_name, groups), '{}'::json) from broken where groups <> '{}'::jsonb) as broken_groups,
           (select coalesce(json_agg(json_build_object('id', id, 'label', group_label, 'value', group_value, 'systems', systems)), '[]'::json)
              from guard_incidents where closed_at is null) as incidents,
           (select coalesce(json_agg(json_build_object('id', id, 'system', system_name, 'source', source, 'reason', reason, 'alertId', alert_id, 'enqueuedAt', enqueued_at, 'notBefore', not_before) order by id), '[]'::json)
@@ -237,6 +258,8 @@ export function createGuardRepository(db: Database) {
           (select coalesce(json_agg(json_build_object(
                'system', sy.name,
                'labels', sy.labels,
+               'inFlightWorkflowId', coalesce((select workflow_id from rescue_slots r where r.system_name = sy.name and r.released_at is null limit 1),
+                                              (select workflow_id from rescue_runs r where r.system_name = sy.name and r.finished_at is null limit 1)),
                'endedAt', (select max(released_at) from rescue_slots r where r.system_name = sy.name and r.released_at is not null),
                'failures', (select count(*) from rescue_runs r where r.system_name = sy.name and r.finished_at is not null
                             and r.id > coalesce((select max(id) from rescue_runs k where k.system_name = sy.name and k.finished_at is not null
@@ -245,7 +268,10 @@ export function createGuardRepository(db: Database) {
              from systems sy where ${requested} or sy.name in (select system_name from ready)) as machines
       `);
       const row = ((result as unknown as { rows: Array<Record<string, unknown>> }).rows)[0]!;
-      return admissionFactsOf(row as unknown as AdmissionFactsRow, now);
+      const facts = admissionFactsOf(row as unknown as AdmissionFactsRow, now);
+      // Stored settings that are invalid as a whole fall back to the defaults, window included: read again.
+      if (facts.fleet.settings.correlationWindowMs !== Number(row.window_ms)) facts.fleet.recentlyBroken = await recentlyBroken(tx, now, facts.fleet.settings.correlationWindowMs);
+      return facts;
     },
 
     async readyQueue(tx: Database, now: Date): Promise<QueueEntry[]> {
