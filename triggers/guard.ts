@@ -108,9 +108,15 @@ export function createGuard(options: GuardOptions): Guard {
           for (const b of batch) b.reject(error);
           continue;
         }
+        // Deferred requests the plan would now start or refuse (room freed, the brake tripped) are settled
+        // by the queue's pump before these requests are answered, so an answer never precedes what it implies.
+        const pumped = taken.queueDue ? pumpAfterCurrent().catch((error: unknown) => log(`guard: the queue could not be looked at: ${(error as Error).message}`)) : undefined;
         // Starts go to Temporal in parallel, after the lock is released.
         batch.forEach((b, index) => {
-          startAdmitted(b.request, taken[index]!).then(b.resolve, b.reject);
+          startAdmitted(b.request, taken.decided[index]!).then(async (decision) => {
+            await pumped;
+            b.resolve(decision);
+          }, b.reject);
         });
       }
     } finally {
@@ -132,7 +138,11 @@ export function createGuard(options: GuardOptions): Guard {
       const alreadyQueued = waiting.get(request.system);
       candidates.push({ system: request.system, source: request.source, reason: request.reason, machine: facts.get(request.system)!, ...(alreadyQueued ? { alreadyQueued } : {}) });
     }
-    const plan = planAdmissions(fleet, candidates).slice(ahead);
+    const planned = planAdmissions(fleet, candidates);
+    // The deferred requests ahead are started or refused by the queue's pump, but what the plan found of the
+    // fleet on their way (the brake, a group incident) holds now, for these requests' reasons say so.
+    for (const [index, inQueue] of planned.slice(0, ahead).entries()) await applyEffects(tx, candidates[index]!.system, inQueue.effects);
+    const plan = planned.slice(ahead);
     const decided: Array<{ planned: PlannedDecision; workflowId: string | null; groups: Record<string, string> }> = [];
     let next = 0;
     for (const request of requests) {
@@ -157,7 +167,10 @@ export function createGuard(options: GuardOptions): Guard {
       tx,
       requests.map((request, index) => ({ system: request.system, source: request.source, phase: 'intake' as const, alertId: request.alertId ?? null, groups: decided[index]!.groups, decision: decided[index]!.planned.decision, reason: decided[index]!.planned.reason, workflowId: decided[index]!.workflowId })),
     );
-    return decided.map((d, index) => ({ planned: d.planned, slotId: slotOf.get(index), logId: logIds[index]!, workflowId: d.workflowId }));
+    return {
+      decided: decided.map((d, index) => ({ planned: d.planned, slotId: slotOf.get(index), logId: logIds[index]!, workflowId: d.workflowId })),
+      queueDue: planned.slice(0, ahead).some((p) => p.decision !== 'deferred'),
+    };
   }
 
   async function startAdmitted(request: AdmissionRequest, taken: { planned: PlannedDecision; slotId: number | undefined; logId: number; workflowId: string | null }): Promise<AdmissionDecision> {
@@ -183,6 +196,17 @@ export function createGuard(options: GuardOptions): Guard {
     }
   }
 
+  /** A pump that starts after the one running now, if any, so it sees what was just committed. */
+  function pumpAfterCurrent(): Promise<QueuePumpResult> {
+    return (pumping ?? Promise.resolve()).catch(() => undefined).then(() => guardPump());
+  }
+  function guardPump(): Promise<QueuePumpResult> {
+    pumping ??= pump().finally(() => {
+      pumping = undefined;
+    });
+    return pumping;
+  }
+
   return {
     admit(request: AdmissionRequest): Promise<AdmissionDecision> {
       return new Promise<AdmissionDecision>((resolve, reject) => {
@@ -191,12 +215,7 @@ export function createGuard(options: GuardOptions): Guard {
       });
     },
 
-    pumpQueue() {
-      pumping ??= pump().finally(() => {
-        pumping = undefined;
-      });
-      return pumping;
-    },
+    pumpQueue: guardPump,
 
     async reconcileSlots(olderThanMs = 60_000) {
       let released = 0;
