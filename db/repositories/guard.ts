@@ -161,7 +161,8 @@ function admissionFactsOf(row: AdmissionFactsRow, now: Date): AdmissionFacts {
   };
 }
 
-export function createGuardRepository(db: Database) {
+/** `admissions`: where admissions run their transactions (a connection of their own on PostgreSQL). */
+export function createGuardRepository(db: Database, admissions: Database = db) {
   const exclusive = createMutex();
 
   async function readSettings(tx: Database): Promise<{ settings: GuardSettings; pause: GuardPause }> {
@@ -200,7 +201,7 @@ export function createGuardRepository(db: Database) {
     /** Runs an admission: one at a time, in a transaction, under the guard's lock. */
     async locked<T>(run: (tx: Database) => Promise<T>): Promise<T> {
       return exclusive(() =>
-        db.transaction(async (transaction) => {
+        admissions.transaction(async (transaction) => {
           const tx = transaction as unknown as Database;
           await tx.execute(sql`select pg_advisory_xact_lock(${ADMISSION_LOCK})`);
           return run(tx);
