@@ -12,6 +12,12 @@ export type Database = PgDatabase<PgQueryResultHKT, Schema>;
 
 export interface DatabaseHandle {
   db: Database;
+  /**
+   * Where the guard's admissions run: on PostgreSQL a connection of their own (they are one at a time in a
+   * process anyway), so that an admission, which holds the guard's lock, never waits for the pool behind the
+   * requests that are waiting for it; on PGlite, its one connection.
+   */
+  admissions: Database;
   kind: 'postgres' | 'pglite';
   /** Where it is, without credentials: fit for logs. */
   location: string;
@@ -66,11 +72,21 @@ async function openPostgres(url: string, timeouts: DatabaseTimeouts): Promise<Da
   pool.on('error', () => undefined);
   pool.on('connect', (client) => client.on('error', () => undefined));
   const db = drizzle(pool, { schema });
+  const admissionPool = new pg.Pool({
+    connectionString: url,
+    max: 1,
+    connectionTimeoutMillis: timeouts.connectMs,
+    statement_timeout: timeouts.statementMs,
+    idle_in_transaction_session_timeout: timeouts.idleInTransactionMs,
+  });
+  admissionPool.on('error', () => undefined);
+  admissionPool.on('connect', (client) => client.on('error', () => undefined));
   let client: import('pg').PoolClient;
   try {
     client = await pool.connect();
   } catch (error) {
     await pool.end().catch(() => undefined);
+    await admissionPool.end().catch(() => undefined);
     throw new Error(`PostgreSQL at ${describeDatabaseUrl(url)} did not accept a connection within ${timeouts.connectMs} ms: ${(error as Error).message}`, { cause: error });
   }
   try {
@@ -88,13 +104,14 @@ async function openPostgres(url: string, timeouts: DatabaseTimeouts): Promise<Da
   }
   return {
     db: db as unknown as Database,
+    admissions: drizzle(admissionPool, { schema }) as unknown as Database,
     kind: 'postgres',
     location: describeDatabaseUrl(url),
     async ping() {
       await db.execute(sql`select 1`);
     },
     async close() {
-      await pool.end();
+      await Promise.all([pool.end(), admissionPool.end()]);
     },
   };
 }
@@ -108,6 +125,7 @@ async function openPglite(folder: string | undefined): Promise<DatabaseHandle> {
   await migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });
   return {
     db: db as unknown as Database,
+    admissions: db as unknown as Database,
     kind: 'pglite',
     location: folder ?? 'memory',
     async ping() {

@@ -14,7 +14,8 @@ import { createAuditRepository } from './repositories/audits.js';
 import { createAlertRepository } from './repositories/alerts.js';
 import { createGuardRepository } from './repositories/guard.js';
 
-export function createInventory(db: Database, cipher: SecretCipher) {
+/** `admissions`: the guard's own connection where it has one (DatabaseHandle.admissions). */
+export function createInventory(db: Database, cipher: SecretCipher, options: { admissions?: Database } = {}) {
   return {
     distros: createDistroRepository(db),
     repos: createRepoRepository(db),
@@ -29,7 +30,7 @@ export function createInventory(db: Database, cipher: SecretCipher) {
     rescues: createRescueRepository(db, cipher),
     audits: createAuditRepository(db),
     alerts: createAlertRepository(db),
-    guard: createGuardRepository(db),
+    guard: createGuardRepository(db, options.admissions ?? db),
     events: {
       page: (filter: Parameters<typeof listEvents>[1]) => listEvents(db, filter),
       record: (event: EventRecord) => recordEvent(db, event),

@@ -35,6 +35,15 @@ export function createRescueClient(client: Client, options: { taskQueue: string;
   const handleFor = (system: string) => client.workflow.getHandle(rescueWorkflowId(system));
   const temporal = <T>(run: () => Promise<T>) => callTemporal(client.connection, run);
 
+  const startOptions = (input: RescueInput) => ({
+    taskQueue: options.taskQueue,
+    workflowId: rescueWorkflowId(input.system),
+    args: [input] as [RescueInput],
+    typedSearchAttributes: [{ key: RescueSystem, value: input.system }],
+    staticSummary: `Rescue ${input.system}: ${input.reason}`,
+    staticDetails: `Requested by ${input.requestedBy}. Steps: identify, select image, push, power-cycle, await boot, diagnose, repair, reinstall, restore.`,
+  });
+
   async function runningRun(system: string): Promise<string | undefined> {
     try {
       const description = await handleFor(system).describe();
@@ -105,18 +114,27 @@ export function createRescueClient(client: Client, options: { taskQueue: string;
         // No workflow runs for it: a run left open by a workflow that ended without closing it is closed first.
         if (before === undefined) await options.reconcileSystem?.(input.system);
         try {
-          const handle = await client.workflow.start('rescueWorkflow', {
-            taskQueue: options.taskQueue,
-            workflowId: rescueWorkflowId(input.system),
-            args: [input],
-            workflowIdConflictPolicy: 'USE_EXISTING',
-            typedSearchAttributes: [{ key: RescueSystem, value: input.system }],
-            staticSummary: `Rescue ${input.system}: ${input.reason}`,
-            staticDetails: `Requested by ${input.requestedBy}. Steps: identify, select image, push, power-cycle, await boot, diagnose, repair, reinstall, restore.`,
-          });
+          const handle = await client.workflow.start('rescueWorkflow', { ...startOptions(input), workflowIdConflictPolicy: 'USE_EXISTING' });
           return { workflowId: handle.workflowId, runId: handle.firstExecutionRunId, joined: before !== undefined && before === handle.firstExecutionRunId };
         } catch (error) {
           if (error instanceof WorkflowExecutionAlreadyStartedError && before) return { workflowId: rescueWorkflowId(input.system), runId: before, joined: true };
+          throw error;
+        }
+      });
+    },
+    /**
+     * Starts a rescue the guard admitted: it saw, under its lock, no open run or slot of the machine, so
+     * there is nothing to reconcile and no running workflow to look for first. One call to Temporal, like a
+     * bare start; a rescue that started meanwhile (an operator's, racing) makes it fail, and the request
+     * joins that one.
+     */
+    async startAdmitted(input: RescueInput): Promise<{ workflowId: string; joined: boolean }> {
+      return temporal(async () => {
+        try {
+          const handle = await client.workflow.start('rescueWorkflow', { ...startOptions(input), workflowIdConflictPolicy: 'FAIL' });
+          return { workflowId: handle.workflowId, joined: false };
+        } catch (error) {
+          if (error instanceof WorkflowExecutionAlreadyStartedError) return { workflowId: rescueWorkflowId(input.system), joined: true };
           throw error;
         }
       });

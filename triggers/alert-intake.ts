@@ -34,17 +34,21 @@ export interface AlertOutcome {
 export function createAlertIntake(dependencies: AlertIntakeDependencies) {
   const { alerts, guard, rescues, labelRules } = dependencies;
 
-  async function resolveMachine(alert: ReceivedAlert): Promise<{ system: string; by: string } | { system: null; reason: string }> {
-    const identifiers = machineIdentifiers(alert.labels, labelRules);
-    if (identifiers.length === 0) return { system: null, reason: `no label names a machine (looked for ${labelRules.join(', ')})` };
-    const keys = await alerts.machineKeys([...new Set(identifiers.flatMap((i) => lookupForms(i.value)))]);
-    const match = matchMachine(identifiers, keys);
-    if (match === undefined) return { system: null, reason: `no known machine matches ${identifiers.map((i) => `${i.label}="${i.value}"`).join(', ')}` };
-    return { system: match.system, by: `${match.by.label}="${match.by.value}"` };
+  type Machine = { system: string; by: string } | { system: null; reason: string };
+
+  /** Which machine each alert names: one lookup for the whole delivery. */
+  async function resolveMachines(received: ReceivedAlert[]): Promise<Machine[]> {
+    const identifiers = received.map((alert) => machineIdentifiers(alert.labels, labelRules));
+    const keys = await alerts.machineKeys([...new Set(identifiers.flat().flatMap((i) => lookupForms(i.value)))]);
+    return identifiers.map((named): Machine => {
+      if (named.length === 0) return { system: null, reason: `no label names a machine (looked for ${labelRules.join(', ')})` };
+      const match = matchMachine(named, keys);
+      if (match === undefined) return { system: null, reason: `no known machine matches ${named.map((i) => `${i.label}="${i.value}"`).join(', ')}` };
+      return { system: match.system, by: `${match.by.label}="${match.by.value}"` };
+    });
   }
 
-  async function decide(alert: ReceivedAlert, receiver: AlertReceiver, deliveredBy: string): Promise<Omit<AlertOutcome, 'fingerprint' | 'status'>> {
-    const machine = await resolveMachine(alert);
+  async function decide(alert: ReceivedAlert, machine: Machine, receiver: AlertReceiver, deliveredBy: string): Promise<Omit<AlertOutcome, 'fingerprint' | 'status'>> {
     if (machine.system === null) return { system: null, decision: 'unknown-machine', reason: machine.reason, workflowId: null };
     const system = machine.system;
     if (alert.status === 'resolved') {
@@ -65,12 +69,24 @@ export function createAlertIntake(dependencies: AlertIntakeDependencies) {
   }
 
   return {
-    /** Decides and records every alert of a delivery, in order. Throws only when it could not record. */
+    /**
+     * Decides and records every alert of a delivery, in order: the firing ones go to the guard together (it
+     * decides them in one admission, in this order), a resolved one only once those before it are decided, and those after it once it is;
+     * then every alert is recorded in one INSERT. Throws only when it could not decide or record, and then
+     * records nothing, so the sender's retry (a 503) brings the whole delivery again.
+     */
     async receive(delivery: Delivery): Promise<AlertOutcome[]> {
-      const outcomes: AlertOutcome[] = [];
-      for (const alert of delivery.alerts) {
-        const decided = await decide(alert, delivery.receiver, delivery.deliveredBy);
-        const recorded: AlertView = await alerts.record({
+      const machines = await resolveMachines(delivery.alerts);
+      const decisions: Array<Promise<Omit<AlertOutcome, 'fingerprint' | 'status'>>> = [];
+      for (const [index, alert] of delivery.alerts.entries()) {
+        const resolved = alert.status === 'resolved';
+        if (resolved) await Promise.all(decisions);
+        decisions.push(decide(alert, machines[index]!, delivery.receiver, delivery.deliveredBy));
+        if (resolved) await Promise.all(decisions);
+      }
+      const decided = await Promise.all(decisions);
+      const recorded: AlertView[] = await alerts.recordAll(
+        delivery.alerts.map((alert, index) => ({
           receiver: delivery.receiver,
           deliveredBy: delivery.deliveredBy,
           fingerprint: alert.fingerprint,
@@ -79,11 +95,10 @@ export function createAlertIntake(dependencies: AlertIntakeDependencies) {
           labels: alert.labels,
           annotations: alert.annotations,
           startsAt: alert.startsAt,
-          ...decided,
-        });
-        outcomes.push({ fingerprint: recorded.fingerprint, status: recorded.status, system: recorded.system, decision: recorded.decision, reason: recorded.reason, workflowId: recorded.workflowId });
-      }
-      return outcomes;
+          ...decided[index]!,
+        })),
+      );
+      return recorded.map((r) => ({ fingerprint: r.fingerprint, status: r.status, system: r.system, decision: r.decision, reason: r.reason, workflowId: r.workflowId }));
     },
   };
 }

@@ -12,9 +12,9 @@ import type { AdmissionDecision, AdmissionRequest, RescueAdmission } from './adm
 import { groupsOf, planAdmissions, type AdmissionCandidate, type GuardEffect, type MachineFacts, type PlannedDecision } from './guard-decision.js';
 import type { Database } from '../db/client.js';
 
-/** What the guard needs of Temporal: the rescue client's start and running check. */
+/** What the guard needs of Temporal: the rescue client's start of an admitted rescue and running check. */
 export interface RescueStarter {
-  start(input: RescueInput): Promise<{ workflowId: string; runId: string; joined: boolean }>;
+  startAdmitted(input: RescueInput): Promise<{ workflowId: string; joined: boolean }>;
   isRunning(system: string): Promise<boolean>;
 }
 
@@ -81,27 +81,42 @@ export function createGuard(options: GuardOptions): Guard {
     }
   }
 
-  // Requests that arrive while an admission runs are decided together in the next one: one transaction
-  // and one load of the facts for the batch, each request still decided in arrival order. Without it every
-  // delivery would pay the whole fact-loading under the lock, and a burst would queue behind it.
-  const arrivals: Array<{ request: AdmissionRequest; resolve: (decision: AdmissionDecision) => void; reject: (error: unknown) => void }> = [];
+  // Requests that arrive while an admission runs, or while it waits for the lock, are decided together:
+  // one transaction and one load of the facts for the batch, each request still decided in arrival order.
+  // The batch is taken only once the lock is held, so the wait for it (another process's admission, the
+  // embedded database's single connection) gathers the requests that come meanwhile instead of leaving
+  // each to pay for a transaction of its own.
+  type Arrival = { request: AdmissionRequest; resolve: (decision: AdmissionDecision) => void; reject: (error: unknown) => void };
+  const arrivals: Arrival[] = [];
   let admitting = false;
 
   async function admitArrivals(): Promise<void> {
     admitting = true;
     try {
       while (arrivals.length > 0) {
-        const batch = arrivals.splice(0, MAX_BATCH);
+        let batch: Arrival[] = [];
         let taken: Awaited<ReturnType<typeof decideBatch>>;
         try {
-          taken = await decideBatch(batch.map((b) => b.request));
+          taken = await store.locked(async (tx) => {
+            batch = arrivals.splice(0, MAX_BATCH);
+            return decideBatch(tx, batch.map((b) => b.request));
+          });
         } catch (error) {
+          // Nothing of the batch was written (the transaction rolled back); if the lock itself could not be
+          // had, the batch was never taken, and those waiting are told so here too.
+          if (batch.length === 0) batch = arrivals.splice(0, MAX_BATCH);
           for (const b of batch) b.reject(error);
           continue;
         }
+        // Deferred requests the plan would now start or refuse (room freed, the brake tripped) are settled
+        // by the queue's pump before these requests are answered, so an answer never precedes what it implies.
+        const pumped = taken.queueDue ? pumpAfterCurrent().catch((error: unknown) => log(`guard: the queue could not be looked at: ${(error as Error).message}`)) : undefined;
         // Starts go to Temporal in parallel, after the lock is released.
         batch.forEach((b, index) => {
-          startAdmitted(b.request, taken[index]!).then(b.resolve, b.reject);
+          startAdmitted(b.request, taken.decided[index]!).then(async (decision) => {
+            await pumped;
+            b.resolve(decision);
+          }, b.reject);
         });
       }
     } finally {
@@ -109,57 +124,60 @@ export function createGuard(options: GuardOptions): Guard {
     }
   }
 
-  async function decideBatch(requests: AdmissionRequest[]) {
+  async function decideBatch(tx: Database, requests: AdmissionRequest[]) {
     const at = now();
-    return store.locked(async (tx) => {
-      const fleet = await store.fleetFacts(tx, at);
-      const queue = await store.readyQueue(tx, at);
-      const names = requests.map((r) => r.system);
-      const waiting = await store.waitingEntries(tx, names);
-      const facts = await store.machineFacts(tx, [...queue.map((q) => q.system), ...names], at, fleet.inFlightWorkflows, fleet.settings);
-      // Deferred requests ahead of these take their room first: arrival order.
-      const candidates: AdmissionCandidate[] = queue
-        .filter((q) => !names.includes(q.system))
-        .map((q) => ({ system: q.system, source: q.source, reason: q.reason, machine: facts.get(q.system) ?? unknownMachine(q.system), queued: { id: q.id, enqueuedAt: q.enqueuedAt, notBefore: q.notBefore } }));
-      const ahead = candidates.length;
-      const known = requests.filter((r) => facts.has(r.system));
-      for (const request of known) {
-        const alreadyQueued = waiting.get(request.system);
-        candidates.push({ system: request.system, source: request.source, reason: request.reason, machine: facts.get(request.system)!, ...(alreadyQueued ? { alreadyQueued } : {}) });
+    const names = requests.map((r) => r.system);
+    const { fleet, queue, waiting, machines: facts } = await store.admissionFacts(tx, names, at);
+    // Deferred requests ahead of these take their room first: arrival order.
+    const candidates: AdmissionCandidate[] = queue
+      .filter((q) => !names.includes(q.system))
+      .map((q) => ({ system: q.system, source: q.source, reason: q.reason, machine: facts.get(q.system) ?? unknownMachine(q.system), queued: { id: q.id, enqueuedAt: q.enqueuedAt, notBefore: q.notBefore } }));
+    const ahead = candidates.length;
+    const known = requests.filter((r) => facts.has(r.system));
+    for (const request of known) {
+      const alreadyQueued = waiting.get(request.system);
+      candidates.push({ system: request.system, source: request.source, reason: request.reason, machine: facts.get(request.system)!, ...(alreadyQueued ? { alreadyQueued } : {}) });
+    }
+    const planned = planAdmissions(fleet, candidates);
+    // The deferred requests ahead are started or refused by the queue's pump, but what the plan found of the
+    // fleet on their way (the brake, a group incident) holds now, for these requests' reasons say so.
+    for (const [index, inQueue] of planned.slice(0, ahead).entries()) await applyEffects(tx, candidates[index]!.system, inQueue.effects);
+    const plan = planned.slice(ahead);
+    const decided: Array<{ planned: PlannedDecision; workflowId: string | null; groups: Record<string, string> }> = [];
+    let next = 0;
+    for (const request of requests) {
+      const machine = facts.get(request.system);
+      const planned: PlannedDecision = machine === undefined ? { decision: 'refused', reason: `no system named "${request.system}" in the inventory`, workflowId: null, effects: [] } : plan[next++]!;
+      const workflowId = planned.decision === 'started' ? rescueWorkflowId(request.system) : planned.workflowId;
+      decided.push({ planned, workflowId, groups: groupsOf(fleet.settings, machine?.labels ?? {}) });
+    }
+    // The batch's writes: the rare effects one by one, the slots and the decisions each in one INSERT.
+    const slots: Array<{ index: number; slot: Parameters<GuardRepository['takeSlots']>[1][number] }> = [];
+    for (const [index, request] of requests.entries()) {
+      const { planned, workflowId } = decided[index]!;
+      for (const effect of planned.effects) {
+        if (effect.kind === 'take-slot') slots.push({ index, slot: { system: request.system, workflowId: workflowId!, source: request.source, groups: effect.groups } });
+        if (effect.kind === 'enqueue') await store.enqueue(tx, { system: request.system, source: request.source, reason: request.reason, alertId: request.alertId ?? null, notBefore: effect.notBefore, lastReason: planned.reason });
       }
-      const planned = planAdmissions(fleet, candidates);
-      // The deferred requests ahead are only weighed here (the queue runner admits them), but what weighing
-      // them finds out about the whole fleet (the blind-monitoring brake, a group incident) holds for these
-      // requests too, and must be kept: else a request is refused "paused" by a pause nobody stored.
-      for (let index = 0; index < ahead; index += 1) {
-        await applyEffects(tx, candidates[index]!.system, planned[index]!.effects.filter((effect) => effect.kind === 'pause' || effect.kind === 'open-incident'));
-      }
-      const plan = planned.slice(ahead);
-      const results: Array<{ planned: PlannedDecision; slotId: number | undefined; logId: number; workflowId: string | null }> = [];
-      let next = 0;
-      for (const request of requests) {
-        const machine = facts.get(request.system);
-        const planned: PlannedDecision = machine === undefined ? { decision: 'refused', reason: `no system named "${request.system}" in the inventory`, workflowId: null, effects: [] } : plan[next++]!;
-        const groups = groupsOf(fleet.settings, machine?.labels ?? {});
-        let slotId: number | undefined;
-        const workflowId = planned.decision === 'started' ? rescueWorkflowId(request.system) : planned.workflowId;
-        for (const effect of planned.effects) {
-          if (effect.kind === 'take-slot') slotId = await store.takeSlot(tx, { system: request.system, workflowId: workflowId!, source: request.source, groups: effect.groups });
-          if (effect.kind === 'enqueue') await store.enqueue(tx, { system: request.system, source: request.source, reason: request.reason, alertId: request.alertId ?? null, notBefore: effect.notBefore, lastReason: planned.reason });
-        }
-        await applyEffects(tx, request.system, planned.effects);
-        const logId = await store.logDecision(tx, { system: request.system, source: request.source, phase: 'intake', alertId: request.alertId ?? null, groups, decision: planned.decision, reason: planned.reason, workflowId });
-        results.push({ planned, slotId, logId, workflowId });
-      }
-      return results;
-    });
+      await applyEffects(tx, request.system, planned.effects);
+    }
+    const slotIds = await store.takeSlots(tx, slots.map((s) => s.slot));
+    const slotOf = new Map(slots.map((s, i) => [s.index, slotIds[i]!]));
+    const logIds = await store.logDecisions(
+      tx,
+      requests.map((request, index) => ({ system: request.system, source: request.source, phase: 'intake' as const, alertId: request.alertId ?? null, groups: decided[index]!.groups, decision: decided[index]!.planned.decision, reason: decided[index]!.planned.reason, workflowId: decided[index]!.workflowId })),
+    );
+    return {
+      decided: decided.map((d, index) => ({ planned: d.planned, slotId: slotOf.get(index), logId: logIds[index]!, workflowId: d.workflowId })),
+      queueDue: planned.slice(0, ahead).some((p) => p.decision !== 'deferred'),
+    };
   }
 
   async function startAdmitted(request: AdmissionRequest, taken: { planned: PlannedDecision; slotId: number | undefined; logId: number; workflowId: string | null }): Promise<AdmissionDecision> {
     const decision: AdmissionDecision = { decision: taken.planned.decision, reason: taken.planned.reason, workflowId: taken.workflowId };
     if (taken.planned.decision !== 'started') return decision;
     try {
-      const started = await rescues.start(rescueInput(request.system, request.source, request.reason));
+      const started = await rescues.startAdmitted(rescueInput(request.system, request.source, request.reason));
       if (started.joined) {
         const joined: AdmissionDecision = { decision: 'joined', reason: `a rescue of ${request.system} was already running (${started.workflowId}); this request joins it`, workflowId: started.workflowId };
         await store.amendDecision(taken.logId, joined);
@@ -178,6 +196,17 @@ export function createGuard(options: GuardOptions): Guard {
     }
   }
 
+  /** A pump that starts after the one running now, if any, so it sees what was just committed. */
+  function pumpAfterCurrent(): Promise<QueuePumpResult> {
+    return (pumping ?? Promise.resolve()).catch(() => undefined).then(() => guardPump());
+  }
+  function guardPump(): Promise<QueuePumpResult> {
+    pumping ??= pump().finally(() => {
+      pumping = undefined;
+    });
+    return pumping;
+  }
+
   return {
     admit(request: AdmissionRequest): Promise<AdmissionDecision> {
       return new Promise<AdmissionDecision>((resolve, reject) => {
@@ -186,12 +215,7 @@ export function createGuard(options: GuardOptions): Guard {
       });
     },
 
-    pumpQueue() {
-      pumping ??= pump().finally(() => {
-        pumping = undefined;
-      });
-      return pumping;
-    },
+    pumpQueue: guardPump,
 
     async reconcileSlots(olderThanMs = 60_000) {
       let released = 0;
@@ -212,8 +236,7 @@ export function createGuard(options: GuardOptions): Guard {
     const outcome = await store.locked(async (tx) => {
       const queue = await store.readyQueue(tx, at);
       if (queue.length === 0) return { starts: [] as Array<{ entry: QueueEntry; slotId: number; logId: number }>, refused: [] as string[], waiting: 0, settled: [] as Array<{ system: string; decision: AdmissionDecision }> };
-      const fleet = await store.fleetFacts(tx, at);
-      const facts = await store.machineFacts(tx, queue.map((q) => q.system), at, fleet.inFlightWorkflows, fleet.settings);
+      const { fleet, machines: facts } = await store.admissionFacts(tx, [], at);
       const candidates: AdmissionCandidate[] = queue.map((q) => ({ system: q.system, source: q.source, reason: q.reason, machine: facts.get(q.system) ?? unknownMachine(q.system), queued: { id: q.id, enqueuedAt: q.enqueuedAt, notBefore: q.notBefore } }));
       const plan = planAdmissions(fleet, candidates);
       const starts: Array<{ entry: QueueEntry; slotId: number; logId: number }> = [];
@@ -246,7 +269,7 @@ export function createGuard(options: GuardOptions): Guard {
     const started: string[] = [];
     for (const { entry, slotId, logId } of outcome.starts) {
       try {
-        const result = await rescues.start(rescueInput(entry.system, entry.source, entry.reason));
+        const result = await rescues.startAdmitted(rescueInput(entry.system, entry.source, entry.reason));
         started.push(entry.system);
         outcome.settled.push({ system: entry.system, decision: { decision: result.joined ? 'joined' : 'started', reason: `started after waiting since ${entry.enqueuedAt}`, workflowId: result.workflowId } });
       } catch (error) {

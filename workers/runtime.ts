@@ -22,7 +22,7 @@ export async function openRuntime(config: RescuedConfig): Promise<Runtime> {
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const key = await loadOrCreateSecretKey({ configuredSecret: config.secretKey, dataDir: config.dataDir });
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, timeouts: config.databaseTimeouts });
-  const inventory = createInventory(database.db, createSecretCipher(key));
+  const inventory = createInventory(database.db, createSecretCipher(key), { admissions: database.admissions });
   return { database, inventory, secretKey: key, close: () => database.close() };
 }
 

@@ -29,12 +29,15 @@ export interface AlertView extends AlertRecordInput {
 
 export function createAlertRepository(db: Database) {
   return {
-    async record(input: AlertRecordInput): Promise<AlertView> {
-      const [row] = await db
+    /** Records the alerts of one delivery in one INSERT; the views in the order given. */
+    async recordAll(inputs: AlertRecordInput[]): Promise<AlertView[]> {
+      if (inputs.length === 0) return [];
+      const rows = await db
         .insert(alerts)
-        .values({ ...input, systemName: input.system })
-        .returning();
-      return { ...input, id: row!.id, receivedAt: row!.receivedAt.toISOString() };
+        .values(inputs.map((input) => ({ ...input, systemName: input.system })))
+        .returning({ id: alerts.id, receivedAt: alerts.receivedAt });
+      const ids = rows.sort((a, b) => a.id - b.id);
+      return inputs.map((input, index) => ({ ...input, id: ids[index]!.id, receivedAt: ids[index]!.receivedAt.toISOString() }));
     },
     /** Newest first; `cursor` is the id of the last alert of the previous page. */
     async list(filter: { system?: string | undefined; limit: number; cursor?: number | undefined }): Promise<{ alerts: AlertView[]; nextCursor: string | null }> {

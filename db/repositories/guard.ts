@@ -2,19 +2,18 @@
 // the queue of deferred rescues and the slots of admitted ones. Admission runs in one transaction under an
 // advisory lock (and, within this process, a mutex), so concurrent deliveries are decided one at a time
 // against the same facts: race-free on PostgreSQL across processes, and on PGlite's single connection.
-import { and, asc, desc, eq, gt, inArray, isNull, lte, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, isNull, lte, sql } from 'drizzle-orm';
 import type { Database } from '../client.js';
 import { guardDecisions, guardIncidents, guardSettings, maintenanceWindows, rescueQueue, rescueRuns, rescueSlots, systems } from '../schema.js';
 import { notFound } from '../../inventory/errors.js';
 import { recordEvent } from './events.js';
-import { effectiveGuardSettings, type GuardPause, type GuardSettings } from '../../triggers/guard-settings.js';
+import { DEFAULT_GUARD_SETTINGS, effectiveGuardSettings, type GuardPause, type GuardSettings } from '../../triggers/guard-settings.js';
 import type { FleetFacts, MachineFacts, MaintenanceWindowFact } from '../../triggers/guard-decision.js';
 import type { AdmissionDecisionKind, AdmissionSource } from '../../triggers/admission.js';
 
 const ADMISSION_LOCK = 7133010;
 /** Requests by automation are recorded with requestedBy "automation:<source>"; operators' are not. */
 export const AUTOMATIC_REQUESTER_PREFIX = 'automation:';
-const UNSUCCESSFUL_OUTCOMES = ['failed', 'needs-attention'];
 
 export interface MaintenanceWindowView {
   id: number;
@@ -97,7 +96,73 @@ function windowView(row: typeof maintenanceWindows.$inferSelect, now: Date): Mai
   };
 }
 
-export function createGuardRepository(db: Database) {
+/** The row of the admission facts statement (JSON built by the database; timestamps as ISO text). */
+interface AdmissionFactsRow {
+  settings: { settings: Record<string, unknown>; paused: boolean; paused_by: string | null; paused_reason: string | null; paused_at: string | null } | null;
+  fleet_size: number;
+  window_ms: number;
+  in_flight: string[];
+  /** Labels of the systems in flight that carry a group label. */
+  in_flight_labels: Record<string, Record<string, string>>;
+  starts_last_hour: number;
+  recently_broken: string[];
+  /** The groups of the machines broken lately that have any. */
+  broken_groups: Record<string, Record<string, string>>;
+  incidents: Array<{ id: number; label: string; value: string; systems: string[] }>;
+  ready_queue: Array<{ id: number; system: string; source: string; reason: string; alertId: string | null; enqueuedAt: string; notBefore: string }>;
+  windows: Array<{ id: number; systemName: string | null; labelKey: string | null; labelValue: string | null; endsAt: string; reason: string }>;
+  machines: Array<{ system: string; labels: Record<string, string>; inFlightWorkflowId: string | null; endedAt: string | null; failures: number | string; waiting: { id: number; enqueuedAt: string } | null }>;
+}
+
+export interface AdmissionFacts {
+  fleet: FleetFacts;
+  /** Deferred requests that are due, in arrival order. */
+  queue: QueueEntry[];
+  /** The waiting queue entries of the requested machines. */
+  waiting: Map<string, { id: number; enqueuedAt: string }>;
+  /** Facts of the requested and queued machines the inventory knows. */
+  machines: Map<string, MachineFacts>;
+}
+
+const iso = (text: string) => new Date(text).toISOString();
+
+function admissionFactsOf(row: AdmissionFactsRow, now: Date): AdmissionFacts {
+  const settings = effectiveGuardSettings(row.settings?.settings);
+  const pause: GuardPause = { paused: row.settings?.paused ?? false, by: row.settings?.paused_by ?? null, reason: row.settings?.paused_reason ?? null, at: row.settings?.paused_at ? iso(row.settings.paused_at) : null };
+  const windows = row.windows.map((w) => ({ id: w.id, systemName: w.systemName, labelKey: w.labelKey, labelValue: w.labelValue, endsAt: iso(w.endsAt), reason: w.reason }));
+  const machines = new Map<string, MachineFacts>();
+  const waiting = new Map<string, { id: number; enqueuedAt: string }>();
+  for (const m of row.machines) {
+    const window = windows.find((w) => w.systemName === m.system || (w.labelKey !== null && m.labels[w.labelKey] === w.labelValue));
+    machines.set(m.system, {
+      system: m.system,
+      labels: m.labels,
+      inFlightWorkflowId: m.inFlightWorkflowId,
+      lastAutomaticEndedAt: m.endedAt === null ? null : iso(m.endedAt),
+      consecutiveFailures: Number(m.failures),
+      maintenance: window === undefined ? null : { id: window.id, endsAt: window.endsAt, reason: window.reason, scope: window.systemName !== null ? `system ${window.systemName}` : `label ${window.labelKey}=${window.labelValue}` },
+    });
+    if (m.waiting !== null) waiting.set(m.system, { id: m.waiting.id, enqueuedAt: iso(m.waiting.enqueuedAt) });
+  }
+  return {
+    fleet: {
+      now,
+      settings,
+      pause,
+      fleetSize: row.fleet_size,
+      inFlight: row.in_flight.map((system) => ({ system, labels: row.in_flight_labels[system] ?? {} })),
+      automaticStartsLastHour: row.starts_last_hour,
+      recentlyBroken: row.recently_broken.map((system) => ({ system, groups: row.broken_groups[system] ?? {} })),
+      openIncidents: new Map(row.incidents.map((i) => [`${i.label}=${i.value}`, { id: i.id, systems: [...i.systems] }])),
+    },
+    queue: row.ready_queue.map((q) => ({ id: q.id, system: q.system, source: q.source as AdmissionSource, reason: q.reason, alertId: q.alertId, enqueuedAt: iso(q.enqueuedAt), notBefore: iso(q.notBefore) })),
+    waiting,
+    machines,
+  };
+}
+
+/** `admissions`: where admissions run their transactions (a connection of their own on PostgreSQL). */
+export function createGuardRepository(db: Database, admissions: Database = db) {
   const exclusive = createMutex();
 
   async function readSettings(tx: Database): Promise<{ settings: GuardSettings; pause: GuardPause }> {
@@ -123,17 +188,20 @@ export function createGuardRepository(db: Database) {
     return new Map([...runs, ...slots].map((r) => [r.system, r.workflowId]));
   }
 
-  async function labelsOf(tx: Database, names: string[]): Promise<Map<string, Record<string, string>>> {
-    if (names.length === 0) return new Map();
-    const rows = await tx.select({ name: systems.name, labels: systems.labels }).from(systems).where(inArray(systems.name, names));
-    return new Map(rows.map((r) => [r.name, r.labels]));
+  /** Machines reported broken (the latest firing request of each) within the window, with their groups. */
+  async function recentlyBroken(tx: Database, now: Date, windowMs: number): Promise<Array<{ system: string; groups: Record<string, string> }>> {
+    return tx
+      .selectDistinctOn([guardDecisions.systemName], { system: guardDecisions.systemName, groups: guardDecisions.groups })
+      .from(guardDecisions)
+      .where(and(eq(guardDecisions.phase, 'intake'), gt(guardDecisions.at, new Date(now.getTime() - windowMs)), sql`${guardDecisions.decision} <> 'joined'`))
+      .orderBy(guardDecisions.systemName, desc(guardDecisions.id));
   }
 
   return {
     /** Runs an admission: one at a time, in a transaction, under the guard's lock. */
     async locked<T>(run: (tx: Database) => Promise<T>): Promise<T> {
       return exclusive(() =>
-        db.transaction(async (transaction) => {
+        admissions.transaction(async (transaction) => {
           const tx = transaction as unknown as Database;
           await tx.execute(sql`select pg_advisory_xact_lock(${ADMISSION_LOCK})`);
           return run(tx);
@@ -141,80 +209,75 @@ export function createGuardRepository(db: Database) {
       );
     },
 
-    async fleetFacts(tx: Database, now: Date): Promise<FleetFacts & { inFlightWorkflows: Map<string, string> }> {
-      const { settings, pause } = await readSettings(tx);
-      const [fleet] = await tx.select({ count: sql<number>`count(*)::int` }).from(systems);
-      const inFlightWorkflows = await inFlightRescues(tx);
-      const labels = await labelsOf(tx, [...inFlightWorkflows.keys()]);
-      const [starts] = await tx.select({ count: sql<number>`count(*)::int` }).from(rescueSlots).where(gt(rescueSlots.admittedAt, new Date(now.getTime() - 3_600_000)));
-      const broken = await tx
-        .selectDistinctOn([guardDecisions.systemName], { system: guardDecisions.systemName, groups: guardDecisions.groups })
-        .from(guardDecisions)
-        .where(and(eq(guardDecisions.phase, 'intake'), gt(guardDecisions.at, new Date(now.getTime() - settings.correlationWindowMs)), sql`${guardDecisions.decision} <> 'joined'`))
-        .orderBy(guardDecisions.systemName, desc(guardDecisions.id));
-      const incidents = await tx.select().from(guardIncidents).where(isNull(guardIncidents.closedAt));
-      return {
-        now,
-        settings,
-        pause,
-        fleetSize: fleet?.count ?? 0,
-        inFlight: [...inFlightWorkflows.keys()].map((system) => ({ system, labels: labels.get(system) ?? {} })),
-        inFlightWorkflows,
-        automaticStartsLastHour: starts?.count ?? 0,
-        recentlyBroken: broken,
-        openIncidents: new Map(incidents.map((i) => [`${i.groupLabel}=${i.groupValue}`, { id: i.id, systems: [...i.systems] }])),
-      };
-    },
-
-    /** What the guard needs to know of each machine, for many machines at once. */
-    async machineFacts(tx: Database, names: string[], now: Date, inFlightWorkflows: Map<string, string>, settings: GuardSettings): Promise<Map<string, MachineFacts>> {
-      const unique = [...new Set(names)];
-      const labels = await labelsOf(tx, unique);
-      const windows = await activeWindows(tx, now);
-      const ended = unique.length === 0 ? [] : await tx
-        .select({ system: rescueSlots.systemName, endedAt: sql<string>`max(${rescueSlots.releasedAt})` })
-        .from(rescueSlots)
-        .where(and(inArray(rescueSlots.systemName, unique), sql`${rescueSlots.releasedAt} is not null`))
-        .groupBy(rescueSlots.systemName);
-      const endedBy = new Map(ended.map((e) => [e.system, e.endedAt === null ? null : new Date(e.endedAt).toISOString()]));
-      const history = unique.length === 0 ? [] : await tx
-        .select({ system: rescueRuns.systemName, requestedBy: rescueRuns.requestedBy, outcome: rescueRuns.outcome })
-        .from(rescueRuns)
-        .where(and(inArray(rescueRuns.systemName, unique), sql`${rescueRuns.finishedAt} is not null`, sql`${rescueRuns.id} in (select id from rescue_runs r2 where r2.system_name = ${rescueRuns.systemName} order by id desc limit ${settings.maxFailures + 1})`))
-        .orderBy(desc(rescueRuns.id));
-      const failures = new Map<string, number>();
-      const settled = new Set<string>();
-      for (const run of history) {
-        if (settled.has(run.system)) continue;
-        if (run.requestedBy.startsWith(AUTOMATIC_REQUESTER_PREFIX) && UNSUCCESSFUL_OUTCOMES.includes(run.outcome ?? '')) failures.set(run.system, (failures.get(run.system) ?? 0) + 1);
-        else settled.add(run.system);
-      }
-      const facts = new Map<string, MachineFacts>();
-      for (const system of unique) {
-        // A name the inventory does not know gets no facts: the guard refuses it.
-        if (!labels.has(system)) continue;
-        const systemLabels = labels.get(system)!;
-        facts.set(system, {
-          system,
-          labels: systemLabels,
-          inFlightWorkflowId: inFlightWorkflows.get(system) ?? null,
-          lastAutomaticEndedAt: endedBy.get(system) ?? null,
-          consecutiveFailures: failures.get(system) ?? 0,
-          maintenance: windowFor(windows, system, systemLabels),
-        });
-      }
+    /**
+     * Everything one admission batch decides from, in one statement: the fleet's facts, the deferred requests
+     * that are due, and the facts of the requested machines and of those queued (names the inventory does
+     * not know get none: the guard refuses them). Run after the lock, so it reads what the last admission
+     * committed. One round trip instead of a dozen: the lock is held for as short a time as it can be.
+     */
+    async admissionFacts(tx: Database, names: string[], now: Date): Promise<AdmissionFacts> {
+      const hourAgo = new Date(now.getTime() - 3_600_000);
+      const requested = names.length === 0 ? sql`false` : sql`sy.name in (${sql.join([...new Set(names)].map((n) => sql`${n}`), sql`, `)})`;
+      // Lists of the whole fleet (rescues in flight, machines broken lately) cost by the row: they come as
+      // names, with labels and groups only where they matter (a system with a group label; a decision with
+      // groups). The correlation window is the stored one when it is a number, else the default.
+      const result = await tx.execute(sql`
+        with s as (select settings, paused, paused_by, paused_reason, paused_at from guard_settings where id = 1),
+        group_labels as (
+          select jsonb_object_keys(case when jsonb_typeof((select settings->'maxPerGroup' from s)) = 'object' then (select settings->'maxPerGroup' from s) else ${JSON.stringify(DEFAULT_GUARD_SETTINGS.maxPerGroup)}::jsonb end) as label
+        ),
+        window_ms as (
+          select coalesce((select case when jsonb_typeof(settings->'correlationWindowMs') = 'number' then (settings->>'correlationWindowMs')::numeric end from s), ${DEFAULT_GUARD_SETTINGS.correlationWindowMs}) as ms
+        ),
+        in_flight as (
+          select system_name from rescue_slots where released_at is null
+          union
+          select system_name from rescue_runs where finished_at is null
+        ),
+        broken as (
+          select distinct on (system_name) system_name, groups from guard_decisions
+          where phase = 'intake' and decision <> 'joined' and at > ${now}::timestamptz - make_interval(secs => (select ms from window_ms) / 1000.0)
+          order by system_name, id desc
+        ),
+        ready as (select id, system_name, source, reason, alert_id, enqueued_at, not_before from rescue_queue where state = 'waiting' and not_before <= ${now})
+        select
+          (select row_to_json(s) from s) as settings,
+          (select ms from window_ms)::float8 as window_ms,
+          (select count(*)::int from systems) as fleet_size,
+          (select coalesce(json_agg(system_name), '[]'::json) from in_flight) as in_flight,
+          (select coalesce(json_object_agg(sy.name, sy.labels), '{}'::json) from systems sy
+             where sy.name in (select system_name from in_flight) and sy.labels ?| array(select label from group_labels)) as in_flight_labels,
+          (select count(*)::int from rescue_slots where admitted_at > ${hourAgo}) as starts_last_hour,
+          (select coalesce(json_agg(system_name), '[]'::json) from broken) as recently_broken,
+          (select coalesce(json_object_agg(system_name, groups), '{}'::json) from broken where groups <> '{}'::jsonb) as broken_groups,
+          (select coalesce(json_agg(json_build_object('id', id, 'label', group_label, 'value', group_value, 'systems', systems)), '[]'::json)
+             from guard_incidents where closed_at is null) as incidents,
+          (select coalesce(json_agg(json_build_object('id', id, 'system', system_name, 'source', source, 'reason', reason, 'alertId', alert_id, 'enqueuedAt', enqueued_at, 'notBefore', not_before) order by id), '[]'::json)
+             from ready) as ready_queue,
+          (select coalesce(json_agg(json_build_object('id', id, 'systemName', system_name, 'labelKey', label_key, 'labelValue', label_value, 'endsAt', ends_at, 'reason', reason) order by starts_at, id), '[]'::json)
+             from maintenance_windows where starts_at <= ${now} and ends_at > ${now}) as windows,
+          (select coalesce(json_agg(json_build_object(
+               'system', sy.name,
+               'labels', sy.labels,
+               'inFlightWorkflowId', coalesce((select workflow_id from rescue_slots r where r.system_name = sy.name and r.released_at is null limit 1),
+                                              (select workflow_id from rescue_runs r where r.system_name = sy.name and r.finished_at is null limit 1)),
+               'endedAt', (select max(released_at) from rescue_slots r where r.system_name = sy.name and r.released_at is not null),
+               'failures', (select count(*) from rescue_runs r where r.system_name = sy.name and r.finished_at is not null
+                            and r.id > coalesce((select max(id) from rescue_runs k where k.system_name = sy.name and k.finished_at is not null
+                                                 and not (left(k.requested_by, ${AUTOMATIC_REQUESTER_PREFIX.length}) = ${AUTOMATIC_REQUESTER_PREFIX} and k.outcome in ('failed', 'needs-attention'))), 0)),
+               'waiting', (select json_build_object('id', q.id, 'enqueuedAt', q.enqueued_at) from rescue_queue q where q.system_name = sy.name and q.state = 'waiting' order by q.id limit 1))), '[]'::json)
+             from systems sy where ${requested} or sy.name in (select system_name from ready)) as machines
+      `);
+      const row = ((result as unknown as { rows: Array<Record<string, unknown>> }).rows)[0]!;
+      const facts = admissionFactsOf(row as unknown as AdmissionFactsRow, now);
+      // Stored settings that are invalid as a whole fall back to the defaults, window included: read again.
+      if (facts.fleet.settings.correlationWindowMs !== Number(row.window_ms)) facts.fleet.recentlyBroken = await recentlyBroken(tx, now, facts.fleet.settings.correlationWindowMs);
       return facts;
     },
 
     async readyQueue(tx: Database, now: Date): Promise<QueueEntry[]> {
       const rows = await tx.select().from(rescueQueue).where(and(eq(rescueQueue.state, 'waiting'), lte(rescueQueue.notBefore, now))).orderBy(asc(rescueQueue.id));
       return rows.map((r) => ({ id: r.id, system: r.systemName, source: r.source as AdmissionSource, reason: r.reason, alertId: r.alertId, enqueuedAt: r.enqueuedAt.toISOString(), notBefore: r.notBefore.toISOString() }));
-    },
-    /** The waiting queue entries of these systems. */
-    async waitingEntries(tx: Database, names: string[]): Promise<Map<string, { id: number; enqueuedAt: string }>> {
-      if (names.length === 0) return new Map();
-      const rows = await tx.select({ system: rescueQueue.systemName, id: rescueQueue.id, enqueuedAt: rescueQueue.enqueuedAt }).from(rescueQueue).where(and(inArray(rescueQueue.systemName, [...new Set(names)]), eq(rescueQueue.state, 'waiting')));
-      return new Map(rows.map((r) => [r.system, { id: r.id, enqueuedAt: r.enqueuedAt.toISOString() }]));
     },
     async enqueue(tx: Database, entry: { system: string; source: AdmissionSource; reason: string; alertId: string | null; notBefore: Date; lastReason: string }): Promise<number> {
       const [row] = await tx
@@ -255,6 +318,22 @@ export function createGuardRepository(db: Database) {
       return db.select({ id: rescueSlots.id, system: rescueSlots.systemName, workflowId: rescueSlots.workflowId }).from(rescueSlots).where(and(isNull(rescueSlots.releasedAt), lte(rescueSlots.admittedAt, olderThan)));
     },
 
+    /** Takes the room of several admitted rescues in one INSERT; their ids in the order given. */
+    async takeSlots(tx: Database, slots: Array<{ system: string; workflowId: string; source: AdmissionSource; groups: Record<string, string> }>): Promise<number[]> {
+      if (slots.length === 0) return [];
+      const rows = await tx.insert(rescueSlots).values(slots.map((slot) => ({ systemName: slot.system, workflowId: slot.workflowId, source: slot.source, groups: slot.groups }))).returning({ id: rescueSlots.id, system: rescueSlots.systemName });
+      const idOf = new Map(rows.map((r) => [r.system, r.id]));
+      return slots.map((slot) => idOf.get(slot.system)!);
+    },
+    /** Records several decisions in one INSERT; their ids in the order given (ids follow the rows' order). */
+    async logDecisions(tx: Database, entries: Array<{ system: string; source: AdmissionSource; phase: 'intake' | 'queue'; alertId: string | null; groups: Record<string, string>; decision: AdmissionDecisionKind; reason: string; workflowId: string | null }>): Promise<number[]> {
+      if (entries.length === 0) return [];
+      const rows = await tx
+        .insert(guardDecisions)
+        .values(entries.map((entry) => ({ systemName: entry.system, source: entry.source, phase: entry.phase, alertId: entry.alertId, groups: entry.groups, decision: entry.decision, reason: entry.reason, workflowId: entry.workflowId })))
+        .returning({ id: guardDecisions.id });
+      return rows.map((r) => r.id).sort((a, b) => a - b);
+    },
     async logDecision(tx: Database, entry: { system: string; source: AdmissionSource; phase: 'intake' | 'queue'; alertId: string | null; groups: Record<string, string>; decision: AdmissionDecisionKind; reason: string; workflowId: string | null }): Promise<number> {
       const [row] = await tx.insert(guardDecisions).values({ systemName: entry.system, source: entry.source, phase: entry.phase, alertId: entry.alertId, groups: entry.groups, decision: entry.decision, reason: entry.reason, workflowId: entry.workflowId }).returning({ id: guardDecisions.id });
       return row!.id;

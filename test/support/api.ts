@@ -70,7 +70,7 @@ export async function startTestApi(
 ): Promise<TestApi> {
   const handle = await database.open();
   const secretKey = randomBytes(32);
-  const inventory = createInventory(handle.db, createSecretCipher(secretKey));
+  const inventory = createInventory(handle.db, createSecretCipher(secretKey), { admissions: handle.admissions });
   const tftpRoot = await mkdtemp(join(tmpdir(), 'rescued-tftproot-'));
   const { token: adminToken } = await inventory.tokens.create({ name: 'test-admin', role: 'admin' }, { name: 'test' });
   // The boot URLs are only known once the server listens; the services read them at each request.

@@ -159,3 +159,4 @@ export function alertmanagerPayload(alerts: Array<{ labels: Record<string, strin
     ...over,
   };
 }
+
