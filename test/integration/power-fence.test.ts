@@ -3,7 +3,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startIpmiSim, type IpmiSimBmc } from '../../lab/bmc/ipmi-sim.js';
 import { freeUdpPort } from '../../lab/bmc/ports.js';
-import { PowerClient, type BmcTarget, type PowerChainResult } from '../../power/index.js';
+import { PowerClient, type BmcTarget } from '../../power/index.js';
+import { value } from '../support/power-results.js';
 
 let bmc: IpmiSimBmc;
 
@@ -27,11 +28,6 @@ function ipmilan(overrides: Partial<BmcTarget> = {}, options: Record<string, str
     options: { lanplus: '1', cipher: '3', readback_interval: '0.1', retry_delay: '0.2', ...options },
     ...overrides,
   };
-}
-
-function value<T>(result: PowerChainResult<T>): T {
-  if (!result.ok) assert.fail(`expected success, got ${result.failure.kind}: ${result.failure.message}`);
-  return result.value;
 }
 
 test('status through fence_ipmilan', async (t) => {

@@ -6,7 +6,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startIpmiSim, type IpmiSimBmc } from '../../lab/bmc/ipmi-sim.js';
 import { createIpmitoolDriver } from '../../power/drivers/ipmitool.js';
-import { PowerClient, type BmcCallRecord, type BmcTarget, type PowerChainResult } from '../../power/index.js';
+import { PowerClient, type BmcCallRecord, type BmcTarget } from '../../power/index.js';
+import { value } from '../support/power-results.js';
 
 let bmc: IpmiSimBmc;
 
@@ -28,11 +29,6 @@ function ipmi(options: Record<string, string> = {}): BmcTarget {
     password: bmc.password,
     options: { readback_interval: '0.1', retry_delay: '0.1', ...options },
   };
-}
-
-function value<T>(result: PowerChainResult<T>): T {
-  if (!result.ok) assert.fail(`expected success, got ${result.failure.kind}: ${result.failure.message}`);
-  return result.value;
 }
 
 test('cipher=auto: suite 17 refused by this BMC, suite 3 used for the rest of the operation', async () => {

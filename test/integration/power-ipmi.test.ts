@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startIpmiSim, type IpmiSimBmc } from '../../lab/bmc/ipmi-sim.js';
 import { freeUdpPort } from '../../lab/bmc/ports.js';
-import { PowerClient, type BmcTarget, type PowerChainResult } from '../../power/index.js';
+import { PowerClient, type BmcTarget } from '../../power/index.js';
+import { value } from '../support/power-results.js';
 
 let bmc: IpmiSimBmc;
 
@@ -29,11 +30,6 @@ function ipmi(overrides: Partial<BmcTarget> = {}, options: Record<string, string
     options: { readback_interval: '0.1', retry_delay: '0.2', ...options },
     ...overrides,
   };
-}
-
-function value<T>(result: PowerChainResult<T>): T {
-  if (!result.ok) assert.fail(`expected success, got ${result.failure.kind}: ${result.failure.message}`);
-  return result.value;
 }
 
 test('status reads the chassis', async (t) => {

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startMiniRedfish, type MiniRedfishBmc } from '../../lab/bmc/mini-redfish.js';
 import { createSelfSignedCertificate } from '../../lab/bmc/self-signed.js';
-import { PowerClient, type BmcTarget, type PowerChainResult } from '../../power/index.js';
+import { PowerClient, type BmcTarget } from '../../power/index.js';
+import { value } from '../support/power-results.js';
 
 const USERNAME = 'operator';
 const PASSWORD = 'correct horse';
@@ -34,11 +35,6 @@ function redfish(overrides: Partial<BmcTarget> = {}, options: Record<string, str
     options: { verify_tls: 'false', readback_interval: '0.05', retry_delay: '0.05', ...options },
     ...overrides,
   };
-}
-
-function value<T>(result: PowerChainResult<T>): T {
-  if (!result.ok) assert.fail(`expected success, got ${result.failure.kind}: ${result.failure.message}`);
-  return result.value;
 }
 
 test('a session is created, used for every request, and deleted after the operation', async () => {

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { startMiniRedfish, type MiniRedfishBmc } from '../../lab/bmc/mini-redfish.js';
 import { GENERIC, IDRAC10, IDRAC8, IDRAC9, ILO4, ILO5, ILO6, MULTI_NODE, OPENBMC, SUPERMICRO, XCC, type RedfishPersonality } from '../../lab/bmc/redfish/personalities.js';
 import { KeyedSemaphore, PowerClient, type BmcTarget, type PowerChainResult } from '../../power/index.js';
+import { value } from '../support/power-results.js';
 
 const USERNAME = 'operator';
 const PASSWORD = 'correct horse';
@@ -34,11 +35,6 @@ function target(bmc: MiniRedfishBmc, options: Record<string, string> = {}, overr
     options: { readback_interval: '0.05', retry_delay: '0.05', readback_timeout: '5', ...options },
     ...overrides,
   };
-}
-
-function value<T>(result: PowerChainResult<T>): T {
-  if (!result.ok) assert.fail(`expected success, got ${result.failure.kind}: ${result.failure.message}`);
-  return result.value;
 }
 
 function failure<T>(result: PowerChainResult<T>): { kind: string; message: string } {

@@ -4,7 +4,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { basename, dirname } from 'node:path';
 import { startSushyEmulator, type SushyBmc } from '../../lab/bmc/sushy.js';
-import { PowerClient, type BmcTarget, type PowerChainResult } from '../../power/index.js';
+import { PowerClient, type BmcTarget } from '../../power/index.js';
+import { value } from '../support/power-results.js';
 
 let bmc: SushyBmc;
 
@@ -26,11 +27,6 @@ function redfish(options: Record<string, string> = { verify_tls: 'false' }, over
     options: { readback_interval: '0.5', retry_delay: '0.2', ...options },
     ...overrides,
   };
-}
-
-function value<T>(result: PowerChainResult<T>): T {
-  if (!result.ok) assert.fail(`expected success, got ${result.failure.kind}: ${result.failure.message}`);
-  return result.value;
 }
 
 test('TLS verification is on by default: the self-signed emulator is refused, once, with a clear error', async () => {
