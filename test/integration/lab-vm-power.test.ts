@@ -1,3 +1,4 @@
+// test-lane: vm (boots QEMU machines through vm-power-command.sh)
 // Powering a lab VM from outside this process, as a BMC simulator's chassis control does: lab/vm/vm-power-command.sh
 // start|stop|status on a state directory, QEMU fully detached (a caller reading our stdout to its end, as popen()
 // does, is not held up), and the chassis-control hook form with RESCUED_VM_STATE_DIR.
