@@ -18,6 +18,7 @@ import { renderTemplate } from '../../boot/templates.js';
 import { createHandshakeSecrets, rescueKernelArguments } from '../../rescue/handshake.js';
 import { parseRescuePhoneHome, type RescuePhoneHome } from '../../lab/vm/contract.js';
 import { startLabVm, type LabVm } from '../../lab/vm/qemu.js';
+import { runCommand } from '../../images/commands.js';
 import { openSession, type ShellSession } from '../../shell/index.js';
 
 const BUILD_TIMEOUT_MS = 600_000;
@@ -154,12 +155,60 @@ describe('rescuectl image build', { timeout: 900_000 }, () => {
     }
   });
 
+  test('the standard kernel image boots too, by DHCP, and mounts ext4 (crc32c_generic loaded before ext4)', async () => {
+    const built = await cli('image', 'build', '--kernel', 'standard', '--register', 'rescued-standard', '--without', 'grub-bios,grub-efi');
+    assert.equal(built.code, 0, built.stderr);
+    assert.match(built.stderr, /\[2\/4\] kernel: linux-image-amd64 /);
+    const environment = (await api.request('GET', '/api/v1/rescue-environments/rescued-standard')).body;
+    assert.equal(environment.initrd, 'rescued/rescued-standard/initrd.img');
+    const disk = join(dataDir, 'ext4.img');
+    await runCommand('mke2fs', ['-q', '-t', 'ext4', '-F', '-L', 'probe', disk, '8M']);
+    const environmentArgs = renderTemplate({ name: 'rescue-env kernel args', body: environment.kernelArgs }, { system: { name: 'lab02', interfaces: [{ name: 'eth0', mac: '52:54:00:aa:bb:02' }] }, mac: '52:54:00:aa:bb:02' });
+    assert.equal(environmentArgs, 'ip=dhcp');
+    const secrets = createHandshakeSecrets('image-build test');
+    const phoneHome = await phoneHomeServer(secrets.token);
+    const sshHostPort = await freePort();
+    let vm: LabVm | undefined;
+    let session: ShellSession | undefined;
+    try {
+      vm = await startLabVm({
+        sshHostPort,
+        memoryMiB: 512,
+        disks: [{ path: disk, snapshot: true }],
+        boot: {
+          kind: 'kernel', kernelPath: join(api.tftpRoot, environment.kernel), initrdPath: join(api.tftpRoot, environment.initrd),
+          kernelArguments: `${environmentArgs} ${rescueKernelArguments({ callbackUrl: `http://10.0.2.2:${phoneHome.port}/ready`, token: secrets.token, publicKey: secrets.publicKey })}`,
+        },
+      });
+      const runningVm = vm;
+      const body = await Promise.race([
+        phoneHome.received,
+        runningVm.waitForSerial(/RESCUED-RESCUE: phone home failed/, 240_000).then(() => { throw new Error('the image could not phone home'); }),
+      ]).catch((error: unknown) => {
+        throw new Error(`${error instanceof Error ? error.message : String(error)}; serial log:\n${runningVm.serialLog().slice(-3000)}`);
+      });
+      assert.match(vm.serialLog(), /RESCUED-RESCUE: network up 10\.0\.2\.15 eth0 \S+ \(dhcp\)/);
+      session = await openSession({ host: '127.0.0.1', port: sshHostPort, privateKey: secrets.privateKeyPem, hostKey: body.sshHostKey, connectTimeoutMs: 20_000, commandTimeoutMs: 60_000 });
+      const mounted = await session.exec(['sh', '-c', 'uname -r; mount -t ext4 -o ro /dev/vda /mnt && ls /mnt && umount /mnt; grep -o "^crc32c_generic\\|^ext4" /proc/modules']);
+      assert.equal(mounted.exitCode, 0, mounted.stdout);
+      assert.match(mounted.stdout, /^\d+\.\d+\.\d+-\d+-amd64$/m);
+      assert.match(mounted.stdout, /lost\+found/);
+      assert.match(mounted.stdout, /^crc32c_generic$/m);
+      assert.match(mounted.stdout, /^ext4$/m);
+    } finally {
+      await session?.close().catch(() => undefined);
+      await vm?.stop();
+      phoneHome.server.closeAllConnections();
+      phoneHome.server.close();
+    }
+  });
+
   test('a second build reuses the cache and updates the registered environment', async () => {
     const again = await cli('image', 'build');
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /rescue environment\s+: rescued-cloud-x86_64 \(updated; kernel rescued\/rescued-cloud-x86_64\/vmlinuz/);
     const listed = (await api.request('GET', '/api/v1/rescue-environments')).body as Array<{ name: string }>;
-    assert.deepEqual(listed.map((item) => item.name), ['rescued-cloud-x86_64']);
+    assert.deepEqual(listed.map((item) => item.name).sort(), ['rescued-cloud-x86_64', 'rescued-standard']);
     assert.ok(existsSync(join(api.tftpRoot, 'rescued', 'rescued-cloud-x86_64', 'initrd.img')));
   });
 });
