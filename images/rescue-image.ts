@@ -136,7 +136,7 @@ function initSource(name: (typeof INIT_SOURCES)[number]): string {
 
 /** GRUB's module folders hold unstripped `.module` copies and prebuilt monolithic images the rescue does not need. */
 function isNeededTreeFile(relativePath: string): boolean {
-  return !relativePath.endsWith('.module') && !relativePath.split('/').includes('monolithic') && !/gdb_grub|gmodule\.pl|\.image$/.test(relativePath);
+  return !relativePath.endsWith('.module') && !relativePath.split('/').includes('monolithic') && !/gdb_grub|gmodule\.pl/.test(relativePath);
 }
 
 function addTree(archive: CpioArchive, root: string, tree: string): void {
