@@ -8,6 +8,7 @@ import { registerPowerCommands } from './commands/power.js';
 import { registerRescueCommands } from './commands/rescue.js';
 import { registerAuditCommands } from './commands/audit.js';
 import { registerAutomationCommands } from './commands/automation.js';
+import { registerImageCommands } from './commands/image.js';
 import { PACKAGE_VERSION } from '../config/version.js';
 
 export function buildProgram(): Command {
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerRescueCommands(program, connect, json);
   registerAuditCommands(program, connect, json);
   registerAutomationCommands(program, connect, json);
+  registerImageCommands(program, connect, json);
   // Subcommands inherit exitOverride and output settings.
   for (const command of program.commands) command.exitOverride().showHelpAfterError('(add --help for usage)');
   return program;

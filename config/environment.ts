@@ -127,6 +127,11 @@ function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value.trim();
 }
 
+/** The boot files folder the TFTP server and /boot/files/ serve: RESCUED_TFTP_ROOT, else <data dir>/tftpboot. */
+export function bootFilesRoot(env: Environment = process.env): string {
+  return resolve(nonEmpty(env.RESCUED_TFTP_ROOT) ?? resolve(nonEmpty(env.RESCUED_DATA_DIR) ?? './data', 'tftpboot'));
+}
+
 export function loadConfig(env: Environment = process.env): RescuedConfig {
   const apiHost = nonEmpty(env.RESCUED_API_HOST) ?? '0.0.0.0';
   const apiPort = readPort(env, 'RESCUED_API_PORT', 8080);
@@ -165,7 +170,7 @@ export function loadConfig(env: Environment = process.env): RescuedConfig {
     databaseUrl: nonEmpty(env.DATABASE_URL),
     secretKey: nonEmpty(env.RESCUED_SECRET_KEY),
     logLevel: nonEmpty(env.RESCUED_LOG_LEVEL) ?? 'info',
-    tftpRoot: resolve(nonEmpty(env.RESCUED_TFTP_ROOT) ?? resolve(dataDir, 'tftpboot')),
+    tftpRoot: bootFilesRoot(env),
     tftpHost: nonEmpty(env.RESCUED_TFTP_HOST) ?? '0.0.0.0',
     tftpPort: env.RESCUED_TFTP_PORT?.trim() && env.RESCUED_TFTP_PORT.trim() !== 'off' ? readPort(env, 'RESCUED_TFTP_PORT', 0) : undefined,
     tftpEnabled: env.RESCUED_TFTP_PORT?.trim() !== 'off',

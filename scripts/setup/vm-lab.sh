@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The virtual lab (lab/vm): QEMU with iPXE ROMs, and the Debian packages the rescue images are built from.
-# Idempotent and non-interactive; run as root on Debian bookworm. The kernel itself is not installed: lab/vm/kernel.ts
+# Idempotent and non-interactive; run as root on Debian bookworm. The kernel itself is not installed: images/kernel.ts
 # fetches linux-image-cloud-amd64 with `apt-get download` into .cache/lab/ on first use.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive

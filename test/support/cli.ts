@@ -10,7 +10,8 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runRescuectl(args: string[], env: Record<string, string>, stdin?: string): Promise<CliResult> {
+/** Runs rescuectl; killed after timeoutMs (default 60 s: an image build's first run downloads packages and needs more). */
+export function runRescuectl(args: string[], env: Record<string, string>, stdin?: string, timeoutMs = 60_000): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [RESCUECTL, ...args], {
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
@@ -20,7 +21,7 @@ export function runRescuectl(args: string[], env: Record<string, string>, stdin?
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
