@@ -103,9 +103,12 @@ export function bootableGrubConfig(uuid: string, kernelVersion: string, kernelAr
   ].join('\n');
 }
 
-/** What grub-install's load.cfg does: find the root file system by UUID, read its grub.cfg. */
+/**
+ * What grub-install's load.cfg does: find the root file system by UUID, read its grub.cfg. The serial console
+ * first, so that GRUB's own errors (a root it cannot find) reach the serial log: the lab VMs have no display.
+ */
 function grubEarlyConfig(uuid: string): string {
-  return [`search --no-floppy --fs-uuid --set=root ${uuid}`, 'set prefix=($root)/boot/grub', 'configfile $prefix/grub.cfg', ''].join('\n');
+  return ['serial --unit=0 --speed=115200', 'terminal_input serial console', 'terminal_output serial console', `search --no-floppy --fs-uuid --set=root ${uuid}`, 'set prefix=($root)/boot/grub', 'configfile $prefix/grub.cfg', ''].join('\n');
 }
 
 function requireFile(path: string, debianPackage: string): void {
