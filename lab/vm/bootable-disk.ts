@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { runCommand } from './commands.js';
 import { rootFstab, writeFakeRoot, type LabDisk } from './disks.js';
-import { ensureInstalledOsBootFiles, type InstalledOsBootFiles } from './installed-os-initramfs.js';
+import { ensureInstalledOsBootFiles, type InstalledOsBootFiles } from './rescue-based-images.js';
 import type { LabVmFirmware } from './qemu.js';
 
 export const GRUB_I386_PC_DIRECTORY = '/usr/lib/grub/i386-pc';

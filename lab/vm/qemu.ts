@@ -18,7 +18,7 @@ import { join, resolve } from 'node:path';
 export type LabVmBoot =
   /** Direct boot: QEMU loads the kernel and initrd itself (fastest). */
   | { kind: 'kernel'; kernelPath: string; initrdPath: string; kernelArguments: string }
-  /** Network boot through the NIC's iPXE ROM; bootFileUrl is handed out by QEMU's DHCP (http:// or tftp://). */
+  /** Network boot through the NIC's iPXE ROM (then the first disk); bootFileUrl is handed out by QEMU's DHCP (http:// or tftp://). */
   | { kind: 'network'; bootFileUrl: string }
   /** Boot from the first disk through the firmware (SeaBIOS: its MBR; OVMF: EFI/BOOT/BOOTX64.EFI on its ESP). */
   | { kind: 'disk' };
@@ -205,7 +205,9 @@ export function buildQemuArguments(spec: LabVmSpec, macAddress: string, files: Q
       args.push('-kernel', spec.boot.kernelPath, '-initrd', spec.boot.initrdPath, '-append', spec.boot.kernelArguments);
       break;
     case 'network':
-      args.push('-boot', 'order=n');
+      // Network first, then the disk, as a PXE-first server is set up: when the network boot exits (rescued's
+      // "boot from local disk" script, after an install), the firmware boots the disk.
+      args.push('-boot', 'order=nc');
       break;
     case 'disk':
       args.push('-boot', 'order=c');
