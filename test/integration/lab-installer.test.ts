@@ -84,4 +84,26 @@ describe('the lab installer writes the OS image and calls the install-status cal
     assert.equal(table.partitiontable.label, 'dos');
     assert.equal((await checkDiskImage(rootFileSystemPath({ path: target, rootOffsetBytes: osImage.disk.rootOffsetBytes }))).exitCode, 0);
   });
+
+  test('an image it cannot fetch: the installer calls failed, the install is recorded as failed', async () => {
+    const mac2 = randomLabMacAddress();
+    for (const [path, body] of [
+      ['/api/v1/templates', { name: 'lab-installer-missing', kind: 'script', body: labInstallerTemplate('{{ server.http }}/boot/files/lab/no-such-image.raw.gz') }],
+      ['/api/v1/profiles', { name: 'lab-os-missing', distro: 'lab-os', autoinstall: 'lab-installer-missing' }],
+      ['/api/v1/systems', { name: 'inst02', profile: 'lab-os-missing', netbootEnabled: true, interfaces: [{ mac: mac2 }] }],
+    ] as const) {
+      const reply = await api.request('POST', path, { body });
+      assert.equal(reply.status, 201, `${path}: ${JSON.stringify(reply.body)}`);
+    }
+    const target = join(work, 'target2.raw');
+    writeFileSync(target, '');
+    truncateSync(target, 16 * 1024 * 1024);
+    vm = await startLabVm({ macAddress: mac2, disks: [{ path: target }], boot: { kind: 'network', bootFileUrl: `tftp://10.0.2.2:${tftpPort}/boot.ipxe` } });
+    await vm.waitForSerial(/RESCUED-INSTALLER: failed: writing [^\r\n]*/, 180_000);
+    await vm.waitForExit(60_000);
+    const [install] = await api.inventory.installHistory.list('inst02');
+    assert.equal(install?.outcome, 'failed', JSON.stringify(install));
+    const system = await api.request('GET', '/api/v1/systems/inst02');
+    assert.equal(system.body.netbootEnabled, true, 'a failed install leaves netboot on');
+  });
 });
