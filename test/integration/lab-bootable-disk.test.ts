@@ -4,7 +4,7 @@
 // reads. A disk broken the way the breakers break it does not come up.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildBootableDisk, type BootableDisk } from '../../lab/vm/bootable-disk.js';
@@ -90,5 +90,19 @@ describe('bootable lab disks', () => {
     const listing = await runCommand('debugfs', ['-R', 'ls /boot', rootFileSystemPath(other)]);
     assert.doesNotMatch(listing.stdout, /vmlinuz|initrd\.img/);
     assert.equal((await checkDiskImage(rootFileSystemPath(other))).exitCode, 0, 'removing the kernel leaves a clean file system');
+
+    // A given root tree (a zoo root, say) is copied as it is; only the boot files and grub.cfg are the lab's.
+    const tree = join(work, 'tree');
+    mkdirSync(join(tree, 'etc'), { recursive: true });
+    mkdirSync(join(tree, 'boot', 'grub'), { recursive: true });
+    writeFileSync(join(tree, 'etc', 'fstab'), 'UUID=0a1b2c3d-0000-4000-8000-000000000001 / ext4 defaults 0 1\n');
+    writeFileSync(join(tree, 'etc', 'hostname'), 'zoo\n');
+    writeFileSync(join(tree, 'boot', 'grub', 'grub.cfg'), 'menuentry old {}\n');
+    const fromTree = await buildBootableDisk({ directory: work, name: 'from-tree', rootTree: tree, uuid: '0a1b2c3d-0000-4000-8000-000000000001' });
+    const inside = rootFileSystemPath(fromTree);
+    assert.equal(await readFileFromDiskImage(inside, '/etc/hostname'), 'zoo\n');
+    assert.match(await readFileFromDiskImage(inside, '/etc/fstab'), /^UUID=0a1b2c3d-0000-4000-8000-000000000001 \/ ext4 defaults/);
+    assert.match(await readFileFromDiskImage(inside, '/boot/grub/grub.cfg'), /root=UUID=0a1b2c3d-0000-4000-8000-000000000001 ro console=ttyS0/);
+    await assert.rejects(buildBootableDisk({ directory: work, name: 'bad', firmware: 'coreboot' as 'bios' }), /firmware must be "bios" or "uefi": "coreboot"/);
   });
 });
