@@ -18,7 +18,10 @@ import { join, resolve } from 'node:path';
 export type LabVmBoot =
   /** Direct boot: QEMU loads the kernel and initrd itself (fastest). */
   | { kind: 'kernel'; kernelPath: string; initrdPath: string; kernelArguments: string }
-  /** Network boot through the NIC's iPXE ROM (then the first disk); bootFileUrl is handed out by QEMU's DHCP (http:// or tftp://). */
+  /**
+   * Network boot through the NIC's iPXE ROM, then the first disk; bootFileUrl is handed out by QEMU's DHCP (http://
+   * or tftp://). BIOS: once (a reboot in the guest boots the disk); UEFI: every boot (OVMF's order is fixed).
+   */
   | { kind: 'network'; bootFileUrl: string }
   /** Boot from the first disk through the firmware (SeaBIOS: its MBR; OVMF: EFI/BOOT/BOOTX64.EFI on its ESP). */
   | { kind: 'disk' };
@@ -196,7 +199,8 @@ export function buildQemuArguments(spec: LabVmSpec, macAddress: string, files: Q
     if (disk.readOnly) drive.push('readonly=on');
     if (disk.snapshot) drive.push('snapshot=on');
     const device = [`virtio-blk-pci,drive=disk${index},serial=lab-disk-${index}`];
-    if (firmware === 'uefi' && index === 0 && spec.boot.kind === 'disk') device.push('bootindex=0');
+    // UEFI: OVMF's boot order comes from bootindex alone; the disk is first, or second after the network.
+    if (firmware === 'uefi' && index === 0) device.push(spec.boot.kind === 'disk' ? 'bootindex=0' : 'bootindex=1');
     args.push('-drive', drive.join(','), '-device', device.join(','));
   });
   switch (spec.boot.kind) {
@@ -205,9 +209,10 @@ export function buildQemuArguments(spec: LabVmSpec, macAddress: string, files: Q
       args.push('-kernel', spec.boot.kernelPath, '-initrd', spec.boot.initrdPath, '-append', spec.boot.kernelArguments);
       break;
     case 'network':
-      // Network first, then the disk, as a PXE-first server is set up: when the network boot exits (rescued's
-      // "boot from local disk" script, after an install), the firmware boots the disk.
-      args.push('-boot', 'order=nc');
+      // A one-time network boot, as IPMI's `chassis bootdev pxe` is: this power-on boots the network (SeaBIOS
+      // falls through to the disk when the network boot exits, e.g. rescued's "boot from local disk" script), and
+      // a reboot inside the guest (an installer's, at its end) boots the disk (QEMU restores order=c on reset).
+      args.push('-boot', 'once=n,order=c');
       break;
     case 'disk':
       args.push('-boot', 'order=c');

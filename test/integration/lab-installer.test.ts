@@ -1,7 +1,7 @@
 // The reinstall case's installer, through rescued's real install path: a system with netboot enabled network-boots
 // (iPXE → our TFTP boot.ipxe → our per-MAC HTTP script) into its profile's installer, which fetches its rendered
 // autoinstall file (the per-install token in the status URLs), calls started, writes the OS image (the lab's
-// bootable disk) to /dev/vda, calls finished and reboots; netboot is then off, so the machine boots its new disk
+// bootable disk) to /dev/vda, calls finished and reboots (netboot is then off); the machine boots its new disk
 // through its own GRUB and answers SSH.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -72,8 +72,9 @@ describe('the lab installer writes the OS image and calls the install-status cal
     const system = await api.request('GET', '/api/v1/systems/inst01');
     assert.equal(system.body.netbootEnabled, false, 'the finished install turned netboot off (netbootOnce)');
 
-    // The reboot: iPXE gets "boot from local disk" now, the firmware boots the disk the installer wrote.
-    await vm.waitForSerial(/RESCUED-INSTALLER: rebooting[\s\S]*rescued: inst01 boots from local disk[\s\S]*RESCUED-INSTALLED: (sshd up|failed)[^\r\n]*/, 120_000);
+    // The reboot: the network boot was a one-time one (as IPMI's bootdev pxe), so the firmware boots the disk the
+    // installer wrote, through its own GRUB.
+    await vm.waitForSerial(/RESCUED-INSTALLER: rebooting[\s\S]*GRUB loading[\s\S]*RESCUED-INSTALLED: (sshd up|failed)[^\r\n]*/, 120_000);
     assert.match(vm.serialLog(), /RESCUED-INSTALLED: sshd up/, vm.serialLog().slice(-3000));
     assert.deepEqual(await sshAnswers('127.0.0.1', sshPort, 10_000), { answered: true, detail: 'an SSH server identified itself' });
     console.log(`# installer: ${osImage.gzipBytes} bytes gzip'd, install finished at ${installedAt} ms, new OS answers SSH at ${Date.now() - started} ms`);
