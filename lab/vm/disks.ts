@@ -5,6 +5,10 @@
 //   freed-blocks       `freeb` on a file's blocks: the block bitmap says they are free while the file uses them
 //   zeroed-superblock  the primary superblock overwritten with zeros (e2fsck must use a backup)
 //   bad-fstab-uuid     /etc/fstab mounts / by a UUID that no file system has (the file system itself is fine)
+//   kernel-gone        every /boot/vmlinuz-* and /boot/initrd.img-* removed (the boot loader has nothing to load;
+//                      only a reinstall brings the kernel back)
+// A disk whose root file system sits in a partition (bootable-disk.ts) names its byte offset: e2fsprogs open
+// `IMAGE?offset=N` (unix_io's offset option), so the same breakers work on a partitioned image.
 // The first two also mark the file system as having errors, as the kernel does when it meets such damage, so
 // that a plain `e2fsck -n` (without -f) looks at it.
 import { randomUUID } from 'node:crypto';
@@ -13,9 +17,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { runCommand, type CommandResult } from './commands.js';
 
-export type DiskBreakage = 'cleared-inode' | 'freed-blocks' | 'zeroed-superblock' | 'bad-fstab-uuid';
+export type DiskBreakage = 'cleared-inode' | 'freed-blocks' | 'zeroed-superblock' | 'bad-fstab-uuid' | 'kernel-gone';
 
-export const DISK_BREAKAGES: readonly DiskBreakage[] = ['cleared-inode', 'freed-blocks', 'zeroed-superblock', 'bad-fstab-uuid'];
+export const DISK_BREAKAGES: readonly DiskBreakage[] = ['cleared-inode', 'freed-blocks', 'zeroed-superblock', 'bad-fstab-uuid', 'kernel-gone'];
 
 export interface CreateLabDiskOptions {
   /** Folder for the image (created if missing). */
@@ -42,6 +46,8 @@ export interface LabDisk {
   kernelVersion: string;
   /** The /etc/fstab written at creation (root by UUID). */
   fstab: string;
+  /** Where the root file system starts in the image, in bytes (a partitioned disk); absent or 0: at the start. */
+  rootOffsetBytes?: number;
 }
 
 export interface DiskDamage {
@@ -54,6 +60,8 @@ export interface DiskDamage {
   blocks?: number[];
   /** bad-fstab-uuid: the UUID /etc/fstab now names, which no file system has. */
   missingUuid?: string;
+  /** kernel-gone: the files removed from /boot. */
+  removedFiles?: string[];
 }
 
 export interface BrokenLabDisk extends LabDisk {
@@ -84,7 +92,8 @@ function logLines(name: string, count: number): string {
   return `${lines.join('\n')}\n`;
 }
 
-function writeFakeRoot(root: string, uuid: string, kernelVersion: string, hostname: string): string {
+/** The lab's small installed root (fstab by UUID, placeholder kernel files, grub.cfg, logs) in a directory. */
+export function writeFakeRoot(root: string, uuid: string, kernelVersion: string, hostname: string): string {
   const fstab = rootFstab(uuid);
   const files: Record<string, string> = {
     'etc/fstab': fstab,
@@ -104,6 +113,13 @@ function writeFakeRoot(root: string, uuid: string, kernelVersion: string, hostna
   }
   for (const directory of ['home', 'tmp', 'var/tmp', 'mnt', 'proc', 'sys', 'dev', 'run']) mkdirSync(join(root, directory), { recursive: true });
   return fstab;
+}
+
+/** The root file system as e2fsprogs (debugfs, e2fsck, dumpe2fs, tune2fs) open it: `IMAGE` or `IMAGE?offset=N`. */
+export function rootFileSystemPath(disk: Pick<LabDisk, 'path' | 'rootOffsetBytes'>): string {
+  const offset = disk.rootOffsetBytes ?? 0;
+  if (!Number.isInteger(offset) || offset < 0) throw new Error(`rootOffsetBytes must be a non-negative integer: ${offset}`);
+  return offset === 0 ? disk.path : `${disk.path}?offset=${offset}`;
 }
 
 async function debugfs(imagePath: string, commands: string[], writable: boolean): Promise<CommandResult> {
@@ -208,22 +224,23 @@ export async function createLabDisk(options: CreateLabDiskOptions): Promise<LabD
 /** Damages an existing lab disk image in place. */
 export async function breakLabDisk(disk: LabDisk, kind: DiskBreakage): Promise<BrokenLabDisk> {
   if (!existsSync(disk.path)) throw new Error(`disk image not found: ${disk.path}`);
+  const fileSystem = rootFileSystemPath(disk);
   let damage: DiskDamage;
   switch (kind) {
     case 'cleared-inode': {
       const damagedFile = '/var/log/syslog';
-      const inode = await inodeOf(disk.path, damagedFile);
-      await debugfs(disk.path, [`clri <${inode}>`], true);
-      await markFileSystemErrors(disk.path);
+      const inode = await inodeOf(fileSystem, damagedFile);
+      await debugfs(fileSystem, [`clri <${inode}>`], true);
+      await markFileSystemErrors(fileSystem);
       damage = { kind, damagedFile, inode, description: `inode ${inode} (${damagedFile}) cleared with debugfs clri` };
       break;
     }
     case 'freed-blocks': {
       const damagedFile = '/var/log/messages';
-      const blocks = await blocksOf(disk.path, damagedFile);
+      const blocks = await blocksOf(fileSystem, damagedFile);
       const freed = blocks.slice(0, Math.min(8, blocks.length));
-      await debugfs(disk.path, freed.map((block) => `freeb ${block}`), true);
-      await markFileSystemErrors(disk.path);
+      await debugfs(fileSystem, freed.map((block) => `freeb ${block}`), true);
+      await markFileSystemErrors(fileSystem);
       damage = { kind, damagedFile, blocks: freed, description: `blocks ${freed.join(', ')} of ${damagedFile} marked free with debugfs freeb` };
       break;
     }
@@ -231,7 +248,7 @@ export async function breakLabDisk(disk: LabDisk, kind: DiskBreakage): Promise<B
       // The primary superblock is the 1024 bytes at offset 1024, whatever the block size.
       const descriptor = openSync(disk.path, 'r+');
       try {
-        writeSync(descriptor, Buffer.alloc(1024), 0, 1024, 1024);
+        writeSync(descriptor, Buffer.alloc(1024), 0, 1024, (disk.rootOffsetBytes ?? 0) + 1024);
       } finally {
         closeSync(descriptor);
       }
@@ -241,13 +258,23 @@ export async function breakLabDisk(disk: LabDisk, kind: DiskBreakage): Promise<B
     case 'bad-fstab-uuid': {
       let missingUuid = randomUUID();
       while (missingUuid === disk.uuid) missingUuid = randomUUID();
-      await writeFileToDiskImage(disk.path, '/etc/fstab', rootFstab(missingUuid));
+      await writeFileToDiskImage(fileSystem, '/etc/fstab', rootFstab(missingUuid));
       damage = {
         kind,
         damagedFile: '/etc/fstab',
         missingUuid,
         description: `/etc/fstab mounts / by UUID=${missingUuid}, which no file system has (the root file system is ${disk.uuid})`,
       };
+      break;
+    }
+    case 'kernel-gone': {
+      const { stdout } = await runCommand('debugfs', ['-R', 'ls -p /boot', fileSystem]);
+      // `ls -p` lines: /inode/mode/uid/gid/name/size/
+      const names = stdout.split('\n').map((line) => line.split('/')[5] ?? '').filter((name) => /^(vmlinuz|initrd\.img)-/.test(name));
+      if (names.length === 0) throw new Error(`kernel-gone: ${disk.path} has no /boot/vmlinuz-* or /boot/initrd.img-* to remove`);
+      const removedFiles = names.map((name) => `/boot/${name}`);
+      await debugfs(fileSystem, removedFiles.map((path) => `rm ${path}`), true);
+      damage = { kind, removedFiles, description: `${removedFiles.join(', ')} removed: the boot loader finds no kernel to load` };
       break;
     }
     default: {

@@ -1,7 +1,9 @@
 // A QEMU machine for the lab: x86_64 under TCG (no KVM here), virtio-net on QEMU's user-mode network (the host
 // is 10.0.2.2 to the guest; SSH reached through hostfwd on 127.0.0.1), optional virtio-blk disks, and the
 // serial console in a file. Boots a kernel+initrd directly, from the network with QEMU's iPXE ROM (`-boot n`,
-// the DHCP bootfile from `bootfile=`), or from its first disk.
+// the DHCP bootfile from `bootfile=`), or from its first disk. Firmware: SeaBIOS (default) or UEFI, which is
+// OVMF (Debian's ovmf: OVMF_CODE.fd read-only plus a per-VM copy of OVMF_VARS.fd, both as pflash) with iPXE's EFI
+// driver ROM for the NIC (ipxe-qemu's efi-virtio.rom), so a UEFI machine network-boots through iPXE too.
 //
 // Two ways to run it:
 //   attached (default): a child process of this one; stop() ends it.
@@ -9,17 +11,31 @@
 //   parent that reads our output through popen() (ipmi_sim's chassis_control) never waits for QEMU.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 export type LabVmBoot =
   /** Direct boot: QEMU loads the kernel and initrd itself (fastest). */
   | { kind: 'kernel'; kernelPath: string; initrdPath: string; kernelArguments: string }
-  /** Network boot through the NIC's iPXE ROM; bootFileUrl is handed out by QEMU's DHCP (http:// or tftp://). */
+  /**
+   * Network boot through the NIC's iPXE ROM, then the first disk; bootFileUrl is handed out by QEMU's DHCP (http://
+   * or tftp://). BIOS: once (a reboot in the guest boots the disk); UEFI: every boot (OVMF's order is fixed).
+   */
   | { kind: 'network'; bootFileUrl: string }
-  /** BIOS boot from the first disk. */
+  /** Boot from the first disk through the firmware (SeaBIOS: its MBR; OVMF: EFI/BOOT/BOOTX64.EFI on its ESP). */
   | { kind: 'disk' };
+
+/** bios: SeaBIOS with iPXE's PXE ROM; uefi: OVMF with iPXE's EFI driver ROM. */
+export type LabVmFirmware = 'bios' | 'uefi';
+
+/** Debian's ovmf package: the firmware code (read-only) and the template of its variable store. */
+export const OVMF_CODE_PATH = '/usr/share/OVMF/OVMF_CODE.fd';
+export const OVMF_VARS_TEMPLATE_PATH = '/usr/share/OVMF/OVMF_VARS.fd';
+/** ipxe-qemu's virtio-net ROM with the EFI driver (the BIOS-only one is pxe-virtio.rom). */
+export const IPXE_EFI_VIRTIO_ROM_PATH = '/usr/lib/ipxe/qemu/efi-virtio.rom';
+/** The per-VM copy of OVMF_VARS.fd in the state directory (UEFI keeps its boot entries there). */
+export const OVMF_VARS_FILE_NAME = 'ovmf-vars.fd';
 
 export interface LabVmDisk {
   /** Image file; attached as /dev/vda, /dev/vdb, ... in order. */
@@ -38,6 +54,8 @@ export interface LabVmHostForward {
 /** Everything that makes up the machine; JSON-plain, so it can be written to a state directory. */
 export interface LabVmSpec {
   boot: LabVmBoot;
+  /** Default bios. */
+  firmware?: LabVmFirmware;
   /** Default 384. */
   memoryMiB?: number;
   /** 52:54:00:xx:xx:xx; default a random one. */
@@ -102,12 +120,28 @@ export interface QemuFiles {
   serialLogPath: string;
   serconPortPath: string;
   appendSerialLog: boolean;
+  /** UEFI only: this VM's writable copy of OVMF_VARS.fd (ensureOvmfVars makes it). */
+  ovmfVarsPath?: string;
+}
+
+/** Copies OVMF_VARS.fd to STATE_DIR/ovmf-vars.fd unless this VM has its own already; returns the path. */
+export function ensureOvmfVars(stateDirectory: string): string {
+  const path = join(stateDirectory, OVMF_VARS_FILE_NAME);
+  if (!existsSync(path)) {
+    for (const required of [OVMF_CODE_PATH, OVMF_VARS_TEMPLATE_PATH]) {
+      if (!existsSync(required)) throw new Error(`${required} is missing: install the Debian package ovmf (scripts/setup/vm-lab.sh)`);
+    }
+    copyFileSync(OVMF_VARS_TEMPLATE_PATH, path);
+  }
+  return path;
 }
 
 /** The qemu-system-x86_64 argument array for a spec (without the binary itself). */
 export function buildQemuArguments(spec: LabVmSpec, macAddress: string, files: QemuFiles): string[] {
   if (!MAC_PATTERN.test(macAddress)) throw new Error(`MAC address must look like 52:54:00:12:34:56: ${JSON.stringify(macAddress)}`);
   const memoryMiB = spec.memoryMiB ?? 384;
+  const firmware = spec.firmware ?? 'bios';
+  if (firmware !== 'bios' && firmware !== 'uefi') throw new Error(`firmware must be "bios" or "uefi": ${JSON.stringify(firmware)}`);
   if (!Number.isInteger(memoryMiB) || memoryMiB < 64) throw new Error(`memoryMiB must be an integer >= 64: ${memoryMiB}`);
 
   const netdev = ['user', 'id=n0'];
@@ -138,8 +172,20 @@ export function buildQemuArguments(spec: LabVmSpec, macAddress: string, files: Q
     // iPXE prints to the serial port only when fw_cfg tells it which one.
     '-fw_cfg', `name=etc/sercon-port,file=${qemuOptionValue(files.serconPortPath)}`,
     '-netdev', netdev.join(','),
-    '-device', `virtio-net-pci,netdev=n0,mac=${macAddress}`,
   ];
+  // OVMF boots what fw_cfg's bootorder (from bootindex) names first, so the boot device gets bootindex=0.
+  const nic = [`virtio-net-pci,netdev=n0,mac=${macAddress}`];
+  if (firmware === 'uefi') {
+    if (!files.ovmfVarsPath) throw new Error('a UEFI VM needs its own OVMF_VARS copy (QemuFiles.ovmfVarsPath; ensureOvmfVars makes it)');
+    if (!existsSync(IPXE_EFI_VIRTIO_ROM_PATH)) throw new Error(`${IPXE_EFI_VIRTIO_ROM_PATH} is missing: install the Debian package ipxe-qemu`);
+    args.push(
+      '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${qemuOptionValue(OVMF_CODE_PATH)}`,
+      '-drive', `if=pflash,format=raw,unit=1,file=${qemuOptionValue(files.ovmfVarsPath)}`,
+    );
+    nic.push(`romfile=${qemuOptionValue(IPXE_EFI_VIRTIO_ROM_PATH)}`);
+    if (spec.boot.kind === 'network') nic.push('bootindex=0');
+  }
+  args.push('-device', nic.join(','));
   if (spec.withRng ?? true) args.push('-object', 'rng-random,id=rng0,filename=/dev/urandom', '-device', 'virtio-rng-pci,rng=rng0');
   (spec.disks ?? []).forEach((disk, index) => {
     if (!existsSync(disk.path)) throw new Error(`disk image not found: ${disk.path}`);
@@ -152,7 +198,10 @@ export function buildQemuArguments(spec: LabVmSpec, macAddress: string, files: Q
     ];
     if (disk.readOnly) drive.push('readonly=on');
     if (disk.snapshot) drive.push('snapshot=on');
-    args.push('-drive', drive.join(','), '-device', `virtio-blk-pci,drive=disk${index},serial=lab-disk-${index}`);
+    const device = [`virtio-blk-pci,drive=disk${index},serial=lab-disk-${index}`];
+    // UEFI: OVMF's boot order comes from bootindex alone; the disk is first, or second after the network.
+    if (firmware === 'uefi' && index === 0) device.push(spec.boot.kind === 'disk' ? 'bootindex=0' : 'bootindex=1');
+    args.push('-drive', drive.join(','), '-device', device.join(','));
   });
   switch (spec.boot.kind) {
     case 'kernel':
@@ -160,7 +209,10 @@ export function buildQemuArguments(spec: LabVmSpec, macAddress: string, files: Q
       args.push('-kernel', spec.boot.kernelPath, '-initrd', spec.boot.initrdPath, '-append', spec.boot.kernelArguments);
       break;
     case 'network':
-      args.push('-boot', 'order=n');
+      // A one-time network boot, as IPMI's `chassis bootdev pxe` is: this power-on boots the network (SeaBIOS
+      // falls through to the disk when the network boot exits, e.g. rescued's "boot from local disk" script), and
+      // a reboot inside the guest (an installer's, at its end) boots the disk (QEMU restores order=c on reset).
+      args.push('-boot', 'once=n,order=c');
       break;
     case 'disk':
       args.push('-boot', 'order=c');
@@ -333,7 +385,8 @@ export async function startLabVm(options: StartLabVmOptions): Promise<LabVm> {
   try {
     writeSerconPortFile(serconPortPath);
     if (!appendSerialLog) writeFileSync(serialLogPath, '');
-    const args = buildQemuArguments(options, macAddress, { serialLogPath, serconPortPath, appendSerialLog: true });
+    const ovmfVarsPath = options.firmware === 'uefi' ? ensureOvmfVars(stateDirectory) : undefined;
+    const args = buildQemuArguments(options, macAddress, { serialLogPath, serconPortPath, appendSerialLog: true, ...(ovmfVarsPath ? { ovmfVarsPath } : {}) });
     if (options.detached) {
       handle = detachedHandle(await startDaemonizedQemu(qemuBinary, args, join(stateDirectory, QEMU_PID_FILE_NAME)));
     } else {

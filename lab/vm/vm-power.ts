@@ -5,11 +5,12 @@
 //   STATE_DIR/serial.log  the serial console, appended across boots
 //   STATE_DIR/boot.json   the current boot: pid, boot device, start time, serial log offset
 //   STATE_DIR/power.log   one JSON line per power action
+//   STATE_DIR/ovmf-vars.fd  a UEFI VM's variable store (a copy of OVMF_VARS.fd, kept across power cycles)
 // QEMU runs daemonized (setsid, stdio on /dev/null), so callers that read our output through popen() never hang.
 // Power actions on one state directory are serialised by a lock file.
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, renameSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { buildQemuArguments, processIsAlive, QEMU_PID_FILE_NAME, SERIAL_LOG_NAME, startDaemonizedQemu, stopQemuProcess, type LabVmBoot, type LabVmSpec } from './qemu.js';
+import { buildQemuArguments, ensureOvmfVars, processIsAlive, QEMU_PID_FILE_NAME, SERIAL_LOG_NAME, startDaemonizedQemu, stopQemuProcess, type LabVmBoot, type LabVmSpec } from './qemu.js';
 
 export type VmBootDevice = 'network' | 'disk';
 
@@ -150,7 +151,9 @@ async function powerOnLocked(directory: string, bootDevice: VmBootDevice | undef
   serconPort.writeBigUInt64LE(0x3f8n);
   writeFileSync(serconPortPath, serconPort);
   const serialLogOffset = existsSync(serialLogPath) ? statSync(serialLogPath).size : 0;
-  const args = buildQemuArguments({ ...spec, boot }, spec.macAddress.toLowerCase(), { serialLogPath, serconPortPath, appendSerialLog: true });
+  // A UEFI VM keeps its own variable store across power cycles, as a real machine's NVRAM.
+  const ovmfVarsPath = spec.firmware === 'uefi' ? ensureOvmfVars(directory) : undefined;
+  const args = buildQemuArguments({ ...spec, boot }, spec.macAddress.toLowerCase(), { serialLogPath, serconPortPath, appendSerialLog: true, ...(ovmfVarsPath ? { ovmfVarsPath } : {}) });
   const pid = await startDaemonizedQemu(spec.qemuBinary ?? 'qemu-system-x86_64', args, join(directory, QEMU_PID_FILE_NAME));
   const startedAt = new Date().toISOString();
   const current: CurrentVmBoot = { pid, bootDevice: device, startedAt, serialLogOffset };

@@ -19,6 +19,12 @@ packages=(
   cpio              # not needed by our own newc writer, handy to inspect images (cpio -t)
   zstd              # unpacks the initramfs that the zoo's installed Debian rebuilds (mkinitramfs compresses with zstd)
   openssh-client    # ssh, ssh-keygen for the tests
+  grub-pc-bin       # GRUB for BIOS (grub-mkimage -O i386-pc, boot.img) on the lab's bootable disks
+  grub-efi-amd64-bin  # GRUB for UEFI (grub-mkimage -O x86_64-efi) on the lab's bootable disks
+  grub-common       # grub-mkimage
+  mtools            # mcopy/mmd: files into a FAT ESP image without mounting it
+  dosfstools        # mkfs.vfat -C: the ESP image
+  ovmf              # UEFI firmware for QEMU (OVMF_CODE.fd, OVMF_VARS.fd)
   ca-certificates
 )
 

@@ -96,6 +96,9 @@ describe('lab vm', { timeout: 240_000 }, () => {
         assert.doesNotMatch(fstab, new RegExp(disk.uuid));
         const superblock = await run('dumpe2fs', ['-h', disk.path]);
         assert.match(superblock.stdout, new RegExp(`Filesystem UUID:\\s+${disk.uuid}`));
+      } else if (kind === 'kernel-gone') {
+        assert.equal(check.exitCode, 0, 'removing the kernel leaves the file system clean');
+        assert.deepEqual(disk.damage.removedFiles?.sort(), [`/boot/initrd.img-${disk.kernelVersion}`, `/boot/vmlinuz-${disk.kernelVersion}`]);
       } else {
         assert.notEqual(check.exitCode, 0, `${kind}: e2fsck -fn must find errors\n${check.stdout}`);
       }
