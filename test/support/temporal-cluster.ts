@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { parse, stringify } from 'yaml';
 import { Connection } from '@temporalio/client';
+import { msToTs } from '@temporalio/common/lib/time.js';
 import { locateOrBuildTemporalServer, TEMPORAL_SERVER_VERSION } from '../../temporal/server-binary.js';
 import { ensureSearchAttributes, RESCUE_SEARCH_ATTRIBUTES } from '../../temporal/search-attributes.js';
 import { createServer } from 'node:net';
@@ -105,7 +106,7 @@ async function waitForNamespace(address: string, namespace: string, deadline: nu
       const connection = await Connection.connect({ address, connectTimeout: 1000 });
       try {
         if (!registered) {
-          await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: { seconds: 86_400 } }).catch((error: Error & { code?: number }) => {
+          await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('1 day') }).catch((error: Error & { code?: number }) => {
             // ALREADY_EXISTS (6): a retry after a registration that went through.
             if (error.code !== 6) throw error;
           });
