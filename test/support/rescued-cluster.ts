@@ -235,7 +235,9 @@ export async function addFleetMachine(cluster: Pick<RescuedCluster, 'adminToken'
     profile: 'web',
     interfaces: [{ mac }],
     labels: { 'rescued.verify': `tcp:127.0.0.1:${machine.osPort}`, 'rescued.devices': options.disk },
-    power: [{ type: 'ipmi', address: bmc.host, port: bmc.port, user: bmc.username, password: bmc.password, options: { retries: '0', readback_timeout: '20', cycle_settle: '1' } }],
+    // ipmi_sim runs a node process per chassis command: on a loaded machine an answer can take seconds, so
+    // ipmitool waits longer per try (-N 5) than our 2 s default before it retransmits.
+    power: [{ type: 'ipmi', address: bmc.host, port: bmc.port, user: bmc.username, password: bmc.password, options: { ipmi_timeout: '5', readback_timeout: '20', cycle_settle: '1' } }],
   });
   if (reply.status !== 201) {
     await machine.stop();
