@@ -5,7 +5,7 @@
 // home, and one local sshd with a small disk image stands in for every rescue environment (diagnosis runs
 // its real probes over SSH on that image).
 //
-//   npm run bench -- cluster [--rescues 40]
+//   npm run bench -- cluster [--rescues 16]
 //
 // Baseline, in the same run and on the same cluster: one rescue alone. Figures: completed rescues per second,
 // the workers' peak RSS, and workflow task latency (schedule-to-start and start-to-complete, from the
@@ -114,7 +114,7 @@ export default async function clusterBench(args: string[]): Promise<void> {
     console.log('cluster: skipped, needs DATABASE_URL (a PostgreSQL role that may create databases)');
     return;
   }
-  const count = Number(argument(args, '--rescues') ?? 40);
+  const count = Number(argument(args, '--rescues') ?? 16);
   const temporal = await startTemporalCluster({ adminUrl });
   const database = await createScratchDatabase(adminUrl, 'rescued_bench');
   const work = await mkdtemp(join(tmpdir(), 'rescued-cluster-bench-'));

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { startTemporalCluster, type TemporalCluster } from '../support/temporal-cluster.js';
 import { addFleetBasics, addFleetMachine, clusterRequest, createScratchDatabase, startRescuedCluster, type FleetMachine, type RescuedCluster } from '../support/rescued-cluster.js';
@@ -29,6 +30,7 @@ describe('rescued on a Temporal cluster on PostgreSQL, two APIs and three worker
   let client: Client;
   let sshd: TestSshd;
   let work: string;
+  let disk: string;
   const machines: FleetMachine[] = [];
 
   before(async () => {
@@ -39,10 +41,10 @@ describe('rescued on a Temporal cluster on PostgreSQL, two APIs and three worker
     client = new Client({ connection, namespace: temporal.namespace });
     work = await mkdtemp(join(tmpdir(), 'rescued-cluster-test-'));
     sshd = await startSshd();
-    const disk = await createLabDisk({ directory: work, sizeMiB: 16 });
+    disk = (await createLabDisk({ directory: work, sizeMiB: 16 })).path;
     await addFleetBasics(cluster);
     for (let index = 0; index < MACHINES; index++) {
-      machines.push(await addFleetMachine(cluster, { name: `node${String(index).padStart(2, '0')}`, apiUrl: cluster.apiUrls[index % 2]!, sshd, disk: disk.path }));
+      machines.push(await addFleetMachine(cluster, { name: `node${String(index).padStart(2, '0')}`, apiUrl: cluster.apiUrls[index % 2]!, sshd, disk }));
     }
   });
 
@@ -104,6 +106,16 @@ describe('rescued on a Temporal cluster on PostgreSQL, two APIs and three worker
       assert.equal(runs.body.length, 1, `${machine.name}: one rescue run recorded`);
       assert.equal(machine.machine.phoneHomes, 1, `${machine.name}: phoned home once`);
       assert.equal(machine.machine.boots.filter((b) => b === 'pxe:rescue').length, 1, `${machine.name}: booted the rescue environment once (${machine.machine.boots.join(' ')})`);
+    }
+    // The label rescued.devices kept every diagnosis on the lab image: no probe looked at this host's disks.
+    const diagnosed = new pg.Client({ connectionString: database.url });
+    await diagnosed.connect();
+    try {
+      const { rows } = await diagnosed.query<{ devices: string[] | null }>(`select diagnosis->'requestedDevices' as devices from rescue_runs`);
+      assert.equal(rows.length, MACHINES);
+      for (const row of rows) assert.deepEqual(row.devices, [disk]);
+    } finally {
+      await diagnosed.end();
     }
     const accounts = await Promise.all(machines.map((m) => powerAccount(client, `rescue-${m.name}`, m.bmc)));
     assert.deepEqual(accounts.map(unaccountedPowerOperations).filter(Boolean), [], 'every BMC operation is one the history tried');
