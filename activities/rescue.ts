@@ -25,8 +25,8 @@ export const RESCUE_LABELS = {
   devices: 'rescued.devices',
 } as const;
 
-/** The devices a `rescued.devices` label names; undefined when it names none. */
-function devicesLabel(value: string | undefined): string[] | undefined {
+/** The devices a `rescued.devices` label names; undefined when it names none; a refusal naming a bad entry. */
+export function devicesLabel(value: string | undefined): string[] | undefined {
   if (value === undefined) return undefined;
   const devices = value.split(',').map((device) => device.trim()).filter(Boolean);
   const bad = devices.find((device) => !/^\/[A-Za-z0-9._/+-]+$/.test(device));
