@@ -20,7 +20,7 @@ import type { RescueResult } from '../../workflows/rescue.js';
 
 const adminUrl = process.env.DATABASE_URL;
 const MACHINES = 8;
-const KILL_PAUSE_MS = 3_000;
+const KILL_EVERY_MS = 4_000;
 
 describe('rescued on a Temporal cluster on PostgreSQL, two APIs and three workers', { skip: adminUrl ? false : 'needs DATABASE_URL: the real Temporal server and rescued keep their state in PostgreSQL' }, () => {
   let temporal: TemporalCluster;
@@ -74,20 +74,25 @@ describe('rescued on a Temporal cluster on PostgreSQL, two APIs and three worker
       const reply = await clusterRequest(cluster, cluster.apiUrls[index % 2]!, 'POST', '/api/v1/rescues', { system: machine.name, reason: 'cluster test' });
       assert.equal(reply.status, 201, JSON.stringify(reply.body));
     }
-    // One worker after another: SIGKILL, start its replacement, pause, next, until every rescue has ended.
+    // Every few seconds a running worker is SIGKILLed and a replacement started, while at least one other polls.
     let finished = false;
     let kills = 0;
+    const restarting = new Set<number>();
+    const restarts: Array<Promise<void>> = [];
     const killer = (async () => {
       for (let next = 0; !finished; next = (next + 1) % 3) {
-        await new Promise((resolve) => setTimeout(resolve, KILL_PAUSE_MS));
-        if (finished) break;
-        await cluster.killAndRestartWorker(next);
+        await new Promise((resolve) => setTimeout(resolve, KILL_EVERY_MS));
+        if (finished || restarting.has(next) || restarting.size >= 2) continue;
+        const { restarted } = await cluster.killAndRestartWorker(next);
         kills += 1;
+        restarting.add(next);
+        restarts.push(restarted.finally(() => restarting.delete(next)));
       }
     })();
     const results = await Promise.allSettled(machines.map((m) => client.workflow.getHandle(`rescue-${m.name}`).result() as Promise<RescueResult>));
     finished = true;
     await killer;
+    await Promise.all(restarts);
     const elapsed = (Date.now() - started) / 1000;
 
     const failures = results.flatMap((r, i) => (r.status === 'rejected' ? [`${machines[i]!.name}: ${r.reason instanceof WorkflowFailedError ? r.reason.cause?.message : String(r.reason)}`] : []));

@@ -30,6 +30,12 @@ export interface RescuedProcess {
   stop(): Promise<void>;
 }
 
+// Whatever happens to the test (a failure between spawn and ready included), no process of ours outlives it.
+const spawned = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of spawned) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+});
+
 function gone(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => child.once('exit', () => resolve()));
@@ -42,6 +48,8 @@ export async function startRescuedProcess(kind: 'api' | 'worker', env: Record<st
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  spawned.add(child);
+  child.once('exit', () => spawned.delete(child));
   let output = '';
   const read = (chunk: Buffer) => {
     output = `${output}${chunk.toString()}`.slice(-200_000);
@@ -85,8 +93,11 @@ export interface RescuedCluster {
   apis: RescuedProcess[];
   /** The worker processes now running (a restarted one replaces the killed one at its index). */
   workers: RescuedProcess[];
-  /** SIGKILL worker `index` and start a new one in its place; resolves once the new one polls. */
-  killAndRestartWorker(index: number): Promise<void>;
+  /**
+   * SIGKILL worker `index` and start a new one in its place: resolves once the old one is gone, with
+   * `restarted`, which resolves once the new one polls.
+   */
+  killAndRestartWorker(index: number): Promise<{ restarted: Promise<void> }>;
   /** Every worker process ever started, killed ones included (for their output and exit codes). */
   allWorkers: RescuedProcess[];
   stop(): Promise<void>;
@@ -173,7 +184,7 @@ export async function startRescuedCluster(options: { temporalAddress: string; da
       allWorkers,
       async killAndRestartWorker(index) {
         await workers[index]!.kill();
-        await startWorker(index);
+        return { restarted: startWorker(index) };
       },
       stop,
     };
