@@ -257,6 +257,17 @@ describe('a rescue through crashes and outages', { skip: adminUrl ? false : 'nee
       done.status.steps.map((s) => s.step),
     );
     assert.equal((await api.request('GET', '/api/v1/systems/crash03')).status, 200);
+    // The activities that met the outage were retried (Temporal's history records the attempt each ended on).
+    const retried: string[] = [];
+    const scheduled = new Map<string, string>();
+    for (const event of (await client.workflow.getHandle('rescue-crash03').fetchHistory()).events ?? []) {
+      const name = event.activityTaskScheduledEventAttributes?.activityType?.name;
+      if (name) scheduled.set(String(event.eventId), name);
+      const started = event.activityTaskStartedEventAttributes;
+      if (started && (started.attempt ?? 1) > 1) retried.push(`${scheduled.get(String(started.scheduledEventId))} (attempt ${started.attempt})`);
+    }
+    assert.ok(retried.length > 0, 'an activity met the outage and was retried');
+    console.log(`outage: 503 naming the database ${replies.length} times in 10 s; retried after it: ${retried.join(', ')}`);
     const account = await powerAccount(client, 'rescue-crash03', bmc);
     assert.equal(unaccountedPowerOperations(account), undefined);
     assert.deepEqual([account.bmc.boots, account.bmc.bootDevices], [2, 2], account.bmc.events.join(' '));
