@@ -10,6 +10,8 @@ export interface RescueSshEndpoint {
   hostKey: string;
   privateKeyPem: string;
   system: string;
+  /** The only devices to examine (label rescued.devices); undefined: every disk the rescue environment has. */
+  devices?: string[];
 }
 
 export interface DiagnosisOutcome {

@@ -21,7 +21,18 @@ export const RESCUE_LABELS = {
   verify: VERIFY_LABEL,
   /** `allowed`: xfs_repair may zero an XFS log it cannot replay (losing the changes in it); the record says so. */
   xfsZeroLog: 'rescued.xfs-zero-log',
+  /** Comma-separated device paths: the only disks the rescue examines and repairs (unset: every disk it finds). */
+  devices: 'rescued.devices',
 } as const;
+
+/** The devices a `rescued.devices` label names; undefined when it names none; a refusal naming a bad entry. */
+export function devicesLabel(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  const devices = value.split(',').map((device) => device.trim()).filter(Boolean);
+  const bad = devices.find((device) => !/^\/[A-Za-z0-9._/+-]+$/.test(device));
+  if (bad !== undefined) throw refuse('RescueRefused', `label ${RESCUE_LABELS.devices}: "${bad}" is not an absolute device path`);
+  return devices.length > 0 ? devices : undefined;
+}
 
 const HANDSHAKE_LIFETIME_MS = 6 * 3600_000;
 
@@ -70,7 +81,8 @@ export function createRescueActivities(dependencies: ActivityDependencies) {
     // Behind NAT (a lab, a bastion) the address the rescue environment saw is not the one we reach.
     const override = system.labels[RESCUE_LABELS.sshEndpoint];
     const target = override ? hostPortLabel(override, RESCUE_LABELS.sshEndpoint) : { host: phonedHome.ip, port: phonedHome.sshPort };
-    return { host: target.host, port: target.port, hostKey: credentials.hostKey, privateKeyPem: credentials.privateKeyPem, system: credentials.system };
+    const devices = devicesLabel(system.labels[RESCUE_LABELS.devices]);
+    return { host: target.host, port: target.port, hostKey: credentials.hostKey, privateKeyPem: credentials.privateKeyPem, system: credentials.system, ...(devices ? { devices } : {}) };
   }
 
   return {

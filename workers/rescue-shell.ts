@@ -39,7 +39,7 @@ export function createSshRescueShell(options: SshRescueShellOptions = {}): Rescu
   return {
     diagnose(endpoint, heartbeat, signal) {
       return withSession(endpoint, heartbeat, async (session) => {
-        const found = devices(endpoint.system);
+        const found = devices(endpoint.system) ?? endpoint.devices;
         return outcomeOf(await diagnose(session, { signal, onProgress: heartbeat, ...(found ? { devices: found } : {}), ...(options.fileSystemAccess ? { fileSystemAccess: options.fileSystemAccess } : {}) }));
       });
     },

@@ -1,0 +1,130 @@
+// The production engine: rescued on the real Temporal server (v1.29.1, built from its Go module) whose
+// persistence and visibility are PostgreSQL, deployed as two API processes (api/main.ts) and three worker
+// processes (workers/worker.ts). A batch of rescues of simulated machines (test/support/simulated-machine.ts,
+// each with a real ipmi_sim BMC) completes while one worker after another is SIGKILLed and restarted: every
+// rescue ends, none runs twice, and no BMC sees a power operation its workflow's history does not account for.
+// Needs DATABASE_URL (a PostgreSQL role that may create databases; .ci/run sets it).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { startTemporalCluster, type TemporalCluster } from '../support/temporal-cluster.js';
+import { addFleetBasics, addFleetMachine, clusterRequest, createScratchDatabase, startRescuedCluster, type FleetMachine, type RescuedCluster } from '../support/rescued-cluster.js';
+import { powerAccount, unaccountedPowerOperations } from '../support/power-accounting.js';
+import { startSshd, type TestSshd } from '../support/sshd.js';
+import { createLabDisk } from '../../lab/vm/disks.js';
+import type { RescueResult } from '../../workflows/rescue.js';
+
+const adminUrl = process.env.DATABASE_URL;
+const MACHINES = 8;
+const KILL_EVERY_MS = 4_000;
+
+describe('rescued on a Temporal cluster on PostgreSQL, two APIs and three workers', { skip: adminUrl ? false : 'needs DATABASE_URL: the real Temporal server and rescued keep their state in PostgreSQL' }, () => {
+  let temporal: TemporalCluster;
+  let database: { url: string; drop(): Promise<void> };
+  let cluster: RescuedCluster;
+  let connection: Connection;
+  let client: Client;
+  let sshd: TestSshd;
+  let work: string;
+  let disk: string;
+  const machines: FleetMachine[] = [];
+
+  before(async () => {
+    temporal = await startTemporalCluster({ adminUrl: adminUrl! });
+    database = await createScratchDatabase(adminUrl!, 'rescued_cluster');
+    cluster = await startRescuedCluster({ temporalAddress: temporal.address, databaseUrl: database.url, apis: 2, workers: 3 });
+    connection = await Connection.connect({ address: temporal.address });
+    client = new Client({ connection, namespace: temporal.namespace });
+    work = await mkdtemp(join(tmpdir(), 'rescued-cluster-test-'));
+    sshd = await startSshd();
+    disk = (await createLabDisk({ directory: work, sizeMiB: 16 })).path;
+    await addFleetBasics(cluster);
+    for (let index = 0; index < MACHINES; index++) {
+      machines.push(await addFleetMachine(cluster, { name: `node${String(index).padStart(2, '0')}`, apiUrl: cluster.apiUrls[index % 2]!, sshd, disk }));
+    }
+  });
+
+  after(async () => {
+    await Promise.all(machines.map((m) => m.stop()));
+    await sshd?.stop();
+    await cluster?.stop();
+    await connection?.close();
+    await database?.drop();
+    await temporal?.stop();
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  test('the server is the real one, and the APIs report it and PostgreSQL as healthy', async () => {
+    const info = await connection.workflowService.getSystemInfo({});
+    assert.match(info.serverVersion ?? '', /^1\.29\.1/, 'the real server of the version we built');
+    for (const url of cluster.apiUrls) {
+      const health = await clusterRequest(cluster, url, 'GET', '/healthz');
+      assert.equal(health.status, 200, JSON.stringify(health.body));
+      assert.match(JSON.stringify(health.body), /postgres/i);
+    }
+  });
+
+  test('a batch of rescues completes while workers are SIGKILLed and restarted; each ends once, with only the power operations its history accounts for', { timeout: 240_000 }, async () => {
+    const started = Date.now();
+    for (const [index, machine] of machines.entries()) {
+      const reply = await clusterRequest(cluster, cluster.apiUrls[index % 2]!, 'POST', '/api/v1/rescues', { system: machine.name, reason: 'cluster test' });
+      assert.equal(reply.status, 201, JSON.stringify(reply.body));
+    }
+    // Every few seconds a running worker is SIGKILLed and a replacement started, while at least one other polls.
+    let finished = false;
+    let kills = 0;
+    const restarting = new Set<number>();
+    const restarts: Array<Promise<void>> = [];
+    const killer = (async () => {
+      for (let next = 0; !finished; next = (next + 1) % 3) {
+        await new Promise((resolve) => setTimeout(resolve, KILL_EVERY_MS));
+        if (finished || restarting.has(next) || restarting.size >= 2) continue;
+        const { restarted } = await cluster.killAndRestartWorker(next);
+        kills += 1;
+        restarting.add(next);
+        restarts.push(restarted.finally(() => restarting.delete(next)));
+      }
+    })();
+    const results = await Promise.allSettled(machines.map((m) => client.workflow.getHandle(`rescue-${m.name}`).result() as Promise<RescueResult>));
+    finished = true;
+    await killer;
+    await Promise.all(restarts);
+    const elapsed = (Date.now() - started) / 1000;
+
+    const failures = results.flatMap((r, i) => (r.status === 'rejected' ? [`${machines[i]!.name}: ${r.reason instanceof WorkflowFailedError ? r.reason.cause?.message : String(r.reason)}`] : []));
+    assert.deepEqual(failures, [], 'every rescue ended well');
+    for (const [index, result] of results.entries()) {
+      assert.equal((result as PromiseFulfilledResult<RescueResult>).value.outcome, 'repaired', `${machines[index]!.name}: ${JSON.stringify((result as PromiseFulfilledResult<RescueResult>).value.status.evidence)}`);
+    }
+    assert.ok(kills >= 2, `workers were killed during the batch (${kills})`);
+
+    for (const machine of machines) {
+      const executions: string[] = [];
+      for await (const execution of client.workflow.list({ query: `WorkflowId = 'rescue-${machine.name}'` })) executions.push(execution.runId);
+      assert.equal(executions.length, 1, `${machine.name}: one workflow execution`);
+      const runs = await clusterRequest(cluster, cluster.apiUrls[1]!, 'GET', `/api/v1/rescues?system=${machine.name}`);
+      assert.equal(runs.status, 200);
+      assert.equal(runs.body.length, 1, `${machine.name}: one rescue run recorded`);
+      assert.equal(machine.machine.phoneHomes, 1, `${machine.name}: phoned home once`);
+      assert.equal(machine.machine.boots.filter((b) => b === 'pxe:rescue').length, 1, `${machine.name}: booted the rescue environment once (${machine.machine.boots.join(' ')})`);
+    }
+    // The label rescued.devices kept every diagnosis on the lab image: no probe looked at this host's disks.
+    const diagnosed = new pg.Client({ connectionString: database.url });
+    await diagnosed.connect();
+    try {
+      const { rows } = await diagnosed.query<{ devices: string[] | null }>(`select diagnosis->'requestedDevices' as devices from rescue_runs`);
+      assert.equal(rows.length, MACHINES);
+      for (const row of rows) assert.deepEqual(row.devices, [disk]);
+    } finally {
+      await diagnosed.end();
+    }
+    const accounts = await Promise.all(machines.map((m) => powerAccount(client, `rescue-${m.name}`, m.bmc)));
+    assert.deepEqual(accounts.map(unaccountedPowerOperations).filter(Boolean), [], 'every BMC operation is one the history tried');
+    const retried = accounts.filter((a) => a.history.powerCycles.attempts > a.history.powerCycles.completed || a.history.bootDevices.attempts > a.history.bootDevices.completed).length;
+    console.log(`cluster: ${MACHINES} rescues (simulated machines, ipmi_sim BMCs) in ${elapsed.toFixed(1)} s on Temporal ${temporal.version} / PostgreSQL, 2 APIs, 3 workers, ${kills} worker SIGKILLs; ${retried} rescue(s) retried a power activity cut by a kill`);
+  });
+});
