@@ -82,3 +82,8 @@ export class QuietRoutesLogController extends fastify.LogController {
     reply.log.debug({ res: reply, responseTime: reply.elapsedTime }, 'request completed');
   }
 }
+
+/** Fastify's logging options as the API server uses them: the redacting logger and the quiet routes at debug. */
+export function apiLogging(options: { level: string; stream?: NodeJS.WritableStream | undefined }): Pick<FastifyServerOptions, 'logger' | 'logController'> {
+  return { logger: apiLoggerOptions(options), logController: new QuietRoutesLogController() };
+}

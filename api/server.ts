@@ -6,7 +6,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fast
 import type { Inventory } from '../db/inventory.js';
 import { installBearerAuth } from './auth.js';
 import { installErrorHandler } from './errors.js';
-import { QuietRoutesLogController, apiLoggerOptions } from './logging.js';
+import { apiLogging } from './logging.js';
 import { registerMetricsRoute } from './routes/metrics.js';
 import { METRICS_ROUTE } from './public-routes.js';
 import { registerInventoryRoutes } from './routes/inventory.js';
@@ -30,8 +30,7 @@ export interface ApiDependencies {
 
 export async function buildApiServer(dependencies: ApiDependencies): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: apiLoggerOptions({ level: dependencies.logLevel ?? 'info', stream: dependencies.logStream }),
-    logController: new QuietRoutesLogController(),
+    ...apiLogging({ level: dependencies.logLevel ?? 'info', stream: dependencies.logStream }),
     bodyLimit: 1024 * 1024,
   });
   app.setValidatorCompiler(validatorCompiler);
