@@ -46,7 +46,7 @@ function balanced(expression: string): boolean {
 
 async function registry() {
   const metrics = await metricsRegistry.getMetricsAsJSON();
-  return { names: new Set(metrics.map((m) => m.name)), histograms: new Set(metrics.filter((m) => m.type === 'histogram').map((m) => m.name)) };
+  return { names: new Set(metrics.map((m) => m.name)), histograms: new Set(metrics.filter((m) => String(m.type) === 'histogram').map((m) => m.name)) };
 }
 
 test('the alerting rules are well formed and name only metrics the registry has', async () => {
