@@ -2,6 +2,8 @@
 // runs a worker). Behind a viewer token (Prometheus' `authorization: { credentials_file: ... }`), or public
 // when RESCUED_METRICS_PUBLIC=true (api/public-routes.ts, METRICS_ROUTE).
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { errorReply } from './collections.js';
 import { metricsExposition } from '../../observability/exposition.js';
 import { watchRescueCapacity, type RescueCapacitySource } from '../../observability/metrics.js';
 
@@ -10,7 +12,11 @@ export function registerMetricsRoute(app: FastifyInstance, options: { public: bo
   watchRescueCapacity(options.capacity);
   app.get('/metrics', {
     ...(options.public ? {} : { config: { role: 'viewer' as const } }),
-    schema: { tags: ['health'], summary: 'Prometheus metrics (text exposition format 0.0.4)', produces: ['text/plain'] },
+    schema: {
+      tags: ['health'],
+      summary: 'Prometheus metrics (text exposition format 0.0.4): ours, then the Temporal SDK worker metrics of this process',
+      response: { 200: z.string().describe('the exposition (text/plain; version=0.0.4)'), 401: errorReply, 403: errorReply },
+    },
     handler: async (_request, reply) => {
       const exposition = await metricsExposition({ temporalExporter: options.temporalExporter });
       return reply.type(exposition.contentType).send(exposition.body);
