@@ -3,19 +3,20 @@
 // is built (npm run promtool:install puts it in .tools/bin), with the unit tests of the rules beside them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { metricsRegistry } from '../../observability/metrics.js';
+import { locatePromtool } from '../../monitoring/promtool.js';
 
 const execFileAsync = promisify(execFile);
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const RULES = `${root}monitoring/prometheus/rescued-rules.yml`;
 const RULE_TESTS = `${root}monitoring/prometheus/rescued-rules.test.yml`;
 const DASHBOARD = `${root}monitoring/grafana/rescued-dashboard.json`;
-const PROMTOOL = `${root}.tools/bin/promtool`;
+const PROMTOOL = await locatePromtool();
 
 interface Rule {
   alert?: string;
@@ -91,9 +92,9 @@ test('the Grafana dashboard is valid JSON whose panels name only metrics the reg
   assert.deepEqual(ours.filter((n) => !covered.has(n)), [], 'metrics without a panel');
 });
 
-test('promtool accepts the rules and their unit tests pass', { skip: existsSync(PROMTOOL) ? false : 'promtool is not built (npm run promtool:install)' }, async () => {
-  const checked = await execFileAsync(PROMTOOL, ['check', 'rules', RULES]);
+test('promtool accepts the rules and their unit tests pass', { skip: PROMTOOL === undefined ? 'promtool is not built (npm run promtool:install)' : false }, async () => {
+  const checked = await execFileAsync(PROMTOOL!, ['check', 'rules', RULES]);
   assert.match(checked.stdout, /SUCCESS: \d+ rules found/);
-  const tested = await execFileAsync(PROMTOOL, ['test', 'rules', RULE_TESTS]);
+  const tested = await execFileAsync(PROMTOOL!, ['test', 'rules', RULE_TESTS]);
   assert.match(tested.stdout, /SUCCESS/);
 });
