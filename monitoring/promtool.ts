@@ -19,5 +19,6 @@ export async function locatePromtool(): Promise<string | undefined> {
 }
 
 export async function locateOrBuildPromtool(log: (line: string) => void = () => undefined): Promise<string> {
-  return (await locatePromtool()) ?? goInstallIntoTools(`${PROMTOOL_MODULE}@${PROMTOOL_VERSION}`, 'promtool', log);
+  // Without the cloud service discoveries (AWS, Azure, GCE, ...): rules need none, and the build halves.
+  return (await locatePromtool()) ?? goInstallIntoTools(`${PROMTOOL_MODULE}@${PROMTOOL_VERSION}`, 'promtool', log, ['remove_all_sd']);
 }
