@@ -7,6 +7,7 @@ import { installTemporalRuntime } from './temporal-worker.js';
 import { createNetboot } from './netboot.js';
 import { consoleLog } from '../observability/console.js';
 import { startMetricsServer, type MetricsServer } from '../observability/metrics-server.js';
+import { watchRescueCapacity } from '../observability/metrics.js';
 import type { ListenAddress } from '../config/environment.js';
 
 await runProcess('rescued-worker', async (config, steps) => {
@@ -20,6 +21,7 @@ await runProcess('rescued-worker', async (config, steps) => {
   steps.add(startReconciler(config, runtime, client.connection));
   // No API in this process: it serves its own /metrics (rescues by outcome, step durations, BMC calls, the
   // guard's decisions for audits, and the Temporal SDK's worker metrics).
+  watchRescueCapacity(runtime.inventory.guard);
   const metrics = config.workerMetrics ? await startWorkerMetrics(config.workerMetrics, config.metricsPublic, runtime.inventory.tokens, temporalExporter) : undefined;
   if (metrics) steps.add(metrics.stop);
   consoleLog().info(
