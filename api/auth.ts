@@ -4,7 +4,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { roleAllows, type Role, type TokenRepository } from '../db/repositories/tokens.js';
 import type { ErrorReply } from './errors.js';
-import { isPublicRoute } from './public-routes.js';
+import { isPublicRoute, type PublicRoute } from './public-routes.js';
 
 /** A route as the server registered it: what it needs, for the route-table test and the docs. */
 export interface RegisteredRoute {
@@ -35,14 +35,15 @@ export class UnguardedRouteError extends Error {
   override readonly name = 'UnguardedRouteError';
 }
 
-export function installBearerAuth(app: FastifyInstance, tokens: TokenRepository): void {
+/** `alsoPublic`: routes made public by this server's configuration (RESCUED_METRICS_PUBLIC=true makes /metrics one). */
+export function installBearerAuth(app: FastifyInstance, tokens: TokenRepository, alsoPublic: readonly PublicRoute[] = []): void {
   app.decorateRequest('caller', undefined);
   const registered: RegisteredRoute[] = [];
   app.decorate('registeredRoutes', registered);
   app.addHook('onRoute', (route) => {
     const role = (route.config as { role?: Role } | undefined)?.role;
     for (const method of [route.method].flat()) {
-      const open = isPublicRoute(method, route.url);
+      const open = isPublicRoute(method, route.url, alsoPublic);
       if (role === undefined && !open) throw new UnguardedRouteError(`route ${method} ${route.url} names no role and is not on the public list (api/public-routes.ts)`);
       registered.push({ method, url: route.url, role, public: role === undefined });
     }
@@ -52,7 +53,7 @@ export function installBearerAuth(app: FastifyInstance, tokens: TokenRepository)
     if (needed === undefined) {
       // No route matched (the 404 handler), or a public one; anything else is refused.
       const url = request.routeOptions.url;
-      if (url === undefined || isPublicRoute(request.method, url)) return;
+      if (url === undefined || isPublicRoute(request.method, url, alsoPublic)) return;
       return reply.code(403).send({ error: 'forbidden', message: `route ${request.method} ${url} names no role` } satisfies ErrorReply);
     }
     const header = request.headers.authorization;

@@ -2,7 +2,7 @@
 // Headers that authenticate are redacted by path; tokens that machines carry in a URL (the phone-home's
 // /boot/rescue/<token>/ready, an install's ?token=) are cut out of the request URL, of error messages and
 // of any message string (Fastify and our handlers may quote a URL).
-import type { FastifyServerOptions } from 'fastify';
+import fastify, { type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { redactTokens, redactUrl } from '../secrets/redact.js';
 
 interface LoggedRequest {
@@ -49,4 +49,41 @@ export function apiLoggerOptions(options: { level: string; stream?: NodeJS.Writa
     },
     ...(options.stream ? { stream: options.stream } : {}),
   };
+}
+
+/**
+ * Routes that machines and monitoring call all day: health checks, scrapes and boot fetches (iPXE scripts,
+ * kernels and initrds, autoinstall files). Their request lines are at debug, so the console at info shows what
+ * happens to rescues; a machine's phone-home and install-status callbacks stay at info.
+ */
+export const QUIET_ROUTES: readonly string[] = [
+  '/healthz',
+  '/metrics',
+  '/boot/ipxe/:mac',
+  '/boot/files/*',
+  '/boot/autoinstall/:system',
+  '/boot/autoinstall/:system/user-data',
+  '/boot/autoinstall/:system/meta-data',
+];
+
+export function isQuietRoute(url: string | undefined): boolean {
+  return url !== undefined && QUIET_ROUTES.includes(url);
+}
+
+/** Fastify's request lines, at debug for the quiet routes and as Fastify writes them for every other. */
+export class QuietRoutesLogController extends fastify.LogController {
+  override incomingRequest(request: FastifyRequest, reply: FastifyReply, metadata?: Record<string, unknown>): void {
+    if (!isQuietRoute(request.routeOptions.url)) return super.incomingRequest(request, reply, metadata);
+    request.log.debug({ req: request }, 'incoming request');
+  }
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply, metadata?: Record<string, unknown>): void {
+    if (error || !isQuietRoute(request.routeOptions.url)) return super.requestCompleted(error, request, reply, metadata);
+    reply.log.debug({ res: reply, responseTime: reply.elapsedTime }, 'request completed');
+  }
+}
+
+/** Fastify's logging options as the API server uses them: the redacting logger and the quiet routes at debug. */
+export function apiLogging(options: { level: string; stream?: NodeJS.WritableStream | undefined }): Pick<FastifyServerOptions, 'logger' | 'logController'> {
+  return { logger: apiLoggerOptions(options), logController: new QuietRoutesLogController() };
 }

@@ -3,6 +3,7 @@ import { connectClient, startApi, startReconciler } from '../workers/components.
 import { runProcess } from '../workers/process.js';
 import { ensureAdminToken, openRuntime } from '../workers/runtime.js';
 import { createNetboot, startTftp } from '../workers/netboot.js';
+import { consoleLog } from '../observability/console.js';
 
 await runProcess('rescued-api', async (config, steps) => {
   const address = config.temporalAddress ?? `127.0.0.1:${config.embeddedTemporalPort}`;
@@ -14,8 +15,8 @@ await runProcess('rescued-api', async (config, steps) => {
   const netboot = createNetboot(config, runtime);
   steps.add(await startApi(config, runtime, client.connection, address, netboot));
   steps.add(startReconciler(config, runtime, client.connection));
-  const tftp = await startTftp(config, netboot, (line) => console.log(line));
+  const tftp = await startTftp(config, netboot, consoleLog());
   if (tftp) steps.add(tftp.stop);
-  console.log(`rescued-api: ${config.publicUrl}/api/v1 (Temporal ${address}, database ${runtime.database.location}${tftp ? `, TFTP ${tftp.address}` : ''})`);
-  if (tokenFile) console.log(`rescued-api: first start, admin token written to ${tokenFile}`);
+  consoleLog().info(`rescued-api: ${config.publicUrl}/api/v1 (Temporal ${address}, database ${runtime.database.location}${tftp ? `, TFTP ${tftp.address}` : ''})`);
+  if (tokenFile) consoleLog().info(`rescued-api: first start, admin token written to ${tokenFile}`);
 });

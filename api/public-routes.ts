@@ -22,8 +22,11 @@ export const PUBLIC_ROUTES: readonly PublicRoute[] = [
   { method: 'POST', url: '/boot/rescue/:token/ready', why: "a rescue environment's phone-home, authenticated by its one-time token" },
 ];
 
-/** Fastify adds a HEAD route beside every GET route; it is public when its GET is. */
-export function isPublicRoute(method: string, url: string): boolean {
+/** Public only when the operator says so (RESCUED_METRICS_PUBLIC=true); otherwise it needs a viewer token. */
+export const METRICS_ROUTE: PublicRoute = { method: 'GET', url: '/metrics', why: 'RESCUED_METRICS_PUBLIC=true: Prometheus scrapes it without a token; it holds counts, never names or secrets' };
+
+/** Fastify adds a HEAD route beside every GET route; it is public when its GET is. `alsoPublic`: routes this server made public by configuration. */
+export function isPublicRoute(method: string, url: string, alsoPublic: readonly PublicRoute[] = []): boolean {
   const asked = method === 'HEAD' ? 'GET' : method;
-  return PUBLIC_ROUTES.some((route) => route.method === asked && route.url === url);
+  return [...PUBLIC_ROUTES, ...alsoPublic].some((route) => route.method === asked && route.url === url);
 }

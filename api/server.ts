@@ -6,7 +6,9 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fast
 import type { Inventory } from '../db/inventory.js';
 import { installBearerAuth } from './auth.js';
 import { installErrorHandler } from './errors.js';
-import { apiLoggerOptions } from './logging.js';
+import { apiLogging } from './logging.js';
+import { registerMetricsRoute } from './routes/metrics.js';
+import { METRICS_ROUTE } from './public-routes.js';
 import { registerInventoryRoutes } from './routes/inventory.js';
 import { registerTokenRoutes } from './routes/tokens.js';
 import { registerHealthRoutes, type HealthCheck } from './routes/health.js';
@@ -20,13 +22,15 @@ export interface ApiDependencies {
   logLevel?: string;
   /** Where log lines go (default standard output). */
   logStream?: NodeJS.WritableStream;
+  /** GET /metrics: public (RESCUED_METRICS_PUBLIC=true) or behind a viewer token; the Temporal SDK's exporter it includes. */
+  metrics?: { public: boolean; temporalExporter?: string | undefined };
   /** Extra route groups (boot routes, callbacks, rescues) registered by later parts of the server. */
   routeGroups?: Array<(app: FastifyInstance) => void | Promise<void>>;
 }
 
 export async function buildApiServer(dependencies: ApiDependencies): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: apiLoggerOptions({ level: dependencies.logLevel ?? 'info', stream: dependencies.logStream }),
+    ...apiLogging({ level: dependencies.logLevel ?? 'info', stream: dependencies.logStream }),
     bodyLimit: 1024 * 1024,
   });
   app.setValidatorCompiler(validatorCompiler);
@@ -45,11 +49,13 @@ export async function buildApiServer(dependencies: ApiDependencies): Promise<Fas
     transform: jsonSchemaTransform,
   });
   installErrorHandler(app);
-  installBearerAuth(app, dependencies.inventory.tokens);
+  const metrics = dependencies.metrics ?? { public: false };
+  installBearerAuth(app, dependencies.inventory.tokens, metrics.public ? [METRICS_ROUTE] : []);
 
   registerHealthRoutes(app, { ...dependencies.health, version: PACKAGE_VERSION });
   registerInventoryRoutes(app, dependencies.inventory);
   registerTokenRoutes(app, dependencies.inventory.tokens);
+  registerMetricsRoute(app, { ...metrics, capacity: dependencies.inventory.guard });
   for (const group of dependencies.routeGroups ?? []) await group(app);
 
   // The OpenAPI document describes every route, so it is read like the rest of the API: with a viewer token.

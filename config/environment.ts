@@ -2,6 +2,10 @@
 import { resolve } from 'node:path';
 import { formatDuration, parseDuration } from './duration.js';
 import { parseAlertLabelRules } from '../triggers/alert-labels.js';
+import { DEFAULT_TEMPORAL_METRICS_ADDRESS } from '../observability/temporal-metrics.js';
+
+/** Where `npm run worker` serves its /metrics unless RESCUED_WORKER_METRICS_ADDRESS says otherwise. */
+export const DEFAULT_WORKER_METRICS_ADDRESS = '0.0.0.0:9465';
 
 export interface RescuedConfig {
   /** Folder for the embedded database, the Temporal SQLite file, the key file and the admin token. */
@@ -56,6 +60,22 @@ export interface RescuedConfig {
   alertmanagerFilter: string[];
   /** RESCUED_ADMISSION_INTERVAL: seconds between looks at the queue of deferred rescues. */
   admissionIntervalMs: number;
+  /** RESCUED_LOG_FORMAT: pretty lines or JSON; unset: pretty when standard output is a terminal. */
+  logFormat: LogFormat | undefined;
+  /** RESCUED_METRICS_PUBLIC=true: /metrics answers without a token (else a viewer token). */
+  metricsPublic: boolean;
+  /** RESCUED_TEMPORAL_METRICS_ADDRESS: where the Temporal SDK's Prometheus exporter listens in a process with a worker; undefined: off. */
+  temporalMetrics: ListenAddress | undefined;
+  /** RESCUED_WORKER_METRICS_ADDRESS: where `npm run worker` serves its own /metrics; undefined: off. */
+  workerMetrics: ListenAddress | undefined;
+}
+
+export type LogFormat = 'pretty' | 'json';
+
+/** An address to listen on, and whether the operator chose it (a default that is taken is skipped, a chosen one is an error). */
+export interface ListenAddress {
+  address: string;
+  configured: boolean;
 }
 
 /** The shortest interval a fleet audit may be scheduled at. */
@@ -123,6 +143,38 @@ function readUrl(env: Environment, variable: string): string | undefined {
   return raw.replace(/\/+$/, '');
 }
 
+function readListenAddress(env: Environment, variable: string, fallback: string): ListenAddress | undefined {
+  const raw = nonEmpty(env[variable]);
+  if (raw === undefined) return { address: fallback, configured: false };
+  if (raw.toLowerCase() === 'off') return undefined;
+  const match = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):(\d{1,5})$/.exec(raw);
+  if (match === null || Number(match[1]) > 65535) throw new ConfigurationError(`${variable} must be host:port (such as 127.0.0.1:9464) or off, got "${raw}"`);
+  return { address: raw, configured: true };
+}
+
+function readBoolean(env: Environment, variable: string, fallback: boolean): boolean {
+  const raw = nonEmpty(env[variable])?.toLowerCase();
+  if (raw === undefined) return fallback;
+  if (raw === 'true' || raw === '1' || raw === 'yes') return true;
+  if (raw === 'false' || raw === '0' || raw === 'no') return false;
+  throw new ConfigurationError(`${variable} must be true or false, got "${env[variable]}"`);
+}
+
+function readLogFormat(env: Environment): LogFormat | undefined {
+  const raw = nonEmpty(env.RESCUED_LOG_FORMAT)?.toLowerCase();
+  if (raw === undefined) return undefined;
+  if (raw === 'pretty' || raw === 'json') return raw;
+  throw new ConfigurationError(`RESCUED_LOG_FORMAT must be pretty or json, got "${env.RESCUED_LOG_FORMAT}"`);
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function readLogLevel(env: Environment): string {
+  const raw = nonEmpty(env.RESCUED_LOG_LEVEL)?.toLowerCase() ?? 'info';
+  if (!LOG_LEVELS.includes(raw)) throw new ConfigurationError(`RESCUED_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${env.RESCUED_LOG_LEVEL}"`);
+  return raw;
+}
+
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value.trim();
 }
@@ -169,7 +221,11 @@ export function loadConfig(env: Environment = process.env): RescuedConfig {
     embeddedTemporalUiPort: readPort(env, 'RESCUED_TEMPORAL_UI_PORT', 8233),
     databaseUrl: nonEmpty(env.DATABASE_URL),
     secretKey: nonEmpty(env.RESCUED_SECRET_KEY),
-    logLevel: nonEmpty(env.RESCUED_LOG_LEVEL) ?? 'info',
+    logLevel: readLogLevel(env),
+    logFormat: readLogFormat(env),
+    metricsPublic: readBoolean(env, 'RESCUED_METRICS_PUBLIC', false),
+    temporalMetrics: readListenAddress(env, 'RESCUED_TEMPORAL_METRICS_ADDRESS', DEFAULT_TEMPORAL_METRICS_ADDRESS),
+    workerMetrics: readListenAddress(env, 'RESCUED_WORKER_METRICS_ADDRESS', DEFAULT_WORKER_METRICS_ADDRESS),
     tftpRoot: bootFilesRoot(env),
     tftpHost: nonEmpty(env.RESCUED_TFTP_HOST) ?? '0.0.0.0',
     tftpPort: env.RESCUED_TFTP_PORT?.trim() && env.RESCUED_TFTP_PORT.trim() !== 'off' ? readPort(env, 'RESCUED_TFTP_PORT', 0) : undefined,

@@ -8,6 +8,7 @@ import { setBootDeviceAndConfirm, setPowerAndConfirm, type BootDeviceConfirmatio
 import { createDefaultRegistry, type DriverRegistry } from './registry.js';
 import { describeEndpoint } from './target.js';
 import { basicAuthForm, redactSecrets } from './redact.js';
+import { observeBmcCall } from '../observability/metrics.js';
 import type {
   BmcCallRecord,
   BmcDriver,
@@ -230,7 +231,13 @@ export class PowerClient {
     }, timeoutMs);
     const onOuterAbort = (): void => controller.abort(new BmcError('timeout', origin, 'operation cancelled'));
     this.options.signal?.addEventListener('abort', onOuterAbort, { once: true });
-    const context: OperationContext = { signal: controller.signal, recordCall: (call) => appendCall(calls, call) };
+    const context: OperationContext = {
+      signal: controller.signal,
+      recordCall: (call) => {
+        appendCall(calls, call);
+        observeBmcCall(driver.name, call);
+      },
+    };
 
     let release: (() => void) | null = null;
     try {

@@ -34,11 +34,12 @@ export async function locateTemporalCli(env: Record<string, string | undefined> 
 }
 
 /** `go install <module>@<version>` into the tools folder (GOBIN); returns the binary's path. */
-export async function goInstallIntoTools(target: string, binary: string, log: (line: string) => void = () => undefined): Promise<string> {
+/** `tags`: Go build tags (promtool leaves out the cloud service discoveries it does not need with remove_all_sd). */
+export async function goInstallIntoTools(target: string, binary: string, log: (line: string) => void = () => undefined, tags: readonly string[] = []): Promise<string> {
   await mkdir(TOOLS_BIN_DIR, { recursive: true });
   log(`building ${target} into ${TOOLS_BIN_DIR} (once)`);
   try {
-    await execFileAsync('go', ['install', target], {
+    await execFileAsync('go', ['install', ...(tags.length > 0 ? ['-tags', tags.join(',')] : []), target], {
       env: { ...process.env, GOBIN: TOOLS_BIN_DIR, GOFLAGS: '-mod=mod', CGO_ENABLED: '0' },
       maxBuffer: 64 * 1024 * 1024,
       timeout: 30 * 60 * 1000,

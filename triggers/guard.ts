@@ -11,6 +11,7 @@ import type { RescueInput, RescueTimings } from '../workflows/rescue-types.js';
 import type { AdmissionDecision, AdmissionRequest, RescueAdmission } from './admission.js';
 import { groupsOf, planAdmissions, type AdmissionCandidate, type GuardEffect, type MachineFacts, type PlannedDecision } from './guard-decision.js';
 import type { Database } from '../db/client.js';
+import { observeGuardDecision } from '../observability/metrics.js';
 
 /** What the guard needs of Temporal: the rescue client's start of an admitted rescue and running check. */
 export interface RescueStarter {
@@ -115,6 +116,7 @@ export function createGuard(options: GuardOptions): Guard {
         batch.forEach((b, index) => {
           startAdmitted(b.request, taken.decided[index]!).then(async (decision) => {
             await pumped;
+            observeGuardDecision(b.request.source, 'intake', decision.decision);
             b.resolve(decision);
           }, b.reject);
         });
@@ -260,6 +262,7 @@ export function createGuard(options: GuardOptions): Guard {
           const slotId = await store.takeSlot(tx, { system: entry.system, workflowId: workflowId!, source: entry.source, groups });
           starts.push({ entry, slotId, logId });
         } else {
+          observeGuardDecision(entry.source, 'queue', planned.decision);
           if (planned.decision !== 'joined') refused.push(entry.system);
           settled.push({ system: entry.system, decision: { decision: planned.decision, reason: planned.reason, workflowId } });
         }
@@ -271,6 +274,7 @@ export function createGuard(options: GuardOptions): Guard {
       try {
         const result = await rescues.startAdmitted(rescueInput(entry.system, entry.source, entry.reason));
         started.push(entry.system);
+        observeGuardDecision(entry.source, 'queue', result.joined ? 'joined' : 'started');
         outcome.settled.push({ system: entry.system, decision: { decision: result.joined ? 'joined' : 'started', reason: `started after waiting since ${entry.enqueuedAt}`, workflowId: result.workflowId } });
       } catch (error) {
         const reason = `Temporal did not accept the start (${(error as Error).message}); still queued`;

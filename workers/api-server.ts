@@ -31,6 +31,8 @@ export interface RescuedApiParts {
   logLevel?: string;
   /** Where log lines go (default standard output). */
   logStream?: NodeJS.WritableStream;
+  /** GET /metrics: public or behind a viewer token, and the Temporal SDK exporter of this process it includes. */
+  metrics?: { public: boolean; temporalExporter?: string | undefined };
   /** Overrides of the fleet audit's batch sizes and limits (tests and benchmarks). */
   auditSettings?: Partial<FleetAuditSettings>;
   /** The alert labels that may name a machine, tried in order (RESCUED_ALERT_LABELS). */
@@ -79,6 +81,7 @@ export async function buildRescuedApi(parts: RescuedApiParts): Promise<RescuedAp
     inventory,
     ...(parts.logLevel ? { logLevel: parts.logLevel } : {}),
     ...(parts.logStream ? { logStream: parts.logStream } : {}),
+    ...(parts.metrics ? { metrics: parts.metrics } : {}),
     routeGroups: [
       (server) => registerBootRoutes(server, { netboot: netboot.service, tracker: netboot.tracker, recorder: netboot.recorder, urls: netboot.urls, tftpRoot: netboot.tftpRoot }),
       (server) => registerNetbootRoutes(server, { inventory, netboot: netboot.service, tracker: netboot.tracker, urls: netboot.urls, tftpRoot: netboot.tftpRoot }),

@@ -16,12 +16,13 @@ import type { RescueAdmission } from '../triggers/admission.js';
 import { buildRescuedApi, createRescueServices } from './api-server.js';
 import { startPeriodicReconcile } from '../rescue/reconcile.js';
 import { createTriggers, startTriggerLoops } from './triggers.js';
+import { consoleLog } from '../observability/console.js';
 
 export type Stopper = () => Promise<void>;
 
 export async function startTemporal(config: RescuedConfig): Promise<{ address: string; embedded: EmbeddedTemporal | undefined; stop: Stopper }> {
   if (config.temporalAddress !== undefined) return { address: config.temporalAddress, embedded: undefined, stop: async () => undefined };
-  const cliPath = await locateOrBuildTemporalCli((line) => console.log(`temporal: ${line}`));
+  const cliPath = await locateOrBuildTemporalCli((line) => consoleLog().info(`temporal: ${line}`));
   const embedded = await startEmbeddedTemporal({
     cliPath,
     dataDir: config.dataDir,
@@ -36,9 +37,9 @@ export async function connectClient(config: RescuedConfig, address: string): Pro
   const connection = await Connection.connect({ address });
   try {
     const { added } = await ensureSearchAttributes(connection, config.temporalNamespace);
-    if (added.length > 0) console.log(`temporal: registered search attributes ${added.join(', ')}`);
+    if (added.length > 0) consoleLog().info(`temporal: registered search attributes ${added.join(', ')}`);
   } catch (error) {
-    console.warn(`temporal: could not register search attributes (${(error as Error).message}); rescues still run, the UI filters will not`);
+    consoleLog().warn(`temporal: could not register search attributes (${(error as Error).message}); rescues still run, the UI filters will not`);
   }
   await reconcileAuditSchedule(config, new Client({ connection, namespace: config.temporalNamespace }));
   return { connection, stop: () => connection.close() };
@@ -49,10 +50,10 @@ async function reconcileAuditSchedule(config: RescuedConfig, client: Client): Pr
   const schedules = createAuditScheduleClient(client, { taskQueue: config.temporalTaskQueue });
   try {
     const { action, schedule } = await schedules.reconcileSchedule(config.auditEveryMs);
-    if (schedule) console.log(`temporal: fleet audit schedule ${schedule.scheduleId} ${action}: every ${schedule.every}${schedule.paused ? `, paused (${schedule.note ?? 'no note'})` : ''}`);
-    else if (action === 'deleted') console.log(`temporal: fleet audit schedule ${schedules.scheduleId} deleted (RESCUED_AUDIT_EVERY=off)`);
+    if (schedule) consoleLog().info(`temporal: fleet audit schedule ${schedule.scheduleId} ${action}: every ${schedule.every}${schedule.paused ? `, paused (${schedule.note ?? 'no note'})` : ''}`);
+    else if (action === 'deleted') consoleLog().info(`temporal: fleet audit schedule ${schedules.scheduleId} deleted (RESCUED_AUDIT_EVERY=off)`);
   } catch (error) {
-    console.warn(`temporal: could not reconcile the fleet audit schedule (${(error as Error).message}); audits run only when asked (rescuectl audit run)`);
+    consoleLog().warn(`temporal: could not reconcile the fleet audit schedule (${(error as Error).message}); audits run only when asked (rescuectl audit run)`);
   }
 }
 
@@ -65,7 +66,7 @@ export async function startWorker(config: RescuedConfig, runtime: Runtime, addre
   // API's and the worker's instances decide as one).
   const clientConnection = await Connection.connect({ address });
   const { rescues } = createRescueServices(runtime.inventory, new Client({ connection: clientConnection, namespace: config.temporalNamespace }), config.temporalTaskQueue);
-  const admission: RescueAdmission = createTriggers(runtime.inventory, rescues, { alertLabels: config.alertLabels, log: (line) => console.log(line) }).guard;
+  const admission: RescueAdmission = createTriggers(runtime.inventory, rescues, { alertLabels: config.alertLabels, log: (line) => consoleLog().info(line) }).guard;
   const { worker, connection } = await createRescueWorker({
     address,
     namespace: config.temporalNamespace,
@@ -85,7 +86,7 @@ export async function startWorker(config: RescuedConfig, runtime: Runtime, addre
     bootFetchRetentionMs: config.bootFetchRetentionMs,
     eventRetentionMs: config.eventRetentionMs,
     intervalMs: config.pruneIntervalMs,
-    log: (line) => console.log(line),
+    log: (line) => consoleLog().info(line),
   });
   return async () => {
     await stopRetention();
@@ -96,12 +97,15 @@ export async function startWorker(config: RescuedConfig, runtime: Runtime, addre
   };
 }
 
-export async function startApi(config: RescuedConfig, runtime: Runtime, connection: Connection, address: string, netboot: Netboot): Promise<Stopper> {
-  const log = (line: string) => console.log(line);
+/** `temporalExporter`: the Temporal SDK's metrics exporter of this process (it runs a worker too), which /metrics includes. */
+export async function startApi(config: RescuedConfig, runtime: Runtime, connection: Connection, address: string, netboot: Netboot, temporalExporter?: string): Promise<Stopper> {
+  const log = (line: string) => consoleLog().info(line);
   const { app, triggers } = await buildRescuedApi({
     inventory: runtime.inventory,
     netboot,
     logLevel: config.logLevel,
+    logStream: consoleLog().stream,
+    metrics: { public: config.metricsPublic, temporalExporter },
     temporal: { client: new Client({ connection, namespace: config.temporalNamespace }), connection, address, namespace: config.temporalNamespace, taskQueue: config.temporalTaskQueue },
     database: { describe: () => ({ kind: runtime.database.kind, location: runtime.database.location }), check: () => runtime.database.ping() },
     alertLabels: config.alertLabels,
@@ -122,5 +126,5 @@ export async function startApi(config: RescuedConfig, runtime: Runtime, connecti
 /** Rescue runs reconciled with Temporal now and every RESCUED_RECONCILE_MINUTES (runs left open by a workflow that ended). */
 export function startReconciler(config: RescuedConfig, runtime: Runtime, connection: Connection): Stopper {
   const { reconciler } = createRescueServices(runtime.inventory, new Client({ connection, namespace: config.temporalNamespace }), config.temporalTaskQueue);
-  return startPeriodicReconcile(reconciler, { intervalMs: config.reconcileIntervalMs, log: (line) => console.log(line) });
+  return startPeriodicReconcile(reconciler, { intervalMs: config.reconcileIntervalMs, log: (line) => consoleLog().info(line) });
 }

@@ -9,6 +9,7 @@ import type { BootUrls } from '../boot/boot-target.js';
 import type { Runtime } from './runtime.js';
 import type { Stopper } from './components.js';
 import { mkdir } from 'node:fs/promises';
+import type { ConsoleLog } from '../observability/console.js';
 
 export interface Netboot {
   service: NetbootService;
@@ -31,7 +32,8 @@ export function createNetboot(config: RescuedConfig, runtime: Runtime): Netboot 
 }
 
 /** Starts the TFTP server (generated per-MAC files first, then the TFTP root on disk). */
-export async function startTftp(config: RescuedConfig, netboot: Netboot, log: (line: string) => void): Promise<{ address: string; stop: Stopper } | undefined> {
+/** `log`: transfers at debug (machines fetch boot files all day), problems at warn. */
+export async function startTftp(config: RescuedConfig, netboot: Netboot, log: Pick<ConsoleLog, 'debug' | 'warn'>): Promise<{ address: string; stop: Stopper } | undefined> {
   if (!config.tftpEnabled) return undefined;
   const port = config.tftpPort ?? defaultTftpPort();
   await mkdir(config.tftpRoot, { recursive: true });
@@ -45,12 +47,12 @@ export async function startTftp(config: RescuedConfig, netboot: Netboot, log: (l
   server.on('transfer-end', (report) => {
     const file = report.path ?? report.requestedPath;
     const outcome = report.outcome === 'complete' ? 'complete' : `${report.outcome}${report.error ? `: ${report.error.message}` : ''}`;
-    log(`tftp ${report.client.address}:${report.client.port} ${file} ${report.bytesTransferred} bytes in ${report.durationMs} ms: ${outcome}`);
+    log.debug(`tftp ${report.client.address}:${report.client.port} ${file} ${report.bytesTransferred} bytes in ${report.durationMs} ms: ${outcome}`);
     void netboot.recorder
       .record({ protocol: 'tftp', clientAddress: report.client.address, file, bytes: report.bytesTransferred, outcome })
-      .catch((error: Error) => log(`tftp: could not record a fetch: ${error.message}`));
+      .catch((error: Error) => log.warn(`tftp: could not record a fetch: ${error.message}`));
   });
-  server.on('socket-error', (error) => log(`tftp: socket error: ${error.message}`));
+  server.on('socket-error', (error) => log.warn(`tftp: socket error: ${error.message}`));
   let bound;
   try {
     bound = await server.listen();

@@ -2,6 +2,7 @@
 // SIGTERM. A start that fails stops what had started and says why in one line.
 import { loadConfig, ConfigurationError, type RescuedConfig } from '../config/environment.js';
 import type { Stopper } from './components.js';
+import { configureConsoleLog, consoleLog } from '../observability/console.js';
 
 export class StartupSteps {
   private readonly stoppers: Stopper[] = [];
@@ -9,7 +10,7 @@ export class StartupSteps {
     this.stoppers.push(stop);
   }
   async stopAll(): Promise<void> {
-    for (const stop of this.stoppers.splice(0).reverse()) await stop().catch((error: Error) => console.error(`while stopping: ${error.message}`));
+    for (const stop of this.stoppers.splice(0).reverse()) await stop().catch((error: Error) => consoleLog().error(`while stopping: ${error.message}`));
   }
 }
 
@@ -24,14 +25,15 @@ export async function runProcess(name: string, start: (config: RescuedConfig, st
     }
     throw error;
   }
+  configureConsoleLog({ name, level: config.logLevel, format: config.logFormat });
   const steps = new StartupSteps();
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(`${name}: ${signal} received, stopping`);
+    consoleLog().info(`${name}: ${signal} received, stopping`);
     setTimeout(() => {
-      console.error(`${name}: did not stop within 30 s, exiting anyway`);
+      consoleLog().error(`${name}: did not stop within 30 s, exiting anyway`);
       process.exit(1);
     }, 30_000).unref();
     steps.stopAll().then(
@@ -44,7 +46,7 @@ export async function runProcess(name: string, start: (config: RescuedConfig, st
   try {
     await start(config, steps);
   } catch (error) {
-    console.error(`${name}: could not start: ${(error as Error).message}`);
+    consoleLog().error(`${name}: could not start: ${(error as Error).message}`);
     await steps.stopAll();
     process.exit(1);
   }

@@ -7,9 +7,10 @@ import { runProcess } from './process.js';
 import { ADMIN_TOKEN_FILE, ensureAdminToken, openRuntime } from './runtime.js';
 import { installTemporalRuntime } from './temporal-worker.js';
 import { createNetboot, startTftp } from './netboot.js';
+import { consoleLog } from '../observability/console.js';
 
 await runProcess('rescued', async (config, steps) => {
-  installTemporalRuntime(config.logLevel);
+  const temporalExporter = installTemporalRuntime(config.logLevel, config.temporalMetrics);
   const runtime = await openRuntime(config);
   steps.add(runtime.close);
   const tokenFile = await ensureAdminToken(runtime.inventory, config.dataDir);
@@ -19,12 +20,12 @@ await runProcess('rescued', async (config, steps) => {
   steps.add(client.stop);
   const netboot = createNetboot(config, runtime);
   steps.add(await startWorker(config, runtime, temporal.address, netboot));
-  steps.add(await startApi(config, runtime, client.connection, temporal.address, netboot));
+  steps.add(await startApi(config, runtime, client.connection, temporal.address, netboot, temporalExporter));
   steps.add(startReconciler(config, runtime, client.connection));
-  const tftp = await startTftp(config, netboot, (line) => console.log(line));
+  const tftp = await startTftp(config, netboot, consoleLog());
   if (tftp) steps.add(tftp.stop);
 
-  console.log(
+  consoleLog().info(
     [
       `rescued ${PACKAGE_VERSION} is running`,
       `  API           ${config.publicUrl}/api/v1   (OpenAPI: ${config.publicUrl}/api/v1/openapi.json)`,
@@ -32,6 +33,7 @@ await runProcess('rescued', async (config, steps) => {
       ...(temporal.embedded ? [`  Temporal UI   ${temporal.embedded.uiUrl}`] : []),
       `  TFTP          ${tftp ? `${tftp.address}, root ${config.tftpRoot}` : 'off (RESCUED_TFTP_PORT=off)'}`,
       `  Database      ${runtime.database.kind === 'pglite' ? `PGlite in ${runtime.database.location}` : runtime.database.location}`,
+      `  Metrics       ${config.publicUrl}/metrics (${config.metricsPublic ? 'public' : 'viewer token'})${temporalExporter ? `, with the Temporal SDK's from ${temporalExporter}` : ''}`,
       `  Data folder   ${config.dataDir}`,
       `  Admin token   ${tokenFile ? `written to ${tokenFile}` : join(config.dataDir, ADMIN_TOKEN_FILE)} (rescuectl reads it)`,
       'Press Ctrl-C to stop.',

@@ -20,6 +20,7 @@ import {
 import type { Activities } from '../activities/index.js';
 import { RescueMac, RescueOutcome, RescueStep, RescueSystem } from '../temporal/search-attribute-keys.js';
 import { reinstallWorkflow } from './reinstall.js';
+import { rescueMetrics } from './rescue-metrics.js';
 import {
   DEFAULT_RESCUE_TIMINGS,
   RESCUE_FAILED_FAILURE_TYPE,
@@ -134,10 +135,14 @@ export async function rescueWorkflow(input: RescueInput): Promise<RescueResult> 
     if (open && open.finishedAt === null) {
       open.finishedAt = now;
       open.outcome = 'done';
+      stepEnded(open);
     }
     status.state = state;
     status.steps.push({ step: state, startedAt: now, finishedAt: null, outcome: 'running', ...(detail ? { detail } : {}) });
     upsertSearchAttributes([{ key: RescueStep, value: state }]);
+  }
+  function stepEnded(step: RescueStatus['steps'][number]): void {
+    rescueMetrics.stepEnded(step.step, step.outcome, (Date.parse(step.finishedAt!) - Date.parse(step.startedAt)) / 1000);
   }
   async function record(): Promise<void> {
     await bookkeeping.recordRescueProgress({ workflowId, runId, state: status.state, environment: status.environment, steps: status.steps, evidence: status.evidence });
@@ -320,12 +325,14 @@ export async function rescueWorkflow(input: RescueInput): Promise<RescueResult> 
       if (open && open.finishedAt === null) {
         open.finishedAt = new Date().toISOString();
         open.outcome = status.error === null ? 'done' : 'interrupted';
+        stepEnded(open);
       }
       await activity(`Clean up the rescue boot config of ${input.system}`, untilDone).clearRescueBootConfig({ system: input.system, workflowId });
     });
   }
   status.outcome = outcome;
   status.state = outcome;
+  rescueMetrics.rescueEnded(outcome);
   upsertSearchAttributes([
     { key: RescueStep, value: outcome },
     { key: RescueOutcome, value: outcome },

@@ -13,6 +13,7 @@ import { SIGNATURE_HEADER, verifySignature } from '../../triggers/signature.js';
 import type { ErrorReply } from '../errors.js';
 import { HttpError } from '../errors.js';
 import { errorReply } from './collections.js';
+import { observeWebhookRequest } from '../../observability/metrics.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -58,6 +59,10 @@ export async function registerHookRoutes(parent: FastifyInstance, dependencies: 
       }
       if (request.bodyError !== undefined) return reply.code(400).send({ error: 'bad-request', message: request.bodyError } satisfies ErrorReply);
       if (request.rawBody === undefined || request.rawBody.length === 0) return reply.code(400).send({ error: 'bad-request', message: 'the body is empty; send the alert as JSON' } satisfies ErrorReply);
+    });
+    // Every delivery is counted with its answer, refused ones (401, 400) included.
+    scope.addHook('onResponse', async (request, reply) => {
+      observeWebhookRequest(request.routeOptions.url === '/hooks/generic' ? 'generic' : 'alertmanager', reply.statusCode);
     });
     const app = scope.withTypeProvider<ZodTypeProvider>();
 

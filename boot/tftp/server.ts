@@ -13,6 +13,7 @@ import { TftpOpcode, decodeTftpPacket, encodeTftpError, type TftpMode, type Tftp
 import { TftpReadTransfer, type TftpRunningTransfer, type TftpTransferError, type TftpTransferOutcome } from './transfer.js';
 import { TftpTransferThreads } from './transfer-threads.js';
 import { bindUdpSocket } from './udp.js';
+import { observeTftpRejectedPacket, observeTftpTransfer } from '../../observability/metrics.js';
 
 /** 69 when running as root, else 6969 (an unprivileged port, reachable from QEMU guests too). */
 export function defaultTftpPort(uid: number | undefined = process.getuid?.()): number {
@@ -191,6 +192,7 @@ export class TftpServer extends EventEmitter<TftpServerEvents> {
       const decoded = decodeTftpPacket(message);
       if (!decoded.ok) {
         if (decoded.opcode !== TftpOpcode.error) this.replyWithError(client, decoded.problem);
+        observeTftpRejectedPacket(decoded.problem.kind);
         this.emitSafely('packet-rejected', { client, problem: decoded.problem });
         return;
       }
@@ -199,6 +201,7 @@ export class TftpServer extends EventEmitter<TftpServerEvents> {
       if (packet.type !== 'read-request' && packet.type !== 'write-request') {
         const problem: TftpProblem = { kind: 'illegal-operation', message: `expected a request, got ${packet.type}` };
         this.replyWithError(client, problem);
+        observeTftpRejectedPacket(problem.kind);
         this.emitSafely('packet-rejected', { client, problem });
         return;
       }
@@ -369,6 +372,7 @@ export class TftpServer extends EventEmitter<TftpServerEvents> {
       retransmissions: details.retransmissions ?? 0,
       ...(details.error === undefined ? {} : { error: details.error }),
     };
+    observeTftpTransfer(report);
     this.emitSafely('transfer-end', report);
   }
 

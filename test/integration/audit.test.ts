@@ -30,6 +30,7 @@ import { createRescueClient } from '../../rescue/rescue-client.js';
 import { AUDIT_CATCHUP_WINDOW_MS, createAuditClient, type AuditClient } from '../../triggers/audit-client.js';
 import type { RescueAdmission } from '../../triggers/admission.js';
 import type { FleetAuditResult, FleetAuditSettings } from '../../workflows/audit-types.js';
+import { rescueMetricsSinks } from '../../observability/rescue-sinks.js';
 
 const require = createRequire(import.meta.url);
 
@@ -75,6 +76,7 @@ describe('fleet audits', () => {
       connection: env.nativeConnection,
       taskQueue,
       workflowsPath: require.resolve('../../workflows/index.ts'),
+      sinks: rescueMetricsSinks(),
       activities: createActivities({
         inventory: api.inventory,
         databaseKind: 'pglite',

@@ -17,6 +17,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rescueOutcome } from '../support/rescue-outcome.js';
+import { rescueMetricsSinks } from '../../observability/rescue-sinks.js';
 
 const require = createRequire(import.meta.url);
 
@@ -147,6 +148,7 @@ for (const database of testDatabases()) {
         connection: lab.env.nativeConnection,
         taskQueue: idleQueue,
         workflowsPath: require.resolve('../../workflows/index.ts'),
+        sinks: rescueMetricsSinks(),
         activities: createActivities({ inventory: lab.api.inventory, databaseKind: 'pglite', systemPower: createInventorySystemPower(lab.api.inventory), netboot: lab.api.netboot.service, rescueShell: createSshRescueShell(), admission: lab.api.triggers.guard }),
       });
       const result = await worker.runUntil(outcomeOf(machine.name));

@@ -66,7 +66,7 @@ export interface TestApi {
  */
 export async function startTestApi(
   database: TestDatabase,
-  options: { temporal?: TestApiTemporal; auditSettings?: Partial<FleetAuditSettings>; rescueTimings?: Partial<RescueTimings>; alertLabels?: string[] } = {},
+  options: { temporal?: TestApiTemporal; auditSettings?: Partial<FleetAuditSettings>; rescueTimings?: Partial<RescueTimings>; alertLabels?: string[]; metrics?: { public: boolean; temporalExporter?: string } } = {},
 ): Promise<TestApi> {
   const handle = await database.open();
   const secretKey = randomBytes(32);
@@ -103,6 +103,7 @@ export async function startTestApi(
     ...(options.auditSettings ? { auditSettings: options.auditSettings } : {}),
     alertLabels: options.alertLabels ?? [...DEFAULT_ALERT_LABELS],
     ...(options.rescueTimings ? { rescueTimings: options.rescueTimings } : {}),
+    ...(options.metrics ? { metrics: options.metrics } : {}),
   });
   const app = built.app;
   let databaseOpen = true;

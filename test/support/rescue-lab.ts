@@ -17,6 +17,7 @@ import { createInventorySystemPower } from '../../workers/system-power.js';
 import type { RescueClient } from '../../rescue/rescue-client.js';
 import type { RescueAdmission } from '../../triggers/admission.js';
 import { createRefusingAdmission } from './refusing-admission.js';
+import { rescueMetricsSinks } from '../../observability/rescue-sinks.js';
 
 const require = createRequire(import.meta.url);
 
@@ -49,6 +50,7 @@ export async function startRescueLab(rescueShell: RescueShell, database: TestDat
         connection: env.nativeConnection,
         taskQueue,
         workflowsPath: require.resolve('../../workflows/index.ts'),
+        sinks: rescueMetricsSinks(),
         activities: createActivities({ inventory: api.inventory, databaseKind: database.label === 'postgres' ? 'postgres' : 'pglite', systemPower: createInventorySystemPower(api.inventory), netboot: api.netboot.service, rescueShell, admission: options.admission ?? createRefusingAdmission() }),
       });
       const running = { worker, done: worker.run() };

@@ -8,7 +8,7 @@ import { createNetboot, startTftp } from '../../workers/netboot.js';
 const config = loadConfig();
 const runtime = await openRuntime(config);
 try {
-  const tftp = await startTftp(config, createNetboot(config, runtime), (line) => console.log(line));
+  const tftp = await startTftp(config, createNetboot(config, runtime), { debug: (line) => console.log(line), warn: (line) => console.log(line) });
   console.log(`listening ${tftp?.address ?? 'nowhere'} as uid ${process.getuid?.()}`);
   process.stdin.resume();
   await new Promise((resolve) => process.stdin.on('end', resolve));

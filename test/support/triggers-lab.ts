@@ -17,6 +17,7 @@ import type { RescueClient } from '../../rescue/rescue-client.js';
 import { startTriggerLoops } from '../../workers/triggers.js';
 import type { RescueTimings } from '../../workflows/rescue-types.js';
 import type { GuardSettings } from '../../triggers/guard-settings.js';
+import { rescueMetricsSinks } from '../../observability/rescue-sinks.js';
 
 const require = createRequire(import.meta.url);
 const BMC_USER = 'admin';
@@ -56,6 +57,7 @@ export async function startTriggersLab(database: TestDatabase, options: { timing
     connection: env.nativeConnection,
     taskQueue,
     workflowsPath: require.resolve('../../workflows/index.ts'),
+    sinks: rescueMetricsSinks(),
     activities: createActivities({ inventory: api.inventory, databaseKind: 'pglite', systemPower: createInventorySystemPower(api.inventory), netboot: api.netboot.service, rescueShell: createSshRescueShell(), admission: api.triggers.guard }),
     maxConcurrentActivityTaskExecutions: 200,
   });

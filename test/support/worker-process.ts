@@ -10,6 +10,7 @@ import { createInventorySystemPower } from '../../workers/system-power.js';
 import { createNetbootService } from '../../boot/netboot.js';
 import { createSshRescueShell } from '../../workers/rescue-shell.js';
 import { createRefusingAdmission } from './refusing-admission.js';
+import { rescueMetricsSinks } from '../../observability/rescue-sinks.js';
 
 const require = createRequire(import.meta.url);
 const environment = (name: string): string => {
@@ -26,6 +27,7 @@ const worker = await Worker.create({
   connection: await NativeConnection.connect({ address: environment('TEMPORAL_ADDRESS') }),
   taskQueue: environment('TASK_QUEUE'),
   workflowsPath: require.resolve('../../workflows/index.ts'),
+    sinks: rescueMetricsSinks(),
   activities: createActivities({
     inventory,
     databaseKind: database.kind,
