@@ -4,7 +4,7 @@
 // Webhook receivers that authenticate themselves belong here too, with how they do it.
 
 export interface PublicRoute {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'OPTIONS';
   url: string;
   why: string;
 }
@@ -20,6 +20,11 @@ export const PUBLIC_ROUTES: readonly PublicRoute[] = [
     (['GET', 'POST'] as const).map((method) => ({ method, url: `/boot/status/:system/${phase}`, why: "an installer's status callback, authenticated by its install token" })),
   ),
   { method: 'POST', url: '/boot/rescue/:token/ready', why: "a rescue environment's phone-home, authenticated by its one-time token" },
+  ...(['/codec/encode', '/codec/decode'] as const).map((url) => ({
+    method: 'OPTIONS' as const,
+    url,
+    why: "the browser's CORS preflight before the Temporal UI calls the codec: it carries no credentials (Fetch standard) and answers only which origins, methods and headers may follow",
+  })),
 ];
 
 /** Fastify adds a HEAD route beside every GET route; it is public when its GET is. */

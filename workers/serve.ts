@@ -15,7 +15,7 @@ await runProcess('rescued', async (config, steps) => {
   const tokenFile = await ensureAdminToken(runtime.inventory, config.dataDir);
   const temporal = await startTemporal(config);
   steps.add(temporal.stop);
-  const client = await connectClient(config, temporal.address);
+  const client = await connectClient(config, runtime, temporal.address);
   steps.add(client.stop);
   const netboot = createNetboot(config, runtime);
   steps.add(await startWorker(config, runtime, temporal.address, netboot));
