@@ -21,6 +21,8 @@ import { createInventory, type Inventory } from '../../db/inventory.js';
 import type { Database } from '../../db/client.js';
 import { createSecretCipher } from '../../secrets/cipher.js';
 import type { TestDatabase } from './databases.js';
+import type { PayloadCodec } from '@temporalio/common';
+import { rescuedDataConverter } from '../../temporal/data-converter.js';
 
 /** Where the test API finds Temporal: a real server, or (default) an address where nothing listens. */
 export interface TestApiTemporal {
@@ -66,7 +68,14 @@ export interface TestApi {
  */
 export async function startTestApi(
   database: TestDatabase,
-  options: { temporal?: TestApiTemporal; auditSettings?: Partial<FleetAuditSettings>; rescueTimings?: Partial<RescueTimings>; alertLabels?: string[] } = {},
+  options: {
+    temporal?: TestApiTemporal;
+    auditSettings?: Partial<FleetAuditSettings>;
+    rescueTimings?: Partial<RescueTimings>;
+    alertLabels?: string[];
+    /** Encrypt the history as production does: the API's client uses it, and /codec serves it to these origins. */
+    payloadCodec?: { codec: PayloadCodec; corsOrigins: string[] };
+  } = {},
 ): Promise<TestApi> {
   const handle = await database.open();
   const secretKey = randomBytes(32);
@@ -98,7 +107,14 @@ export async function startTestApi(
     netboot,
     logLevel: 'info',
     logStream,
-    temporal: { client: new Client({ connection: temporal.connection, namespace }), connection: temporal.connection, address: temporal.address, namespace, taskQueue: temporal.taskQueue },
+    temporal: {
+      client: new Client({ connection: temporal.connection, namespace, ...(options.payloadCodec ? { dataConverter: rescuedDataConverter(options.payloadCodec.codec) } : {}) }),
+      connection: temporal.connection,
+      address: temporal.address,
+      namespace,
+      taskQueue: temporal.taskQueue,
+    },
+    ...(options.payloadCodec ? { codec: { payloadCodec: options.payloadCodec.codec, corsOrigins: options.payloadCodec.corsOrigins } } : {}),
     database: { describe: () => ({ kind: handle.kind }), check: () => handle.ping() },
     ...(options.auditSettings ? { auditSettings: options.auditSettings } : {}),
     alertLabels: options.alertLabels ?? [...DEFAULT_ALERT_LABELS],
