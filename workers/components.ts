@@ -46,9 +46,13 @@ export function rescuedClient(config: RescuedConfig, runtime: Runtime, connectio
   return new Client({ connection, namespace: config.temporalNamespace, dataConverter: rescuedDataConverter(runtime.payloadCodec) });
 }
 
-/** A client connection with the TEMPORAL_* settings (TLS, API key, metadata) to `address`. */
-export function connectTemporal(config: RescuedConfig, address: string): Promise<Connection> {
-  return Connection.connect(clientConnectionOptions(config.temporal, address));
+/** A client connection with the TEMPORAL_* settings (TLS, API key, metadata) to `address`; a refusal says where and how we tried. */
+export async function connectTemporal(config: RescuedConfig, address: string): Promise<Connection> {
+  try {
+    return await Connection.connect(clientConnectionOptions(config.temporal, address));
+  } catch (error) {
+    throw new Error(`cannot connect to Temporal at ${describeTemporalConnection(config.temporal, address)}: ${(error as Error).message}`, { cause: error });
+  }
 }
 
 export async function connectClient(config: RescuedConfig, runtime: Runtime, address: string): Promise<{ connection: Connection; stop: Stopper }> {
