@@ -6,6 +6,7 @@ import { locateOrBuildTemporalCli } from '../temporal/cli-binary.js';
 import { startEmbeddedTemporal, type EmbeddedTemporal } from '../temporal/embedded-server.js';
 import { ensureSearchAttributes } from '../temporal/search-attributes.js';
 import { clientConnectionOptions, describeTemporalConnection } from '../temporal/connection-settings.js';
+import { diagnoseTemporalConnection } from '../temporal/connection-diagnosis.js';
 import { rescuedDataConverter } from '../temporal/data-converter.js';
 import { describePayloadKeys } from '../temporal/payload-codec.js';
 import type { Runtime } from './runtime.js';
@@ -51,7 +52,8 @@ export async function connectTemporal(config: RescuedConfig, address: string): P
   try {
     return await Connection.connect(clientConnectionOptions(config.temporal, address));
   } catch (error) {
-    throw new Error(`cannot connect to Temporal at ${describeTemporalConnection(config.temporal, address)}: ${(error as Error).message}`, { cause: error });
+    const why = await diagnoseTemporalConnection(config.temporal, address).catch(() => undefined);
+    throw new Error(`cannot connect to Temporal at ${describeTemporalConnection(config.temporal, address)}: ${why ?? (error as Error).message}`, { cause: error });
   }
 }
 

@@ -3,7 +3,8 @@ import { createRequire } from 'node:module';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
 import type { PayloadCodec } from '@temporalio/common';
 import { createActivities, type ActivityDependencies } from '../activities/index.js';
-import { workerConnectionOptions, type TemporalConnectionSettings } from '../temporal/connection-settings.js';
+import { describeTemporalConnection, workerConnectionOptions, type TemporalConnectionSettings } from '../temporal/connection-settings.js';
+import { diagnoseTemporalConnection } from '../temporal/connection-diagnosis.js';
 import { rescuedDataConverter } from '../temporal/data-converter.js';
 
 const require = createRequire(import.meta.url);
@@ -24,7 +25,13 @@ export async function createRescueWorker(options: {
   taskQueue: string;
   dependencies: ActivityDependencies;
 }): Promise<{ worker: Worker; connection: NativeConnection }> {
-  const connection = await NativeConnection.connect(workerConnectionOptions(options.settings, options.address));
+  let connection: NativeConnection;
+  try {
+    connection = await NativeConnection.connect(workerConnectionOptions(options.settings, options.address));
+  } catch (error) {
+    const why = await diagnoseTemporalConnection(options.settings, options.address).catch(() => undefined);
+    throw new Error(`cannot connect to Temporal at ${describeTemporalConnection(options.settings, options.address)}: ${why ?? (error as Error).message}`, { cause: error });
+  }
   const worker = await Worker.create({
     connection,
     namespace: options.namespace,

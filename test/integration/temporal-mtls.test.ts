@@ -155,15 +155,16 @@ describe('Temporal connection settings: mTLS to the real Temporal server', () =>
 
   test('without the client certificate, with a stranger CA\'s, or in plaintext, the connection is refused with a clear error', async () => {
     const { certificates: c } = server;
-    const attempts: Array<[string, Record<string, string>]> = [
-      ['no client certificate', { TEMPORAL_ADDRESS: server.address, TEMPORAL_TLS_SERVER_CA_CERT_PATH: c.ca, TEMPORAL_TLS_SERVER_NAME: 'localhost' }],
+    const attempts: Array<[string, Record<string, string>, RegExp]> = [
+      ['no client certificate', { TEMPORAL_ADDRESS: server.address, TEMPORAL_TLS_SERVER_CA_CERT_PATH: c.ca, TEMPORAL_TLS_SERVER_NAME: 'localhost' }, /the server requires a client certificate: set TEMPORAL_TLS_CLIENT_CERT_PATH/],
       [
         "a stranger CA's certificate",
         { TEMPORAL_ADDRESS: server.address, TEMPORAL_TLS_CLIENT_CERT_PATH: c.strangerCert, TEMPORAL_TLS_CLIENT_KEY_PATH: c.strangerKey, TEMPORAL_TLS_SERVER_CA_CERT_PATH: c.ca, TEMPORAL_TLS_SERVER_NAME: 'localhost' },
+        /the server refused our client certificate/,
       ],
-      ['plaintext', { TEMPORAL_ADDRESS: server.address }],
+      ['plaintext', { TEMPORAL_ADDRESS: server.address }, /it expects TLS: set TEMPORAL_TLS=true/],
     ];
-    for (const [what, env] of attempts) {
+    for (const [what, env, why] of attempts) {
       const config = loadConfig({ ...env, RESCUED_DATA_DIR: work });
       await assert.rejects(
         (async () => {
@@ -175,6 +176,8 @@ describe('Temporal connection settings: mTLS to the real Temporal server', () =>
           }
         })(),
         (error: Error) => {
+          console.log(`refused (${what}): ${error.message}`);
+          assert.match(error.message, why, what);
           assert.match(error.message, new RegExp(`cannot connect to Temporal at ${server.address.replace('.', '\\.')}`), `${what}: ${error.message}`);
           return true;
         },
