@@ -3,7 +3,7 @@
 // handshake with the same settings tells them apart.
 import { connect as connectTcp, type Socket } from 'node:net';
 import { connect as connectTls } from 'node:tls';
-import type { TemporalConnectionSettings } from './connection-settings.js';
+import { describeTemporalConnection, type TemporalConnectionSettings } from './connection-settings.js';
 
 const PROBE_TIMEOUT_MS = 3000;
 const EXPECTS_TLS = 'the server hung up on a plaintext connection, so it expects TLS: set TEMPORAL_TLS=true or the TEMPORAL_TLS_* variables';
@@ -72,4 +72,10 @@ export async function diagnoseTemporalConnection(settings: TemporalConnectionSet
     // on the first read, so wait a moment after "connected" before calling the handshake good.
     socket.once('secureConnect', () => setTimeout(() => finish(undefined), 500));
   });
+}
+
+/** The error to show for a connection that failed: where, how we tried, and why (diagnosed), the SDK's error as cause. */
+export async function temporalConnectionError(settings: TemporalConnectionSettings, address: string, error: unknown): Promise<Error> {
+  const why = await diagnoseTemporalConnection(settings, address).catch(() => undefined);
+  return new Error(`cannot connect to Temporal at ${describeTemporalConnection(settings, address)}: ${why ?? (error as Error).message}`, { cause: error });
 }

@@ -6,7 +6,7 @@ import { locateOrBuildTemporalCli } from '../temporal/cli-binary.js';
 import { startEmbeddedTemporal, type EmbeddedTemporal } from '../temporal/embedded-server.js';
 import { ensureSearchAttributes } from '../temporal/search-attributes.js';
 import { clientConnectionOptions, describeTemporalConnection } from '../temporal/connection-settings.js';
-import { diagnoseTemporalConnection } from '../temporal/connection-diagnosis.js';
+import { temporalConnectionError } from '../temporal/connection-diagnosis.js';
 import { rescuedDataConverter } from '../temporal/data-converter.js';
 import { describePayloadKeys } from '../temporal/payload-codec.js';
 import type { Runtime } from './runtime.js';
@@ -52,8 +52,7 @@ export async function connectTemporal(config: RescuedConfig, address: string): P
   try {
     return await Connection.connect(clientConnectionOptions(config.temporal, address));
   } catch (error) {
-    const why = await diagnoseTemporalConnection(config.temporal, address).catch(() => undefined);
-    throw new Error(`cannot connect to Temporal at ${describeTemporalConnection(config.temporal, address)}: ${why ?? (error as Error).message}`, { cause: error });
+    throw await temporalConnectionError(config.temporal, address, error);
   }
 }
 

@@ -3,8 +3,8 @@ import { createRequire } from 'node:module';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
 import type { PayloadCodec } from '@temporalio/common';
 import { createActivities, type ActivityDependencies } from '../activities/index.js';
-import { describeTemporalConnection, workerConnectionOptions, type TemporalConnectionSettings } from '../temporal/connection-settings.js';
-import { diagnoseTemporalConnection } from '../temporal/connection-diagnosis.js';
+import { workerConnectionOptions, type TemporalConnectionSettings } from '../temporal/connection-settings.js';
+import { temporalConnectionError } from '../temporal/connection-diagnosis.js';
 import { rescuedDataConverter } from '../temporal/data-converter.js';
 
 const require = createRequire(import.meta.url);
@@ -29,8 +29,7 @@ export async function createRescueWorker(options: {
   try {
     connection = await NativeConnection.connect(workerConnectionOptions(options.settings, options.address));
   } catch (error) {
-    const why = await diagnoseTemporalConnection(options.settings, options.address).catch(() => undefined);
-    throw new Error(`cannot connect to Temporal at ${describeTemporalConnection(options.settings, options.address)}: ${why ?? (error as Error).message}`, { cause: error });
+    throw await temporalConnectionError(options.settings, options.address, error);
   }
   const worker = await Worker.create({
     connection,
