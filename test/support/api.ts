@@ -23,6 +23,7 @@ import { createSecretCipher } from '../../secrets/cipher.js';
 import type { TestDatabase } from './databases.js';
 import type { PayloadCodec } from '@temporalio/common';
 import { rescuedDataConverter } from '../../temporal/data-converter.js';
+import { createEncryptionCodec } from '../../temporal/payload-codec.js';
 
 /** Where the test API finds Temporal: a real server, or (default) an address where nothing listens. */
 export interface TestApiTemporal {
@@ -114,7 +115,10 @@ export async function startTestApi(
       namespace,
       taskQueue: temporal.taskQueue,
     },
-    ...(options.payloadCodec ? { codec: { payloadCodec: options.payloadCodec.codec, corsOrigins: options.payloadCodec.corsOrigins } } : {}),
+    // /codec is registered always, so the route table is production's; the history is encrypted only with payloadCodec.
+    codec: options.payloadCodec
+      ? { payloadCodec: options.payloadCodec.codec, corsOrigins: options.payloadCodec.corsOrigins }
+      : { payloadCodec: createEncryptionCodec({ keys: [{ id: 'test-api', key: randomBytes(32) }], source: 'test' }), corsOrigins: ['http://127.0.0.1:8233'] },
     database: { describe: () => ({ kind: handle.kind }), check: () => handle.ping() },
     ...(options.auditSettings ? { auditSettings: options.auditSettings } : {}),
     alertLabels: options.alertLabels ?? [...DEFAULT_ALERT_LABELS],
