@@ -114,6 +114,8 @@ describe('npm start with nothing configured', () => {
       assert.match(output, /history encryption AES-256-GCM, sealing with key "secret-key-1"; keys derived from the secret key/);
       const preflight = await fetch(`http://127.0.0.1:${ports.api}/codec/decode`, { method: 'OPTIONS', headers: { origin: `http://127.0.0.1:${ports.ui}`, 'access-control-request-method': 'POST' } });
       assert.equal(preflight.status, 204, 'the embedded UI may call the codec');
+      const uiSettings = (await (await fetch(`http://127.0.0.1:${ports.ui}/api/v1/settings`)).json()) as { Codec?: { Endpoint?: string } };
+      assert.equal(uiSettings.Codec?.Endpoint, `http://127.0.0.1:${ports.api}/codec`, 'the Web UI is pointed at our codec endpoint');
       const attributes = await connection.operatorService.listSearchAttributes({ namespace: 'default' });
       for (const name of ['RescueSystem', 'RescueMac', 'RescueStep', 'RescueOutcome']) assert.ok(name in (attributes.customAttributes ?? {}), `${name} registered`);
     } finally {
