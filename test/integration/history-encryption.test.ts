@@ -194,10 +194,15 @@ describe('History: a finished rescue leaves nothing readable in Temporal but IDs
     assert.match(garbage.body.message, /sealed with key "retired-key", which this process does not have/);
   });
 
-  test('the temporal CLI reads the history through the codec endpoint with a token (--codec-endpoint, --codec-auth)', async () => {
+  test('the temporal CLI reads the history through the codec endpoint with a token (--codec-endpoint, TEMPORAL_CODEC_AUTH)', async () => {
     const cli = await temporalCliForTests();
-    const show = (extra: string[]) => execFileAsync(cli, ['workflow', 'show', '--address', lab.env.address, '-w', workflowId, '--output', 'json', '--codec-endpoint', `${lab.api.url}/codec`, ...extra], { maxBuffer: 64 * 1024 * 1024 });
-    const corpus = cliCorpus((await show(['--codec-auth', `Bearer ${viewerToken}`])).stdout);
+    // The token goes in the environment (TEMPORAL_CODEC_AUTH, the CLI's own variable), never in the arguments.
+    const show = (extra: string[], auth?: string) =>
+      execFileAsync(cli, ['workflow', 'show', '--address', lab.env.address, '-w', workflowId, '--output', 'json', '--codec-endpoint', `${lab.api.url}/codec`, ...extra], {
+        maxBuffer: 64 * 1024 * 1024,
+        env: { PATH: process.env.PATH ?? '', HOME: work, ...(auth ? { TEMPORAL_CODEC_AUTH: auth } : {}) },
+      });
+    const corpus = cliCorpus((await show([], `Bearer ${viewerToken}`)).stdout);
     assert.ok(corpus.includes(reason), 'the reason reads back through the endpoint');
     assert.ok(corpus.includes(web.mac), 'and the MAC');
     assert.equal(corpus.includes(ENCRYPTED_ENCODING), false, 'nothing is left encrypted');
