@@ -20,6 +20,7 @@ export const PUBLIC_ROUTES: readonly PublicRoute[] = [
     (['GET', 'POST'] as const).map((method) => ({ method, url: `/boot/status/:system/${phase}`, why: "an installer's status callback, authenticated by its install token" })),
   ),
   { method: 'POST', url: '/boot/rescue/:token/ready', why: "a rescue environment's phone-home, authenticated by its one-time token" },
+  { method: 'GET', url: '/codec/login', why: 'a static page where a browser user pastes a token for the codec (it posts it to /codec/session, which needs a viewer token)' },
   ...(['/codec/encode', '/codec/decode'] as const).map((url) => ({
     method: 'OPTIONS' as const,
     url,

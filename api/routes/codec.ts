@@ -13,6 +13,33 @@ import { errorReply } from './collections.js';
 import { PayloadDecryptionError } from '../../temporal/payload-codec.js';
 
 export const CODEC_PATHS = ['/codec/encode', '/codec/decode'] as const;
+/**
+ * The Temporal UI sends no Authorization header of ours: a browser signs in once at /codec/login, which sets
+ * this cookie (HttpOnly, SameSite=Lax, path /codec), and the UI's "include cross-origin credentials" sends it
+ * with /decode. Decode only: a cookie never authorizes an encode.
+ */
+export const CODEC_SESSION_COOKIE = 'rescued_codec';
+const SESSION_SECONDS = 8 * 3600;
+
+const LOGIN_PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>rescued: read the Temporal history</title></head>
+<body style="font-family: sans-serif; max-width: 40em; margin: 3em auto">
+<h1>Read the encrypted Temporal history</h1>
+<p>Paste a rescued API token (role viewer is enough). The browser keeps it in a cookie for this server's
+<code>/codec</code> for 8 hours; in the Temporal UI's codec settings, turn on "Include cross-origin credentials".
+Open this page at the same host name as the Temporal UI (127.0.0.1 and localhost are different sites).</p>
+<form id="f"><input id="t" type="password" autocomplete="off" size="60" placeholder="rsd_..."> <button>Sign in</button></form>
+<p id="r" role="status"></p>
+<script>
+document.getElementById('f').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const reply = await fetch('session', { method: 'POST', headers: { authorization: 'Bearer ' + document.getElementById('t').value.trim() } });
+  document.getElementById('t').value = '';
+  document.getElementById('r').textContent = reply.ok ? 'Signed in: reload the Temporal UI.' : 'Refused: ' + (await reply.json()).message;
+});
+</script>
+</body></html>
+`;
 
 export interface CodecRouteOptions {
   codec: PayloadCodec;
@@ -92,8 +119,25 @@ export function registerCodecRoutes(parent: FastifyInstance, options: CodecRoute
   }
 
   const failures = { 400: errorReply, 401: errorReply, 403: errorReply };
-  app.post('/codec/decode', {
+  app.get('/codec/login', {
+    schema: { hide: true },
+    handler: async (_request, reply) => reply.type('text/html; charset=utf-8').header('content-security-policy', "default-src 'none'; script-src 'unsafe-inline'; connect-src 'self'").send(LOGIN_PAGE),
+  });
+  app.post('/codec/session', {
     config: { role: 'viewer' },
+    schema: { tags: ['codec'], summary: 'Keep the bearer token in a cookie for /codec/decode, so the Temporal UI in this browser can read the history', response: { 204: z.null(), ...failures } },
+    handler: async (request, reply) => {
+      const token = request.headers.authorization!.slice('Bearer '.length).trim();
+      const secure = request.protocol === 'https' ? '; Secure' : '';
+      return reply
+        .code(204)
+        .header('set-cookie', `${CODEC_SESSION_COOKIE}=${encodeURIComponent(token)}; Path=/codec; HttpOnly; SameSite=Lax; Max-Age=${SESSION_SECONDS}${secure}`)
+        .header('cache-control', 'no-store')
+        .send(null);
+    },
+  });
+  app.post('/codec/decode', {
+    config: { role: 'viewer', tokenCookie: CODEC_SESSION_COOKIE },
     onSend: corsHeaders,
     bodyLimit: 8 * 1024 * 1024,
     schema: {

@@ -184,6 +184,26 @@ describe('History: a finished rescue leaves nothing readable in Temporal but IDs
     const finding = (run?.diagnosisBeforeRepair as { findings: Array<{ summary: string }> }).findings[0]!;
     assert.ok(clear.includes(JSON.stringify(finding.summary).slice(1, -1)), 'and the findings');
 
+    // A browser: the login page is public; /codec/session turns a viewer token into an HttpOnly cookie that the
+    // UI's "include cross-origin credentials" sends with /decode (never with /encode).
+    const page = await fetch(`${lab.api.url}/codec/login`);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /Include cross-origin credentials/);
+    const session = await fetch(`${lab.api.url}/codec/session`, { method: 'POST', headers: { authorization: `Bearer ${viewerToken}` } });
+    assert.equal(session.status, 204);
+    const setCookie = session.headers.get('set-cookie') ?? '';
+    assert.match(setCookie, /^rescued_codec=[^;]+; Path=\/codec; HttpOnly; SameSite=Lax; Max-Age=28800$/);
+    const cookie = setCookie.split(';')[0]!;
+    const withCookie = await fetch(`${lab.api.url}/codec/decode`, { method: 'POST', headers: { ...headers, cookie, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    assert.equal(withCookie.status, 200);
+    assert.equal(withCookie.headers.get('access-control-allow-credentials'), 'true');
+    assert.ok(((await withCookie.json()) as { payloads: Array<{ data: string }> }).payloads.some((p) => Buffer.from(p.data, 'base64').toString().includes(reason)), 'the cookie reads the history');
+    const cookieEncodes = await fetch(`${lab.api.url}/codec/encode`, { method: 'POST', headers: { ...headers, cookie, 'content-type': 'application/json' }, body: JSON.stringify({ payloads: [] }) });
+    assert.equal(cookieEncodes.status, 401, 'a cookie never authorizes an encode');
+    const forged = await fetch(`${lab.api.url}/codec/decode`, { method: 'POST', headers: { ...headers, cookie: 'rescued_codec=rsd_forged', 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    assert.equal(forged.status, 401);
+    assert.equal((await fetch(`${lab.api.url}/codec/session`, { method: 'POST' })).status, 401, 'a session needs a token');
+
     const wrongNamespace = await lab.api.request('POST', '/codec/decode', { token: viewerToken, body, headers: { 'x-namespace': 'other' } });
     assert.equal(wrongNamespace.status, 400);
     assert.match(wrongNamespace.body.message, /namespace "default", not "other"/);
