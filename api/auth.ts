@@ -21,6 +21,8 @@ declare module 'fastify' {
     role?: Role;
     /** A webhook route that also takes deliveries signed with a token's HMAC secret (checked after the body is read). */
     signedDelivery?: boolean;
+    /** A route that, without an Authorization header, takes its bearer token from this cookie (/codec/decode, for the Temporal UI in a browser). */
+    tokenCookie?: string;
   }
   interface FastifyRequest {
     caller: { name: string; role: Role } | undefined;
@@ -59,7 +61,8 @@ export function installBearerAuth(app: FastifyInstance, tokens: TokenRepository,
     const header = request.headers.authorization;
     // A signed delivery carries no bearer token: its signature is checked over the raw body (api/routes/hooks.ts).
     if (header === undefined && request.routeOptions.config.signedDelivery === true && request.headers[SIGNATURE_HEADER] !== undefined) return;
-    const token = header?.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : undefined;
+    const cookieName = request.routeOptions.config.tokenCookie;
+    const token = header?.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : header === undefined && cookieName !== undefined ? cookieValue(request.headers.cookie, cookieName) : undefined;
     if (token === undefined || token === '') {
       return reply
         .code(401)
@@ -75,6 +78,21 @@ export function installBearerAuth(app: FastifyInstance, tokens: TokenRepository,
     }
     request.caller = caller;
   });
+}
+
+/** One cookie's value from a Cookie header (RFC 6265 §5.4: "name=value" pairs separated by "; "). */
+function cookieValue(header: string | undefined, name: string): string | undefined {
+  for (const pair of (header ?? '').split(';')) {
+    const at = pair.indexOf('=');
+    if (at > 0 && pair.slice(0, at).trim() === name) {
+      try {
+        return decodeURIComponent(pair.slice(at + 1).trim());
+      } catch {
+        return undefined;
+      }
+    }
+  }
+  return undefined;
 }
 
 /** The name recorded in events for what this request changed. */

@@ -10,7 +10,7 @@ await runProcess('rescued-api', async (config, steps) => {
   const runtime = await openRuntime(config);
   steps.add(runtime.close);
   const tokenFile = await ensureAdminToken(runtime.inventory, config.dataDir);
-  const client = await connectClient(config, address);
+  const client = await connectClient(config, runtime, address);
   steps.add(client.stop);
   const netboot = createNetboot(config, runtime);
   steps.add(await startApi(config, runtime, client.connection, address, netboot));

@@ -4,7 +4,7 @@
 // Webhook receivers that authenticate themselves belong here too, with how they do it.
 
 export interface PublicRoute {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'OPTIONS';
   url: string;
   why: string;
 }
@@ -20,6 +20,12 @@ export const PUBLIC_ROUTES: readonly PublicRoute[] = [
     (['GET', 'POST'] as const).map((method) => ({ method, url: `/boot/status/:system/${phase}`, why: "an installer's status callback, authenticated by its install token" })),
   ),
   { method: 'POST', url: '/boot/rescue/:token/ready', why: "a rescue environment's phone-home, authenticated by its one-time token" },
+  { method: 'GET', url: '/codec/login', why: 'a static page where a browser user pastes a token for the codec (it posts it to /codec/session, which needs a viewer token)' },
+  ...(['/codec/encode', '/codec/decode'] as const).map((url) => ({
+    method: 'OPTIONS' as const,
+    url,
+    why: "the browser's CORS preflight before the Temporal UI calls the codec: it carries no credentials (Fetch standard) and answers only which origins, methods and headers may follow",
+  })),
 ];
 
 /** Public only when the operator says so (RESCUED_METRICS_PUBLIC=true); otherwise it needs a viewer token. */

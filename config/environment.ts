@@ -6,6 +6,7 @@ import { DEFAULT_TEMPORAL_METRICS_ADDRESS } from '../observability/temporal-metr
 
 /** Where `npm run worker` serves its /metrics unless RESCUED_WORKER_METRICS_ADDRESS says otherwise. */
 export const DEFAULT_WORKER_METRICS_ADDRESS = '0.0.0.0:9465';
+import { loadTemporalConnectionSettings, TemporalSettingsError, type TemporalConnectionSettings } from '../temporal/connection-settings.js';
 
 export interface RescuedConfig {
   /** Folder for the embedded database, the Temporal SQLite file, the key file and the admin token. */
@@ -14,8 +15,11 @@ export interface RescuedConfig {
   apiPort: number;
   /** Public base URL of the API as machines and the CLI reach it. */
   publicUrl: string;
-  /** Set: connect to this Temporal frontend. Unset: start the embedded dev server. */
+  /** How to reach Temporal: TEMPORAL_* variables and temporal.toml profiles, read by Temporal's own loader. */
+  temporal: TemporalConnectionSettings;
+  /** temporal.address: set, connect to this Temporal frontend; unset, start the embedded dev server. */
   temporalAddress: string | undefined;
+  /** temporal.namespace. */
   temporalNamespace: string;
   temporalTaskQueue: string;
   embeddedTemporalPort: number;
@@ -24,6 +28,10 @@ export interface RescuedConfig {
   databaseUrl: string | undefined;
   /** Key for encrypting BMC passwords at rest; unset: generated into a 0600 file in the data folder. */
   secretKey: string | undefined;
+  /** RESCUED_PAYLOAD_KEYS / RESCUED_PAYLOAD_KEYS_FILE: the history's encryption keys (temporal/payload-codec.ts); neither: derived from the secret key. */
+  payloadKeys: { keys: string | undefined; file: string | undefined };
+  /** RESCUED_CODEC_CORS_ORIGINS: the browser origins (Temporal UIs) allowed to call /codec; default the embedded UI's. */
+  codecCorsOrigins: string[];
   logLevel: string;
   /** Folder the TFTP server and /boot/files/ serve (boot loaders, kernels, initrds). */
   tftpRoot: string;
@@ -175,6 +183,28 @@ function readLogLevel(env: Environment): string {
   return raw;
 }
 
+/** Browser origins (scheme://host[:port], no path), comma-separated. */
+function readOrigins(env: Environment, variable: string, fallback: string[]): string[] {
+  const raw = nonEmpty(env[variable]);
+  if (raw === undefined) return fallback;
+  return raw
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      let url: URL;
+      try {
+        url = new URL(entry);
+      } catch {
+        throw new ConfigurationError(`${variable}: "${entry}" is not an origin such as https://temporal-ui.example.org`);
+      }
+      if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin !== entry.replace(/\/+$/, '')) {
+        throw new ConfigurationError(`${variable}: "${entry}" is not an origin (http or https, host and port, no path) such as https://temporal-ui.example.org`);
+      }
+      return url.origin;
+    });
+}
+
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value.trim();
 }
@@ -200,6 +230,14 @@ export function loadConfig(env: Environment = process.env): RescuedConfig {
   if (!Number.isFinite(reconcileMinutes) || reconcileMinutes <= 0) {
     throw new ConfigurationError(`RESCUED_RECONCILE_MINUTES must be a positive number of minutes, got "${env.RESCUED_RECONCILE_MINUTES}"`);
   }
+  let temporal: TemporalConnectionSettings;
+  try {
+    temporal = loadTemporalConnectionSettings(env);
+  } catch (error) {
+    if (error instanceof TemporalSettingsError) throw new ConfigurationError(error.message);
+    throw error;
+  }
+  const embeddedTemporalUiPort = readPort(env, 'RESCUED_TEMPORAL_UI_PORT', 8233);
   return {
     installTokenLifetimeMs: readPositiveNumber(env, 'RESCUED_INSTALL_TOKEN_HOURS', 6, 'hours') * 3600_000,
     bootFetchRetentionMs: readRetentionDays(env, 'RESCUED_BOOT_FETCH_RETENTION_DAYS', 14),
@@ -214,11 +252,12 @@ export function loadConfig(env: Environment = process.env): RescuedConfig {
     apiHost,
     apiPort,
     publicUrl,
-    temporalAddress: nonEmpty(env.TEMPORAL_ADDRESS),
-    temporalNamespace: nonEmpty(env.TEMPORAL_NAMESPACE) ?? 'default',
+    temporal,
+    temporalAddress: temporal.address,
+    temporalNamespace: temporal.namespace,
     temporalTaskQueue: nonEmpty(env.RESCUED_TASK_QUEUE) ?? 'rescued',
     embeddedTemporalPort: readPort(env, 'RESCUED_TEMPORAL_PORT', 7233),
-    embeddedTemporalUiPort: readPort(env, 'RESCUED_TEMPORAL_UI_PORT', 8233),
+    embeddedTemporalUiPort,
     databaseUrl: nonEmpty(env.DATABASE_URL),
     secretKey: nonEmpty(env.RESCUED_SECRET_KEY),
     logLevel: readLogLevel(env),
@@ -226,6 +265,8 @@ export function loadConfig(env: Environment = process.env): RescuedConfig {
     metricsPublic: readBoolean(env, 'RESCUED_METRICS_PUBLIC', false),
     temporalMetrics: readListenAddress(env, 'RESCUED_TEMPORAL_METRICS_ADDRESS', DEFAULT_TEMPORAL_METRICS_ADDRESS),
     workerMetrics: readListenAddress(env, 'RESCUED_WORKER_METRICS_ADDRESS', DEFAULT_WORKER_METRICS_ADDRESS),
+    payloadKeys: { keys: nonEmpty(env.RESCUED_PAYLOAD_KEYS), file: nonEmpty(env.RESCUED_PAYLOAD_KEYS_FILE) },
+    codecCorsOrigins: readOrigins(env, 'RESCUED_CODEC_CORS_ORIGINS', [`http://127.0.0.1:${embeddedTemporalUiPort}`, `http://localhost:${embeddedTemporalUiPort}`]),
     tftpRoot: bootFilesRoot(env),
     tftpHost: nonEmpty(env.RESCUED_TFTP_HOST) ?? '0.0.0.0',
     tftpPort: env.RESCUED_TFTP_PORT?.trim() && env.RESCUED_TFTP_PORT.trim() !== 'off' ? readPort(env, 'RESCUED_TFTP_PORT', 0) : undefined,

@@ -23,9 +23,12 @@ export interface EmbeddedTemporalOptions {
   port: number;
   uiPort: number;
   namespace: string;
+  /** Where the Web UI sends payloads to be decoded (our /codec); undefined: the UI shows them encoded. */
+  uiCodecEndpoint?: string;
   startTimeoutMs?: number;
 }
 
+// The dev server we start listens on loopback without TLS, so this probe needs none of the TEMPORAL_* settings.
 async function waitUntilServing(address: string, namespace: string, deadline: number, child?: ChildProcess): Promise<void> {
   let lastError: unknown;
   while (Date.now() < deadline) {
@@ -102,6 +105,7 @@ export async function startEmbeddedTemporal(options: EmbeddedTemporalOptions): P
       options.namespace,
       '--log-level',
       'warn',
+      ...(options.uiCodecEndpoint ? ['--ui-codec-endpoint', options.uiCodecEndpoint] : []),
       ...searchAttributeFlags(),
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
@@ -142,6 +146,7 @@ async function startWithSdkDownload(options: EmbeddedTemporalOptions, folder: st
       dbFilename: join(folder, 'temporal.sqlite'),
       namespace: options.namespace,
       searchAttributes: RESCUE_SEARCH_ATTRIBUTES.map((key) => ({ name: key.name, type: SearchAttributeType.KEYWORD })),
+      ...(options.uiCodecEndpoint ? { extraArgs: ['--ui-codec-endpoint', options.uiCodecEndpoint] } : {}),
     },
   });
   await waitUntilServing(address, options.namespace, deadline);

@@ -11,6 +11,8 @@ import { registerRescueRoutes } from '../api/routes/rescues.js';
 import { registerAuditRoutes } from '../api/routes/audits.js';
 import { registerHookRoutes } from '../api/routes/hooks.js';
 import { registerAutomationRoutes } from '../api/routes/automation.js';
+import { registerCodecRoutes } from '../api/routes/codec.js';
+import type { PayloadCodec } from '@temporalio/common';
 import { createTriggers, type Triggers } from './triggers.js';
 import type { RescueTimings } from '../workflows/rescue-types.js';
 import { createAuditClient } from '../triggers/audit-client.js';
@@ -40,6 +42,8 @@ export interface RescuedApiParts {
   /** Rescue timings for automatic rescues (labs and tests shorten them). */
   rescueTimings?: Partial<RescueTimings>;
   log?: (line: string) => void;
+  /** The history's payload codec behind /codec/decode and /codec/encode, and the browser origins (Temporal UIs) that may call it. */
+  codec?: { payloadCodec: PayloadCodec; corsOrigins: readonly string[] };
 }
 
 export interface RescuedApi {
@@ -95,6 +99,7 @@ export async function buildRescuedApi(parts: RescuedApiParts): Promise<RescuedAp
           audits: createAuditClient(temporal.client, { taskQueue: temporal.taskQueue, audits: inventory.audits, ...(parts.auditSettings ? { settings: parts.auditSettings } : {}) }),
           temporalAddress: temporal.address,
         }),
+      ...(parts.codec ? [(server: FastifyInstance) => registerCodecRoutes(server, { codec: parts.codec!.payloadCodec, namespace: temporal.namespace, corsOrigins: parts.codec!.corsOrigins })] : []),
     ],
     health: {
       database: parts.database,

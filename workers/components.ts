@@ -5,6 +5,10 @@ import type { RescuedConfig } from '../config/environment.js';
 import { locateOrBuildTemporalCli } from '../temporal/cli-binary.js';
 import { startEmbeddedTemporal, type EmbeddedTemporal } from '../temporal/embedded-server.js';
 import { ensureSearchAttributes } from '../temporal/search-attributes.js';
+import { clientConnectionOptions, describeTemporalConnection } from '../temporal/connection-settings.js';
+import { temporalConnectionError } from '../temporal/connection-diagnosis.js';
+import { rescuedDataConverter } from '../temporal/data-converter.js';
+import { describePayloadKeys } from '../temporal/payload-codec.js';
 import type { Runtime } from './runtime.js';
 import { createRescueWorker } from './temporal-worker.js';
 import { startRetention } from './retention.js';
@@ -20,6 +24,11 @@ import { consoleLog } from '../observability/console.js';
 
 export type Stopper = () => Promise<void>;
 
+/** The embedded Temporal's codec endpoint for its Web UI: ours, at the API's public URL. */
+export function codecEndpoint(config: RescuedConfig): string {
+  return `${config.publicUrl}/codec`;
+}
+
 export async function startTemporal(config: RescuedConfig): Promise<{ address: string; embedded: EmbeddedTemporal | undefined; stop: Stopper }> {
   if (config.temporalAddress !== undefined) return { address: config.temporalAddress, embedded: undefined, stop: async () => undefined };
   const cliPath = await locateOrBuildTemporalCli((line) => consoleLog().info(`temporal: ${line}`));
@@ -29,19 +38,36 @@ export async function startTemporal(config: RescuedConfig): Promise<{ address: s
     port: config.embeddedTemporalPort,
     uiPort: config.embeddedTemporalUiPort,
     namespace: config.temporalNamespace,
+    uiCodecEndpoint: codecEndpoint(config),
   });
   return { address: embedded.address, embedded, stop: embedded.stop };
 }
 
-export async function connectClient(config: RescuedConfig, address: string): Promise<{ connection: Connection; stop: Stopper }> {
-  const connection = await Connection.connect({ address });
+/** A Temporal client whose payloads go through the history's codec (encrypted on the way in, readable on the way out). */
+export function rescuedClient(config: RescuedConfig, runtime: Runtime, connection: Connection): Client {
+  return new Client({ connection, namespace: config.temporalNamespace, dataConverter: rescuedDataConverter(runtime.payloadCodec) });
+}
+
+/** A client connection with the TEMPORAL_* settings (TLS, API key, metadata) to `address`; a refusal says where and how we tried. */
+export async function connectTemporal(config: RescuedConfig, address: string): Promise<Connection> {
+  try {
+    return await Connection.connect(clientConnectionOptions(config.temporal, address));
+  } catch (error) {
+    throw await temporalConnectionError(config.temporal, address, error);
+  }
+}
+
+export async function connectClient(config: RescuedConfig, runtime: Runtime, address: string): Promise<{ connection: Connection; stop: Stopper }> {
+  consoleLog().info(`temporal: connecting to ${describeTemporalConnection(config.temporal, address)}`);
+  consoleLog().info(`temporal: history encryption ${describePayloadKeys(runtime.payloadKeys)}`);
+  const connection = await connectTemporal(config, address);
   try {
     const { added } = await ensureSearchAttributes(connection, config.temporalNamespace);
     if (added.length > 0) consoleLog().info(`temporal: registered search attributes ${added.join(', ')}`);
   } catch (error) {
     consoleLog().warn(`temporal: could not register search attributes (${(error as Error).message}); rescues still run, the UI filters will not`);
   }
-  await reconcileAuditSchedule(config, new Client({ connection, namespace: config.temporalNamespace }));
+  await reconcileAuditSchedule(config, rescuedClient(config, runtime, connection));
   return { connection, stop: () => connection.close() };
 }
 
@@ -64,12 +90,14 @@ async function reconcileAuditSchedule(config: RescuedConfig, client: Client): Pr
 export async function startWorker(config: RescuedConfig, runtime: Runtime, address: string, netboot: Netboot): Promise<Stopper> {
   // Audits send their broken machines to the same guard as alerts (its state is in the database, so the
   // API's and the worker's instances decide as one).
-  const clientConnection = await Connection.connect({ address });
-  const { rescues } = createRescueServices(runtime.inventory, new Client({ connection: clientConnection, namespace: config.temporalNamespace }), config.temporalTaskQueue);
+  const clientConnection = await connectTemporal(config, address);
+  const { rescues } = createRescueServices(runtime.inventory, rescuedClient(config, runtime, clientConnection), config.temporalTaskQueue);
   const admission: RescueAdmission = createTriggers(runtime.inventory, rescues, { alertLabels: config.alertLabels, log: (line) => consoleLog().info(line) }).guard;
   const { worker, connection } = await createRescueWorker({
+    settings: config.temporal,
     address,
     namespace: config.temporalNamespace,
+    payloadCodec: runtime.payloadCodec,
     taskQueue: config.temporalTaskQueue,
     dependencies: {
       inventory: runtime.inventory,
@@ -106,7 +134,8 @@ export async function startApi(config: RescuedConfig, runtime: Runtime, connecti
     logLevel: config.logLevel,
     logStream: consoleLog().stream,
     metrics: { public: config.metricsPublic, temporalExporter },
-    temporal: { client: new Client({ connection, namespace: config.temporalNamespace }), connection, address, namespace: config.temporalNamespace, taskQueue: config.temporalTaskQueue },
+    temporal: { client: rescuedClient(config, runtime, connection), connection, address, namespace: config.temporalNamespace, taskQueue: config.temporalTaskQueue },
+    codec: { payloadCodec: runtime.payloadCodec, corsOrigins: config.codecCorsOrigins },
     database: { describe: () => ({ kind: runtime.database.kind, location: runtime.database.location }), check: () => runtime.database.ping() },
     alertLabels: config.alertLabels,
     log,
@@ -125,6 +154,6 @@ export async function startApi(config: RescuedConfig, runtime: Runtime, connecti
 
 /** Rescue runs reconciled with Temporal now and every RESCUED_RECONCILE_MINUTES (runs left open by a workflow that ended). */
 export function startReconciler(config: RescuedConfig, runtime: Runtime, connection: Connection): Stopper {
-  const { reconciler } = createRescueServices(runtime.inventory, new Client({ connection, namespace: config.temporalNamespace }), config.temporalTaskQueue);
+  const { reconciler } = createRescueServices(runtime.inventory, rescuedClient(config, runtime, connection), config.temporalTaskQueue);
   return startPeriodicReconcile(reconciler, { intervalMs: config.reconcileIntervalMs, log: (line) => consoleLog().info(line) });
 }

@@ -1,11 +1,15 @@
 // Our Temporal worker: the workflows in workflows/ and the activities built over the inventory.
 import { createRequire } from 'node:module';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
+import type { PayloadCodec } from '@temporalio/common';
 import { createActivities, type ActivityDependencies } from '../activities/index.js';
 import type { ListenAddress } from '../config/environment.js';
 import { consoleLog } from '../observability/console.js';
 import { rescueMetricsSinks } from '../observability/rescue-sinks.js';
 import { temporalPrometheusExporter } from '../observability/temporal-metrics.js';
+import { workerConnectionOptions, type TemporalConnectionSettings } from '../temporal/connection-settings.js';
+import { temporalConnectionError } from '../temporal/connection-diagnosis.js';
+import { rescuedDataConverter } from '../temporal/data-converter.js';
 
 const require = createRequire(import.meta.url);
 
@@ -33,12 +37,21 @@ export function installTemporalRuntime(logLevel: string, metrics?: ListenAddress
 }
 
 export async function createRescueWorker(options: {
+  /** The TEMPORAL_* settings (TLS, API key); `address` is theirs or the embedded server's. */
+  settings: TemporalConnectionSettings;
   address: string;
   namespace: string;
+  /** Encrypts every payload the worker writes to history (temporal/payload-codec.ts). */
+  payloadCodec: PayloadCodec;
   taskQueue: string;
   dependencies: ActivityDependencies;
 }): Promise<{ worker: Worker; connection: NativeConnection }> {
-  const connection = await NativeConnection.connect({ address: options.address });
+  let connection: NativeConnection;
+  try {
+    connection = await NativeConnection.connect(workerConnectionOptions(options.settings, options.address));
+  } catch (error) {
+    throw await temporalConnectionError(options.settings, options.address, error);
+  }
   const worker = await Worker.create({
     connection,
     namespace: options.namespace,
@@ -47,6 +60,7 @@ export async function createRescueWorker(options: {
     activities: createActivities(options.dependencies),
     // Rescues by outcome and step durations, from the workflow's metrics sink.
     sinks: rescueMetricsSinks(),
+    dataConverter: rescuedDataConverter(options.payloadCodec),
     // Rescue workflows wait for hours; keep the cache modest on a small control host.
     maxCachedWorkflows: 200,
   });

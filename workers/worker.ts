@@ -15,7 +15,7 @@ await runProcess('rescued-worker', async (config, steps) => {
   const address = config.temporalAddress ?? `127.0.0.1:${config.embeddedTemporalPort}`;
   const runtime = await openRuntime(config);
   steps.add(runtime.close);
-  const client = await connectClient(config, address);
+  const client = await connectClient(config, runtime, address);
   steps.add(client.stop);
   steps.add(await startWorker(config, runtime, address, createNetboot(config, runtime)));
   steps.add(startReconciler(config, runtime, client.connection));

@@ -160,10 +160,16 @@ export async function rescueWorkflow(input: RescueInput): Promise<RescueResult> 
       requestedBy: input.requestedBy,
     });
     status.policy = identity.policy;
-    upsertSearchAttributes([
-      { key: RescueSystem, value: identity.system },
-      { key: RescueMac, value: identity.mac },
-    ]);
+    // Search attributes are not encrypted by the payload codec: they hold IDs and step names only. Rescues
+    // from before this change also indexed the MAC (an address); they keep doing so on replay.
+    upsertSearchAttributes(
+      patched('no-address-in-search-attributes')
+        ? [{ key: RescueSystem, value: identity.system }]
+        : [
+            { key: RescueSystem, value: identity.system },
+            { key: RescueMac, value: identity.mac },
+          ],
+    );
     return identity;
   }
 

@@ -12,6 +12,8 @@ import { Client, Connection } from '@temporalio/client';
 import { freePort } from '../support/ports.js';
 import { runRescuectl } from '../support/cli.js';
 import { temporalCliForTests } from '../support/temporal.js';
+import { createEncryptionCodec, payloadKeyRing } from '../../temporal/payload-codec.js';
+import { rescuedDataConverter } from '../../temporal/data-converter.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const PASSWORD = 'stack-bmc-pass-Yx3';
@@ -101,9 +103,19 @@ describe('npm start with nothing configured', () => {
 
     const connection = await Connection.connect({ address: `127.0.0.1:${ports.temporal}` });
     try {
-      const client = new Client({ connection });
-      const result = await client.workflow.execute('workerProbeWorkflow', { taskQueue: 'rescued', workflowId: `probe-${Date.now()}` });
+      // The history is encrypted with the key derived from the data folder's secret key (no RESCUED_PAYLOAD_KEYS):
+      // a client without it cannot read the result; one with it can, and so can the codec endpoint.
+      const workflowId = `probe-${Date.now()}`;
+      await assert.rejects(new Client({ connection }).workflow.execute('workerProbeWorkflow', { taskQueue: 'rescued', workflowId }), /encrypted|encoding/i);
+      const secretKey = Buffer.from((await readFile(join(dataDir, 'secret.key'), 'utf8')).trim(), 'hex');
+      const codec = createEncryptionCodec(payloadKeyRing({ keys: undefined, file: undefined }, secretKey));
+      const result = await new Client({ connection, dataConverter: rescuedDataConverter(codec) }).workflow.execute('workerProbeWorkflow', { taskQueue: 'rescued', workflowId: `${workflowId}-2` });
       assert.equal((result as { database: string }).database, 'pglite');
+      assert.match(output, /history encryption AES-256-GCM, sealing with key "secret-key-1"; keys derived from the secret key/);
+      const preflight = await fetch(`http://127.0.0.1:${ports.api}/codec/decode`, { method: 'OPTIONS', headers: { origin: `http://127.0.0.1:${ports.ui}`, 'access-control-request-method': 'POST' } });
+      assert.equal(preflight.status, 204, 'the embedded UI may call the codec');
+      const uiSettings = (await (await fetch(`http://127.0.0.1:${ports.ui}/api/v1/settings`)).json()) as { Codec?: { Endpoint?: string } };
+      assert.equal(uiSettings.Codec?.Endpoint, `http://127.0.0.1:${ports.api}/codec`, 'the Web UI is pointed at our codec endpoint');
       const attributes = await connection.operatorService.listSearchAttributes({ namespace: 'default' });
       for (const name of ['RescueSystem', 'RescueMac', 'RescueStep', 'RescueOutcome']) assert.ok(name in (attributes.customAttributes ?? {}), `${name} registered`);
     } finally {

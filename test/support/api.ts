@@ -21,6 +21,9 @@ import { createInventory, type Inventory } from '../../db/inventory.js';
 import type { Database } from '../../db/client.js';
 import { createSecretCipher } from '../../secrets/cipher.js';
 import type { TestDatabase } from './databases.js';
+import type { PayloadCodec } from '@temporalio/common';
+import { rescuedDataConverter } from '../../temporal/data-converter.js';
+import { createEncryptionCodec } from '../../temporal/payload-codec.js';
 
 /** Where the test API finds Temporal: a real server, or (default) an address where nothing listens. */
 export interface TestApiTemporal {
@@ -66,7 +69,15 @@ export interface TestApi {
  */
 export async function startTestApi(
   database: TestDatabase,
-  options: { temporal?: TestApiTemporal; auditSettings?: Partial<FleetAuditSettings>; rescueTimings?: Partial<RescueTimings>; alertLabels?: string[]; metrics?: { public: boolean; temporalExporter?: string } } = {},
+  options: {
+    temporal?: TestApiTemporal;
+    auditSettings?: Partial<FleetAuditSettings>;
+    rescueTimings?: Partial<RescueTimings>;
+    alertLabels?: string[];
+    metrics?: { public: boolean; temporalExporter?: string };
+    /** Encrypt the history as production does: the API's client uses it, and /codec serves it to these origins. */
+    payloadCodec?: { codec: PayloadCodec; corsOrigins: string[] };
+  } = {},
 ): Promise<TestApi> {
   const handle = await database.open();
   const secretKey = randomBytes(32);
@@ -98,7 +109,17 @@ export async function startTestApi(
     netboot,
     logLevel: 'info',
     logStream,
-    temporal: { client: new Client({ connection: temporal.connection, namespace }), connection: temporal.connection, address: temporal.address, namespace, taskQueue: temporal.taskQueue },
+    temporal: {
+      client: new Client({ connection: temporal.connection, namespace, ...(options.payloadCodec ? { dataConverter: rescuedDataConverter(options.payloadCodec.codec) } : {}) }),
+      connection: temporal.connection,
+      address: temporal.address,
+      namespace,
+      taskQueue: temporal.taskQueue,
+    },
+    // /codec is registered always, so the route table is production's; the history is encrypted only with payloadCodec.
+    codec: options.payloadCodec
+      ? { payloadCodec: options.payloadCodec.codec, corsOrigins: options.payloadCodec.corsOrigins }
+      : { payloadCodec: createEncryptionCodec({ keys: [{ id: 'test-api', key: randomBytes(32) }], source: 'test' }), corsOrigins: ['http://127.0.0.1:8233'] },
     database: { describe: () => ({ kind: handle.kind }), check: () => handle.ping() },
     ...(options.auditSettings ? { auditSettings: options.auditSettings } : {}),
     alertLabels: options.alertLabels ?? [...DEFAULT_ALERT_LABELS],

@@ -18,6 +18,8 @@ import type { RescueClient } from '../../rescue/rescue-client.js';
 import type { RescueAdmission } from '../../triggers/admission.js';
 import { createRefusingAdmission } from './refusing-admission.js';
 import { rescueMetricsSinks } from '../../observability/rescue-sinks.js';
+import type { PayloadCodec } from '@temporalio/common';
+import { rescuedDataConverter } from '../../temporal/data-converter.js';
 
 const require = createRequire(import.meta.url);
 
@@ -34,10 +36,14 @@ export interface RescueLab {
 }
 
 /** The lab over the given database (default PGlite); the API is built as `npm start` builds it. */
-export async function startRescueLab(rescueShell: RescueShell, database: TestDatabase = testDatabases()[0]!, options: { admission?: RescueAdmission } = {}): Promise<RescueLab> {
+export async function startRescueLab(
+  rescueShell: RescueShell,
+  database: TestDatabase = testDatabases()[0]!,
+  options: { admission?: RescueAdmission; payloadCodec?: { codec: PayloadCodec; corsOrigins: string[] } } = {},
+): Promise<RescueLab> {
   const env = await startTestTemporal();
   const taskQueue = `rescue-${randomBytes(4).toString('hex')}`;
-  const api = await startTestApi(database, { temporal: { connection: env.connection, address: env.address, taskQueue } });
+  const api = await startTestApi(database, { temporal: { connection: env.connection, address: env.address, taskQueue }, ...(options.payloadCodec ? { payloadCodec: options.payloadCodec } : {}) });
   const rescues = api.rescues;
   const workers: Array<{ worker: Worker; done: Promise<void> }> = [];
   const lab: RescueLab = {
@@ -51,6 +57,7 @@ export async function startRescueLab(rescueShell: RescueShell, database: TestDat
         taskQueue,
         workflowsPath: require.resolve('../../workflows/index.ts'),
         sinks: rescueMetricsSinks(),
+        ...(options.payloadCodec ? { dataConverter: rescuedDataConverter(options.payloadCodec.codec) } : {}),
         activities: createActivities({ inventory: api.inventory, databaseKind: database.label === 'postgres' ? 'postgres' : 'pglite', systemPower: createInventorySystemPower(api.inventory), netboot: api.netboot.service, rescueShell, admission: options.admission ?? createRefusingAdmission() }),
       });
       const running = { worker, done: worker.run() };

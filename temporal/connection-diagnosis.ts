@@ -1,0 +1,81 @@
+// Why a Temporal connection failed, in words. gRPC reports every refusal (no listener, a TLS server reached in
+// plaintext, a client certificate refused) as "Failed to connect before the deadline"; one plain TCP or TLS
+// handshake with the same settings tells them apart.
+import { connect as connectTcp, type Socket } from 'node:net';
+import { connect as connectTls } from 'node:tls';
+import { describeTemporalConnection, type TemporalConnectionSettings } from './connection-settings.js';
+
+const PROBE_TIMEOUT_MS = 3000;
+const EXPECTS_TLS = 'the server hung up on a plaintext connection, so it expects TLS: set TEMPORAL_TLS=true or the TEMPORAL_TLS_* variables';
+/** A TLS record of type "alert" (RFC 8446 §5.1): what a TLS server answers to a plaintext HTTP/2 preface. */
+const TLS_ALERT_RECORD = 0x15;
+
+function splitAddress(address: string): { host: string; port: number } {
+  const at = address.lastIndexOf(':');
+  return { host: address.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(address.slice(at + 1)) };
+}
+
+const TLS_REASONS: Array<[RegExp, string]> = [
+  [/CERTIFICATE_REQUIRED/, 'the server requires a client certificate: set TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH (or a profile\'s client_cert_path, client_key_path)'],
+  [/ALERT_UNKNOWN_CA|ALERT_BAD_CERTIFICATE|ALERT_CERTIFICATE_UNKNOWN|ALERT_ACCESS_DENIED/, 'the server refused our client certificate (not signed by a CA it trusts, or not for client authentication)'],
+  [/UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|UNABLE_TO_GET_ISSUER_CERT/, "we do not trust the server's certificate: set TEMPORAL_TLS_SERVER_CA_CERT_PATH to the CA that signed it"],
+  [/ERR_TLS_CERT_ALTNAME_INVALID/, "the server's certificate is not for this name: set TEMPORAL_TLS_SERVER_NAME to a name it holds"],
+  [/WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG/, 'the server does not speak TLS: unset the TEMPORAL_TLS_* variables (or set TEMPORAL_TLS=false)'],
+];
+
+function explainSocketError(error: NodeJS.ErrnoException): string {
+  if (error.code === 'ECONNREFUSED') return 'nothing listens there (connection refused)';
+  const code = `${error.code ?? ''} ${error.message}`;
+  for (const [pattern, reason] of TLS_REASONS) if (pattern.test(code)) return reason;
+  return `${error.code ?? error.message}`;
+}
+
+function settle(socket: Socket, run: (finish: (reason: string | undefined) => void) => void): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = (reason: string | undefined) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(reason);
+    };
+    const timer = setTimeout(() => finish(undefined), PROBE_TIMEOUT_MS);
+    socket.once('error', (error: NodeJS.ErrnoException) => finish(explainSocketError(error)));
+    run(finish);
+  });
+}
+
+/** One sentence on why `address` refused us, or undefined when the probe sees nothing wrong. */
+export async function diagnoseTemporalConnection(settings: TemporalConnectionSettings, address: string): Promise<string | undefined> {
+  const { host, port } = splitAddress(address);
+  if (!settings.tls) {
+    const socket = connectTcp({ host, port });
+    return settle(socket, (finish) => {
+      socket.once('connect', () => socket.write('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'));
+      // A gRPC server answers the HTTP/2 preface with its SETTINGS; a TLS server sends an alert or hangs up.
+      socket.once('data', (chunk: Buffer) => finish(chunk[0] === TLS_ALERT_RECORD ? EXPECTS_TLS : undefined));
+      socket.once('end', () => finish(EXPECTS_TLS));
+    });
+  }
+  const tls = settings.tls;
+  const socket = connectTls({
+    host,
+    port,
+    servername: tls.serverNameOverride ?? host,
+    ALPNProtocols: ['h2'],
+    ...(tls.serverRootCACertificate ? { ca: Buffer.from(tls.serverRootCACertificate) } : {}),
+    ...(tls.clientCertPair ? { cert: Buffer.from(tls.clientCertPair.crt), key: Buffer.from(tls.clientCertPair.key) } : {}),
+  });
+  return settle(socket, (finish) => {
+    // With TLS 1.3 the server judges our certificate after the handshake: its refusal comes as an alert
+    // on the first read, so wait a moment after "connected" before calling the handshake good.
+    socket.once('secureConnect', () => setTimeout(() => finish(undefined), 500));
+  });
+}
+
+/** The error to show for a connection that failed: where, how we tried, and why (diagnosed), the SDK's error as cause. */
+export async function temporalConnectionError(settings: TemporalConnectionSettings, address: string, error: unknown): Promise<Error> {
+  const why = await diagnoseTemporalConnection(settings, address).catch(() => undefined);
+  return new Error(`cannot connect to Temporal at ${describeTemporalConnection(settings, address)}: ${why ?? (error as Error).message}`, { cause: error });
+}
