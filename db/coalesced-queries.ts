@@ -9,16 +9,17 @@
  * refuses (a value it cannot store) fails alone, as it would have without the others; `run` must therefore
  * leave nothing behind when it fails, as one statement does.
  */
-export function coalescedQuery<Input, Output>(run: (inputs: Input[]) => Promise<Output[]>): (input: Input) => Promise<Output> {
+export function coalescedQuery<Input, Output>(run: (inputs: Input[]) => Promise<Output[]>, options: { maxCalls?: number } = {}): (input: Input) => Promise<Output> {
+  // A statement has at most 65,535 parameters: a storm's calls go a few hundred at a time.
+  const maxCalls = options.maxCalls ?? 200;
   type Call = { input: Input; resolve: (output: Output) => void; reject: (error: unknown) => void };
-  let waiting: Call[] = [];
+  const waiting: Call[] = [];
   let running = false;
 
   async function drain(): Promise<void> {
     running = true;
     while (waiting.length > 0) {
-      const calls = waiting;
-      waiting = [];
+      const calls = waiting.splice(0, maxCalls);
       try {
         const outputs = await run(calls.map((c) => c.input));
         if (outputs.length !== calls.length) throw new Error(`a coalesced query answered ${outputs.length} of ${calls.length} calls`);

@@ -1,9 +1,9 @@
-// The webhook bench's sender: a thread of its own that posts Alertmanager deliveries at a fixed rate (open
+// The webhook bench's sender: a process of its own that posts Alertmanager deliveries at a fixed rate (open
 // loop) and times each one from request to reply. Alertmanager is another process; run in the API's thread,
-// the sender's own HTTP work (a fifth of that thread's time with fetch) would be counted against the server.
+// the sender's own HTTP work (a fifth of that thread's time with fetch) would be counted against the server,
+// and in a process of its own, the API process's CPU time is the server's alone.
 import { Agent, request } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { parentPort, workerData } from 'node:worker_threads';
 
 export interface AlertSenderJob {
   url: string;
@@ -74,7 +74,7 @@ async function send(job: AlertSenderJob): Promise<AlertSenderResult> {
   return { latencies: latencies.sort((a, b) => a - b), accepted, elapsedS, decisions: [...decisions] };
 }
 
-if (parentPort !== null) {
-  const port = parentPort;
-  void send(workerData as AlertSenderJob).then((result) => port.postMessage(result));
-}
+// Started by bench/webhooks.ts with an IPC channel: one job in, one result out.
+process.once('message', (job: AlertSenderJob) => {
+  void send(job).then((result) => process.send!(result, () => process.disconnect()));
+});

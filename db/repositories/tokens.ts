@@ -35,8 +35,6 @@ export interface TokenView {
 }
 
 export function createTokenRepository(db: Database, cipher: SecretCipher) {
-  /** When this process last wrote a token's last use, by token id. */
-  const lastUseWritten = new Map<number, number>();
   // Requests that arrive together are authenticated by one SELECT.
   const tokenByHash = coalescedQuery(async (hashes: string[]) => {
     const rows = await db
@@ -83,10 +81,7 @@ export function createTokenRepository(db: Database, cipher: SecretCipher) {
       if (!/^rsd_[A-Za-z0-9_-]{43}$/.test(token)) return undefined;
       const row = await tokenByHash(hashToken(token));
       if (row === undefined) return undefined;
-      const lastUse = Math.max(row.lastUsedAt?.getTime() ?? 0, lastUseWritten.get(row.id) ?? 0);
-      if (Date.now() - lastUse >= LAST_USE_RESOLUTION_MS) {
-        // Requests authenticated together saw the same old time: one of them writes it.
-        lastUseWritten.set(row.id, Date.now());
+      if (row.lastUsedAt === null || Date.now() - row.lastUsedAt.getTime() >= LAST_USE_RESOLUTION_MS) {
         await db
           .update(apiTokens)
           .set({ lastUsedAt: sql`now()` })

@@ -68,3 +68,19 @@ test('after a failed statement the next calls still run', async () => {
   statement.endNext();
   assert.equal(await next, 20);
 });
+
+test('a statement takes at most maxCalls calls; the rest go in the next', async () => {
+  const statement = controlledStatement();
+  const query = coalescedQuery(statement.run, { maxCalls: 2 });
+  const first = query(1);
+  const later = [query(2), query(3), query(4)];
+  statement.endNext();
+  await first;
+  await settle();
+  assert.deepEqual(statement.runs.slice(1), [[2, 3]]);
+  statement.endNext();
+  await settle();
+  assert.deepEqual(statement.runs.slice(2), [[4]]);
+  statement.endNext();
+  assert.deepEqual(await Promise.all(later), [20, 30, 40]);
+});
