@@ -116,6 +116,8 @@ async function openPostgres(url: string, timeouts: DatabaseTimeouts): Promise<Da
     await client.query('reset statement_timeout').catch(() => undefined);
     client.release();
   }
+  /** drizzle over each of the admission pool's connections (one, as long as it lives), built once. */
+  const overConnection = new WeakMap<import('pg').PoolClient, Database>();
   return {
     db: db as unknown as Database,
     async admissions(lockKey, run) {
@@ -126,7 +128,9 @@ async function openPostgres(url: string, timeouts: DatabaseTimeouts): Promise<Da
         // One simple query (no parameters): BEGIN and the lock in one round trip. The lock is a statement of
         // its own, so the transaction's next statements see what the lock's last holder committed.
         await client.query(`begin; select pg_advisory_xact_lock(${lockKey})`);
-        const result = await run(drizzle(client, { schema }) as unknown as Database);
+        let tx = overConnection.get(client);
+        if (tx === undefined) overConnection.set(client, (tx = drizzle(client, { schema }) as unknown as Database));
+        const result = await run(tx);
         await client.query('commit');
         return result;
       } catch (error) {
