@@ -10,14 +10,28 @@ import * as schema from './schema.js';
 export type Schema = typeof schema;
 export type Database = PgDatabase<PgQueryResultHKT, Schema>;
 
+/** Runs `run` in one transaction that holds the advisory lock `lockKey` (pg_advisory_xact_lock) throughout. */
+export type LockedTransaction = <T>(lockKey: number, run: (tx: Database) => Promise<T>) => Promise<T>;
+
+/** A transaction, then the lock: two round trips before the first statement (the default, any connection). */
+export function lockedTransactionOn(db: Database): LockedTransaction {
+  return (lockKey, run) =>
+    db.transaction(async (transaction) => {
+      const tx = transaction as unknown as Database;
+      await tx.execute(sql`select pg_advisory_xact_lock(${lockKey})`);
+      return run(tx);
+    });
+}
+
 export interface DatabaseHandle {
   db: Database;
   /**
    * Where the guard's admissions run: on PostgreSQL a connection of their own (they are one at a time in a
    * process anyway), so that an admission, which holds the guard's lock, never waits for the pool behind the
-   * requests that are waiting for it; on PGlite, its one connection.
+   * requests that are waiting for it, and whose BEGIN and lock go in one round trip; on PGlite, its one
+   * connection.
    */
-  admissions: Database;
+  admissions: LockedTransaction;
   kind: 'postgres' | 'pglite';
   /** Where it is, without credentials: fit for logs. */
   location: string;
@@ -102,9 +116,33 @@ async function openPostgres(url: string, timeouts: DatabaseTimeouts): Promise<Da
     await client.query('reset statement_timeout').catch(() => undefined);
     client.release();
   }
+  /** drizzle over each of the admission pool's connections (one, as long as it lives), built once. */
+  const overConnection = new WeakMap<import('pg').PoolClient, Database>();
   return {
     db: db as unknown as Database,
-    admissions: drizzle(admissionPool, { schema }) as unknown as Database,
+    async admissions(lockKey, run) {
+      if (!Number.isSafeInteger(lockKey)) throw new Error(`an advisory lock key is an integer, not ${lockKey}`);
+      const client = await admissionPool.connect();
+      let unusable: Error | undefined;
+      try {
+        // One simple query (no parameters): BEGIN and the lock in one round trip. The lock is a statement of
+        // its own, so the transaction's next statements see what the lock's last holder committed.
+        await client.query(`begin; select pg_advisory_xact_lock(${lockKey})`);
+        let tx = overConnection.get(client);
+        if (tx === undefined) overConnection.set(client, (tx = drizzle(client, { schema }) as unknown as Database));
+        const result = await run(tx);
+        await client.query('commit');
+        return result;
+      } catch (error) {
+        await client.query('rollback').catch((rollbackError: Error) => {
+          unusable = rollbackError;
+        });
+        throw error;
+      } finally {
+        // A connection that could not even roll back is not given to the next admission.
+        client.release(unusable);
+      }
+    },
     kind: 'postgres',
     location: describeDatabaseUrl(url),
     async ping() {
@@ -125,7 +163,7 @@ async function openPglite(folder: string | undefined): Promise<DatabaseHandle> {
   await migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });
   return {
     db: db as unknown as Database,
-    admissions: db as unknown as Database,
+    admissions: lockedTransactionOn(db as unknown as Database),
     kind: 'pglite',
     location: folder ?? 'memory',
     async ping() {

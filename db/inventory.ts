@@ -1,5 +1,5 @@
 // The inventory as one object: every repository over one database handle.
-import type { Database } from './client.js';
+import type { Database, LockedTransaction } from './client.js';
 import type { SecretCipher } from '../secrets/cipher.js';
 import { createDistroRepository, createRepoRepository, createRescueEnvironmentRepository, createTemplateRepository } from './repositories/flat-objects.js';
 import { createProfileRepository } from './repositories/profiles.js';
@@ -14,8 +14,8 @@ import { createAuditRepository } from './repositories/audits.js';
 import { createAlertRepository } from './repositories/alerts.js';
 import { createGuardRepository } from './repositories/guard.js';
 
-/** `admissions`: the guard's own connection where it has one (DatabaseHandle.admissions). */
-export function createInventory(db: Database, cipher: SecretCipher, options: { admissions?: Database } = {}) {
+/** `admissions`: the guard's locked transactions on its own connection where it has one (DatabaseHandle.admissions). */
+export function createInventory(db: Database, cipher: SecretCipher, options: { admissions?: LockedTransaction } = {}) {
   return {
     distros: createDistroRepository(db),
     repos: createRepoRepository(db),
@@ -30,7 +30,7 @@ export function createInventory(db: Database, cipher: SecretCipher, options: { a
     rescues: createRescueRepository(db, cipher),
     audits: createAuditRepository(db),
     alerts: createAlertRepository(db),
-    guard: createGuardRepository(db, options.admissions ?? db),
+    guard: createGuardRepository(db, options.admissions),
     events: {
       page: (filter: Parameters<typeof listEvents>[1]) => listEvents(db, filter),
       record: (event: EventRecord) => recordEvent(db, event),

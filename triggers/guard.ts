@@ -153,8 +153,8 @@ export function createGuard(options: GuardOptions): Guard {
       const workflowId = planned.decision === 'started' ? rescueWorkflowId(request.system) : planned.workflowId;
       decided.push({ planned, workflowId, groups: groupsOf(fleet.settings, machine?.labels ?? {}) });
     }
-    // The batch's writes: the rare effects one by one, the slots and the decisions each in one INSERT.
-    const slots: Array<{ index: number; slot: Parameters<GuardRepository['takeSlots']>[1][number] }> = [];
+    // The batch's writes: the rare effects one by one, the slots and the decisions together in one statement.
+    const slots: Array<{ index: number; slot: Parameters<GuardRepository['recordAdmissions']>[1][number] }> = [];
     for (const [index, request] of requests.entries()) {
       const { planned, workflowId } = decided[index]!;
       for (const effect of planned.effects) {
@@ -163,12 +163,12 @@ export function createGuard(options: GuardOptions): Guard {
       }
       await applyEffects(tx, request.system, planned.effects);
     }
-    const slotIds = await store.takeSlots(tx, slots.map((s) => s.slot));
-    const slotOf = new Map(slots.map((s, i) => [s.index, slotIds[i]!]));
-    const logIds = await store.logDecisions(
+    const { slotIds, logIds } = await store.recordAdmissions(
       tx,
+      slots.map((s) => s.slot),
       requests.map((request, index) => ({ system: request.system, source: request.source, phase: 'intake' as const, alertId: request.alertId ?? null, groups: decided[index]!.groups, decision: decided[index]!.planned.decision, reason: decided[index]!.planned.reason, workflowId: decided[index]!.workflowId })),
     );
+    const slotOf = new Map(slots.map((s, i) => [s.index, slotIds[i]!]));
     return {
       decided: decided.map((d, index) => ({ planned: d.planned, slotId: slotOf.get(index), logId: logIds[index]!, workflowId: d.workflowId })),
       queueDue: planned.slice(0, ahead).some((p) => p.decision !== 'deferred'),

@@ -3,6 +3,7 @@ import { and, desc, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Database } from '../client.js';
 import { alerts, interfaces, systems } from '../schema.js';
 import type { MachineKeys } from '../../triggers/alert-labels.js';
+import { coalescedQuery } from '../coalesced-queries.js';
 
 export const ALERT_DECISIONS = ['started', 'joined', 'deferred', 'refused', 'dry-run', 'unknown-machine', 'resolved'] as const;
 export type AlertDecision = (typeof ALERT_DECISIONS)[number];
@@ -27,17 +28,43 @@ export interface AlertView extends AlertRecordInput {
   receivedAt: string;
 }
 
+/** Whether a row of the machine lookup is one that these values name (the lookup's WHERE, for one caller). */
+function namedBy(values: string[]): (keys: MachineKeys) => boolean {
+  const exact = new Set(values);
+  const lower = new Set(values.map((v) => v.toLowerCase()));
+  return (k) => exact.has(k.system) || (k.hostname !== null && lower.has(k.hostname.toLowerCase())) || (k.ip !== null && exact.has(k.ip)) || (k.mac !== null && exact.has(k.mac));
+}
+
 export function createAlertRepository(db: Database) {
+  // Deliveries that arrive together share their statements: one INSERT records all their alerts, and one
+  // SELECT looks up the machines they name (each delivery gets back only the rows its own values select).
+  const recordDeliveries = coalescedQuery(async (deliveries: AlertRecordInput[][]) => {
+    const inputs = deliveries.flat();
+    if (inputs.length === 0) return deliveries.map(() => []);
+    const rows = await db
+      .insert(alerts)
+      .values(inputs.map((input) => ({ ...input, systemName: input.system })))
+      .returning({ id: alerts.id, receivedAt: alerts.receivedAt });
+    // One INSERT numbers its rows in the order of its VALUES.
+    const ids = rows.sort((a, b) => a.id - b.id);
+    let next = 0;
+    return deliveries.map((delivery) => delivery.map((input) => ({ ...input, id: ids[next]!.id, receivedAt: ids[next++]!.receivedAt.toISOString() })));
+  });
+  const lookupMachines = coalescedQuery(async (lookups: string[][]) => {
+    const values = [...new Set(lookups.flat())];
+    const rows = await db
+      .select({ system: systems.name, hostname: interfaces.hostname, ip: interfaces.ip, mac: interfaces.mac })
+      .from(systems)
+      .leftJoin(interfaces, eq(interfaces.systemId, systems.id))
+      .where(or(inArray(systems.name, values), inArray(sql`lower(${interfaces.hostname})`, values.map((v) => v.toLowerCase())), inArray(interfaces.ip, values), inArray(interfaces.mac, values)));
+    const keys: MachineKeys[] = rows.map((r) => ({ system: r.system, hostname: r.hostname ?? null, ip: r.ip ?? null, mac: r.mac ?? null }));
+    return lookups.map((lookup) => keys.filter(namedBy(lookup)));
+  });
   return {
-    /** Records the alerts of one delivery in one INSERT; the views in the order given. */
+    /** Records the alerts of one delivery (with those of the deliveries that come with it, in one INSERT); the views in the order given. */
     async recordAll(inputs: AlertRecordInput[]): Promise<AlertView[]> {
       if (inputs.length === 0) return [];
-      const rows = await db
-        .insert(alerts)
-        .values(inputs.map((input) => ({ ...input, systemName: input.system })))
-        .returning({ id: alerts.id, receivedAt: alerts.receivedAt });
-      const ids = rows.sort((a, b) => a.id - b.id);
-      return inputs.map((input, index) => ({ ...input, id: ids[index]!.id, receivedAt: ids[index]!.receivedAt.toISOString() }));
+      return recordDeliveries(inputs);
     },
     /** Newest first; `cursor` is the id of the last alert of the previous page. */
     async list(filter: { system?: string | undefined; limit: number; cursor?: number | undefined }): Promise<{ alerts: AlertView[]; nextCursor: string | null }> {
@@ -84,12 +111,7 @@ export function createAlertRepository(db: Database) {
     /** Systems and interfaces any of these values could name. */
     async machineKeys(values: string[]): Promise<MachineKeys[]> {
       if (values.length === 0) return [];
-      const rows = await db
-        .select({ system: systems.name, hostname: interfaces.hostname, ip: interfaces.ip, mac: interfaces.mac })
-        .from(systems)
-        .leftJoin(interfaces, eq(interfaces.systemId, systems.id))
-        .where(or(inArray(systems.name, values), inArray(sql`lower(${interfaces.hostname})`, values.map((v) => v.toLowerCase())), inArray(interfaces.ip, values), inArray(interfaces.mac, values)));
-      return rows.map((r) => ({ system: r.system, hostname: r.hostname ?? null, ip: r.ip ?? null, mac: r.mac ?? null }));
+      return lookupMachines(values);
     },
   };
 }

@@ -3,7 +3,7 @@
 // advisory lock (and, within this process, a mutex), so concurrent deliveries are decided one at a time
 // against the same facts: race-free on PostgreSQL across processes, and on PGlite's single connection.
 import { and, asc, desc, eq, gt, isNull, lte, sql } from 'drizzle-orm';
-import type { Database } from '../client.js';
+import { lockedTransactionOn, type Database, type LockedTransaction } from '../client.js';
 import { guardDecisions, guardIncidents, guardSettings, maintenanceWindows, rescueQueue, rescueRuns, rescueSlots, systems } from '../schema.js';
 import { notFound } from '../../inventory/errors.js';
 import { recordEvent } from './events.js';
@@ -161,8 +161,8 @@ function admissionFactsOf(row: AdmissionFactsRow, now: Date): AdmissionFacts {
   };
 }
 
-/** `admissions`: where admissions run their transactions (a connection of their own on PostgreSQL). */
-export function createGuardRepository(db: Database, admissions: Database = db) {
+/** `admissions`: where admissions run their locked transactions (a connection of their own on PostgreSQL). */
+export function createGuardRepository(db: Database, admissions: LockedTransaction = lockedTransactionOn(db)) {
   const exclusive = createMutex();
 
   async function readSettings(tx: Database): Promise<{ settings: GuardSettings; pause: GuardPause }> {
@@ -200,13 +200,7 @@ export function createGuardRepository(db: Database, admissions: Database = db) {
   return {
     /** Runs an admission: one at a time, in a transaction, under the guard's lock. */
     async locked<T>(run: (tx: Database) => Promise<T>): Promise<T> {
-      return exclusive(() =>
-        admissions.transaction(async (transaction) => {
-          const tx = transaction as unknown as Database;
-          await tx.execute(sql`select pg_advisory_xact_lock(${ADMISSION_LOCK})`);
-          return run(tx);
-        }),
-      );
+      return exclusive(() => admissions(ADMISSION_LOCK, run));
     },
 
     /**
@@ -318,21 +312,37 @@ export function createGuardRepository(db: Database, admissions: Database = db) {
       return db.select({ id: rescueSlots.id, system: rescueSlots.systemName, workflowId: rescueSlots.workflowId }).from(rescueSlots).where(and(isNull(rescueSlots.releasedAt), lte(rescueSlots.admittedAt, olderThan)));
     },
 
-    /** Takes the room of several admitted rescues in one INSERT; their ids in the order given. */
-    async takeSlots(tx: Database, slots: Array<{ system: string; workflowId: string; source: AdmissionSource; groups: Record<string, string> }>): Promise<number[]> {
-      if (slots.length === 0) return [];
-      const rows = await tx.insert(rescueSlots).values(slots.map((slot) => ({ systemName: slot.system, workflowId: slot.workflowId, source: slot.source, groups: slot.groups }))).returning({ id: rescueSlots.id, system: rescueSlots.systemName });
-      const idOf = new Map(rows.map((r) => [r.system, r.id]));
-      return slots.map((slot) => idOf.get(slot.system)!);
-    },
-    /** Records several decisions in one INSERT; their ids in the order given (ids follow the rows' order). */
-    async logDecisions(tx: Database, entries: Array<{ system: string; source: AdmissionSource; phase: 'intake' | 'queue'; alertId: string | null; groups: Record<string, string>; decision: AdmissionDecisionKind; reason: string; workflowId: string | null }>): Promise<number[]> {
-      if (entries.length === 0) return [];
-      const rows = await tx
-        .insert(guardDecisions)
-        .values(entries.map((entry) => ({ systemName: entry.system, source: entry.source, phase: entry.phase, alertId: entry.alertId, groups: entry.groups, decision: entry.decision, reason: entry.reason, workflowId: entry.workflowId })))
-        .returning({ id: guardDecisions.id });
-      return rows.map((r) => r.id).sort((a, b) => a - b);
+    /**
+     * An admission batch's writes in one statement: the slots it takes and its decisions; their ids in the
+     * order given (a statement numbers the rows it inserts in the order it reads them).
+     */
+    async recordAdmissions(
+      tx: Database,
+      slots: Array<{ system: string; workflowId: string; source: AdmissionSource; groups: Record<string, string> }>,
+      entries: Array<{ system: string; source: AdmissionSource; phase: 'intake' | 'queue'; alertId: string | null; groups: Record<string, string>; decision: AdmissionDecisionKind; reason: string; workflowId: string | null }>,
+    ): Promise<{ slotIds: number[]; logIds: number[] }> {
+      const result = await tx.execute(sql`
+        with slot_rows as (
+          select * from rows from (jsonb_to_recordset(${JSON.stringify(slots)}::jsonb) as (system text, "workflowId" text, source text, groups jsonb)) with ordinality as r(system, "workflowId", source, groups, n)
+        ),
+        decision_rows as (
+          select * from rows from (jsonb_to_recordset(${JSON.stringify(entries)}::jsonb) as (system text, source text, phase text, "alertId" text, groups jsonb, decision text, reason text, "workflowId" text)) with ordinality as r(system, source, phase, "alertId", groups, decision, reason, "workflowId", n)
+        ),
+        new_slots as (
+          insert into rescue_slots (system_name, workflow_id, source, groups)
+          select system, "workflowId", source, groups from slot_rows order by n
+          returning id
+        ),
+        new_decisions as (
+          insert into guard_decisions (system_name, source, phase, alert_id, groups, decision, reason, workflow_id)
+          select system, source, phase, "alertId", groups, decision, reason, "workflowId" from decision_rows order by n
+          returning id
+        )
+        select (select coalesce(json_agg(id order by id), '[]'::json) from new_slots) as slot_ids,
+               (select coalesce(json_agg(id order by id), '[]'::json) from new_decisions) as log_ids
+      `);
+      const row = (result as unknown as { rows: Array<{ slot_ids: Array<number | string>; log_ids: Array<number | string> }> }).rows[0]!;
+      return { slotIds: row.slot_ids.map(Number), logIds: row.log_ids.map(Number) };
     },
     async logDecision(tx: Database, entry: { system: string; source: AdmissionSource; phase: 'intake' | 'queue'; alertId: string | null; groups: Record<string, string>; decision: AdmissionDecisionKind; reason: string; workflowId: string | null }): Promise<number> {
       const [row] = await tx.insert(guardDecisions).values({ systemName: entry.system, source: entry.source, phase: entry.phase, alertId: entry.alertId, groups: entry.groups, decision: entry.decision, reason: entry.reason, workflowId: entry.workflowId }).returning({ id: guardDecisions.id });

@@ -1,7 +1,8 @@
 // API bearer tokens. Only a hash is stored; the token is shown once, when it is created.
 import { randomBytes } from 'node:crypto';
 import { tokenHash as hashToken } from '../../secrets/tokens.js';
-import { and, asc, eq, gt, isNotNull, isNull, lt, or, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, isNotNull, isNull, lt, or, sql } from 'drizzle-orm';
+import { coalescedQuery } from '../coalesced-queries.js';
 import { decodeCursor, pageLimit, pageOf, type Page, type PageRequest } from '../pagination.js';
 import type { Database } from '../client.js';
 import { apiTokens } from '../schema.js';
@@ -34,6 +35,14 @@ export interface TokenView {
 }
 
 export function createTokenRepository(db: Database, cipher: SecretCipher) {
+  // Requests that arrive together are authenticated by one SELECT.
+  const tokenByHash = coalescedQuery(async (hashes: string[]) => {
+    const rows = await db
+      .select({ id: apiTokens.id, name: apiTokens.name, role: apiTokens.role, lastUsedAt: apiTokens.lastUsedAt, tokenHash: apiTokens.tokenHash })
+      .from(apiTokens)
+      .where(inArray(apiTokens.tokenHash, [...new Set(hashes)]));
+    return hashes.map((hash) => rows.find((r) => r.tokenHash === hash));
+  });
   return {
     async create(input: { name: string; role: Role; hmacSecret?: string | undefined }, actor: Actor): Promise<TokenView & { token: string }> {
       if (input.hmacSecret !== undefined && input.role !== 'webhook') throw new InventoryError('invalid', 'hmacSecret: only webhook tokens sign deliveries', 'hmacSecret');
@@ -67,11 +76,10 @@ export function createTokenRepository(db: Database, cipher: SecretCipher) {
       if (deleted.length === 0) throw notFound('token', name);
       await recordEvent(db, { kind: 'token.removed', objectType: 'token', objectName: name, actor: actor.name });
     },
-    /** The token's name and role, or undefined when no such token exists. */
     /** The token's name and role, or undefined. Its last use is written at most once a minute, not per request. */
     async authenticate(token: string): Promise<{ name: string; role: Role } | undefined> {
       if (!/^rsd_[A-Za-z0-9_-]{43}$/.test(token)) return undefined;
-      const [row] = await db.select({ id: apiTokens.id, name: apiTokens.name, role: apiTokens.role, lastUsedAt: apiTokens.lastUsedAt }).from(apiTokens).where(eq(apiTokens.tokenHash, hashToken(token))).limit(1);
+      const row = await tokenByHash(hashToken(token));
       if (row === undefined) return undefined;
       if (row.lastUsedAt === null || Date.now() - row.lastUsedAt.getTime() >= LAST_USE_RESOLUTION_MS) {
         await db
