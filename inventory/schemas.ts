@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { isIP } from 'node:net';
 import { normalizeMac } from './mac.js';
+import { ownRecord } from './own-record.js';
 
 export const OBJECT_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:+-]{0,127}$/;
 export const objectName = z
@@ -58,7 +59,7 @@ function updateShapeOf<Shape extends z.ZodRawShape>(shape: Shape): UpdateShape<S
   ) as unknown as UpdateShape<Shape>;
 }
 
-const labelMap = z.record(
+const labelMap = ownRecord(
   z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_./-]{0,62}$/, 'label names use letters, digits and _ . / -'),
   z.string().max(256),
 );
@@ -155,7 +156,7 @@ export const interfaceInput = z.strictObject({
 });
 
 export const powerType = z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'must be a driver name such as ipmi, redfish or a fence agent (ipmilan, drac5, ...)');
-export const powerOptions = z.record(
+export const powerOptions = ownRecord(
   z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/, 'option names use letters, digits, _ and -'),
   z.string().max(1024).refine((v) => !/[\n\r\0]/.test(v), 'option values must be on one line'),
 );
