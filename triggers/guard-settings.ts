@@ -1,7 +1,6 @@
 // The guard's settings: what it lets automation do to a fleet. Safe defaults out of the box: few rescues
 // at once, one per rack, a day's cooldown per machine, a hold to spot whole racks breaking together.
 import { z } from 'zod';
-import { ownRecord } from '../inventory/own-record.js';
 
 const count = z.number().int().min(0).max(100_000);
 const milliseconds = z.number().int().min(0).max(365 * 86_400_000);
@@ -10,7 +9,7 @@ export const guardSettingsSchema = z.strictObject({
   /** Rescues in flight fleet-wide (automatic and operators' alike count). */
   maxInFlight: count,
   /** Rescues in flight per group, by a system label: { rack: 1 }. The labels are also the correlation groups. */
-  maxPerGroup: ownRecord(z.string().regex(/^[A-Za-z0-9_.\/-]{1,63}$/), count),
+  maxPerGroup: z.record(z.string().regex(/^[A-Za-z0-9_.\/-]{1,63}$/), count),
   /** This many machines of one group breaking within the window is one incident, not N rescues. */
   correlationMachines: z.number().int().min(2).max(100_000),
   correlationWindowMs: milliseconds,
