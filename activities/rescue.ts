@@ -5,7 +5,7 @@ import { InventoryError } from '../inventory/errors.js';
 import { selectRescueEnvironment } from '../rescue/selection.js';
 import { createHandshakeSecrets, hostKeyFingerprint, rescueKernelArguments } from '../rescue/handshake.js';
 import { renderTemplate, TemplateRenderError } from '../boot/templates.js';
-import { formatKernelOptions, mergeKernelOptions } from '../boot/kernel-options.js';
+import { formatKernelOptions, kernelCommandLineProblem, mergeKernelOptions } from '../boot/kernel-options.js';
 import { macToBootFileSuffix } from '../inventory/mac.js';
 import type { ActivityDependencies } from './dependencies.js';
 import type { FindingSummary, MachineIdentity, PhoneHome, RepairSummary, StepRecord, VerificationVerdict } from '../workflows/rescue-types.js';
@@ -138,6 +138,9 @@ export function createRescueActivities(dependencies: ActivityDependencies) {
         if (error instanceof TemplateRenderError) throw refuse('RescueRefused', error.message);
         throw error;
       }
+      // The template may pull in values (labels) that break a boot config's line: refused, naming them.
+      const problem = kernelCommandLineProblem(environmentArgs);
+      if (problem !== undefined) throw refuse('RescueRefused', `the kernel arguments of rescue environment "${environment.name}" render to ${JSON.stringify(environmentArgs)}: ${problem}`);
       const handshakeArgs = rescueKernelArguments({ callbackUrl: `${netboot.urls.httpBase}/boot/rescue/${secrets.token}/ready`, token: secrets.token, publicKey: secrets.publicKey });
       const append = formatKernelOptions(mergeKernelOptions(environmentArgs, `BOOTIF=${macToBootFileSuffix(mac)}`, handshakeArgs));
       // The token is a credential: stored encrypted in the override, masked wherever the override is shown.

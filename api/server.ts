@@ -6,6 +6,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fast
 import type { Inventory } from '../db/inventory.js';
 import { installBearerAuth } from './auth.js';
 import { installErrorHandler } from './errors.js';
+import { installNulCharacterCheck } from './nul-characters.js';
 import { apiLoggerOptions } from './logging.js';
 import { registerInventoryRoutes } from './routes/inventory.js';
 import { registerTokenRoutes } from './routes/tokens.js';
@@ -45,6 +46,7 @@ export async function buildApiServer(dependencies: ApiDependencies): Promise<Fas
     transform: jsonSchemaTransform,
   });
   installErrorHandler(app);
+  installNulCharacterCheck(app);
   installBearerAuth(app, dependencies.inventory.tokens);
 
   registerHealthRoutes(app, { ...dependencies.health, version: PACKAGE_VERSION });

@@ -145,7 +145,7 @@ test('mutated bodies on every POST/PUT/PATCH route: 4xx naming the field, never 
         statuses.set(reply.status, (statuses.get(reply.status) ?? 0) + 1);
         assertAnswer(route, mutation, reply);
       },
-      Number(process.env.FUZZ_API_RUNS ?? 150),
+      Number(process.env.FUZZ_API_RUNS ?? 100),
     );
   }
   console.log(`fuzz: API bodies: ${total} mutated bodies over ${Object.keys(SAMPLES).length} routes; statuses ${JSON.stringify(Object.fromEntries([...statuses].sort()))}`);

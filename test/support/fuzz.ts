@@ -8,14 +8,15 @@ function scaled(numRuns: number): number {
   return Math.max(1, Math.round(numRuns * (Number.isFinite(scale) && scale > 0 ? scale : 1)));
 }
 
-function report(name: string, ran: number): void {
-  console.log(`fuzz: ${name}: ${ran} inputs`);
+function report(name: string, ran: number, started: number): void {
+  console.log(`fuzz: ${name}: ${ran} inputs in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   if (ran === 0) throw new Error(`fuzz: ${name} ran no input`);
 }
 
 /** Checks a synchronous property on numRuns inputs and prints the count. */
 export function fuzz<T>(name: string, arbitrary: fc.Arbitrary<T>, property: (value: T) => void, numRuns: number): number {
   let ran = 0;
+  const started = performance.now();
   fc.assert(
     fc.property(arbitrary, (value) => {
       ran += 1;
@@ -23,13 +24,14 @@ export function fuzz<T>(name: string, arbitrary: fc.Arbitrary<T>, property: (val
     }),
     { numRuns: scaled(numRuns) },
   );
-  report(name, ran);
+  report(name, ran, started);
   return ran;
 }
 
 /** The same for a property that awaits (a server round trip). */
 export async function fuzzAsync<T>(name: string, arbitrary: fc.Arbitrary<T>, property: (value: T) => Promise<void>, numRuns: number): Promise<number> {
   let ran = 0;
+  const started = performance.now();
   await fc.assert(
     fc.asyncProperty(arbitrary, async (value) => {
       ran += 1;
@@ -37,7 +39,7 @@ export async function fuzzAsync<T>(name: string, arbitrary: fc.Arbitrary<T>, pro
     }),
     { numRuns: scaled(numRuns) },
   );
-  report(name, ran);
+  report(name, ran, started);
   return ran;
 }
 

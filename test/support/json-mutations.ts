@@ -83,6 +83,9 @@ function deepText(depth: number, open: '[' | '{'): string {
 export function mutatedBody(valid: JsonValue): fc.Arbitrary<MutatedBody> {
   const paths = pathsOf(valid);
   const objects = objectPaths(valid);
+  // A string field gets a hostile string half the time: that is where NUL bytes, quotes and line breaks go.
+  const stringPaths = paths.filter((path) => typeof getAt(valid, path) === 'string');
+  const hostileText = stringPaths.length === 0 ? [] : [fc.tuple(fc.constantFrom(...stringPaths), hostileString()).map(([path, text]): MutatedBody => ({ raw: JSON.stringify(setAt(valid, path, text)), path, description: `text ${JSON.stringify(text).slice(0, 60)}` }))];
   const replaced = fc.tuple(fc.constantFrom(...paths), replacement).map(([path, r]): MutatedBody => {
     if (r.kind === 'value') return { raw: JSON.stringify(setAt(valid, path, r.value)), path, description: r.description };
     if (r.kind === 'deep') return { raw: JSON.stringify(setAt(valid, path, '\u0000deep\u0000')).replace(DEEP, () => deepText(r.depth, r.open)), path, description: `nesting ${r.depth} deep` };
@@ -99,5 +102,5 @@ export function mutatedBody(valid: JsonValue): fc.Arbitrary<MutatedBody> {
       });
   if (paths.length === 1) return fc.oneof(replaced, added);
   const removed = fc.constantFrom(...paths.slice(1)).map((path): MutatedBody => ({ raw: JSON.stringify(setAt(valid, path, undefined)), path, description: 'field removed' }));
-  return fc.oneof({ arbitrary: replaced, weight: 5 }, { arbitrary: added, weight: 3 }, { arbitrary: removed, weight: 1 });
+  return fc.oneof({ arbitrary: replaced, weight: 5 }, { arbitrary: added, weight: 3 }, { arbitrary: removed, weight: 1 }, ...hostileText.map((arbitrary) => ({ arbitrary, weight: 5 })));
 }
