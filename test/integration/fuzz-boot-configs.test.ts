@@ -101,7 +101,7 @@ test('hostile kernel options: refused naming the field, or stored literally and 
       const expected = formatKernelOptions(mergeKernelOptions(kernelOptions.distros, kernelOptions.profiles, kernelOptions.systems));
       await assertConfigsCarry(expected, JSON.stringify(value));
     },
-    Number(process.env.FUZZ_BOOT_RUNS ?? 250),
+    Number(process.env.FUZZ_BOOT_RUNS ?? 200),
   );
   console.log(`fuzz: kernel options: ${accepted} accepted and rendered, the rest refused`);
   // The ones that used to get through: a command after "||", a comment, GRUB's ";" and "$".
@@ -148,18 +148,20 @@ test('hostile labels and comments: stored and shown literally by the API and res
   let cliChecks = 0;
   await fuzzAsync(
     'hostile labels and comments (API, rescuectl)',
-    fc.tuple(fc.oneof(hostileString(), fc.constant('$(touch /tmp/rescued-fuzz-pwned)'), fc.constant('`touch /tmp/rescued-fuzz-pwned`')), hostileString(), fc.integer({ min: 0, max: 19 })),
+    fc.tuple(fc.oneof(hostileString(), fc.constant('$(touch /tmp/rescued-fuzz-pwned)'), fc.constant('`touch /tmp/rescued-fuzz-pwned`')), hostileString(), fc.integer({ min: 0, max: 39 })),
     async ([label, comment, dice]) => {
       const reply = await api.request('PATCH', '/api/v1/systems/bt01', { body: { labels: { note: label, 'x.y/z': '"; exit 1' }, comment } });
       if (reply.status === 400) {
-        assert.ok(label.length > 256 || comment.length > 1024, JSON.stringify(reply.body));
+        // Too long, or a NUL character, which PostgreSQL cannot store: refused naming the field.
+        assert.ok(label.length > 256 || comment.length > 1024 || `${label}${comment}`.includes('\u0000'), JSON.stringify(reply.body));
+        assert.match(String(reply.body.field), /^(labels\.note|comment)$/, JSON.stringify(reply.body));
         return;
       }
       assert.equal(reply.status, 200, JSON.stringify(reply.body));
       const shown = (await api.request('GET', '/api/v1/systems/bt01')).body;
       assert.equal(shown.labels.note, label);
       assert.equal(shown.comment, comment);
-      // rescuectl is a process per call: one input in twenty goes through it, as JSON and as a report.
+      // rescuectl is a process per call: one input in forty goes through it, as JSON and as a report.
       if (dice !== 0) return;
       cliChecks += 1;
       const json = await runRescuectl(['--json', 'system', 'report', 'bt01'], env);
@@ -204,7 +206,7 @@ test("a rescue environment's kernel-argument template fed hostile labels: refuse
       const noteWords = kernelWords(formatKernelOptions(mergeKernelOptions(`note=${note}`)));
       assert.ok(kernel.join(' ').includes(noteWords), `${JSON.stringify(noteWords)} in ${JSON.stringify(kernel)}`);
     },
-    Number(process.env.FUZZ_BOOT_RUNS ?? 150),
+    Number(process.env.FUZZ_BOOT_RUNS ?? 100),
   );
   console.log(`fuzz: rescue kernel arguments: ${refused} refused`);
   assert.ok(refused > 0);
