@@ -138,11 +138,11 @@ export function createRescueActivities(dependencies: ActivityDependencies) {
         if (error instanceof TemplateRenderError) throw refuse('RescueRefused', error.message);
         throw error;
       }
-      // The template may pull in values (labels) that break a boot config's line: refused, naming them.
-      const problem = kernelCommandLineProblem(environmentArgs);
-      if (problem !== undefined) throw refuse('RescueRefused', `the kernel arguments of rescue environment "${environment.name}" render to ${JSON.stringify(environmentArgs)}: ${problem}`);
       const handshakeArgs = rescueKernelArguments({ callbackUrl: `${netboot.urls.httpBase}/boot/rescue/${secrets.token}/ready`, token: secrets.token, publicKey: secrets.publicKey });
       const append = formatKernelOptions(mergeKernelOptions(environmentArgs, `BOOTIF=${macToBootFileSuffix(mac)}`, handshakeArgs));
+      // The template may pull in values (labels) that would break the boot config's line or command: refused, naming them.
+      const problem = kernelCommandLineProblem(append);
+      if (problem !== undefined) throw refuse('RescueRefused', `the kernel arguments of rescue environment "${environment.name}" render to ${JSON.stringify(environmentArgs)}: ${problem}`);
       // The token is a credential: stored encrypted in the override, masked wherever the override is shown.
       await inventory.boot.setOverride({ system: input.system, kind: 'rescue', label: environment.name, kernel: environment.kernel, initrd: environment.initrd, append, owner: input.workflowId, expiresAt: new Date(Date.now() + HANDSHAKE_LIFETIME_MS) }, [secrets.token]);
       await inventory.events.record({ kind: 'rescue.boot-config-pushed', objectType: 'system', objectName: input.system, actor: input.workflowId, detail: { environment: environment.name } });

@@ -80,6 +80,12 @@ function assertRefusesProtoKey(reply: Reply): void {
   assert.match(reply.text, /__proto__/);
 }
 
+/** PostgreSQL cannot store U+0000: such a delivery is refused, naming the field (api/nul-characters.ts). */
+function assertRefusesNul(reply: Reply): void {
+  assertSafe('alertmanager with a NUL character', reply, [400]);
+  assert.match(reply.text, /NUL character/);
+}
+
 const labelName = fc.oneof(
   { arbitrary: fc.constantFrom('alertname', 'instance', 'rescued_system', 'job', 'severity', 'constructor', 'toString', 'hasOwnProperty'), weight: 10 },
   { arbitrary: hostileString(3), weight: 10 },
@@ -118,6 +124,7 @@ test('random Alertmanager v4 payloads: recorded, every label stored and shown li
       const raw = JSON.stringify(payload);
       const reply = await post('/hooks/alertmanager', raw, { authorization: `Bearer ${webhookToken}` });
       const sets = [payload.groupLabels, payload.commonLabels, payload.commonAnnotations, ...payload.alerts.flatMap((a) => [a.labels, a.annotations])];
+      if (raw.includes('\\u0000')) return assertRefusesNul(reply);
       if (sets.some(hasProtoKey)) return assertRefusesProtoKey(reply);
       assertSafe('alertmanager', reply, [200, 503]);
       if (reply.status !== 200) return;
@@ -141,6 +148,7 @@ test('random Alertmanager v4 payloads: recorded, every label stored and shown li
       const fingerprint = `lit-${++counter}`;
       const payload = { version: '4', groupKey: 'g', status: 'firing', receiver: 'r', alerts: [{ status: 'firing', labels, annotations: { summary }, startsAt: '2026-01-01T00:00:00Z', fingerprint }] };
       const reply = await post('/hooks/alertmanager', JSON.stringify(payload), { authorization: `Bearer ${webhookToken}` });
+      if (JSON.stringify(payload).includes('\\u0000')) return assertRefusesNul(reply);
       if (hasProtoKey(labels)) return assertRefusesProtoKey(reply);
       assertSafe('alertmanager', reply, [200, 503]);
       if (reply.status !== 200) return;
