@@ -5,7 +5,7 @@ import { InventoryError } from '../inventory/errors.js';
 import { selectRescueEnvironment } from '../rescue/selection.js';
 import { createHandshakeSecrets, hostKeyFingerprint, rescueKernelArguments } from '../rescue/handshake.js';
 import { renderTemplate, TemplateRenderError } from '../boot/templates.js';
-import { formatKernelOptions, mergeKernelOptions } from '../boot/kernel-options.js';
+import { formatKernelOptions, kernelCommandLineProblem, mergeKernelOptions } from '../boot/kernel-options.js';
 import { macToBootFileSuffix } from '../inventory/mac.js';
 import type { ActivityDependencies } from './dependencies.js';
 import type { FindingSummary, MachineIdentity, PhoneHome, RepairSummary, StepRecord, VerificationVerdict } from '../workflows/rescue-types.js';
@@ -152,6 +152,9 @@ export function createRescueActivities(dependencies: ActivityDependencies) {
       }
       const handshakeArgs = rescueKernelArguments({ callbackUrl: `${netboot.urls.httpBase}/boot/rescue/${secrets.token}/ready`, token: secrets.token, publicKey: secrets.publicKey });
       const append = formatKernelOptions(mergeKernelOptions(environmentArgs, `BOOTIF=${macToBootFileSuffix(mac)}`, handshakeArgs));
+      // The template may pull in values (labels) that would break the boot config's line or command: refused, naming them.
+      const problem = kernelCommandLineProblem(append);
+      if (problem !== undefined) throw refuse('RescueRefused', `the kernel arguments of rescue environment "${environment.name}" render to ${JSON.stringify(environmentArgs)}: ${problem}`);
       // The token is a credential: stored encrypted in the override, masked wherever the override is shown.
       await inventory.boot.setOverride({ system: input.system, kind: 'rescue', label: environment.name, kernel: environment.kernel, initrd: environment.initrd, append, owner: input.workflowId, expiresAt: new Date(Date.now() + HANDSHAKE_LIFETIME_MS) }, [secrets.token]);
       await inventory.events.record({ kind: 'rescue.boot-config-pushed', objectType: 'system', objectName: input.system, actor: input.workflowId, detail: { environment: environment.name } });

@@ -9,6 +9,7 @@ import { installErrorHandler } from './errors.js';
 import { apiLogging } from './logging.js';
 import { registerMetricsRoute } from './routes/metrics.js';
 import { METRICS_ROUTE } from './public-routes.js';
+import { installNulCharacterCheck } from './nul-characters.js';
 import { registerInventoryRoutes } from './routes/inventory.js';
 import { registerTokenRoutes } from './routes/tokens.js';
 import { registerHealthRoutes, type HealthCheck } from './routes/health.js';
@@ -50,6 +51,7 @@ export async function buildApiServer(dependencies: ApiDependencies): Promise<Fas
   });
   installErrorHandler(app);
   const metrics = dependencies.metrics ?? { public: false };
+  installNulCharacterCheck(app);
   installBearerAuth(app, dependencies.inventory.tokens, metrics.public ? [METRICS_ROUTE] : []);
 
   registerHealthRoutes(app, { ...dependencies.health, version: PACKAGE_VERSION });

@@ -29,3 +29,20 @@ export function mergeKernelOptions(...layers: string[]): KernelOptions {
 export function formatKernelOptions(options: KernelOptions): string {
   return [...options].map(([key, value]) => (value === null ? key : `${key}=${value}`)).join(' ');
 }
+
+/**
+ * Why a kernel command line cannot go into a boot config as it is, or undefined. pxelinux, GRUB and iPXE
+ * each read a config line by line, so a line break (or any control character) would start a new command.
+ * GRUB's words are quoted by its renderer (boot/render/grub.ts); iPXE has no quoting at all, and ends a
+ * command at a word "||", "&&" or ";", or comments out the rest of the line at a word starting with "#"
+ * (iPXE's command line syntax, https://ipxe.org/scripting), so such words are refused.
+ */
+export function kernelCommandLineProblem(line: string): string | undefined {
+  const control = /[\x00-\x08\x0a-\x1f\x7f]/.exec(line);
+  if (control !== null) return `must be on one line, without control characters (found ${JSON.stringify(control[0])})`;
+  for (const word of line.split(/\s+/)) {
+    if (word === '||' || word === '&&' || word === ';') return `the word "${word}" would end the kernel command in an iPXE script`;
+    if (word.startsWith('#')) return `the word "${word}" would comment out the rest of the kernel command in an iPXE script`;
+  }
+  return undefined;
+}

@@ -3,14 +3,25 @@ import Table from 'cli-table3';
 
 export type Row = Record<string, unknown>;
 
+const CONTROL = /[\x00-\x1f\x7f-\x9f\u2028\u2029]/g;
+const NAMED_ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/**
+ * Text as a terminal shows it literally: control characters (line breaks, escape sequences) written as
+ * \n, \x1b, ... so that a stored value can neither forge a line of a report nor drive the terminal.
+ */
+export function printable(text: string): string {
+  return text.replace(CONTROL, (c) => NAMED_ESCAPES[c] ?? (c.charCodeAt(0) <= 0xff ? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}` : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+}
+
 export function formatValue(value: unknown): string {
   if (value === null || value === undefined || value === '') return '-';
-  if (Array.isArray(value)) return value.length === 0 ? '-' : value.map((v) => (typeof v === 'object' ? JSON.stringify(v) : String(v))).join(', ');
+  if (Array.isArray(value)) return value.length === 0 ? '-' : value.map((v) => printable(typeof v === 'object' ? JSON.stringify(v) : String(v))).join(', ');
   if (typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b));
-    return entries.length === 0 ? '-' : entries.map(([k, v]) => `${k}=${v !== null && typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(', ');
+    return entries.length === 0 ? '-' : entries.map(([k, v]) => printable(`${k}=${v !== null && typeof v === 'object' ? JSON.stringify(v) : String(v)}`)).join(', ');
   }
-  return String(value);
+  return printable(String(value));
 }
 
 export type Columns = Array<{ key: string; header: string; value?: (row: Row) => unknown }>;
@@ -74,7 +85,7 @@ export function formatTree(value: unknown, indent = ''): string[] {
   if (entries.length === 0) return [`${indent}-`];
   return entries.flatMap(([key, member]) => {
     const label = `${indent}${labelOf(key)}:`;
-    if (typeof member === 'string' && member.includes('\n')) return [label, ...member.split('\n').map((line) => `${indent}    ${line}`)];
+    if (typeof member === 'string' && member.includes('\n')) return [label, ...member.split('\n').map((line) => `${indent}    ${printable(line)}`)];
     if (isScalar(member) || (Array.isArray(member) && member.every((item) => isScalar(item) && !String(item).includes('\n')))) return [`${label} ${formatValue(member)}`];
     return [label, ...formatTree(member, `${indent}  `)];
   });

@@ -4,6 +4,8 @@
 import { z } from 'zod';
 import { isIP } from 'node:net';
 import { normalizeMac } from './mac.js';
+import { ownRecord } from './own-record.js';
+import { kernelCommandLineProblem } from '../boot/kernel-options.js';
 
 export const OBJECT_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:+-]{0,127}$/;
 export const objectName = z
@@ -23,7 +25,15 @@ export const rescuePolicy = z.enum(RESCUE_POLICIES);
 
 const text = (max: number) => z.string().max(max);
 const bootPath = z.string().min(1).max(1024).refine((v) => !/[\s\0]/.test(v), 'must not contain white space');
-const kernelOptions = z.string().max(4096).refine((v) => !/[\n\r\0]/.test(v), 'must be on one line');
+const kernelOptions = z
+  .string()
+  .max(4096)
+  .superRefine((value, context) => {
+    const problem = kernelCommandLineProblem(value);
+    if (problem !== undefined) context.addIssue({ code: 'custom', message: problem, input: value });
+  });
+/** A rescue environment's kernel arguments are a template: what they render to is checked when rendered (activities/rescue.ts). */
+const kernelArgsTemplate = z.string().max(4096).refine((v) => !/[\n\r\0]/.test(v), 'must be on one line');
 const osVersion = z.string().min(1).max(64).regex(/^[A-Za-z0-9._*-]+$/, 'must be a version such as 9, 9.4, 22.04 or 12');
 
 export const ipAddress = z.string().refine((v) => isIP(v) !== 0, 'must be an IPv4 or IPv6 address');
@@ -58,7 +68,7 @@ function updateShapeOf<Shape extends z.ZodRawShape>(shape: Shape): UpdateShape<S
   ) as unknown as UpdateShape<Shape>;
 }
 
-const labelMap = z.record(
+const labelMap = ownRecord(
   z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_./-]{0,62}$/, 'label names use letters, digits and _ . / -'),
   z.string().max(256),
 );
@@ -94,7 +104,7 @@ const rescueEnvironmentFields = {
   name: objectName,
   kernel: bootPath,
   initrd: bootPath,
-  kernelArgs: kernelOptions.default(''),
+  kernelArgs: kernelArgsTemplate.default(''),
   arch: architecture,
   firmware: z.array(firmware).min(1).default(['bios', 'uefi']),
   osFamilies: z.array(breed).min(1),
@@ -155,7 +165,7 @@ export const interfaceInput = z.strictObject({
 });
 
 export const powerType = z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'must be a driver name such as ipmi, redfish or a fence agent (ipmilan, drac5, ...)');
-export const powerOptions = z.record(
+export const powerOptions = ownRecord(
   z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/, 'option names use letters, digits, _ and -'),
   z.string().max(1024).refine((v) => !/[\n\r\0]/.test(v), 'option values must be on one line'),
 );

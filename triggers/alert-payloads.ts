@@ -5,8 +5,9 @@
 // GeneratorURL, Fingerprint), its API v2 alert list (GettableAlert, for the poller), and our generic JSON.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { ownRecord } from '../inventory/own-record.js';
 
-const labelSet = z.record(z.string(), z.string());
+const labelSet = ownRecord(z.string(), z.string());
 const alertStatus = z.enum(['firing', 'resolved']);
 
 export const alertmanagerAlert = z.object({

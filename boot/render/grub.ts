@@ -11,6 +11,21 @@ function grubHttpPath(url: string): string {
 
 const quote = (value: string) => `'${value.replaceAll("'", `'\\''`)}'`;
 
+/**
+ * One word of a GRUB command, as GRUB's shell-like lexer reads it: quoted unless plainly safe, since
+ * ; | & $ < > { } # white space and quotes are syntax there (GRUB manual, "Shell-like scripting"); the
+ * "(http,host:port)/path?mac=..." of a boot file stays as it is. Single quotes
+ * keep everything literal; GRUB joins a command's words with spaces, so the kernel gets the same line.
+ */
+export function grubWord(value: string): string {
+  return /^[A-Za-z0-9_.\/:=,@%+?()-]+$/.test(value) ? value : quote(value);
+}
+
+/** A kernel command line as GRUB words. */
+function grubWords(line: string): string {
+  return line.split(/\s+/).filter((word) => word.length > 0).map(grubWord).join(' ');
+}
+
 export function renderGrubConfig(target: BootTarget, urls: BootUrls): string {
   if (target.kind === 'local') {
     return [`# ${target.system ?? 'unknown machine'}: boot from local disk`, 'set timeout=0', 'exit 1', ''].join('\n');
@@ -19,8 +34,8 @@ export function renderGrubConfig(target: BootTarget, urls: BootUrls): string {
     `# ${target.system} (${target.mac}): ${target.kind} ${target.label}`,
     'set timeout=0',
     `menuentry ${quote(`${target.kind}: ${target.label}`)} {`,
-    `  linux ${grubHttpPath(bootFileUrl(target.kernel, urls, target.mac))} ${target.append}`.trimEnd(),
-    `  initrd ${grubHttpPath(bootFileUrl(target.initrd, urls, target.mac))}`,
+    `  linux ${grubWord(grubHttpPath(bootFileUrl(target.kernel, urls, target.mac)))} ${grubWords(target.append)}`.trimEnd(),
+    `  initrd ${grubWord(grubHttpPath(bootFileUrl(target.initrd, urls, target.mac)))}`,
     '}',
     '',
   ].join('\n');
@@ -31,8 +46,8 @@ export function renderGrubMenu(profiles: Array<{ name: string; kernel: string; i
   for (const profile of profiles) {
     lines.push(
       `menuentry ${quote(profile.name)} {`,
-      `  linux ${grubHttpPath(bootFileUrl(profile.kernel, urls))} ${profile.append}`.trimEnd(),
-      `  initrd ${grubHttpPath(bootFileUrl(profile.initrd, urls))}`,
+      `  linux ${grubWord(grubHttpPath(bootFileUrl(profile.kernel, urls)))} ${grubWords(profile.append)}`.trimEnd(),
+      `  initrd ${grubWord(grubHttpPath(bootFileUrl(profile.initrd, urls)))}`,
       '}',
     );
   }
