@@ -55,6 +55,12 @@ export async function installedOsBoot(machine: InstalledOsMachine): Promise<LabV
   };
 }
 
+/** QEMU arguments for the machine's firmware: SeaBIOS is QEMU's default; UEFI is the lab helper's OVMF work. */
+export function machineFirmwareArguments(firmware: LabFirmware): string[] {
+  if (firmware === 'bios') return [];
+  throw new Error('UEFI lab machines (OVMF) are not built by this lab yet');
+}
+
 /** The console line that says the installed OS is up (or why it is not). */
 export const INSTALLED_OS_UP = /RESCUED-INSTALLED: up /;
 export const INSTALLED_OS_FAILED = /RESCUED-INSTALLED: failed[^\r\n]*/;
