@@ -24,6 +24,10 @@ export const RESCUE_LABELS = {
 } as const;
 
 const HANDSHAKE_LIFETIME_MS = 6 * 3600_000;
+/** How long one check of a restored machine may take (an SSH banner comes in well under a second). */
+const VERIFY_PROBE_TIMEOUT_MS = 3000;
+/** How often the restored machine is asked: a check every second, not every five (bench rescue: up to 4 s late). */
+const VERIFY_INTERVAL_MS = 1000;
 
 /** What the workflow received in its phone-home signal: where to connect, and the host key to expect. */
 type PinnedPhoneHome = Pick<PhoneHome, 'ip' | 'sshPort' | 'hostKeyFingerprint'>;
@@ -227,8 +231,10 @@ export function createRescueActivities(dependencies: ActivityDependencies) {
       while (Date.now() < deadline) {
         context.heartbeat();
         tries += 1;
-        if ((await osAnswers(check, 3000, context.cancellationSignal)).answered) return { verdict: 'up', up: true, detail: `${what} answered after ${tries} tries` };
-        await context.sleep(2000);
+        const tryStarted = Date.now();
+        if ((await osAnswers(check, VERIFY_PROBE_TIMEOUT_MS, context.cancellationSignal)).answered) return { verdict: 'up', up: true, detail: `${what} answered after ${tries} tries` };
+        // A refused or silent try already took its time: the next one starts at most VERIFY_INTERVAL_MS after it began.
+        await context.sleep(Math.max(100, VERIFY_INTERVAL_MS - (Date.now() - tryStarted)));
       }
       return { verdict: 'down', up: false, detail: `${what} did not answer within ${Math.round(input.timeoutMs / 1000)} s (${tries} tries)` };
     },

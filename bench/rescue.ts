@@ -1,14 +1,14 @@
-// `npm run bench -- rescue [--rounds N]`: case (a) of the end-to-end tests (a corrupted superblock) timed from the
+// `npm run bench -- rescue [--rounds N] [--timeline]`: case (a) of the end-to-end tests (a corrupted superblock) timed from the
 // alert at the webhook to the outcome `repaired`, next to its floor measured in the same run: the same VM (same
 // kernel, rescue image, memory, disk damage) booted straight into the rescue image with -kernel, the same
 // diagnosis and repair run directly over SSH, then the same installed OS booted until its SSH server answers.
 // Target (issue 12): the full rescue takes at most 1.15 times the floor. The full rescue's steps are printed
 // with their durations, to show where the difference goes.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { startEndToEndLab } from '../test/support/e2e-lab.js';
+import { startEndToEndLab, type EndToEndLab } from '../test/support/e2e-lab.js';
 import { breakLabDisk, createLabDisk } from '../lab/vm/disks.js';
 import { startRescueMachine } from '../lab/vm/rescue-machine.js';
 import { startLabVm } from '../lab/vm/qemu.js';
@@ -59,6 +59,23 @@ async function floorRun(directory: string): Promise<{ totalMs: number; parts: Re
   return { totalMs: done - started, parts: { 'rescue image up (-kernel, phone-home)': booted - started, 'diagnose + repair over SSH': repaired - booted, 'installed OS answering SSH': done - repaired } };
 }
 
+/** Where the full rescue's time went: power actions (the VM's power.log), the files it fetched, the steps. */
+async function timeline(lab: EndToEndLab, name: string, alertAtIso: string): Promise<string[]> {
+  const origin = Date.parse(alertAtIso);
+  const at = (iso: string) => `+${((Date.parse(iso) - origin) / 1000).toFixed(1)}s`.padStart(8);
+  const events: Array<[string, string]> = [];
+  const vmDirectory = lab.machine(name).vmDirectory;
+  for (const line of readFileSync(join(vmDirectory, 'power.log'), 'utf8').split('\n').filter(Boolean)) {
+    const entry = JSON.parse(line) as { at: string; action: string; bootDevice?: string };
+    if (Date.parse(entry.at) >= origin) events.push([entry.at, `VM ${entry.action}${entry.bootDevice ? ` (${entry.bootDevice})` : ''}`]);
+  }
+  const fetches = (await lab.api.request('GET', `/api/v1/systems/${name}/boot-fetches?limit=50`)).body as Array<{ at: string; protocol: string; file: string; bytes: number }>;
+  for (const fetched of fetches) if (Date.parse(fetched.at) >= origin) events.push([fetched.at, `fetched ${fetched.protocol} ${fetched.file} (${fetched.bytes} bytes)`]);
+  const { status } = await lab.api.rescues.status(name);
+  for (const step of status.steps) events.push([step.startedAt, `step ${step.step}`]);
+  return events.sort((a, b) => Date.parse(a[0]) - Date.parse(b[0])).map(([iso, what]) => `${at(iso)} ${what}`);
+}
+
 function stepDurations(steps: StepRecord[]): Array<[string, number]> {
   return steps.map((s) => [s.step, (s.finishedAt ? Date.parse(s.finishedAt) : Date.now()) - Date.parse(s.startedAt)]);
 }
@@ -79,6 +96,7 @@ export default async function rescueBench(args: string[]): Promise<void> {
       console.log(`  floor:  ${seconds(measured.totalMs)}  (${Object.entries(measured.parts).map(([part, ms]) => `${part} ${seconds(ms)}`).join(', ')})`);
       await lab.breakMachine(name, 'superblock');
       const alertAt = performance.now();
+      const alertAtIso = new Date().toISOString();
       const reply = await lab.fireAlert(name);
       if (reply.status !== 200) throw new Error(`the webhook answered ${reply.status}: ${JSON.stringify(reply.body)}`);
       const result = await lab.outcome(name);
@@ -86,6 +104,7 @@ export default async function rescueBench(args: string[]): Promise<void> {
       if (result.outcome !== 'repaired') throw new Error(`the rescue of ${name} ended ${result.outcome}: ${result.status.error ?? ''}`);
       full.push(took);
       console.log(`  rescue: ${seconds(took)}  alert -> repaired; steps: ${stepDurations(result.status.steps).map(([step, ms]) => `${step} ${seconds(ms)}`).join(', ')}`);
+      if (args.includes('--timeline')) for (const line of await timeline(lab, name, alertAtIso)) console.log(`    ${line}`);
     }
   } finally {
     await lab.stop();
