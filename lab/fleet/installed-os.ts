@@ -15,6 +15,13 @@ import type { LabDisk } from '../vm/disks.js';
 
 export type LabFirmware = 'bios' | 'uefi';
 
+/**
+ * What this lab can boot. The end-to-end tests run the cases that need the rest only when it is here: UEFI
+ * machines (OVMF firmware, a disk with an EFI boot loader) and a reinstall (an installer image that writes the OS
+ * to the disk and calls the install-status callbacks). Whoever adds them sets these, and the tests run.
+ */
+export const LAB_CAPABILITIES: Readonly<{ uefi: boolean; reinstall: boolean }> = { uefi: false, reinstall: false };
+
 export interface InstalledOsMachine {
   disk: Pick<LabDisk, 'uuid' | 'kernelVersion'>;
   firmware: LabFirmware;

@@ -9,13 +9,26 @@ import assert from 'node:assert/strict';
 import { startEndToEndLab, type EndToEndLab } from '../support/e2e-lab.js';
 import { checkDiskImage } from '../../lab/vm/disks.js';
 import { powerOffVm } from '../../lab/vm/vm-power.js';
-import { INSTALLED_OS_UP } from '../../lab/fleet/installed-os.js';
+import { INSTALLED_OS_UP, LAB_CAPABILITIES } from '../../lab/fleet/installed-os.js';
+import type { LabMachineSpec } from '../../lab/fleet/virtual-lab.js';
+
+// Cases (c) and (e) need what the lab does not build yet (lab/fleet/installed-os.ts, LAB_CAPABILITIES): they are
+// skipped, saying why, until it does; their machines are only created when they run.
+const WITHOUT_INSTALLER = LAB_CAPABILITIES.reinstall ? false : 'the lab has no installer image yet (LAB_CAPABILITIES.reinstall)';
+const WITHOUT_UEFI = LAB_CAPABILITIES.uefi ? false : 'the lab has no UEFI (OVMF) machines yet (LAB_CAPABILITIES.uefi)';
+const MACHINES: LabMachineSpec[] = [
+  { name: 'e2e-sb' },
+  { name: 'e2e-fstab' },
+  { name: 'e2e-silent' },
+  ...(WITHOUT_INSTALLER ? [] : [{ name: 'e2e-kernel' }]),
+  ...(WITHOUT_UEFI ? [] : [{ name: 'e2e-uefi', firmware: 'uefi' as const }]),
+];
 
 describe('end-to-end rescues of lab machines', { timeout: 600_000 }, () => {
   let lab: EndToEndLab;
 
   before(async () => {
-    lab = await startEndToEndLab([{ name: 'e2e-sb' }, { name: 'e2e-fstab' }, { name: 'e2e-silent' }]);
+    lab = await startEndToEndLab(MACHINES);
   });
   after(async () => {
     await lab?.stop();
@@ -23,6 +36,16 @@ describe('end-to-end rescues of lab machines', { timeout: 600_000 }, () => {
 
   /** Diagnostics for a failed assertion: the rescue's status and the machine's console. */
   const evidence = (name: string, status: unknown) => `${JSON.stringify(status, null, 2)}\n--- ${name} console ---\n${lab.console(name).slice(-4000)}`;
+
+  async function waitForState(name: string, state: string, timeoutMs = 300_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const { status } = await lab.api.rescues.status(name);
+      if (status.state === state) return;
+      if (status.outcome !== null || Date.now() > deadline) throw new Error(`the rescue of ${name} never reached ${state}: ${evidence(name, status)}`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
 
   async function repairedAfter(name: string, fault: 'superblock' | 'fstab', findingPattern: RegExp): Promise<void> {
     await lab.breakMachine(name, fault);
@@ -71,6 +94,22 @@ describe('end-to-end rescues of lab machines', { timeout: 600_000 }, () => {
     assert.doesNotMatch(script, /silent\.cpio\.gz|rescued\.callback/, script);
   });
 
-  test.todo('(c) kernel gone: approval, reinstall of the previous profile through a real autoinstall run, outcome reinstalled (needs the lab installer image: lab helper)');
-  test.todo('(e) UEFI with OVMF: case (a) through the UEFI boot path (needs the lab UEFI disks and OVMF machines: lab helper)');
+  test('(c) kernel gone: approval, a reinstall of the previous profile through a real autoinstall run, outcome reinstalled', { skip: WITHOUT_INSTALLER }, async () => {
+    const name = 'e2e-kernel';
+    // Precondition the installer work brings: the machine's history holds a finished install of its profile.
+    const patched = await lab.api.request('PATCH', `/api/v1/systems/${name}`, { body: { rescuePolicy: 'repair-then-reinstall' } });
+    assert.equal(patched.status, 200, JSON.stringify(patched.body));
+    await lab.breakMachine(name, 'kernel-gone');
+    assert.equal((await lab.fireAlert(name)).status, 200);
+    await waitForState(name, 'awaiting-approval');
+    const approved = await lab.api.request('POST', `/api/v1/rescues/${name}/approve`, { body: { comment: 'e2e' } });
+    assert.equal(approved.status, 200, JSON.stringify(approved.body));
+    const result = await lab.outcome(name);
+    assert.equal(result.outcome, 'reinstalled', evidence(name, result.status));
+    assert.match(lab.console(name), INSTALLED_OS_UP, 'the reinstalled OS booted from its disk');
+  });
+
+  test('(e) a UEFI machine (OVMF): a corrupted superblock repaired through the UEFI boot path', { skip: WITHOUT_UEFI }, async () => {
+    await repairedAfter('e2e-uefi', 'superblock', /superblock|file.?system|e2fsck|fsck/i);
+  });
 });
