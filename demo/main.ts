@@ -4,7 +4,7 @@
 // follows the rescue in `rescuectl rescue watch` until the machine is repaired. Everything it started is stopped
 // at the end, on failure and on Ctrl-C.
 import { spawn } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createApiClient, type ApiClient } from '../cli/api-client.js';
 import { freeTcpPort, freeUdpPort } from '../lab/bmc/ports.js';
@@ -86,7 +86,7 @@ async function main(): Promise<void> {
   // One machine is the whole fleet here: the guard's fleet-wide brake (too many alerting at once) stays out of it.
   await admin.request('PATCH', '/api/v1/automation/settings', { brakeShare: 1, cooldownMs: 0 });
   const { token: webhookToken } = await admin.request<{ token: string }>('POST', '/api/v1/tokens', { name: 'demo-alertmanager', role: 'webhook' });
-  const adminToken = (await import('node:fs')).readFileSync(join(dataDirectory, 'admin.token'), 'utf8').trim();
+  const adminToken = readFileSync(join(dataDirectory, 'admin.token'), 'utf8').trim();
 
   const labDirectory = join(dataDirectory, 'lab');
   say('bringing up the virtual lab: one QEMU machine with an ipmi_sim BMC, registered in the inventory');
@@ -127,6 +127,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 main()
   .catch((error: unknown) => {
+    // After Ctrl-C, what fails is only what is being stopped.
+    if (interrupted) return;
     console.error(`demo: ${error instanceof Error ? error.message : String(error)}`);
     process.exitCode = 1;
   })
