@@ -50,7 +50,7 @@ async function floorRun(directory: string): Promise<{ totalMs: number; parts: Re
   const sshHostPort = await freeTcpPort();
   const installed = await startLabVm({ boot: await installedOsBoot({ disk, firmware: 'bios' }), disks: [{ path: disk.path }], sshHostPort, memoryMiB: MEMORY_MIB });
   try {
-    await installed.waitForSerial(INSTALLED_OS_UP, 120_000);
+    await installed.waitForSerial(INSTALLED_OS_UP, 300_000);
     await until(async () => (await sshAnswers('127.0.0.1', sshHostPort, 2000)).answered, 60_000, 'the installed OS answering SSH');
   } finally {
     await installed.stop();
