@@ -110,7 +110,12 @@ export default async function rescueBench(args: string[]): Promise<void> {
     await lab.stop();
     rmSync(directory, { recursive: true, force: true });
   }
-  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+  const median = (values: number[]) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    const middle = Math.floor(sorted.length / 2);
+    return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+  };
+  console.log(`per round (rescue / floor): ${full.map((ms, index) => `${(ms / floor[index]!).toFixed(2)}`).join(', ')}`);
   const ratio = median(full) / median(floor);
   console.log(`rescue (alert -> repaired, median of ${rounds}): ${seconds(median(full))}; floor (-kernel rescue boot, same repair over SSH, installed OS answering): ${seconds(median(floor))}; ratio ${ratio.toFixed(2)} (target <= 1.15)`);
 }
