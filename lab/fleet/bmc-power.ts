@@ -1,7 +1,7 @@
-// The lab's own power requests (bring a machine up, switch it off to break its disk) go where rescued's go:
-// ipmitool over lanplus to the machine's ipmi_sim, whose chassis control powers the VM. The password travels
-// in IPMI_PASSWORD (ipmitool -E), never on a command line.
-import { runCommand } from '../vm/commands.js';
+// The lab's own power requests (switch a machine off to break its disk, on again so that it boots broken) go
+// where rescued's go: through rescued's power client and its ipmitool driver, over lanplus to the machine's
+// ipmi_sim, whose chassis control powers the VM; then the lab waits until the VM itself is gone or there.
+import { PowerClient, type BmcTarget } from '../../power/index.js';
 import { vmPowerStatus } from '../vm/vm-power.js';
 
 export interface LabBmcAddress {
@@ -10,14 +10,10 @@ export interface LabBmcAddress {
   password: string;
 }
 
-export async function ipmitool(bmc: LabBmcAddress, args: readonly string[]): Promise<string> {
-  const { stdout, stderr } = await runCommand('ipmitool', ['-I', 'lanplus', '-C', '3', '-H', '127.0.0.1', '-p', String(bmc.port), '-U', bmc.username, '-E', ...args], {
-    env: { ...process.env, IPMI_PASSWORD: bmc.password },
-    timeoutMs: 20_000,
-  });
-  // ipmitool exits 0 when the BMC refuses a command: its complaint is on stderr.
-  if (/Invalid|Error|Unable|failed/i.test(stderr)) throw new Error(`ipmitool ${args.join(' ')}: ${stderr.trim()}`);
-  return stdout;
+async function setChassisPower(system: string, bmc: LabBmcAddress, action: 'on' | 'off'): Promise<void> {
+  const target: BmcTarget = { systemName: system, type: 'ipmi', address: '127.0.0.1', port: bmc.port, username: bmc.username, password: bmc.password, options: { retries: '0', readback_timeout: '30' } };
+  const result = await new PowerClient([target]).setPowerState(action);
+  if (!result.ok) throw new Error(`${system}: chassis power ${action} through its BMC failed: ${result.failure.message}`);
 }
 
 async function waitFor(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
@@ -29,13 +25,13 @@ async function waitFor(check: () => boolean, timeoutMs: number, what: string): P
 }
 
 /** Chassis off through the BMC, then wait until its VM is really gone. */
-export async function powerOffThroughBmc(bmc: LabBmcAddress, vmDirectory: string): Promise<void> {
-  await ipmitool(bmc, ['chassis', 'power', 'off']);
-  await waitFor(() => !vmPowerStatus(vmDirectory).running, 30_000, 'the VM to stop after chassis power off');
+export async function powerOffThroughBmc(system: string, bmc: LabBmcAddress, vmDirectory: string): Promise<void> {
+  await setChassisPower(system, bmc, 'off');
+  await waitFor(() => !vmPowerStatus(vmDirectory).running, 30_000, `${system}: the VM to stop after chassis power off`);
 }
 
-/** Chassis on through the BMC (boots from the disk unless a one-time device is set), then wait for its VM. */
-export async function powerOnThroughBmc(bmc: LabBmcAddress, vmDirectory: string): Promise<void> {
-  await ipmitool(bmc, ['chassis', 'power', 'on']);
-  await waitFor(() => vmPowerStatus(vmDirectory).running, 30_000, 'the VM to start after chassis power on');
+/** Chassis on through the BMC (it boots from the disk unless a one-time device is set), then wait for its VM. */
+export async function powerOnThroughBmc(system: string, bmc: LabBmcAddress, vmDirectory: string): Promise<void> {
+  await setChassisPower(system, bmc, 'on');
+  await waitFor(() => vmPowerStatus(vmDirectory).running, 30_000, `${system}: the VM to start after chassis power on`);
 }

@@ -33,10 +33,10 @@ export async function applyFault(api: ApiClient, machine: LabMachineState, fault
     await pinSilentRescueImage(api, machine.name);
     return FAULT_DESCRIPTIONS[fault];
   }
-  await powerOffThroughBmc(machine.bmc, machine.vmDirectory);
+  await powerOffThroughBmc(machine.name, machine.bmc, machine.vmDirectory);
   let done: string;
   if (fault === 'kernel-gone') done = await deleteKernel(machine);
   else done = (await breakLabDisk(diskOf(machine), fault === 'superblock' ? 'zeroed-superblock' : 'bad-fstab-uuid')).damage.description;
-  await powerOnThroughBmc(machine.bmc, machine.vmDirectory);
+  await powerOnThroughBmc(machine.name, machine.bmc, machine.vmDirectory);
   return done;
 }

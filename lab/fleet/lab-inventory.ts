@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { ApiClient } from '../../cli/api-client.js';
 import { ensureLabBootImages } from '../vm/initramfs.js';
 import type { LabMachineState } from './lab-state.js';
+import { LAB_KERNEL_ARGUMENTS } from './installed-os.js';
 
 export const LAB_PROFILE = 'lab';
 export const LAB_RESCUE_ENVIRONMENT = 'lab-rescue';
@@ -48,14 +49,14 @@ async function put(api: ApiClient, collection: string, body: { name: string } & 
 export async function registerLabInventory(api: ApiClient): Promise<void> {
   await put(api, 'distros', { name: 'lab-debian', kernel: BOOT_FILES.kernel, initrd: BOOT_FILES.rescue, arch: 'x86_64', breed: 'debian', osVersion: '12', comment: 'the virtual lab (npm run lab)' });
   await put(api, 'profiles', { name: LAB_PROFILE, distro: 'lab-debian', rescuePolicy: 'repair' });
-  await put(api, 'rescue-environments', { name: LAB_RESCUE_ENVIRONMENT, kernel: BOOT_FILES.kernel, initrd: BOOT_FILES.rescue, arch: 'x86_64', osFamilies: ['debian'], kernelArgs: 'console=ttyS0', comment: 'the lab rescue image (lab/images/rescue)' });
+  await put(api, 'rescue-environments', { name: LAB_RESCUE_ENVIRONMENT, kernel: BOOT_FILES.kernel, initrd: BOOT_FILES.rescue, arch: 'x86_64', osFamilies: ['debian'], kernelArgs: `console=ttyS0 ${LAB_KERNEL_ARGUMENTS}`, comment: 'the lab rescue image (lab/images/rescue)' });
   await put(api, 'rescue-environments', {
     name: LAB_SILENT_RESCUE_ENVIRONMENT,
     kernel: BOOT_FILES.kernel,
     initrd: BOOT_FILES.silent,
     arch: 'x86_64',
     osFamilies: ['generic'],
-    kernelArgs: 'console=ttyS0 rescued.marker=this-image-never-phones-home',
+    kernelArgs: `console=ttyS0 ${LAB_KERNEL_ARGUMENTS} rescued.marker=this-image-never-phones-home`,
     comment: 'the lab fault no-phone-home: an image that boots and never calls back',
   });
 }

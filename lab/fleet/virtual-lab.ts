@@ -118,7 +118,7 @@ export async function labUp(options: LabUpOptions): Promise<LabState> {
       writeLabState(options.directory, state);
       await registerLabMachine(options.api, machine);
       log(`lab: ${name} registered: MAC ${machine.mac}, BMC ipmi 127.0.0.1:${machine.bmc.port}, SSH 127.0.0.1:${machine.sshHostPort}`);
-      if (options.powerOn ?? true) await powerOnThroughBmc(machine.bmc, machine.vmDirectory);
+      if (options.powerOn ?? true) await powerOnThroughBmc(machine.name, machine.bmc, machine.vmDirectory);
     }
   } catch (error) {
     await labDown(options.directory);
