@@ -11,7 +11,7 @@ import type { ActivityDependencies } from './dependencies.js';
 import type { FindingSummary, MachineIdentity, PhoneHome, RepairSummary, StepRecord, VerificationVerdict } from '../workflows/rescue-types.js';
 import type { RescueSshEndpoint } from './rescue-shell.js';
 import { isRetryableShellError, isShellError } from '../shell/errors.js';
-import { osAnswers, osCheckOf, parseHostPort, VERIFY_LABEL } from '../rescue/os-check.js';
+import { osCheckOf, parseHostPort, VERIFY_LABEL, waitForOsAnswer } from '../rescue/os-check.js';
 import { safeText } from '../shell/safe-text.js';
 
 /** Labels that tune a rescue per machine (documented in the README). */
@@ -35,6 +35,10 @@ export function devicesLabel(value: string | undefined): string[] | undefined {
 }
 
 const HANDSHAKE_LIFETIME_MS = 6 * 3600_000;
+/** How long one check of a restored machine may take (an SSH banner comes in well under a second). */
+const VERIFY_PROBE_TIMEOUT_MS = 3000;
+/** How often the restored machine is asked: a check starts every second, even while earlier ones still wait. */
+const VERIFY_INTERVAL_MS = 1000;
 
 /** What the workflow received in its phone-home signal: where to connect, and the host key to expect. */
 type PinnedPhoneHome = Pick<PhoneHome, 'ip' | 'sshPort' | 'hostKeyFingerprint'>;
@@ -237,14 +241,16 @@ export function createRescueActivities(dependencies: ActivityDependencies) {
       if (check.kind === 'invalid') return { verdict: 'unverified', up: false, detail: check.reason };
       if (check.kind === 'none') return { verdict: 'unverified', up: false, detail: `not verified: ${check.reason}` };
       const what = `${check.kind === 'ssh' ? 'SSH' : 'TCP'} at ${check.host}:${check.port} (${check.source})`;
-      const deadline = Date.now() + input.timeoutMs;
-      let tries = 0;
-      while (Date.now() < deadline) {
-        context.heartbeat();
-        tries += 1;
-        if ((await osAnswers(check, 3000, context.cancellationSignal)).answered) return { verdict: 'up', up: true, detail: `${what} answered after ${tries} tries` };
-        await context.sleep(2000);
-      }
+      const waited = await waitForOsAnswer(check, {
+        timeoutMs: input.timeoutMs,
+        intervalMs: VERIFY_INTERVAL_MS,
+        probeTimeoutMs: VERIFY_PROBE_TIMEOUT_MS,
+        signal: context.cancellationSignal,
+        onTry: () => context.heartbeat(),
+      });
+      context.cancellationSignal.throwIfAborted();
+      const tries = waited.tries;
+      if (waited.answered) return { verdict: 'up', up: true, detail: `${what} answered after ${tries} tries` };
       return { verdict: 'down', up: false, detail: `${what} did not answer within ${Math.round(input.timeoutMs / 1000)} s (${tries} tries)` };
     },
 

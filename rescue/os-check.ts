@@ -105,3 +105,59 @@ export function sshAnswers(host: string, port: number, timeoutMs: number, signal
 export function osAnswers(check: Extract<OsCheck, { kind: 'tcp' | 'ssh' }>, timeoutMs: number, signal?: AbortSignal): Promise<OsAnswer> {
   return (check.kind === 'ssh' ? sshAnswers : tcpAnswers)(check.host, check.port, timeoutMs, signal);
 }
+
+export interface OsAnswerWait {
+  answered: boolean;
+  tries: number;
+  detail: string;
+}
+
+/**
+ * Asks every intervalMs until the OS answers or timeoutMs is over. A try may hang for its whole probeTimeoutMs
+ * (a forwarded port whose guest has no network yet accepts and stays silent), so tries overlap: a new one starts
+ * every interval whatever the earlier ones do, and the first that answers ends the wait.
+ */
+export function waitForOsAnswer(
+  check: Extract<OsCheck, { kind: 'tcp' | 'ssh' }>,
+  options: { timeoutMs: number; intervalMs: number; probeTimeoutMs: number; signal?: AbortSignal; onTry?: () => void },
+): Promise<OsAnswerWait> {
+  return new Promise((resolve) => {
+    const stop = new AbortController();
+    const onAbort = () => stop.abort();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    const deadline = Date.now() + options.timeoutMs;
+    let tries = 0;
+    let pending = 0;
+    let last = 'not asked';
+    let settled = false;
+    let timer: NodeJS.Timeout | undefined;
+    const finish = (result: OsAnswerWait) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+      stop.abort();
+      resolve(result);
+    };
+    const next = () => {
+      if (settled) return;
+      if (stop.signal.aborted) return finish({ answered: false, tries, detail: 'check cancelled' });
+      if (Date.now() >= deadline) {
+        if (pending === 0) finish({ answered: false, tries, detail: last });
+        return;
+      }
+      tries += 1;
+      pending += 1;
+      options.onTry?.();
+      const probeTimeout = Math.max(100, Math.min(options.probeTimeoutMs, deadline - Date.now()));
+      void osAnswers(check, probeTimeout, stop.signal).then((answer) => {
+        pending -= 1;
+        last = answer.detail;
+        if (answer.answered) finish({ answered: true, tries, detail: answer.detail });
+        else if (Date.now() >= deadline && pending === 0) finish({ answered: false, tries, detail: last });
+      });
+      timer = setTimeout(next, options.intervalMs);
+    };
+    next();
+  });
+}

@@ -9,7 +9,9 @@
 // Output of `get` is one `<parm>:<value>` line per parm; `set` prints nothing on success and an error line and
 // a non-zero exit otherwise (ipmi_sim then answers the IPMI request with an error completion code).
 //
-// State (JSON): { "power": 0|1, "boot": "none"|"pxe"|"default"|"cdrom"|"bios", "powerStuck": boolean }.
+// State (JSON): { "power": 0|1, "boot": "none"|"pxe"|"default"|"cdrom"|"bios", "powerStuck": boolean, "sequence": n }.
+// Every hook call carries RESCUED_CHASSIS_SEQUENCE (n, counted up per event): hooks run detached and may finish
+// out of order (a cycle's power-off after its power-on), so the hook can drop an event older than one it applied.
 // The boot device is one-time, as `ipmitool chassis bootdev` asks: it is consumed by the next power-on or reset.
 // `powerStuck` makes power requests succeed without effect, like a BMC that acknowledges and does nothing.
 import { readFileSync, writeFileSync, renameSync, appendFileSync } from 'node:fs';
@@ -46,9 +48,10 @@ function readState(path) {
       power: parsed.power === 1 ? 1 : 0,
       boot: BOOT_DEVICES.has(parsed.boot) ? parsed.boot : 'none',
       powerStuck: parsed.powerStuck === true,
+      sequence: Number.isInteger(parsed.sequence) ? parsed.sequence : 0,
     };
   } catch (error) {
-    if (error.code === 'ENOENT') return { power: 0, boot: 'none', powerStuck: false };
+    if (error.code === 'ENOENT') return { power: 0, boot: 'none', powerStuck: false, sequence: 0 };
     throw error;
   }
 }
@@ -59,14 +62,16 @@ function writeState(path, state) {
   renameSync(temporary, path);
 }
 
-function recordEvent(options, event) {
+function recordEvent(options, event, state) {
+  state.sequence += 1;
   if (options.events) {
     appendFileSync(options.events, `${JSON.stringify({ at: new Date().toISOString(), device: options.device, ...event })}\n`);
   }
   if (options.hook) {
     const args = [event.action];
     if (event.bootDevice) args.push(event.bootDevice);
-    const child = spawn(options.hook, args, { detached: true, stdio: 'ignore' });
+    const env = { ...process.env, RESCUED_CHASSIS_SEQUENCE: String(state.sequence) };
+    const child = spawn(options.hook, args, { detached: true, stdio: 'ignore', env });
     child.on('error', () => {});
     child.unref();
   }
@@ -75,7 +80,7 @@ function recordEvent(options, event) {
 // A power-on or a reset boots the machine: it boots from the one-time device, which is then used up.
 function boot(state, options, action) {
   const bootDevice = state.boot === 'none' ? 'default' : state.boot;
-  recordEvent(options, { action, bootDevice });
+  recordEvent(options, { action, bootDevice }, state);
   state.boot = 'none';
 }
 
@@ -96,30 +101,30 @@ function set(state, options, parameters) {
       case 'power': {
         const wanted = value === '1' ? 1 : 0;
         if (state.powerStuck) {
-          recordEvent(options, { action: 'power-ignored', value: wanted });
+          recordEvent(options, { action: 'power-ignored', value: wanted }, state);
         } else if (wanted !== state.power) {
           state.power = wanted;
           if (wanted === 1) boot(state, options, 'power-on');
-          else recordEvent(options, { action: 'power-off' });
+          else recordEvent(options, { action: 'power-off' }, state);
         }
         break;
       }
       case 'reset':
-        if (state.powerStuck) recordEvent(options, { action: 'reset-ignored' });
+        if (state.powerStuck) recordEvent(options, { action: 'reset-ignored' }, state);
         else if (state.power === 0) fail('Cannot reset: the machine is powered off');
         else boot(state, options, 'reset');
         break;
       case 'shutdown':
-        if (state.powerStuck) recordEvent(options, { action: 'shutdown-ignored' });
+        if (state.powerStuck) recordEvent(options, { action: 'shutdown-ignored' }, state);
         else if (state.power === 1) {
           state.power = 0;
-          recordEvent(options, { action: 'soft-off' });
+          recordEvent(options, { action: 'soft-off' }, state);
         }
         break;
       case 'boot':
         if (!BOOT_DEVICES.has(value)) fail(`Invalid boot value: ${value}`);
         state.boot = value;
-        recordEvent(options, { action: 'boot-device', bootDevice: value });
+        recordEvent(options, { action: 'boot-device', bootDevice: value }, state);
         break;
       case 'identify':
         // identify carries two values (interval and force); nothing to keep.

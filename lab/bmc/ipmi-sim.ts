@@ -2,7 +2,7 @@
 // and one-time boot device) kept in a state file by chassis-control.mjs. Fresh state directory per start,
 // removed by stop(). A later issue points the chassis hook at QEMU.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +19,16 @@ export interface IpmiSimOptions {
   chassisHook?: string;
   /** Two system event log entries to read back (a correctable ECC error and an over-temperature). */
   withEventLog?: boolean;
+  /** Environment for ipmi_sim and so for the chassis hook (e.g. RESCUED_VM_STATE_DIR). */
+  hookEnvironment?: Record<string, string>;
+  /**
+   * Keep the BMC in this (empty or absent) directory instead of a temporary one, and run ipmi_sim in its own
+   * session with its output in DIRECTORY/ipmi_sim.log, so that it outlives this process (the lab CLI's
+   * `up`; `stopIpmiSimProcess(pid)` ends it later). stop() then leaves the directory in place.
+   */
+  persistentDirectory?: string;
+  /** Preferred UDP port (default: a free one). */
+  port?: number;
 }
 
 export interface ChassisState {
@@ -41,6 +51,8 @@ export interface IpmiSimBmc {
   username: string;
   password: string;
   stateDirectory: string;
+  /** ipmi_sim's pid. */
+  pid: number;
   readChassis(): ChassisState;
   /** What the chassis did, in order: power-on (with the device it booted from), power-off, reset, ... */
   readEvents(): ChassisEvent[];
@@ -122,7 +134,15 @@ export async function startIpmiSim(options: IpmiSimOptions = {}): Promise<IpmiSi
   for (const [name, value] of [['username', username], ['password', password]] as const) {
     if (!/^[A-Za-z0-9_.-]{1,16}$/.test(value)) throw new Error(`ipmi-sim: ${name} must be 1 to 16 plain characters`);
   }
-  const stateDirectory = mkdtempSync(join(tmpdir(), 'rescued-ipmi-sim-'));
+  const persistent = options.persistentDirectory !== undefined;
+  const stateDirectory = options.persistentDirectory ?? mkdtempSync(join(tmpdir(), 'rescued-ipmi-sim-'));
+  if (persistent) {
+    rmSync(join(stateDirectory, 'ipmi_sim'), { recursive: true, force: true });
+    mkdirSync(stateDirectory, { recursive: true });
+  }
+  const removeState = () => {
+    if (!persistent) rmSync(stateDirectory, { recursive: true, force: true });
+  };
   const chassisFile = join(stateDirectory, 'chassis.json');
   const eventsFile = join(stateDirectory, 'events.jsonl');
   const simDirectory = join(stateDirectory, 'ipmi_sim');
@@ -133,7 +153,7 @@ export async function startIpmiSim(options: IpmiSimOptions = {}): Promise<IpmiSi
   commandParts.push('0x20');
   for (const part of commandParts) {
     if (!SHELL_SAFE_PATH.test(part)) {
-      rmSync(stateDirectory, { recursive: true, force: true });
+      removeState();
       throw new Error(`ipmi-sim: ${part} cannot go on a chassis_control line (ipmi_sim runs it through sh)`);
     }
   }
@@ -147,12 +167,17 @@ export async function startIpmiSim(options: IpmiSimOptions = {}): Promise<IpmiSi
   let output = '';
   // The port is free when picked, not necessarily when ipmi_sim binds it: try a few.
   for (let tries = 0; tries < 3 && child === undefined; tries += 1) {
-    port = await freeUdpPort();
+    port = tries === 0 && options.port ? options.port : await freeUdpPort();
     writeFileSync(lanConfFile, lanConfig(port, username, password, commandParts.join(' ')));
+    const log = persistent ? openSync(join(stateDirectory, 'ipmi_sim.log'), 'a') : undefined;
     const candidate = spawn('ipmi_sim', ['-n', '-c', lanConfFile, '-f', emuFile, '-s', simDirectory], {
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: log === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', log, log],
       cwd: stateDirectory,
+      detached: persistent,
+      env: { ...process.env, ...options.hookEnvironment },
     });
+    if (log !== undefined) closeSync(log);
+    if (persistent) candidate.unref();
     candidate.on('error', (error) => {
       output += `\n${error.message}`;
     });
@@ -166,7 +191,7 @@ export async function startIpmiSim(options: IpmiSimOptions = {}): Promise<IpmiSi
     else await stopProcess(candidate);
   }
   if (!child) {
-    rmSync(stateDirectory, { recursive: true, force: true });
+    removeState();
     throw new Error(`ipmi-sim: ipmi_sim did not answer on 127.0.0.1 (is the openipmi package installed?): ${output.trim()}`);
   }
   const running = child;
@@ -182,6 +207,7 @@ export async function startIpmiSim(options: IpmiSimOptions = {}): Promise<IpmiSi
     username,
     password,
     stateDirectory,
+    pid: running.pid ?? 0,
     readChassis,
     readEvents: () =>
       readFileSync(eventsFile, 'utf8')
@@ -194,7 +220,24 @@ export async function startIpmiSim(options: IpmiSimOptions = {}): Promise<IpmiSi
     },
     async stop() {
       await stopProcess(running);
-      if (existsSync(stateDirectory)) rmSync(stateDirectory, { recursive: true, force: true });
+      if (existsSync(stateDirectory)) removeState();
     },
   };
+}
+
+/** Ends an ipmi_sim started with persistentDirectory by an earlier process (its pid, checked to be ipmi_sim). */
+export async function stopIpmiSimProcess(pid: number, timeoutMs = 3000): Promise<boolean> {
+  const isIpmiSim = () => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0]?.endsWith('ipmi_sim') === true;
+    } catch {
+      return false;
+    }
+  };
+  if (!isIpmiSim()) return false;
+  process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + timeoutMs;
+  while (isIpmiSim() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  if (isIpmiSim()) process.kill(pid, 'SIGKILL');
+  return true;
 }

@@ -71,7 +71,8 @@ export async function startRescueMachine(options: StartRescueMachineOptions): Pr
       disks: options.disks,
       boot: {
         kind: 'kernel', kernelPath: images.kernel.vmlinuzPath, initrdPath: images.rescue.path,
-        kernelArguments: rescueKernelArguments({ callbackUrl: `http://10.0.2.2:${phoneHome.port}/ready`, token, sshPublicKey: publicKey }),
+        // no_timer_check: a starved emulated CPU otherwise fails the kernel's IO-APIC timer check and panics.
+        kernelArguments: rescueKernelArguments({ callbackUrl: `http://10.0.2.2:${phoneHome.port}/ready`, token, sshPublicKey: publicKey, extra: ['no_timer_check'] }),
       },
     });
     const timeoutMs = options.bootTimeoutMs ?? 180_000;

@@ -12,7 +12,7 @@
 //
 // STATE_DIR holds vm.json (see vm-power.ts). Run from the project root with `node --import tsx`, or anywhere
 // through lab/vm/vm-power-command.sh. Errors go to stderr with exit 1.
-import { bootDeviceFromChassis, powerOffVm, powerOnVm, resetVm, vmPowerStatus, type VmBootDevice } from './vm-power.js';
+import { applyChassisEvent, powerOffVm, powerOnVm, resetVm, vmPowerStatus, type VmBootDevice } from './vm-power.js';
 
 const HOOK_ACTIONS = new Set(['power-on', 'power-off', 'reset', 'soft-off', 'boot-device', 'power-ignored', 'reset-ignored', 'shutdown-ignored']);
 
@@ -28,26 +28,16 @@ function parseBootDevice(word: string | undefined): VmBootDevice | undefined {
 }
 
 async function hook(stateDirectory: string, action: string, device: string | undefined): Promise<void> {
-  switch (action) {
-    case 'power-on': {
-      const result = await powerOnVm(stateDirectory, bootDeviceFromChassis(device));
-      process.stdout.write(`${result.alreadyRunning ? 'already running' : 'started'} ${result.pid} ${result.bootDevice ?? ''}\n`);
-      return;
-    }
-    case 'reset': {
-      const result = await resetVm(stateDirectory, bootDeviceFromChassis(device));
-      process.stdout.write(`started ${result.pid} ${result.bootDevice ?? ''}\n`);
-      return;
-    }
-    case 'power-off':
-    case 'soft-off': {
-      const result = await powerOffVm(stateDirectory);
-      process.stdout.write(result.wasRunning ? 'stopped\n' : 'already stopped\n');
-      return;
-    }
-    default:
-      if (!HOOK_ACTIONS.has(action)) throw new Error(`unknown chassis action ${JSON.stringify(action)}`);
+  if (action === 'power-on' || action === 'reset' || action === 'power-off' || action === 'soft-off') {
+    // chassis-control numbers its events: an event older than one already applied is dropped.
+    const sequenceText = process.env.RESCUED_CHASSIS_SEQUENCE?.trim();
+    const sequence = sequenceText && /^\d+$/.test(sequenceText) ? Number(sequenceText) : undefined;
+    const { applied, status } = await applyChassisEvent(stateDirectory, action, device, sequence);
+    if (!applied) process.stdout.write(`stale event ${sequence}: ${status.running ? `running ${status.pid}` : 'stopped'}\n`);
+    else process.stdout.write(status.running ? `started ${status.pid} ${status.bootDevice ?? ''}\n` : 'stopped\n');
+    return;
   }
+  if (!HOOK_ACTIONS.has(action)) throw new Error(`unknown chassis action ${JSON.stringify(action)}`);
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -44,6 +44,7 @@ const BOOT_FILE_NAME = 'boot.json';
 const LOCK_FILE_NAME = 'power.lock';
 const POWER_LOG_NAME = 'power.log';
 const SERCON_PORT_FILE_NAME = 'sercon-port.bin';
+const CHASSIS_SEQUENCE_FILE_NAME = 'chassis-sequence';
 
 export function writePoweredVmSpec(stateDirectory: string, spec: PoweredVmSpec): void {
   mkdirSync(stateDirectory, { recursive: true });
@@ -210,4 +211,37 @@ export function currentBootSerialLog(stateDirectory: string): string {
 export function bootDeviceFromChassis(device: string | undefined): VmBootDevice | undefined {
   if (device === undefined || device === '' || device === 'none') return undefined;
   return device === 'pxe' || device === 'network' ? 'network' : 'disk';
+}
+
+export type ChassisPowerAction = 'power-on' | 'reset' | 'power-off' | 'soft-off';
+
+/**
+ * A BMC chassis event applied to the VM, in the BMC's order: chassis-control starts one detached hook per event,
+ * so a cycle's power-off may arrive after its power-on. An event numbered at or below the last one applied is
+ * dropped ("stale"); without a number every event is applied as it comes.
+ */
+export async function applyChassisEvent(
+  stateDirectory: string,
+  action: ChassisPowerAction,
+  chassisDevice: string | undefined,
+  sequence?: number,
+): Promise<{ applied: boolean; status: VmPowerStatus }> {
+  const directory = resolve(stateDirectory);
+  return withPowerLock(directory, async () => {
+    const sequencePath = join(directory, CHASSIS_SEQUENCE_FILE_NAME);
+    if (sequence !== undefined) {
+      const last = Number.parseInt(existsSync(sequencePath) ? readFileSync(sequencePath, 'utf8') : '0', 10) || 0;
+      if (sequence <= last) {
+        logPowerAction(directory, { action: `${action}-stale`, sequence, last });
+        return { applied: false, status: vmPowerStatus(directory) };
+      }
+      writeFileSync(sequencePath, `${sequence}\n`);
+    }
+    if (action === 'power-off' || action === 'soft-off') await powerOffLocked(directory);
+    else {
+      if (action === 'reset') await powerOffLocked(directory);
+      await powerOnLocked(directory, bootDeviceFromChassis(chassisDevice));
+    }
+    return { applied: true, status: vmPowerStatus(directory) };
+  });
 }

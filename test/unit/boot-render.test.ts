@@ -39,6 +39,7 @@ test('GRUB loads kernel and initrd over HTTP with the MAC for attribution', () =
 
 test('iPXE: the chain script hands over to HTTP by MAC; the machine script boots kernel and initrd', () => {
   assert.match(renderIpxeChainScript(urls), /chain http:\/\/10\.0\.0\.1:8080\/boot\/ipxe\/\$\{net0\/mac\}/);
+  assert.match(renderIpxeChainScript(urls), /^isset \$\{net0\/ip\} \|\| dhcp \|\| goto failed$/m, 'DHCP again only when iPXE has no address yet');
   const script = renderIpxeScript({ ...install, kernel: 'http://mirror/vmlinuz' }, urls);
   assert.match(script, /^#!ipxe/);
   assert.match(script, /^kernel http:\/\/mirror\/vmlinuz initrd=initrd inst\.ks=/m, 'absolute URLs are used as they are');

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
-import { sshAnswers, tcpAnswers } from '../../rescue/os-check.js';
+import { sshAnswers, tcpAnswers, waitForOsAnswer } from '../../rescue/os-check.js';
 
 async function serve(onConnection: (socket: import('node:net').Socket) => void): Promise<{ server: Server; port: number }> {
   const server = createServer((socket) => {
@@ -27,5 +27,27 @@ test('SSH answers only when the server sends an SSH identification string (RFC 4
     assert.equal((await sshAnswers('127.0.0.1', closedPort, 500)).answered, false);
   } finally {
     for (const s of [sshd.server, http.server, silent.server]) s.close();
+  }
+});
+
+test('waiting for the OS: tries overlap, so one that hangs does not hold up the next', async () => {
+  // The first two connections hang silent (a forwarded port whose guest has no network yet), later ones answer.
+  let connections = 0;
+  const sshd = await serve((socket) => {
+    connections += 1;
+    if (connections > 2) socket.write('SSH-2.0-dropbear\r\n');
+  });
+  try {
+    const started = Date.now();
+    const waited = await waitForOsAnswer({ kind: 'ssh', host: '127.0.0.1', port: sshd.port, source: 'test' }, { timeoutMs: 10_000, intervalMs: 200, probeTimeoutMs: 3000 });
+    assert.equal(waited.answered, true);
+    assert.equal(waited.tries, 3);
+    assert.ok(Date.now() - started < 2000, `answered at the third try, 0.4 s in, not after the first try's 3 s timeout (${Date.now() - started} ms)`);
+    const closed = await waitForOsAnswer({ kind: 'ssh', host: '127.0.0.1', port: 1, source: 'test' }, { timeoutMs: 600, intervalMs: 200, probeTimeoutMs: 3000 });
+    assert.equal(closed.answered, false);
+    assert.ok(closed.tries >= 2, `asked again until the time was over: ${closed.tries}`);
+    assert.equal(closed.detail, 'connection refused');
+  } finally {
+    sshd.server.close();
   }
 });
