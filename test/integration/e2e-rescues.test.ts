@@ -1,3 +1,4 @@
+// test-lane: vm (boots QEMU machines of the virtual lab)
 // End-to-end rescues of virtual machines that really boot, break and come back (issue 12, item 4), on one
 // shared stack (test/support/e2e-lab.ts): each case breaks a lab machine through the lab, which boots it
 // broken from its disk; an Alertmanager alert at the webhook starts the rescue; the machine network-boots through

@@ -1,3 +1,4 @@
+// test-lane: vm (boots QEMU machines of the virtual lab)
 // `npm run lab` across invocations, as a user runs it against a rescued: up registers the machines through the
 // API and starts their BMCs, status reads the lab directory, break damages a disk through the machine's BMC
 // (power off, damage, power on: it boots broken by itself), down stops every process up started, twice over.
