@@ -28,7 +28,8 @@ export interface StartRescueMachineOptions {
   commandTimeoutMs?: number;
 }
 
-async function phoneHomeServer(token: string): Promise<{ server: Server; port: number; received: Promise<RescuePhoneHome> }> {
+/** An HTTP server on 127.0.0.1 that takes one rescue phone-home with `token` (the contract's callback). */
+export async function phoneHomeServer(token: string): Promise<{ server: Server; port: number; received: Promise<RescuePhoneHome> }> {
   let deliver: (body: RescuePhoneHome) => void = () => {};
   const received = new Promise<RescuePhoneHome>((resolve) => (deliver = resolve));
   const server = createServer((request, response) => {

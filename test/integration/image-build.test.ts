@@ -7,7 +7,6 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, statSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testDatabases } from '../support/databases.js';
@@ -16,38 +15,12 @@ import { runRescuectl } from '../support/cli.js';
 import { freePort } from '../support/ports.js';
 import { renderTemplate } from '../../boot/templates.js';
 import { createHandshakeSecrets, rescueKernelArguments } from '../../rescue/handshake.js';
-import { parseRescuePhoneHome, type RescuePhoneHome } from '../../lab/vm/contract.js';
 import { startLabVm, type LabVm } from '../../lab/vm/qemu.js';
+import { phoneHomeServer } from '../../lab/vm/rescue-machine.js';
 import { runCommand } from '../../images/commands.js';
 import { openSession, type ShellSession } from '../../shell/index.js';
 
 const BUILD_TIMEOUT_MS = 600_000;
-
-async function phoneHomeServer(token: string): Promise<{ server: Server; port: number; received: Promise<RescuePhoneHome> }> {
-  let deliver: (body: RescuePhoneHome) => void = () => {};
-  const received = new Promise<RescuePhoneHome>((resolve) => (deliver = resolve));
-  const server = createServer((request, response) => {
-    let body = '';
-    request.setEncoding('utf8');
-    request.on('data', (chunk: string) => (body += chunk.slice(0, 4096)));
-    request.on('end', () => {
-      try {
-        const parsed = parseRescuePhoneHome(JSON.parse(body));
-        if (parsed.token !== token) throw new Error('wrong token');
-        response.writeHead(200).end();
-        deliver(parsed);
-      } catch {
-        response.writeHead(400).end();
-      }
-    });
-  });
-  const port = await freePort();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
-  return { server, port, received };
-}
 
 describe('rescuectl image build', { timeout: 900_000 }, () => {
   const database = testDatabases()[0]!;
