@@ -86,6 +86,9 @@ const SAMPLES: Record<string, Sample> = {
   'POST /api/v1/maintenance': { path: '/api/v1/maintenance', body: () => ({ system: 's1', endsAt: '2099-01-01T00:00:00Z', reason: 'window' }) },
   'POST /api/v1/audits': { path: '/api/v1/audits', body: () => ({}) },
   'PATCH /api/v1/audits/schedule': { path: '/api/v1/audits/schedule', body: () => ({ every: '24h', paused: true }) },
+  'POST /codec/session': { path: '/codec/session', body: () => ({}) },
+  'POST /codec/decode': { path: '/codec/decode', body: () => ({ payloads: [{ metadata: { encoding: Buffer.from('json/plain').toString('base64') }, data: Buffer.from('"fuzz"').toString('base64') }] }) },
+  'POST /codec/encode': { path: '/codec/encode', body: () => ({ payloads: [{ metadata: { encoding: Buffer.from('json/plain').toString('base64') }, data: Buffer.from('"fuzz"').toString('base64') }] }) },
 };
 
 const STACK_TRACE = /\n\s+at .+[(:]|\.ts:\d+|node:internal|node_modules|\bat async\b/;
