@@ -60,20 +60,26 @@ export async function createApiClient(options: ConnectionOptions, env: Record<st
   }
   const token = await resolveToken(options.token, env);
   async function send(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<{ parsed: unknown; headers: Headers }> {
-    let response: Response;
-    try {
-      response = await fetch(`${server}${path}`, {
-        method,
-        headers: {
-          ...(token ? { authorization: `Bearer ${token}` } : {}),
-          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(60_000),
-      });
-    } catch (error) {
-      const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
-      throw new CliError(`cannot reach the rescued server at ${server} (${cause}); is it running? (npm start, or --server URL)`);
+    let response: Response | undefined;
+    // A command that talks to the server, works for a while (an image build) and talks again may find its pooled
+    // connection closed by the server's keep-alive timeout: undici then fails with UND_ERR_SOCKET before the
+    // request was sent. One new connection is tried; anything else is the server being unreachable.
+    for (let attempt = 1; response === undefined; attempt += 1) {
+      try {
+        response = await fetch(`${server}${path}`, {
+          method,
+          headers: {
+            ...(token ? { authorization: `Bearer ${token}` } : {}),
+            ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+          },
+          body: body === undefined ? undefined : JSON.stringify(body),
+          signal: AbortSignal.timeout(60_000),
+        });
+      } catch (error) {
+        const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
+        if (cause === 'UND_ERR_SOCKET' && attempt === 1) continue;
+        throw new CliError(`cannot reach the rescued server at ${server} (${cause}); is it running? (npm start, or --server URL)`);
+      }
     }
     const text = await response.text();
     let parsed: unknown = undefined;
