@@ -3,10 +3,11 @@
 // Node 20's runner does not discover *.test.ts files by itself, so we list them here.
 // Usage: node scripts/run-tests.mjs [dir-or-file ...]   (default: test/)
 //
-// The files run in two lanes side by side, each one file at a time: the virtual-machine lane (files that
-// boot QEMU machines, which keep one emulated CPU busy) and the lane of everything else (servers that mostly
-// wait: Temporal, PostgreSQL, TFTP, sshd). On a 2-core machine that halves the wall-clock time without two
-// QEMU machines ever fighting for the same core. RESCUED_TEST_LANES=1 runs everything in one lane.
+// The files run in two lanes side by side: the virtual-machine lane, one file at a time (files that boot QEMU
+// machines, each keeping one emulated CPU busy, so two never fight for a core), and the lane of everything
+// else, two files at a time (servers that mostly wait: Temporal, PostgreSQL, TFTP, sshd). The longest files
+// start first so that none is left running alone at the end. RESCUED_TEST_LANES=1 runs everything in one
+// lane, one file at a time.
 import { readdirSync, readFileSync, statSync, createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { join, resolve, relative } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -46,12 +47,23 @@ if (roots.length === 0) {
   console.log('run-tests: type check passed');
 }
 
+/** Files measured at a minute or more (a CI run on 2 cores): started first in their lane. */
+const LONGEST_FIRST = [
+  'zoo-vm', 'rescue-crashes', 'image-build', 'history-encryption', 'e2e-rescues', 'temporal-cluster', 'lab-uefi-netboot',
+  'embedded-stack', 'cli', 'power-api', 'lab-vm', 'lab-bootable-disk', 'pagination', 'lab-installer', 'audit',
+];
+const rank = (file) => {
+  const index = LONGEST_FIRST.indexOf(file.replace(/^.*\//, '').replace(/\.test\.ts$/, ''));
+  return index === -1 ? LONGEST_FIRST.length : index;
+};
+const longestFirst = (list) => [...list].sort((a, b) => rank(a) - rank(b));
+
 const singleLane = process.env.RESCUED_TEST_LANES === '1';
-const vmFiles = singleLane ? [] : files.filter(bootsVirtualMachines);
-const otherFiles = files.filter((file) => !vmFiles.includes(file));
+const vmFiles = singleLane ? [] : longestFirst(files.filter(bootsVirtualMachines));
+const otherFiles = singleLane ? files : longestFirst(files.filter((file) => !vmFiles.includes(file)));
 const lanes = [
-  { name: 'main', files: otherFiles },
-  { name: 'vm', files: vmFiles },
+  { name: 'main', files: otherFiles, concurrency: singleLane ? 1 : 2 },
+  { name: 'vm', files: vmFiles, concurrency: 1 },
 ].filter((lane) => lane.files.length > 0);
 
 const children = [];
@@ -64,10 +76,10 @@ function runLane(lane, index) {
   const started = Date.now();
   const streamed = index === 0;
   const logPath = join(logDirectory, `${lane.name}.log`);
-  console.log(`run-tests: lane ${lane.name}: ${lane.files.length} files${streamed ? '' : ' (output shown when the lane ends)'}: ${lane.files.map((f) => relative(process.cwd(), f)).join(' ')}`);
+  console.log(`run-tests: lane ${lane.name}: ${lane.files.length} files, ${lane.concurrency} at a time${streamed ? '' : ' (output shown when the lane ends)'}: ${lane.files.map((f) => relative(process.cwd(), f)).join(' ')}`);
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', '--test', '--test-concurrency=1', ...passThrough, ...lane.files],
+    ['--import', 'tsx', '--test', `--test-concurrency=${lane.concurrency}`, ...passThrough, ...lane.files],
     { stdio: streamed ? 'inherit' : ['ignore', 'pipe', 'pipe'] },
   );
   children.push(child);
