@@ -1,12 +1,12 @@
 // A machine for rescue tests, acting through the same protocols a real one uses. It watches its BMC
-// (a real ipmi_sim) and, at each power-on: from the network it fetches its iPXE script from our HTTP
+// (a real ipmi_sim, or the Redfish emulator) and, at each power-on: from the network it fetches its iPXE script from our HTTP
 // route; a rescue script makes it "boot the rescue environment" (install the SSH key it was given into a
 // real sshd, phone home with that sshd's host key); an install script makes it run the autoinstall's
 // status callbacks. From disk it "boots its OS": a TCP port answers when the OS is healthy.
 import { appendFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
-import type { IpmiSimBmc } from '../../lab/bmc/ipmi-sim.js';
+import type { ChassisEvent } from '../../lab/bmc/ipmi-sim.js';
 import type { TestSshd } from './sshd.js';
 
 export interface MachineBehaviour {
@@ -35,7 +35,12 @@ async function reservePort(): Promise<number> {
   return port;
 }
 
-export async function startSimulatedMachine(options: { apiUrl: string; bmc: IpmiSimBmc; mac: string; sshd: TestSshd; behaviour: MachineBehaviour }): Promise<SimulatedMachine> {
+/** What the machine watches: its BMC's chassis events (a real ipmi_sim's, or test/support/emulated-redfish-bmc.ts's). */
+export interface ChassisEventSource {
+  readEvents(): ChassisEvent[];
+}
+
+export async function startSimulatedMachine(options: { apiUrl: string; bmc: ChassisEventSource; mac: string; sshd: TestSshd; behaviour: MachineBehaviour }): Promise<SimulatedMachine> {
   const { apiUrl, bmc, mac, sshd, behaviour } = options;
   const boots: string[] = [];
   const osPort = await reservePort();
