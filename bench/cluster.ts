@@ -41,6 +41,13 @@ async function rssMiB(pid: number | undefined): Promise<number> {
   }
 }
 
+/** A rescue's failure, with the activity that failed when one did (e.g. "activity powerCycle: Heartbeat timeout"). */
+function failureText(reason: unknown): string {
+  const cause = (reason as { cause?: Error & { activityType?: string; cause?: Error } }).cause;
+  if (cause === undefined) return String(reason);
+  return `${cause.activityType ? `activity ${cause.activityType}: ` : ''}${cause.cause?.message ?? cause.message}`;
+}
+
 /** `work` on every item, at most `width` at once. */
 async function inBatches<T>(items: T[], width: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
   let next = 0;
@@ -103,7 +110,7 @@ async function runBatch(cluster: RescuedCluster, client: Client, machines: Array
     });
     const results = await Promise.allSettled(machines.map((m) => client.workflow.getHandle(`rescue-${m.name}`).result() as Promise<RescueResult>));
     const seconds = (performance.now() - clock) / 1000;
-    const failures = results.flatMap((r, i) => (r.status === 'rejected' ? [`${machines[i]!.name}: ${String((r.reason as Error & { cause?: Error }).cause?.message ?? r.reason)}`] : r.value.outcome !== 'repaired' ? [`${machines[i]!.name}: ${r.value.outcome} ${JSON.stringify(r.value.status.evidence)}`] : []));
+    const failures = results.flatMap((r, i) => (r.status === 'rejected' ? [`${machines[i]!.name}: ${failureText(r.reason)}`] : r.value.outcome !== 'repaired' ? [`${machines[i]!.name}: ${r.value.outcome} ${JSON.stringify(r.value.status.evidence)}`] : []));
     for (const failure of failures.slice(0, 3)) console.log(`  not repaired: ${failure.slice(0, 400)}`);
     if (failures.length > 3) console.log(`  ... and ${failures.length - 3} more`);
     const failed = failures.length;
