@@ -51,7 +51,9 @@ function activity(summary: string, options: ActivityOptions): Activities {
 const quick: ActivityOptions = { startToCloseTimeout: '30 seconds', retry: { initialInterval: '1 second', maximumAttempts: 10 } };
 const bmc: ActivityOptions = {
   startToCloseTimeout: '5 minutes',
-  heartbeatTimeout: '30 seconds',
+  // The power activities heartbeat every 2 s (activities/power.ts): 10 s is five missed beats, and a worker
+  // that died mid-call is noticed (and the call retried elsewhere) after 10 s rather than 30.
+  heartbeatTimeout: '10 seconds',
   retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumAttempts: 4, nonRetryableErrorTypes: ['BmcError.auth', 'BmcError.tls', 'BmcError.invalid-config', 'BmcError.unsupported'] },
 };
 /**

@@ -21,6 +21,8 @@ export interface MiniRedfishOptions {
   sessions?: boolean;
   resetTypes?: string[];
   personality?: RedfishPersonality;
+  /** Called as a reset is applied to a system, with the boot override in force at that moment. */
+  onReset?: (system: EmulatedSystem, resetType: string) => void;
 }
 
 export interface MiniRedfishRequest {
@@ -293,6 +295,7 @@ export async function startMiniRedfish(options: MiniRedfishOptions): Promise<Min
 
   const applyReset = (system: EmulatedSystem, resetType: string): void => {
     system.powerEvents.push(resetType);
+    options.onReset?.(system, resetType);
     if (personality.unknownPowerStateReads > 0) unknownReadsLeft = personality.unknownPowerStateReads;
     const offThenOn = (): void => {
       system.power = 'Off';

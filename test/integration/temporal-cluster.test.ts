@@ -38,7 +38,7 @@ describe('rescued on a Temporal cluster on PostgreSQL, two APIs and three worker
     database = await createScratchDatabase(adminUrl!, 'rescued_cluster');
     cluster = await startRescuedCluster({ temporalAddress: temporal.address, databaseUrl: database.url, apis: 2, workers: 3 });
     connection = await Connection.connect({ address: temporal.address });
-    client = new Client({ connection, namespace: temporal.namespace });
+    client = new Client({ connection, namespace: temporal.namespace, dataConverter: cluster.dataConverter });
     work = await mkdtemp(join(tmpdir(), 'rescued-cluster-test-'));
     sshd = await startSshd();
     disk = (await createLabDisk({ directory: work, sizeMiB: 16 })).path;

@@ -1,7 +1,7 @@
 // rescued deployed as a cluster for tests and benches: API processes (api/main.ts) and worker processes
 // (workers/worker.ts), the entry points `npm run api` and `npm run worker` run, spawned as real processes
 // over one PostgreSQL database and one Temporal, and a fleet of simulated machines, each with its own real
-// BMC (ipmi_sim), booting through those APIs.
+// BMC (ipmi_sim, or for hundreds of them an in-process Redfish emulator), booting through those APIs.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -10,10 +10,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { freePort } from './ports.js';
-import { startSimulatedMachine, type MachineBehaviour, type SimulatedMachine } from './simulated-machine.js';
+import { startSimulatedMachine, type ChassisEventSource, type MachineBehaviour, type SimulatedMachine } from './simulated-machine.js';
+import { startEmulatedRedfishBmc, type EmulatedRedfishBmc } from './emulated-redfish-bmc.js';
 import type { TestSshd } from './sshd.js';
 import { startIpmiSim, type IpmiSimBmc } from '../../lab/bmc/ipmi-sim.js';
 import { ADMIN_TOKEN_FILE } from '../../workers/runtime.js';
+import type { DataConverter } from '@temporalio/common';
+import { keyFromConfiguredSecret } from '../../secrets/key.js';
+import { createEncryptionCodec, payloadKeyRing } from '../../temporal/payload-codec.js';
+import { rescuedDataConverter } from '../../temporal/data-converter.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const ENTRY_POINTS = { api: 'api/main.ts', worker: 'workers/worker.ts' } as const;
@@ -90,6 +95,8 @@ export interface RescuedCluster {
   adminToken: string;
   databaseUrl: string;
   taskQueue: string;
+  /** What its processes encrypt history with (the key derived from its secret key): a client that reads results needs it. */
+  dataConverter: DataConverter;
   apis: RescuedProcess[];
   /** The worker processes now running (a restarted one replaces the killed one at its index). */
   workers: RescuedProcess[];
@@ -140,7 +147,8 @@ export async function startRescuedCluster(options: { temporalAddress: string; da
     RESCUED_DATA_DIR: dataDir,
     RESCUED_TFTP_PORT: 'off',
     RESCUED_AUDIT_EVERY: 'off',
-    RESCUED_LOG_LEVEL: 'warn',
+    // info: the ready lines (READY_LINE) are info lines.
+    RESCUED_LOG_LEVEL: 'info',
     ...options.extraEnv,
   });
   const folder = async () => {
@@ -179,6 +187,7 @@ export async function startRescuedCluster(options: { temporalAddress: string; da
       adminToken,
       databaseUrl: options.databaseUrl,
       taskQueue,
+      dataConverter: rescuedDataConverter(createEncryptionCodec(payloadKeyRing({ keys: undefined, file: undefined }, keyFromConfiguredSecret(secretKey)))),
       apis,
       workers,
       allWorkers,
@@ -194,10 +203,10 @@ export async function startRescuedCluster(options: { temporalAddress: string; da
   }
 }
 
-export interface FleetMachine {
+export interface FleetMachine<Bmc = IpmiSimBmc> {
   name: string;
   mac: string;
-  bmc: IpmiSimBmc;
+  bmc: Bmc;
   machine: SimulatedMachine;
   stop(): Promise<void>;
 }
@@ -238,21 +247,36 @@ export async function addFleetBasics(cluster: Pick<RescuedCluster, 'adminToken' 
  * probe ever looks at this host's own disks).
  */
 export async function addFleetMachine(cluster: Pick<RescuedCluster, 'adminToken' | 'apiUrls'>, options: { name: string; apiUrl: string; sshd: TestSshd; disk: string; behaviour?: MachineBehaviour }): Promise<FleetMachine> {
-  const mac = `52:54:00:${[...randomBytes(3)].map((b) => b.toString(16).padStart(2, '0')).join(':')}`;
   const bmc = await startIpmiSim({ initialPower: 'on' });
-  const machine = await startSimulatedMachine({ apiUrl: options.apiUrl, bmc, mac, sshd: options.sshd, behaviour: options.behaviour ?? { phonesHome: true, osHealthy: () => true, install: 'hang' } });
+  // ipmi_sim runs a node process per chassis command: on a loaded machine an answer can take seconds, so
+  // ipmitool waits longer per try (-N 5) than our 2 s default before it retransmits.
+  const power = { type: 'ipmi', address: bmc.host, port: bmc.port, user: bmc.username, password: bmc.password, options: { ipmi_timeout: '5', readback_timeout: '20', cycle_settle: '1' } };
+  return addMachineWithBmc(cluster, options, bmc, bmc, power, () => bmc.stop());
+}
+
+/**
+ * The same machine with a Redfish emulator in this process as its BMC (test/support/emulated-redfish-bmc.ts),
+ * reached by rescued's Redfish driver: hundreds of them cost next to nothing.
+ */
+export async function addRedfishFleetMachine(cluster: Pick<RescuedCluster, 'adminToken' | 'apiUrls'>, options: { name: string; apiUrl: string; sshd: TestSshd; disk: string; behaviour?: MachineBehaviour }): Promise<FleetMachine<EmulatedRedfishBmc>> {
+  const bmc = await startEmulatedRedfishBmc(options.name);
+  const power = { type: 'redfish', address: bmc.url, user: bmc.username, password: bmc.password, options: { system_id: bmc.systemId, readback_timeout: '20', cycle_settle: '1' } };
+  return addMachineWithBmc(cluster, options, bmc, bmc, power, () => bmc.stop());
+}
+
+async function addMachineWithBmc<Bmc>(cluster: Pick<RescuedCluster, 'adminToken' | 'apiUrls'>, options: { name: string; apiUrl: string; sshd: TestSshd; disk: string; behaviour?: MachineBehaviour }, bmc: Bmc, events: ChassisEventSource, power: Record<string, unknown>, stopBmc: () => Promise<void>): Promise<FleetMachine<Bmc>> {
+  const mac = `52:54:00:${[...randomBytes(3)].map((b) => b.toString(16).padStart(2, '0')).join(':')}`;
+  const machine = await startSimulatedMachine({ apiUrl: options.apiUrl, bmc: events, mac, sshd: options.sshd, behaviour: options.behaviour ?? { phonesHome: true, osHealthy: () => true, install: 'hang' } });
   const reply = await clusterRequest(cluster, cluster.apiUrls[0]!, 'POST', '/api/v1/systems', {
     name: options.name,
     profile: 'web',
     interfaces: [{ mac }],
     labels: { 'rescued.verify': `tcp:127.0.0.1:${machine.osPort}`, 'rescued.devices': options.disk },
-    // ipmi_sim runs a node process per chassis command: on a loaded machine an answer can take seconds, so
-    // ipmitool waits longer per try (-N 5) than our 2 s default before it retransmits.
-    power: [{ type: 'ipmi', address: bmc.host, port: bmc.port, user: bmc.username, password: bmc.password, options: { ipmi_timeout: '5', readback_timeout: '20', cycle_settle: '1' } }],
+    power: [power],
   });
   if (reply.status !== 201) {
     await machine.stop();
-    await bmc.stop();
+    await stopBmc();
     throw new Error(`fleet machine ${options.name}: ${reply.status} ${JSON.stringify(reply.body)}`);
   }
   return {
@@ -262,7 +286,7 @@ export async function addFleetMachine(cluster: Pick<RescuedCluster, 'adminToken'
     machine,
     async stop() {
       await machine.stop();
-      await bmc.stop();
+      await stopBmc();
     },
   };
 }

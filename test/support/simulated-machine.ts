@@ -1,12 +1,13 @@
 // A machine for rescue tests, acting through the same protocols a real one uses. It watches its BMC
-// (a real ipmi_sim) and, at each power-on: from the network it fetches its iPXE script from our HTTP
-// route; a rescue script makes it "boot the rescue environment" (install the SSH key it was given into a
-// real sshd, phone home with that sshd's host key); an install script makes it run the autoinstall's
-// status callbacks. From disk it "boots its OS": a TCP port answers when the OS is healthy.
+// (a real ipmi_sim, or an in-process Redfish emulator) and, at each power-on: from the network it fetches
+// its iPXE script from our HTTP route; a rescue script makes it "boot the rescue environment" (install the
+// SSH key it was given into a real sshd, phone home with that sshd's host key); an install script makes it
+// run the autoinstall's status callbacks. From disk it "boots its OS": a TCP port answers when the OS is
+// healthy.
 import { appendFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
-import type { IpmiSimBmc } from '../../lab/bmc/ipmi-sim.js';
+import type { ChassisEvent } from '../../lab/bmc/ipmi-sim.js';
 import type { TestSshd } from './sshd.js';
 
 export interface MachineBehaviour {
@@ -27,15 +28,33 @@ export interface SimulatedMachine {
   stop(): Promise<void>;
 }
 
+/**
+ * A port for the OS to listen on whenever it is up, below Linux's ephemeral range (32768-60999 by default):
+ * there no outgoing connection can take it while the OS is down (with hundreds of machines and their SSH and
+ * HTTP traffic, one did: EADDRINUSE at the next boot).
+ */
 async function reservePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const port = (probe.address() as { port: number }).port;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
+  for (let attempt = 0; ; attempt++) {
+    const port = 10_000 + Math.floor(Math.random() * 22_000);
+    const probe = createServer();
+    const bound = await new Promise<boolean>((resolve) => {
+      probe.once('error', () => resolve(false));
+      probe.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (bound) {
+      await new Promise((resolve) => probe.close(resolve));
+      return port;
+    }
+    if (attempt > 50) throw new Error('simulated machine: no free port below 32000 for its OS');
+  }
 }
 
-export async function startSimulatedMachine(options: { apiUrl: string; bmc: IpmiSimBmc; mac: string; sshd: TestSshd; behaviour: MachineBehaviour }): Promise<SimulatedMachine> {
+/** What the machine watches: its BMC's chassis events (a real ipmi_sim's, or test/support/emulated-redfish-bmc.ts's). */
+export interface ChassisEventSource {
+  readEvents(): ChassisEvent[];
+}
+
+export async function startSimulatedMachine(options: { apiUrl: string; bmc: ChassisEventSource; mac: string; sshd: TestSshd; behaviour: MachineBehaviour }): Promise<SimulatedMachine> {
   const { apiUrl, bmc, mac, sshd, behaviour } = options;
   const boots: string[] = [];
   const osPort = await reservePort();
@@ -57,7 +76,10 @@ export async function startSimulatedMachine(options: { apiUrl: string; bmc: Ipmi
       socket.on('error', () => undefined);
       socket.end('SSH-2.0-simulated-os\r\n');
     });
-    await new Promise<void>((resolve) => server.listen(osPort, '127.0.0.1', resolve));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(osPort, '127.0.0.1', resolve);
+    });
     osServer = server;
   };
 
@@ -111,7 +133,7 @@ export async function startSimulatedMachine(options: { apiUrl: string; bmc: Ipmi
         if (event.action === 'power-on' || event.action === 'reset') {
           await osDown();
           if (event.bootDevice === 'pxe') await networkBoot().catch((error: Error) => boots.push(`error:${error.message}`));
-          else await diskBoot();
+          else await diskBoot().catch((error: Error) => boots.push(`error:${error.message}`));
         }
       }
       seenEvents = events.length;

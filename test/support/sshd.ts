@@ -50,7 +50,11 @@ process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
-export async function startSshd(options: { startTimeoutMs?: number } = {}): Promise<TestSshd> {
+/**
+ * `maxStartups`: unauthenticated connections sshd accepts at once (its default drops some beyond 10, see
+ * sshd_config(5) MaxStartups); a bench where this one sshd stands in for hundreds of machines raises it.
+ */
+export async function startSshd(options: { startTimeoutMs?: number; maxStartups?: number } = {}): Promise<TestSshd> {
   const directory = mkdtempSync(join(tmpdir(), 'rescued-sshd-'));
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
   const hostKeyPath = join(directory, 'ssh_host_ed25519_key');
@@ -72,6 +76,7 @@ export async function startSshd(options: { startTimeoutMs?: number } = {}): Prom
     'UsePAM no',
     'LogLevel VERBOSE',
     'MaxSessions 20',
+    ...(options.maxStartups === undefined ? [] : [`MaxStartups ${options.maxStartups}`]),
     '',
   ].join('\n'));
 
