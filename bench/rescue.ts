@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startEndToEndLab, type EndToEndLab } from '../test/support/e2e-lab.js';
-import { breakLabDisk, createLabDisk } from '../lab/vm/disks.js';
+import { breakLabDisk } from '../lab/vm/disks.js';
 import { startRescueMachine } from '../lab/vm/rescue-machine.js';
 import { startLabVm } from '../lab/vm/qemu.js';
-import { installedOsBoot, INSTALLED_OS_UP } from '../lab/fleet/installed-os.js';
+import { createInstalledOsDisk, installedOsBoot, INSTALLED_OS_UP } from '../lab/fleet/installed-os.js';
 import { freeTcpPort } from '../lab/bmc/ports.js';
 import { diagnose, repair } from '../shell/index.js';
 import { sshAnswers } from '../rescue/os-check.js';
@@ -34,7 +34,7 @@ async function until(check: () => Promise<boolean>, timeoutMs: number, what: str
 
 /** The floor: no workflow, no BMC, no network boot; the same VM, repair commands and installed OS. */
 async function floorRun(directory: string): Promise<{ totalMs: number; parts: Record<string, number> }> {
-  const disk = await breakLabDisk(await createLabDisk({ directory, name: `floor-${Date.now()}` }), 'zeroed-superblock');
+  const disk = await breakLabDisk(await createInstalledOsDisk({ directory: join(directory, `floor-${Date.now()}`), firmware: 'bios', hostname: 'floor' }), 'zeroed-superblock');
   const started = performance.now();
   const rescueVm = await startRescueMachine({ disks: [{ path: disk.path }], memoryMiB: MEMORY_MIB });
   const booted = performance.now();
@@ -48,7 +48,7 @@ async function floorRun(directory: string): Promise<{ totalMs: number; parts: Re
     await rescueVm.stop();
   }
   const sshHostPort = await freeTcpPort();
-  const installed = await startLabVm({ boot: await installedOsBoot({ disk, firmware: 'bios' }), disks: [{ path: disk.path }], sshHostPort, memoryMiB: MEMORY_MIB });
+  const installed = await startLabVm({ boot: installedOsBoot(), disks: [{ path: disk.path }], sshHostPort, memoryMiB: MEMORY_MIB });
   try {
     await installed.waitForSerial(INSTALLED_OS_UP, 300_000);
     await until(async () => (await sshAnswers('127.0.0.1', sshHostPort, 2000)).answered, 60_000, 'the installed OS answering SSH');

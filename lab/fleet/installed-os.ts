@@ -1,19 +1,15 @@
-// How a lab machine boots its "installed OS" when the BMC says "boot from disk": the one place that decides it.
-// Today a direct kernel boot stands in for the disk's own boot loader: the lab kernel with the installed-system
-// check (lab/images/installed/init: root by UUID, fsck, fstab) layered over the rescue image's tools, and
-// lab/images/installed-os/up, which checks that the default entry's kernel is on the disk (GRUB's part) and then
-// answers SSH on port 22, so that rescued's verification sees the OS itself, never the BMC's word.
-// A disk that boots from its own boot loader (BIOS GRUB, UEFI through OVMF) replaces installedOsBoot() here.
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+// How a lab machine boots its "installed OS", and how that OS gets (back) onto its disk: the one place that decides
+// it. Every machine's disk is a bootable disk (lab/vm/bootable-disk.ts): BIOS machines boot GRUB from the MBR
+// (SeaBIOS), UEFI machines GRUB EFI from the ESP (OVMF); GRUB loads the kernel named by the disk's own grub.cfg,
+// the installed system's init checks its root and fstab, then answers SSH on port 22, so that rescued's
+// verification hears the OS itself, never the BMC's word. A reinstall writes the lab's OS image (the same kind
+// of disk, gzip'd) through the lab installer (lab/vm/installer.ts), booted by rescued's install path.
 import { join } from 'node:path';
-import { CpioArchive } from '../vm/cpio.js';
-import { ensureLabBootImages } from '../vm/initramfs.js';
-import { LAB_IMAGES_SOURCE_DIRECTORY, labCacheDirectory } from '../vm/paths.js';
-import type { LabVmBoot } from '../vm/qemu.js';
-import type { LabDisk } from '../vm/disks.js';
+import { buildBootableDisk, type BootableDisk } from '../vm/bootable-disk.js';
+import { buildLabOsImage, publishLabInstaller, type PublishedInstaller } from '../vm/installer.js';
+import type { LabVmBoot, LabVmFirmware } from '../vm/qemu.js';
 
-export type LabFirmware = 'bios' | 'uefi';
+export type LabFirmware = LabVmFirmware;
 
 /**
  * Kernel arguments every lab boot carries. no_timer_check: on an emulated CPU starved by a busy host, the kernel's
@@ -22,59 +18,34 @@ export type LabFirmware = 'bios' | 'uefi';
  */
 export const LAB_KERNEL_ARGUMENTS = 'no_timer_check';
 
+/** A lab machine's disk, and the OS image a reinstall writes (small: a rescue's e2fsck and the install stay quick). */
+export const LAB_DISK_MIB = 64;
+
+/** The machine's disk with its installed OS: a partitioned disk with its own boot loader for the firmware. */
+export function createInstalledOsDisk(options: { directory: string; firmware: LabFirmware; hostname: string }): Promise<BootableDisk> {
+  return buildBootableDisk({ directory: options.directory, name: 'disk', firmware: options.firmware, hostname: options.hostname, sizeMiB: LAB_DISK_MIB, extraKernelArguments: LAB_KERNEL_ARGUMENTS });
+}
+
+/** What the VM's "disk" boot device does: the firmware boots the first disk (its MBR, or its ESP under OVMF). */
+export function installedOsBoot(): LabVmBoot {
+  return { kind: 'disk' };
+}
+
 /**
- * What this lab can boot. The end-to-end tests run the cases that need the rest only when it is here: UEFI
- * machines (OVMF firmware, a disk with an EFI boot loader) and a reinstall (an installer image that writes the OS
- * to the disk and calls the install-status callbacks). Whoever adds them sets these, and the tests run.
+ * The installer's kernel options for the firmware. OVMF network-boots first on every boot (its order is fixed),
+ * so a UEFI installer powers off when done and rescued's restore step powers the machine on from its disk; a
+ * BIOS network boot is a one-time one, and the installer's reboot boots the new disk.
  */
-export const LAB_CAPABILITIES: Readonly<{ uefi: boolean; reinstall: boolean }> = { uefi: false, reinstall: false };
-
-export interface InstalledOsMachine {
-  disk: Pick<LabDisk, 'uuid' | 'kernelVersion'>;
-  firmware: LabFirmware;
+export function installerKernelOptions(firmware: LabFirmware): string {
+  return `console=ttyS0 ${LAB_KERNEL_ARGUMENTS}${firmware === 'uefi' ? ' rescued.after-install=poweroff' : ''}`;
 }
 
-/** The rescue image's tools with the installed-system init and its `up` stage on top (initramfs archives stack). */
-async function ensureInstalledOsImage(): Promise<{ kernelPath: string; initrdPath: string }> {
-  const images = await ensureLabBootImages();
-  const init = readFileSync(join(LAB_IMAGES_SOURCE_DIRECTORY, 'installed', 'init'));
-  const up = readFileSync(join(LAB_IMAGES_SOURCE_DIRECTORY, 'installed-os', 'up'));
-  const base = readFileSync(images.rescue.path);
-  const key = createHash('sha256').update(base).update(init).update(up).digest('hex').slice(0, 16);
-  const directory = join(labCacheDirectory(), 'initramfs');
-  const path = join(directory, `installed-os-${images.kernel.version}-${key}.cpio.gz`);
-  if (!existsSync(path)) {
-    const overlay = new CpioArchive();
-    overlay.file('init', init, 0o755);
-    overlay.directory('etc/installed');
-    overlay.file('etc/installed/up', up, 0o755);
-    mkdirSync(directory, { recursive: true });
-    writeFileSync(`${path}.${process.pid}.tmp`, Buffer.concat([base, overlay.toGzip()]));
-    renameSync(`${path}.${process.pid}.tmp`, path);
-  }
-  return { kernelPath: images.kernel.vmlinuzPath, initrdPath: path };
+/** Builds the OS image for the firmware and puts it with the installer into rescued's TFTP root (FOLDER/...). */
+export async function publishInstalledOsInstaller(tftpRoot: string, firmware: LabFirmware, workDirectory: string, folder: string): Promise<PublishedInstaller> {
+  const osImage = await buildLabOsImage({ directory: join(workDirectory, `os-image-${firmware}`), firmware, sizeMiB: LAB_DISK_MIB, extraKernelArguments: LAB_KERNEL_ARGUMENTS });
+  return publishLabInstaller(tftpRoot, osImage, folder);
 }
 
-/** What the VM's "disk" boot device does for this machine. */
-export async function installedOsBoot(machine: InstalledOsMachine): Promise<LabVmBoot> {
-  if (machine.firmware !== 'bios') {
-    throw new Error('the lab boots UEFI machines only from a disk with its own boot loader (OVMF), which this lab does not build yet');
-  }
-  const image = await ensureInstalledOsImage();
-  return {
-    kind: 'kernel',
-    kernelPath: image.kernelPath,
-    initrdPath: image.initrdPath,
-    kernelArguments: `console=ttyS0 ${LAB_KERNEL_ARGUMENTS} root=UUID=${machine.disk.uuid} ro rescued.installed.kernel=/boot/vmlinuz-${machine.disk.kernelVersion}`,
-  };
-}
-
-/** QEMU arguments for the machine's firmware: SeaBIOS is QEMU's default; UEFI is the lab helper's OVMF work. */
-export function machineFirmwareArguments(firmware: LabFirmware): string[] {
-  if (firmware === 'bios') return [];
-  throw new Error('UEFI lab machines (OVMF) are not built by this lab yet');
-}
-
-/** The console line that says the installed OS is up (or why it is not). */
-export const INSTALLED_OS_UP = /RESCUED-INSTALLED: up /;
+/** The console line that says the installed OS is up (or why it is not): lab/images/installed/init. */
+export const INSTALLED_OS_UP = /RESCUED-INSTALLED: sshd up/;
 export const INSTALLED_OS_FAILED = /RESCUED-INSTALLED: failed[^\r\n]*/;

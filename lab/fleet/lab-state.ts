@@ -2,7 +2,8 @@
 //   LAB_DIR/lab.json                 LabState (below)
 //   LAB_DIR/machines/NAME/vm/        the VM's power state directory (lab/vm/vm-power.ts: vm.json, qemu.pid, serial.log)
 //   LAB_DIR/machines/NAME/bmc/       its ipmi_sim (lan.conf, chassis.json, events.jsonl, ipmi_sim.log)
-//   LAB_DIR/machines/NAME/disk.raw   its disk
+//   LAB_DIR/machines/NAME/disk.raw   its disk (a bootable disk: partition table, GRUB, root file system)
+//   LAB_DIR/images/                  the OS images a reinstall writes (also in rescued's TFTP root)
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { LabFirmware } from './installed-os.js';
@@ -19,6 +20,8 @@ export interface LabMachineState {
   diskPath: string;
   diskUuid: string;
   diskKernelVersion: string;
+  /** Where the root file system starts in the disk image (a partitioned, bootable disk). */
+  diskRootOffsetBytes: number;
   /** Its ipmi_sim; the password is also in the BMC's lan.conf (the lab directory is the user's own). */
   bmc: { directory: string; port: number; pid: number; username: string; password: string };
   faults: LabFault[];

@@ -8,13 +8,12 @@ import { randomBytes } from 'node:crypto';
 import type { ApiClient } from '../../cli/api-client.js';
 import { startIpmiSim, stopIpmiSimProcess } from '../bmc/ipmi-sim.js';
 import { freeTcpPort } from '../bmc/ports.js';
-import { createLabDisk } from '../vm/disks.js';
 import { PROJECT_ROOT } from '../vm/paths.js';
 import { processIsAlive } from '../vm/qemu.js';
 import { currentBootSerialLog, powerOffVm, vmPowerStatus, writePoweredVmSpec } from '../vm/vm-power.js';
 import { applyFault } from './faults.js';
-import { installedOsBoot, machineFirmwareArguments, type LabFirmware } from './installed-os.js';
-import { installLabBootFiles, registerLabInventory, registerLabMachine } from './lab-inventory.js';
+import { createInstalledOsDisk, installedOsBoot, type LabFirmware } from './installed-os.js';
+import { installLabBootFiles, installLabInstallers, recordLabInstall, registerLabInventory, registerLabMachine } from './lab-inventory.js';
 import { readLabState, writeLabState, type LabFault, type LabMachineState, type LabState } from './lab-state.js';
 import { powerOnThroughBmc } from './bmc-power.js';
 
@@ -54,8 +53,8 @@ async function createMachine(options: LabUpOptions, spec: LabMachineSpec, bootFi
   const vmDirectory = join(machineDirectory, 'vm');
   const bmcDirectory = join(machineDirectory, 'bmc');
   mkdirSync(vmDirectory, { recursive: true });
-  const disk = await createLabDisk({ directory: machineDirectory, name: 'disk', hostname: name });
   const firmware = spec.firmware ?? options.firmware ?? 'bios';
+  const disk = await createInstalledOsDisk({ directory: machineDirectory, firmware, hostname: name });
   const mac = labMac();
   const sshHostPort = await freeTcpPort();
   writePoweredVmSpec(vmDirectory, {
@@ -63,11 +62,11 @@ async function createMachine(options: LabUpOptions, spec: LabMachineSpec, bootFi
     memoryMiB: options.memoryMiB ?? 384,
     sshHostPort,
     disks: [{ path: disk.path }],
-    extraQemuArguments: machineFirmwareArguments(firmware),
+    firmware,
     defaultBootDevice: 'disk',
     bootDevices: {
       network: { kind: 'network', bootFileUrl },
-      disk: await installedOsBoot({ disk, firmware }),
+      disk: installedOsBoot(),
     },
   });
   const password = randomBytes(9).toString('base64url');
@@ -88,6 +87,7 @@ async function createMachine(options: LabUpOptions, spec: LabMachineSpec, bootFi
     diskPath: disk.path,
     diskUuid: disk.uuid,
     diskKernelVersion: disk.kernelVersion,
+    diskRootOffsetBytes: disk.rootOffsetBytes,
     bmc: { directory: bmcDirectory, port: bmc.port, pid: bmc.pid, username: bmc.username, password },
     faults: [],
   };
@@ -101,13 +101,14 @@ export async function labUp(options: LabUpOptions): Promise<LabState> {
     throw new Error(`a lab is already up in ${options.directory} (npm run lab -- status); take it down first (npm run lab -- down)`);
   }
   if (existing) rmSync(join(options.directory, 'machines'), { recursive: true, force: true });
-  const specs = typeof options.machines === 'number'
+  const specs: LabMachineSpec[] = typeof options.machines === 'number'
     ? Array.from({ length: options.machines }, (_, index) => ({ name: `${options.namePrefix ?? 'lab'}${String(index + 1).padStart(2, '0')}` }))
     : options.machines;
   if (specs.length < 1 || specs.length > 16) throw new Error(`--machines must be 1 to 16, not ${specs.length}`);
-  log('lab: boot files into the TFTP root, the lab profile and rescue environments into the inventory');
+  log('lab: boot files, OS images and installers into the TFTP root, the lab profiles and rescue environments into the inventory');
   await installLabBootFiles(options.tftpRoot);
-  await registerLabInventory(options.api);
+  const firmwares = specs.map((spec) => spec.firmware ?? options.firmware ?? 'bios');
+  await registerLabInventory(options.api, await installLabInstallers(options.tftpRoot, resolve(options.directory, 'images'), firmwares));
   const bootFileUrl = `tftp://10.0.2.2:${options.tftpPort}/boot.ipxe`;
   const state: LabState = { server: options.api.server, bootFileUrl, createdAt: new Date().toISOString(), machines: [] };
   try {
@@ -117,6 +118,7 @@ export async function labUp(options: LabUpOptions): Promise<LabState> {
       state.machines.push(machine);
       writeLabState(options.directory, state);
       await registerLabMachine(options.api, machine);
+      await recordLabInstall(options.api, machine.name);
       log(`lab: ${name} registered: MAC ${machine.mac}, BMC ipmi 127.0.0.1:${machine.bmc.port}, SSH 127.0.0.1:${machine.sshHostPort}`);
       if (options.powerOn ?? true) await powerOnThroughBmc(machine.name, machine.bmc, machine.vmDirectory);
     }

@@ -4,25 +4,23 @@
 // broken from its disk; an Alertmanager alert at the webhook starts the rescue; the machine network-boots through
 // our TFTP and HTTP servers (iPXE), its power goes through ipmitool to ipmi_sim, whose chassis control powers
 // the QEMU machine; the rescue image phones home, is diagnosed and repaired over SSH, the machine boots its
-// installed OS from the repaired disk, and the verification hears that OS's SSH server.
+// installed OS from the repaired disk (its own GRUB: in the MBR, or on the ESP under OVMF), and the verification
+// hears that OS's SSH server. A disk that only a reinstall fixes gets, after an approval, the machine's previous
+// profile through rescued's install path and the lab installer.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startEndToEndLab, type EndToEndLab } from '../support/e2e-lab.js';
-import { checkDiskImage } from '../../lab/vm/disks.js';
+import { checkDiskImage, rootFileSystemPath } from '../../lab/vm/disks.js';
 import { powerOffVm } from '../../lab/vm/vm-power.js';
-import { INSTALLED_OS_UP, LAB_CAPABILITIES } from '../../lab/fleet/installed-os.js';
+import { INSTALLED_OS_UP } from '../../lab/fleet/installed-os.js';
 import type { LabMachineSpec } from '../../lab/fleet/virtual-lab.js';
 
-// Cases (c) and (e) need what the lab does not build yet (lab/fleet/installed-os.ts, LAB_CAPABILITIES): they are
-// skipped, saying why, until it does; their machines are only created when they run.
-const WITHOUT_INSTALLER = LAB_CAPABILITIES.reinstall ? false : 'the lab has no installer image yet (LAB_CAPABILITIES.reinstall)';
-const WITHOUT_UEFI = LAB_CAPABILITIES.uefi ? false : 'the lab has no UEFI (OVMF) machines yet (LAB_CAPABILITIES.uefi)';
 const MACHINES: LabMachineSpec[] = [
   { name: 'e2e-sb' },
   { name: 'e2e-fstab' },
   { name: 'e2e-silent' },
-  ...(WITHOUT_INSTALLER ? [] : [{ name: 'e2e-kernel' }]),
-  ...(WITHOUT_UEFI ? [] : [{ name: 'e2e-uefi', firmware: 'uefi' as const }]),
+  { name: 'e2e-kernel' },
+  { name: 'e2e-uefi', firmware: 'uefi' },
 ];
 
 describe('end-to-end rescues of lab machines', { timeout: 600_000 }, () => {
@@ -66,7 +64,7 @@ describe('end-to-end rescues of lab machines', { timeout: 600_000 }, () => {
     assert.match(consoleText, /boot\.ipxe/);
     const machine = lab.machine(name);
     await powerOffVm(machine.vmDirectory);
-    assert.equal((await checkDiskImage(machine.diskPath)).exitCode, 0, 'the disk is clean after the rescue');
+    assert.equal((await checkDiskImage(rootFileSystemPath({ path: machine.diskPath, rootOffsetBytes: machine.diskRootOffsetBytes }))).exitCode, 0, 'the disk is clean after the rescue');
   }
 
   test('(a) a corrupted superblock: repaired, the installed OS boots from its disk and answers', async () => {
@@ -95,9 +93,11 @@ describe('end-to-end rescues of lab machines', { timeout: 600_000 }, () => {
     assert.doesNotMatch(script, /silent\.cpio\.gz|rescued\.callback/, script);
   });
 
-  test('(c) kernel gone: approval, a reinstall of the previous profile through a real autoinstall run, outcome reinstalled', { skip: WITHOUT_INSTALLER }, async () => {
+  test('(c) kernel gone: approval, a reinstall of the previous profile through a real autoinstall run, outcome reinstalled', async () => {
     const name = 'e2e-kernel';
-    // Precondition the installer work brings: the machine's history holds a finished install of its profile.
+    // The lab recorded the install the machine's disk came from (its profile, through the install-status callbacks).
+    const history = await lab.api.request('GET', `/api/v1/systems/${name}/install-history`);
+    assert.equal(history.body[0]?.outcome, 'success', JSON.stringify(history.body));
     const patched = await lab.api.request('PATCH', `/api/v1/systems/${name}`, { body: { rescuePolicy: 'repair-then-reinstall' } });
     assert.equal(patched.status, 200, JSON.stringify(patched.body));
     await lab.breakMachine(name, 'kernel-gone');
@@ -107,10 +107,19 @@ describe('end-to-end rescues of lab machines', { timeout: 600_000 }, () => {
     assert.equal(approved.status, 200, JSON.stringify(approved.body));
     const result = await lab.outcome(name);
     assert.equal(result.outcome, 'reinstalled', evidence(name, result.status));
-    assert.match(lab.console(name), INSTALLED_OS_UP, 'the reinstalled OS booted from its disk');
+    assert.match(String(result.status.evidence.approval), /^approved by /);
+    const consoleText = lab.console(name);
+    assert.match(consoleText, /error: file `\/boot\/vmlinuz-[^']*' not found/, 'the machine first failed in its own boot loader');
+    // The installer ran from rescued's install boot config, called back, wrote the image; then the new OS booted.
+    assert.match(consoleText, /RESCUED-INSTALLER: called started[\s\S]*RESCUED-INSTALLER: called finished[\s\S]*RESCUED-INSTALLED: sshd up/, consoleText.slice(-4000));
+    const installs = await lab.api.request('GET', `/api/v1/systems/${name}/install-history`);
+    assert.equal(installs.body.length, 2, JSON.stringify(installs.body));
+    assert.equal(installs.body[0]?.outcome, 'success', JSON.stringify(installs.body));
+    assert.equal(installs.body[0]?.profile, 'lab');
+    assert.match(String(result.status.evidence.verification), /answered/);
   });
 
-  test('(e) a UEFI machine (OVMF): a corrupted superblock repaired through the UEFI boot path', { skip: WITHOUT_UEFI }, async () => {
+  test('(e) a UEFI machine (OVMF): a corrupted superblock repaired through the UEFI boot path', async () => {
     await repairedAfter('e2e-uefi', 'superblock', /superblock|file.?system|e2fsck|fsck/i);
   });
 });

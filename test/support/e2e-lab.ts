@@ -44,8 +44,8 @@ export interface EndToEndLab {
   stop(): Promise<void>;
 }
 
-/** Timings for the lab: a TCG VM phones home 12 to 30 s after its power cycle on a loaded 2-core machine. */
-export const LAB_RESCUE_TIMINGS: Partial<RescueTimings> = { phoneHomeTimeoutMs: 45_000, maxPowerCycles: 2, verifyTimeoutMs: 120_000, approvalTimeoutMs: 120_000, installTimeoutMs: 300_000 };
+/** Timings for the lab: a TCG VM phones home 12 to 30 s after its power cycle on a loaded 2-core machine, a UEFI one (OVMF, iPXE EFI) 25 to 60 s. */
+export const LAB_RESCUE_TIMINGS: Partial<RescueTimings> = { phoneHomeTimeoutMs: 70_000, maxPowerCycles: 2, verifyTimeoutMs: 120_000, approvalTimeoutMs: 120_000, installTimeoutMs: 300_000 };
 
 export async function startEndToEndLab(machines: LabMachineSpec[], options: { timings?: Partial<RescueTimings> } = {}): Promise<EndToEndLab> {
   const stoppers: Array<() => Promise<unknown>> = [];
