@@ -274,7 +274,9 @@ export async function rescueWorkflow(input: RescueInput): Promise<RescueResult> 
     const power = activity(`Boot ${input.system} from disk (bootdev disk, power cycle)`, bmc);
     await power.setBootDevice({ system: input.system, device: 'disk', uefi: identity.firmware === 'uefi' });
     await power.setPowerState({ system: input.system, action: 'cycle' });
-    const verified = await activity(`Verify ${input.system} is back`, { startToCloseTimeout: timings.verifyTimeoutMs + 60_000, heartbeatTimeout: '30 seconds', retry: { maximumAttempts: 1 } }).verifyMachineUp({
+    // The verification answers down instead of failing, so a retry only follows a lost worker (heartbeat timeout)
+    // or an unreadable inventory: the machine's answer is never asked twice for the same boot.
+    const verified = await activity(`Verify ${input.system} is back`, { startToCloseTimeout: timings.verifyTimeoutMs + 60_000, heartbeatTimeout: '30 seconds', retry: { initialInterval: '1 second', maximumAttempts: 3 } }).verifyMachineUp({
       system: input.system,
       timeoutMs: timings.verifyTimeoutMs,
     });

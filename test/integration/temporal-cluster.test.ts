@@ -95,7 +95,13 @@ describe('rescued on a Temporal cluster on PostgreSQL, two APIs and three worker
     await Promise.all(restarts);
     const elapsed = (Date.now() - started) / 1000;
 
-    const failures = results.flatMap((r, i) => (r.status === 'rejected' ? [`${machines[i]!.name}: ${r.reason instanceof WorkflowFailedError ? r.reason.cause?.message : String(r.reason)}`] : []));
+    // Each failure with its chain of causes, the activity's type among them (which step a lost worker broke).
+    const causes = (error: unknown): string[] => {
+      const chain: string[] = [];
+      for (let at = error as { message?: string; activityType?: string; cause?: unknown } | undefined; at; at = at.cause as typeof at) chain.push(at.activityType ? `${at.activityType}: ${at.message}` : String(at.message));
+      return chain;
+    };
+    const failures = results.flatMap((r, i) => (r.status === 'rejected' ? [`${machines[i]!.name}: ${r.reason instanceof WorkflowFailedError ? causes(r.reason.cause).join(' <- ') : String(r.reason)}`] : []));
     assert.deepEqual(failures, [], 'every rescue ended well');
     for (const [index, result] of results.entries()) {
       assert.equal((result as PromiseFulfilledResult<RescueResult>).value.outcome, 'repaired', `${machines[index]!.name}: ${JSON.stringify((result as PromiseFulfilledResult<RescueResult>).value.status.evidence)}`);
