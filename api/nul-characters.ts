@@ -1,6 +1,6 @@
 // PostgreSQL's text and jsonb cannot hold the NUL character (U+0000): a value carrying one failed in the
 // database, a 500 for the caller's mistake (and a 503 "send it again" to a webhook, retried for ever).
-// Every JSON body and query string is checked before validation, and the first such value refused,
+// Every JSON body and query string is checked before the handler, and the first such value refused,
 // naming the field.
 import type { FastifyInstance } from 'fastify';
 import type { ErrorReply } from './errors.js';
@@ -36,8 +36,12 @@ export function findNulCharacter(value: unknown): string[] | undefined {
   return undefined;
 }
 
+/**
+ * A preHandler, not a preValidation hook: a route's own preValidation (the webhooks' HMAC signature check) must
+ * answer an unauthenticated caller 401 before anything is said about its body.
+ */
 export function installNulCharacterCheck(app: FastifyInstance): void {
-  app.addHook('preValidation', async (request, reply) => {
+  app.addHook('preHandler', async (request, reply) => {
     for (const [where, value] of [['body', request.body], ['query', request.query]] as const) {
       const path = findNulCharacter(value);
       if (path === undefined) continue;

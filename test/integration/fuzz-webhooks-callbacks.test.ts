@@ -124,8 +124,9 @@ test('random Alertmanager v4 payloads: recorded, every label stored and shown li
       const raw = JSON.stringify(payload);
       const reply = await post('/hooks/alertmanager', raw, { authorization: `Bearer ${webhookToken}` });
       const sets = [payload.groupLabels, payload.commonLabels, payload.commonAnnotations, ...payload.alerts.flatMap((a) => [a.labels, a.annotations])];
-      if (raw.includes('\\u0000')) return assertRefusesNul(reply);
+      // Validation (a "__proto__" key) answers before the NUL check, which runs just before the handler.
       if (sets.some(hasProtoKey)) return assertRefusesProtoKey(reply);
+      if (raw.includes('\\u0000')) return assertRefusesNul(reply);
       assertSafe('alertmanager', reply, [200, 503]);
       if (reply.status !== 200) return;
       const body = JSON.parse(reply.text) as { recorded: number; alerts: Array<{ fingerprint: string }> };
@@ -148,8 +149,8 @@ test('random Alertmanager v4 payloads: recorded, every label stored and shown li
       const fingerprint = `lit-${++counter}`;
       const payload = { version: '4', groupKey: 'g', status: 'firing', receiver: 'r', alerts: [{ status: 'firing', labels, annotations: { summary }, startsAt: '2026-01-01T00:00:00Z', fingerprint }] };
       const reply = await post('/hooks/alertmanager', JSON.stringify(payload), { authorization: `Bearer ${webhookToken}` });
-      if (JSON.stringify(payload).includes('\\u0000')) return assertRefusesNul(reply);
       if (hasProtoKey(labels)) return assertRefusesProtoKey(reply);
+      if (JSON.stringify(payload).includes('\\u0000')) return assertRefusesNul(reply);
       assertSafe('alertmanager', reply, [200, 503]);
       if (reply.status !== 200) return;
       const listed = await api.request('GET', '/api/v1/alerts?limit=5');
@@ -186,6 +187,17 @@ test('mutated Alertmanager and generic payloads, and any JSON at all: never 5xx,
     },
     Number(process.env.FUZZ_HOOK_RUNS ?? 150),
   );
+});
+
+test('a wrong signature is a 401 before anything is said about the body, a NUL character in it included', async () => {
+  // Found by the property above: the NUL check answered 400 before the signature was checked.
+  const raw = JSON.stringify({ system: '\u0000', reason: 'disk failing', status: 'firing', id: 'nul-1' });
+  for (const signature of [signBody('wrong-secret', raw), '', 'sha256=']) {
+    assert.equal((await post('/hooks/generic', raw, { 'x-rescued-signature': signature })).status, 401, `signature "${signature}"`);
+  }
+  const signed = await post('/hooks/generic', raw, { 'x-rescued-signature': signBody(HMAC_SECRET, raw) });
+  assert.equal(signed.status, 400);
+  assert.match(signed.text, /NUL character/);
 });
 
 test("a rescue's phone-home with its real token: mutated bodies are refused, at most one call is ever accepted", async () => {
