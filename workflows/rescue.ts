@@ -51,9 +51,10 @@ function activity(summary: string, options: ActivityOptions): Activities {
 const quick: ActivityOptions = { startToCloseTimeout: '30 seconds', retry: { initialInterval: '1 second', maximumAttempts: 10 } };
 const bmc: ActivityOptions = {
   startToCloseTimeout: '5 minutes',
-  // The power activities heartbeat every 2 s (activities/power.ts): 10 s is five missed beats, and a worker
-  // that died mid-call is noticed (and the call retried elsewhere) after 10 s rather than 30.
-  heartbeatTimeout: '10 seconds',
+  // The power activities heartbeat every 2 s (activities/power.ts), but the SDK sends at most one heartbeat per
+  // 80% of this timeout, so the slack is a fifth of it: at 10 s a loaded worker's 2 s of event-loop lag failed
+  // live calls (the cluster test under CI load). 30 s keeps 6 s of slack; a dead worker costs 30 s.
+  heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumAttempts: 4, nonRetryableErrorTypes: ['BmcError.auth', 'BmcError.tls', 'BmcError.invalid-config', 'BmcError.unsupported'] },
 };
 /**
