@@ -68,7 +68,7 @@ describe('rescued on a Temporal cluster on PostgreSQL, two APIs and three worker
     }
   });
 
-  test('a batch of rescues completes while workers are SIGKILLed and restarted; each ends once, with only the power operations its history accounts for', { timeout: 240_000 }, async () => {
+  test('a batch of rescues completes while workers are SIGKILLed and restarted; each ends once, with only the power operations its history accounts for', { timeout: 480_000 } /* each kill of a worker mid-call costs the 30 s heartbeat timeout */, async () => {
     const started = Date.now();
     for (const [index, machine] of machines.entries()) {
       const reply = await clusterRequest(cluster, cluster.apiUrls[index % 2]!, 'POST', '/api/v1/rescues', { system: machine.name, reason: 'cluster test' });
