@@ -51,7 +51,7 @@ const SAMPLES: Record<string, Sample> = {
     body: () => {
       const n = ++counter;
       const mac = `52:54:00:fb:${((n >> 8) & 0xff).toString(16).padStart(2, '0')}:${(n & 0xff).toString(16).padStart(2, '0')}`;
-      return { name: `fs-${n}`, profile: 'p', interfaces: [{ name: 'eth0', mac, ip: '10.0.0.5', hostname: 'fs.example.com', netmask: '24', gateway: '10.0.0.1' }], arch: 'x86_64', firmware: 'uefi', netbootEnabled: false, labels: { rack: 'r1' }, kernelOptions: 'quiet', power: [{ type: 'ipmi', address: '10.0.1.5', port: 623, user: 'admin', password: 'pw', options: { privlvl: 'ADMINISTRATOR' } }], comment: '' };
+      return { name: `fs-${n}`, profile: 'p', interfaces: [{ name: 'eth0', mac, ip: '127.0.0.5', hostname: 'fs.example.com', netmask: '24', gateway: '127.0.0.1' }], arch: 'x86_64', firmware: 'uefi', netbootEnabled: false, labels: { rack: 'r1' }, kernelOptions: 'quiet', power: [{ type: 'ipmi', address: '127.0.1.5', port: 623, user: 'admin', password: 'pw', options: { privlvl: 'ADMINISTRATOR' } }], comment: '' };
     },
   },
   'PATCH /api/v1/systems/:name': { path: '/api/v1/systems/s1', body: () => ({ labels: { rack: 'r2', 'team/x': 'y' }, kernelOptions: 'console=ttyS0', netbootEnabled: false, comment: 'patched' }) },
@@ -73,7 +73,7 @@ const SAMPLES: Record<string, Sample> = {
   'POST /api/v1/rescues/:system/reject': { path: '/api/v1/rescues/s1/reject', body: () => ({ comment: 'no' }) },
   'POST /api/v1/rescues/:system/abort': { path: '/api/v1/rescues/s1/abort', body: () => ({ reason: 'stop' }) },
   'POST /api/v1/rescues/:system/close': { path: '/api/v1/rescues/s1/close', body: () => ({ reason: 'done by hand' }) },
-  'POST /boot/rescue/:token/ready': { path: '/boot/rescue/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA/ready', body: () => ({ token: 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', mac: MAC, ip: '10.0.0.5', sshHostKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE1 root@rescue', sshPort: 22 }) },
+  'POST /boot/rescue/:token/ready': { path: '/boot/rescue/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA/ready', body: () => ({ token: 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', mac: MAC, ip: '127.0.0.5', sshHostKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE1 root@rescue', sshPort: 22 }) },
   'POST /hooks/alertmanager': {
     path: '/hooks/alertmanager',
     body: () => ({ version: '4', groupKey: '{}:{alertname="NodeDown"}', truncatedAlerts: 0, status: 'firing', receiver: 'rescued', groupLabels: { alertname: 'NodeDown' }, commonLabels: { alertname: 'NodeDown' }, commonAnnotations: {}, externalURL: 'http://am:9093', alerts: [{ status: 'firing', labels: { alertname: 'NodeDown', instance: 's1:9100', rescued_system: 's1' }, annotations: { summary: 'down' }, startsAt: '2026-01-01T00:00:00Z', endsAt: '0001-01-01T00:00:00Z', generatorURL: 'http://prom/graph', fingerprint: unique('fp') }] }),

@@ -115,7 +115,7 @@ test('mistakes are refused with what was wrong, and loadConfig turns them into c
 test('RESCUED_CODEC_CORS_ORIGINS: the embedded UI by default; origins only', () => {
   assert.deepEqual(loadConfig({}).codecCorsOrigins, ['http://127.0.0.1:8233', 'http://localhost:8233']);
   assert.deepEqual(loadConfig({ RESCUED_TEMPORAL_UI_PORT: '9000' }).codecCorsOrigins, ['http://127.0.0.1:9000', 'http://localhost:9000']);
-  assert.deepEqual(loadConfig({ RESCUED_CODEC_CORS_ORIGINS: 'https://ui.example.org, http://10.0.0.5:8080/' }).codecCorsOrigins, ['https://ui.example.org', 'http://10.0.0.5:8080']);
+  assert.deepEqual(loadConfig({ RESCUED_CODEC_CORS_ORIGINS: 'https://ui.example.org, http://127.0.0.5:8080/' }).codecCorsOrigins, ['https://ui.example.org', 'http://127.0.0.5:8080']);
   assert.throws(() => loadConfig({ RESCUED_CODEC_CORS_ORIGINS: 'https://ui.example.org/temporal' }), /RESCUED_CODEC_CORS_ORIGINS: "https:\/\/ui\.example\.org\/temporal" is not an origin/);
   assert.throws(() => loadConfig({ RESCUED_CODEC_CORS_ORIGINS: '*' }), /is not an origin/);
 });
