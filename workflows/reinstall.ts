@@ -2,6 +2,7 @@
 // boots the machine, and follows the install through its status callbacks (install history).
 import { ApplicationFailure, CancellationScope, proxyActivities, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import { reissuedAfterLostWorkers } from './lost-workers.js';
 
 export interface ReinstallInput {
   system: string;
@@ -28,13 +29,13 @@ export async function reinstallWorkflow(input: ReinstallInput): Promise<{ outcom
     retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
     summary: `Remove the install boot config of ${input.system}`,
   });
-  const power = proxyActivities<Activities>({ ...bmc, summary: `Network-boot ${input.system} into its installer` });
-  const { awaitInstallOutcome } = proxyActivities<Activities>({
+  const power = reissuedAfterLostWorkers(proxyActivities<Activities>({ ...bmc, summary: `Network-boot ${input.system} into its installer` }));
+  const { awaitInstallOutcome } = reissuedAfterLostWorkers(proxyActivities<Activities>({
     startToCloseTimeout: input.installTimeoutMs + 60_000,
     heartbeatTimeout: '1 minute',
     retry: { maximumAttempts: 3 },
     summary: `Follow the install of ${input.profile} on ${input.system}`,
-  });
+  }));
   const pushed = await pushInstallBootConfig({ system: input.system, profile: input.profile, owner: workflowId });
   try {
     await power.setBootDevice({ system: input.system, device: 'pxe', uefi: input.uefi });

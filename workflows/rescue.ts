@@ -20,6 +20,7 @@ import {
 import type { Activities } from '../activities/index.js';
 import { RescueMac, RescueOutcome, RescueStep, RescueSystem } from '../temporal/search-attribute-keys.js';
 import { reinstallWorkflow } from './reinstall.js';
+import { reissuedAfterLostWorkers } from './lost-workers.js';
 import { rescueMetrics } from './rescue-metrics.js';
 import {
   DEFAULT_RESCUE_TIMINGS,
@@ -46,7 +47,7 @@ export const rejectReinstallUpdate = defineUpdate<RescueStatus, [ApprovalDecisio
 
 /** Activities with a one-line summary, so the Temporal UI's history reads like the step table. */
 function activity(summary: string, options: ActivityOptions): Activities {
-  return proxyActivities<Activities>({ ...options, summary });
+  return reissuedAfterLostWorkers(proxyActivities<Activities>({ ...options, summary }));
 }
 const quick: ActivityOptions = { startToCloseTimeout: '30 seconds', retry: { initialInterval: '1 second', maximumAttempts: 10 } };
 const bmc: ActivityOptions = {
