@@ -62,6 +62,9 @@ export function planRepair(findings: readonly Finding[]): PlannedRun[] {
   return [...runs.values()].sort((a, b) => PLAYBOOK_ORDER.indexOf(a.playbook) - PLAYBOOK_ORDER.indexOf(b.playbook) || a.device.localeCompare(b.device));
 }
 
+/** How long the flush after the playbooks may take: a slow disk with a large write cache behind it. */
+const SYNC_TIMEOUT_MS = 10 * 60_000;
+
 export async function repair(rescueHost: RescueHost, diagnosis: DiagnosisReport, options: RepairOptions): Promise<RepairReport> {
   const host = withAbortSignal(rescueHost, options.signal);
   const now = options.now ?? (() => new Date());
@@ -99,6 +102,13 @@ export async function repair(rescueHost: RescueHost, diagnosis: DiagnosisReport,
       });
       if (FILE_SYSTEM_PLAYBOOKS.includes(run.playbook)) failedDevices.add(run.device);
     }
+  }
+
+  // What the playbooks wrote reaches the disks before anything reads it back or the machine is power-cycled
+  // (a disk's write cache, or the rescue kernel's, lost at the power cycle would undo the repair).
+  if (!options.dryRun && results.some((result) => result.changed)) {
+    options.onProgress?.('sync');
+    await host.exec(['sync'], { timeoutMs: SYNC_TIMEOUT_MS });
   }
 
   options.onProgress?.('re-diagnosis');

@@ -30,6 +30,31 @@ export interface PowerTarget {
 }
 
 export function createSystemRepository(db: Database, cipher: SecretCipher) {
+  type InterfaceView = SystemView['interfaces'][number];
+  type PowerView = SystemView['power'][number];
+  const interfaceView = (n: InterfaceView): InterfaceView => ({ name: n.name, mac: n.mac, ip: n.ip, hostname: n.hostname, netmask: n.netmask, gateway: n.gateway });
+  const powerView = (p: PowerRow): PowerView => ({ type: p.type, address: p.address, port: p.port, user: p.username, passwordSet: p.passwordEncrypted !== null, options: p.options });
+
+  function view(row: SystemRow, related: { profile: string; rescueEnvironment: string | null; interfaces: InterfaceView[]; power: PowerView[] }): SystemView {
+    return {
+      name: row.name,
+      profile: related.profile,
+      interfaces: related.interfaces,
+      arch: row.arch as SystemView['arch'],
+      firmware: row.firmware as SystemView['firmware'],
+      osFamily: row.osFamily,
+      osVersion: row.osVersion,
+      netbootEnabled: row.netbootEnabled,
+      labels: row.labels,
+      kernelOptions: row.kernelOptions,
+      rescuePolicy: row.rescuePolicy as SystemView['rescuePolicy'],
+      rescueEnvironment: related.rescueEnvironment,
+      power: related.power,
+      comment: row.comment,
+      ...timestamps(row),
+    };
+  }
+
   async function assemble(rows: SystemRow[]): Promise<SystemView[]> {
     if (rows.length === 0) return [];
     const ids = rows.map((r) => r.id);
@@ -43,30 +68,42 @@ export function createSystemRepository(db: Database, cipher: SecretCipher) {
     const environmentNames = new Map(environmentRows.map((e) => [e.id, e.name]));
     const nicsBySystem = groupBy(nicRows, (n) => n.systemId);
     const powerBySystem = groupBy(powerRows, (p) => p.systemId);
-    return rows.map((row) => ({
-      name: row.name,
-      profile: profileNames.get(row.profileId) ?? '',
-      interfaces: (nicsBySystem.get(row.id) ?? []).map((n) => ({ name: n.name, mac: n.mac, ip: n.ip, hostname: n.hostname, netmask: n.netmask, gateway: n.gateway })),
-      arch: row.arch as SystemView['arch'],
-      firmware: row.firmware as SystemView['firmware'],
-      osFamily: row.osFamily,
-      osVersion: row.osVersion,
-      netbootEnabled: row.netbootEnabled,
-      labels: row.labels,
-      kernelOptions: row.kernelOptions,
-      rescuePolicy: row.rescuePolicy as SystemView['rescuePolicy'],
-      rescueEnvironment: row.rescueEnvironmentId === null ? null : (environmentNames.get(row.rescueEnvironmentId) ?? null),
-      power: (powerBySystem.get(row.id) ?? []).map((p) => ({
-        type: p.type,
-        address: p.address,
-        port: p.port,
-        user: p.username,
-        passwordSet: p.passwordEncrypted !== null,
-        options: p.options,
-      })),
-      comment: row.comment,
-      ...timestamps(row),
-    }));
+    return rows.map((row) =>
+      view(row, {
+        profile: profileNames.get(row.profileId) ?? '',
+        rescueEnvironment: row.rescueEnvironmentId === null ? null : (environmentNames.get(row.rescueEnvironmentId) ?? null),
+        interfaces: (nicsBySystem.get(row.id) ?? []).map(interfaceView),
+        power: (powerBySystem.get(row.id) ?? []).map(powerView),
+      }),
+    );
+  }
+
+  /**
+   * The one system whose id `systemId` selects, with everything its view needs, in one statement: the boot
+   * path asks this for every MAC a machine fetches with, so it costs one round trip instead of two (a row, then
+   * its interfaces, BMCs and names side by side). Written with the tables' own names: drizzle leaves a column
+   * of the selected table unqualified, which a subquery would read as its own table's column.
+   */
+  async function findOne(systemId: SQL): Promise<SystemView | undefined> {
+    const [row] = await db
+      .select({
+        system: systems,
+        profile: sql<string | null>`(select p.name from profiles p where p.id = systems.profile_id)`,
+        rescueEnvironment: sql<string | null>`(select e.name from rescue_environments e where e.id = systems.rescue_environment_id)`,
+        interfaces: sql<InterfaceView[]>`coalesce((select json_agg(json_build_object('name', i.name, 'mac', i.mac, 'ip', i.ip, 'hostname', i.hostname, 'netmask', i.netmask, 'gateway', i.gateway) order by i.name) from interfaces i where i.system_id = systems.id), '[]'::json)`,
+        power: sql<PowerView[]>`coalesce((select json_agg(json_build_object('type', p.type, 'address', p.address, 'port', p.port, 'user', p.username, 'passwordSet', p.password_encrypted is not null, 'options', p.options) order by p.position) from power_settings p where p.system_id = systems.id), '[]'::json)`,
+      })
+      .from(systems)
+      .where(eq(systems.id, systemId))
+      .limit(1);
+    if (row === undefined) return undefined;
+    const parsed = <T>(value: T | string): T => (typeof value === 'string' ? (JSON.parse(value) as T) : value);
+    return view(row.system, {
+      profile: row.profile ?? '',
+      rescueEnvironment: row.rescueEnvironment,
+      interfaces: parsed(row.interfaces).map(interfaceView),
+      power: parsed(row.power).map((p) => ({ ...p, options: p.options ?? {} })),
+    });
   }
 
   async function findRow(name: string): Promise<SystemRow> {
@@ -190,12 +227,10 @@ export function createSystemRepository(db: Database, cipher: SecretCipher) {
     },
     /** The system that owns this MAC (any accepted form), or undefined. */
     async findByMac(mac: string): Promise<SystemView | undefined> {
-      const [row] = await db.select({ system: systems }).from(interfaces).innerJoin(systems, eq(systems.id, interfaces.systemId)).where(eq(interfaces.mac, normalizeMac(mac))).limit(1);
-      return row === undefined ? undefined : (await assemble([row.system]))[0];
+      return findOne(sql`(select i.system_id from interfaces i where i.mac = ${normalizeMac(mac)} limit 1)`);
     },
     async findByIp(ip: string): Promise<SystemView | undefined> {
-      const [row] = await db.select({ system: systems }).from(interfaces).innerJoin(systems, eq(systems.id, interfaces.systemId)).where(eq(interfaces.ip, ip)).limit(1);
-      return row === undefined ? undefined : (await assemble([row.system]))[0];
+      return findOne(sql`(select i.system_id from interfaces i where i.ip = ${ip} limit 1)`);
     },
     async create(input: SystemCreate, actor: Actor): Promise<SystemView> {
       const references = await referenceIds(input);

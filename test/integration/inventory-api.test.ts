@@ -69,6 +69,13 @@ for (const database of testDatabases()) {
         });
         assert.equal(other.status, 201, JSON.stringify(other.body));
       }
+      // The boot path's one-statement lookups give the same view as a read by name.
+      const plain = (value: unknown) => JSON.parse(JSON.stringify(value)) as unknown;
+      assert.deepEqual(plain(await api.inventory.systems.findByMac('52:54:00:12:34:56')), read.body);
+      assert.deepEqual(plain(await api.inventory.systems.findByIp('10.0.0.11')), read.body);
+      const bare = await api.request('GET', '/api/v1/systems/db-14');
+      assert.deepEqual(plain(await api.inventory.systems.findByMac('52:54:00:12:34:57')), bare.body, 'a system without BMCs');
+      assert.equal(await api.inventory.systems.findByMac('52:54:00:99:99:99'), undefined);
       const filtered = await api.request('GET', '/api/v1/systems?label=rack=r12');
       assert.deepEqual(filtered.body.map((s: { name: string }) => s.name), ['web01']);
     });
