@@ -54,6 +54,8 @@ export interface RescuedConfig {
   eventRetentionMs: number;
   /** How often the worker prunes. */
   pruneIntervalMs: number;
+  /** SSH sessions to rescue environments one worker holds at once; the rest wait their turn, heartbeating. */
+  maxSshSessions: number;
   /** PostgreSQL: how long to wait for a connection, how long a statement or an idle transaction may last. */
   databaseTimeouts: { connectMs: number; statementMs: number; idleInTransactionMs: number };
   /** How often rescue runs are reconciled with Temporal (besides at start and before a rescue start). */
@@ -119,6 +121,14 @@ function readPositiveNumber(env: Environment, variable: string, fallback: number
   if (raw === undefined) return fallback;
   const value = Number(raw);
   if (!Number.isFinite(value) || value <= 0) throw new ConfigurationError(`${variable} must be a positive number of ${unit}, got "${raw}"`);
+  return value;
+}
+
+function readWholeNumber(env: Environment, variable: string, fallback: number, unit: string): number {
+  const raw = nonEmpty(env[variable]);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) throw new ConfigurationError(`${variable} must be a whole number of ${unit}, at least 1, got "${raw}"`);
   return value;
 }
 
@@ -243,6 +253,7 @@ export function loadConfig(env: Environment = process.env): RescuedConfig {
     bootFetchRetentionMs: readRetentionDays(env, 'RESCUED_BOOT_FETCH_RETENTION_DAYS', 14),
     eventRetentionMs: readRetentionDays(env, 'RESCUED_EVENT_RETENTION_DAYS', 90),
     pruneIntervalMs: readPositiveNumber(env, 'RESCUED_PRUNE_INTERVAL_MINUTES', 60, 'minutes') * 60_000,
+    maxSshSessions: readWholeNumber(env, 'RESCUED_MAX_SSH_SESSIONS', 16, 'SSH sessions'),
     databaseTimeouts: {
       connectMs: readPositiveNumber(env, 'RESCUED_DB_CONNECT_TIMEOUT_SECONDS', 10, 'seconds') * 1000,
       statementMs: readPositiveNumber(env, 'RESCUED_DB_STATEMENT_TIMEOUT_SECONDS', 30, 'seconds') * 1000,

@@ -104,7 +104,7 @@ export async function startWorker(config: RescuedConfig, runtime: Runtime, addre
       databaseKind: runtime.database.kind,
       systemPower: createInventorySystemPower(runtime.inventory),
       netboot: netboot.service,
-      rescueShell: createSshRescueShell(),
+      rescueShell: createSshRescueShell({ maxSessions: config.maxSshSessions }),
       admission,
     },
   });

@@ -3,6 +3,7 @@
 import { asDiagnosisReport, diagnose, openSession, repair, type DiagnosisReport, type FileSystemAccessPreference, type Finding, type ShellSession } from '../shell/index.js';
 import type { DiagnosisOutcome, RescueShell, RescueSshEndpoint } from '../activities/rescue-shell.js';
 import type { FindingSummary } from '../workflows/rescue-types.js';
+import { KeyedSemaphore } from '../power/bmc-limit.js';
 
 export interface SshRescueShellOptions {
   /**
@@ -12,6 +13,8 @@ export interface SshRescueShellOptions {
   devicesFor?: (system: string) => readonly string[] | undefined;
   fileSystemAccess?: FileSystemAccessPreference;
   connectTimeoutMs?: number;
+  /** Sessions held at once (default: no limit); the others wait, heartbeating, in the order they came. */
+  maxSessions?: number;
 }
 
 function summarize(finding: Finding): FindingSummary {
@@ -23,28 +26,34 @@ function outcomeOf(report: DiagnosisReport): DiagnosisOutcome {
 }
 
 export function createSshRescueShell(options: SshRescueShellOptions = {}): RescueShell {
-  async function withSession<T>(endpoint: RescueSshEndpoint, heartbeat: () => void, run: (session: ShellSession) => Promise<T>): Promise<T> {
+  // The same fair, abortable semaphore that bounds calls to one BMC, with a single key: this worker's sessions.
+  const slots = new KeyedSemaphore();
+  const limit = options.maxSessions ?? Number.MAX_SAFE_INTEGER;
+  async function withSession<T>(endpoint: RescueSshEndpoint, heartbeat: () => void, signal: AbortSignal, run: (session: ShellSession) => Promise<T>): Promise<T> {
     const timer = setInterval(heartbeat, 5000);
     let session: ShellSession | undefined;
+    let release: (() => void) | undefined;
     try {
+      release = await slots.acquire('ssh', limit, signal);
       session = await openSession({ host: endpoint.host, port: endpoint.port, privateKey: endpoint.privateKeyPem, hostKey: endpoint.hostKey, connectTimeoutMs: options.connectTimeoutMs ?? 20_000 });
       return await run(session);
     } finally {
       clearInterval(timer);
       await session?.close();
+      release?.();
     }
   }
   const devices = (system: string) => options.devicesFor?.(system);
 
   return {
     diagnose(endpoint, heartbeat, signal) {
-      return withSession(endpoint, heartbeat, async (session) => {
+      return withSession(endpoint, heartbeat, signal, async (session) => {
         const found = devices(endpoint.system) ?? endpoint.devices;
         return outcomeOf(await diagnose(session, { signal, onProgress: heartbeat, ...(found ? { devices: found } : {}), ...(options.fileSystemAccess ? { fileSystemAccess: options.fileSystemAccess } : {}) }));
       });
     },
     repair(endpoint, previous, policy, heartbeat, signal) {
-      return withSession(endpoint, heartbeat, async (session) => {
+      return withSession(endpoint, heartbeat, signal, async (session) => {
         const report = await repair(session, asDiagnosisReport(previous), { dryRun: false, signal, onProgress: heartbeat, policy });
         return { results: report.results.map((result) => ({ ...result })), after: outcomeOf(report.after) };
       });

@@ -27,6 +27,14 @@ test('a bad port is refused with the variable named', () => {
   assert.throws(() => loadConfig({ RESCUED_API_PORT: '70000' }), ConfigurationError);
 });
 
+test('RESCUED_MAX_SSH_SESSIONS: 16 by default; not a whole number of at least 1 is refused with the variable named', () => {
+  assert.equal(loadConfig({}).maxSshSessions, 16);
+  assert.equal(loadConfig({ RESCUED_MAX_SSH_SESSIONS: '40' }).maxSshSessions, 40);
+  for (const bad of ['0', '2.5', 'many']) {
+    assert.throws(() => loadConfig({ RESCUED_MAX_SSH_SESSIONS: bad }), (e: unknown) => e instanceof ConfigurationError && new RegExp(`RESCUED_MAX_SSH_SESSIONS.*"${bad}"`).test(e.message));
+  }
+});
+
 test('RESCUED_AUDIT_EVERY: 1h by default, off, durations; a bad one is refused with the variable named', async () => {
   const { formatDuration, parseDuration } = await import('../../config/duration.js');
   assert.equal(loadConfig({}).auditEveryMs, 3_600_000);
