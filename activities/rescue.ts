@@ -72,7 +72,12 @@ export function createRescueActivities(dependencies: ActivityDependencies) {
    */
   async function sshEndpoint(handshakeId: string, phonedHome: PinnedPhoneHome): Promise<RescueSshEndpoint> {
     const credentials = await inventory.rescues.sshCredentials(handshakeId);
-    if (credentials === undefined) throw refuse('RescueRefused', `handshake ${handshakeId} has not phoned home`);
+    // The workflow has the phone-home signal, but the record is not there: the API released its claim because
+    // the signal's delivery looked failed (a timeout can hide a delivered signal), and the rescue environment,
+    // which retries its phone-home every 2 s, will record it again. Retried, not refused.
+    if (credentials === undefined) {
+      throw ApplicationFailure.create({ type: 'PhoneHomeNotRecorded', message: `handshake ${handshakeId} has no phone-home recorded (yet): the API could not confirm the signal and the rescue environment's retry has not come in` });
+    }
     const stored = hostKeyFingerprint(credentials.hostKey);
     if (stored !== phonedHome.hostKeyFingerprint) {
       throw ApplicationFailure.create({

@@ -8,7 +8,7 @@
 // Redfish driver; `--bmc ipmi_sim` gives each a real ipmi_sim driven by ipmitool instead, which costs a
 // process per BMC and a node process per chassis command (fine for a few dozen machines, not for 500).
 //
-//   npm run bench -- cluster [--rescues 500] [--bmc redfish|ipmi_sim]
+//   npm run bench -- cluster [--rescues 500] [--bmc redfish|ipmi_sim] [--ssh-sessions 4]
 //
 // Baseline, in the same run and on the same cluster: one rescue alone. Figures: completed rescues per second,
 // the workers' peak RSS, and workflow task latency (schedule-to-start and start-to-complete, from the
@@ -142,6 +142,8 @@ export default async function clusterBench(args: string[]): Promise<void> {
   }
   const count = Number(argument(args, '--rescues') ?? 500);
   const bmcKind = argument(args, '--bmc') ?? 'redfish';
+  const sshSessions = Number(argument(args, '--ssh-sessions') ?? 4);
+  if (!Number.isInteger(sshSessions) || sshSessions < 1) throw new Error(`cluster: --ssh-sessions needs a positive whole number, got "${argument(args, '--ssh-sessions')}"`);
   if (!Number.isInteger(count) || count < 1) throw new Error(`cluster: --rescues needs a positive whole number, got "${argument(args, '--rescues')}"`);
   if (bmcKind !== 'redfish' && bmcKind !== 'ipmi_sim') throw new Error(`cluster: --bmc is redfish or ipmi_sim, got "${bmcKind}"`);
   const temporal = await startTemporalCluster({ adminUrl });
@@ -153,7 +155,9 @@ export default async function clusterBench(args: string[]): Promise<void> {
   const sshd = await startSshd({ maxStartups: count + 10 });
   const machines: Array<FleetMachine<unknown>> = [];
   try {
-    cluster = await startRescuedCluster({ temporalAddress: temporal.address, databaseUrl: database.url, apis: 2, workers: 3 });
+    // One sshd on this machine's two cores plays every rescue environment, so each worker holds few sessions
+    // at once (RESCUED_MAX_SSH_SESSIONS; 16 by default, where each session's probes run on its own machine).
+    cluster = await startRescuedCluster({ temporalAddress: temporal.address, databaseUrl: database.url, apis: 2, workers: 3, extraEnv: { RESCUED_MAX_SSH_SESSIONS: String(sshSessions) } });
     connection = await Connection.connect({ address: temporal.address });
     const client = new Client({ connection, namespace: temporal.namespace, dataConverter: cluster.dataConverter });
     const disk = await createLabDisk({ directory: work, sizeMiB: 16 });
@@ -162,7 +166,7 @@ export default async function clusterBench(args: string[]): Promise<void> {
     await inBatches(Array.from({ length: count + 1 }, (_, index) => index), 8, async (index) => {
       machines[index] = await addMachine(cluster!, { name: `bench${String(index).padStart(4, '0')}`, apiUrl: cluster!.apiUrls[index % 2]!, sshd, disk: disk.path });
     });
-    console.log(`cluster: Temporal ${temporal.version} (temporal-server built from its Go module) on PostgreSQL, 2 API processes, 3 worker processes; load average ${loadavg()[0]!.toFixed(1)}`);
+    console.log(`cluster: Temporal ${temporal.version} (temporal-server built from its Go module) on PostgreSQL, 2 API processes, 3 worker processes holding ${sshSessions} SSH session(s) each; load average ${loadavg()[0]!.toFixed(1)}`);
     console.log(
       bmcKind === 'redfish'
         ? `machines: ${count + 1} SIMULATED (each: a Redfish emulator in the bench process on its own port, driven by rescued's Redfish driver; network boot and phone-home through rescued's HTTP routes; one sshd and one 16 MiB disk image as every rescue environment)`

@@ -93,11 +93,19 @@ export async function startSimulatedMachine(options: { apiUrl: string; bmc: Chas
       if (!behaviour.phonesHome) return;
       const publicKey = Buffer.from(/rescued\.sshkey=(\S+)/.exec(kernelLine)![1]!, 'base64url').toString();
       await appendFile(join(sshd.directory, 'authorized_keys'), `${publicKey}\n`);
-      const reply = await fetch(callback, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ token: /rescued\.token=(\S+)/.exec(kernelLine)?.[1], mac, ip: '127.0.0.1', sshHostKey: sshd.hostKey, sshPort: sshd.port }),
-      });
+      // As the rescue image's start script does (images/rescue/start: 30 tries, 2 s apart), a phone-home that
+      // met a server error or no answer is tried again; a refusal (4xx) is final here, so tests count it once.
+      const body = JSON.stringify({ token: /rescued\.token=(\S+)/.exec(kernelLine)?.[1], mac, ip: '127.0.0.1', sshHostKey: sshd.hostKey, sshPort: sshd.port });
+      let reply: Response | undefined;
+      for (let attempt = 1; attempt <= 30; attempt++) {
+        reply = await fetch(callback, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(15_000) }).catch(() => undefined);
+        if (reply !== undefined && reply.status < 500) break;
+        await new Promise((resolve) => setTimeout(resolve, 2_000));
+      }
+      if (reply === undefined) {
+        boots.push('phone-home-unanswered');
+        return;
+      }
       if (reply.ok) phoneHomes += 1;
       else boots.push(`phone-home-refused:${reply.status}`);
       return;
