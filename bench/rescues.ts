@@ -9,6 +9,7 @@
 // Figures: rescues completed per second, the bench process's peak RSS (worker, API and simulation: the
 // worker's own is lower), workflow task schedule-to-start latency p50/p99 from the histories, failures.
 // Baseline in the same run: one rescue alone. Target: peak RSS <= 1 GiB and no failure.
+import { rescueMetricsSinks } from '../observability/rescue-sinks.js';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
@@ -102,6 +103,7 @@ export default async function benchRescues(args: string[]): Promise<void> {
     connection: env.nativeConnection,
     taskQueue,
     workflowsPath: require.resolve('../workflows/index.ts'),
+    sinks: rescueMetricsSinks(),
     activities: createActivities({ inventory: api.inventory, databaseKind: database.label === 'postgres' ? 'postgres' : 'pglite', systemPower: createInventorySystemPower(api.inventory, { registry }), netboot: api.netboot.service, rescueShell: healthyShell, admission: createRefusingAdmission() }),
   });
   const running = worker.run();

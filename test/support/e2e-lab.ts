@@ -3,6 +3,7 @@
 // activities, and the virtual lab of lab/fleet (QEMU machines network-booting through that TFTP and HTTP, their
 // power through ipmitool to ipmi_sim, registered through the API). Machines are created off; a case breaks one,
 // which boots it broken, then fires an Alertmanager alert at the webhook, as monitoring would.
+import { rescueMetricsSinks } from '../../observability/rescue-sinks.js';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
@@ -67,6 +68,7 @@ export async function startEndToEndLab(machines: LabMachineSpec[], options: { ti
       connection: env.nativeConnection,
       taskQueue,
       workflowsPath: require.resolve('../../workflows/index.ts'),
+      sinks: rescueMetricsSinks(),
       activities: createActivities({ inventory: api.inventory, databaseKind: 'pglite', systemPower: createInventorySystemPower(api.inventory), netboot: api.netboot.service, rescueShell: createSshRescueShell(), admission: api.triggers.guard }),
     });
     const running = worker.run();
