@@ -3,6 +3,7 @@
 import { ApplicationFailure, CancellationScope, proxyActivities, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { reissuedAfterLostWorkers } from './lost-workers.js';
+import { powerCycle } from './power-cycle.js';
 
 export interface ReinstallInput {
   system: string;
@@ -39,7 +40,7 @@ export async function reinstallWorkflow(input: ReinstallInput): Promise<{ outcom
   const pushed = await pushInstallBootConfig({ system: input.system, profile: input.profile, owner: workflowId });
   try {
     await power.setBootDevice({ system: input.system, device: 'pxe', uefi: input.uefi });
-    await power.setPowerState({ system: input.system, action: 'cycle' });
+    await powerCycle(power, input.system);
     const result = await awaitInstallOutcome({ system: input.system, since: pushed.since, timeoutMs: input.installTimeoutMs });
     if (result.outcome !== 'success') throw ApplicationFailure.nonRetryable(`the install of ${input.profile} on ${input.system} ended ${result.outcome}`, 'InstallFailed');
     return result;

@@ -21,6 +21,7 @@ import type { Activities } from '../activities/index.js';
 import { RescueMac, RescueOutcome, RescueStep, RescueSystem } from '../temporal/search-attribute-keys.js';
 import { reinstallWorkflow } from './reinstall.js';
 import { reissuedAfterLostWorkers } from './lost-workers.js';
+import { powerCycle } from './power-cycle.js';
 import { rescueMetrics } from './rescue-metrics.js';
 import {
   DEFAULT_RESCUE_TIMINGS,
@@ -196,9 +197,9 @@ export async function rescueWorkflow(input: RescueInput): Promise<RescueResult> 
     enter('power-cycling', `attempt ${status.powerCycles + 1}`);
     const power = activity(`Network-boot ${input.system} (bootdev pxe, power cycle)`, bmc);
     const bootdev = await power.setBootDevice({ system: input.system, device: 'pxe', uefi: identity.firmware === 'uefi' });
-    const cycle = await power.setPowerState({ system: input.system, action: 'cycle' });
+    const calls = await powerCycle(power, input.system);
     status.powerCycles += 1;
-    status.evidence.power = { bootdevVia: bootdev.record.succeededWith, cycleVia: cycle.record.succeededWith, attempts: cycle.record.attempts.map((a) => ({ driver: a.driver, outcome: a.outcome, failure: a.failure?.message ?? null })) };
+    status.evidence.power = { bootdevVia: bootdev.record.succeededWith, cycleVia: calls.at(-1)!.record.succeededWith, attempts: calls.flatMap((call) => call.record.attempts.map((a) => ({ driver: a.driver, outcome: a.outcome, failure: a.failure?.message ?? null }))) };
   }
 
   async function awaitBoot(identity: MachineIdentity): Promise<PhoneHome> {
@@ -275,7 +276,7 @@ export async function rescueWorkflow(input: RescueInput): Promise<RescueResult> 
     await activity(`Remove the rescue boot config of ${input.system}`, quick).clearRescueBootConfig({ system: input.system, workflowId });
     const power = activity(`Boot ${input.system} from disk (bootdev disk, power cycle)`, bmc);
     await power.setBootDevice({ system: input.system, device: 'disk', uefi: identity.firmware === 'uefi' });
-    await power.setPowerState({ system: input.system, action: 'cycle' });
+    await powerCycle(power, input.system);
     // The verification answers down instead of failing, so a retry only follows a lost worker (heartbeat timeout)
     // or an unreadable inventory: the machine's answer is never asked twice for the same boot.
     const verified = await activity(`Verify ${input.system} is back`, { startToCloseTimeout: timings.verifyTimeoutMs + 60_000, heartbeatTimeout: '30 seconds', retry: { initialInterval: '1 second', maximumAttempts: 3 } }).verifyMachineUp({

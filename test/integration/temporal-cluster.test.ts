@@ -129,8 +129,11 @@ describe('rescued on a Temporal cluster on PostgreSQL, two APIs and three worker
     } finally {
       await diagnosed.end();
     }
-    const accounts = await Promise.all(machines.map((m) => powerAccount(client, `rescue-${m.name}`, m.bmc)));
+    const accounts = await Promise.all(machines.map((m) => powerAccount(client, `rescue-${m.name}`, m.bmc, cluster.dataConverter.payloadCodecs?.[0])));
     assert.deepEqual(accounts.map(unaccountedPowerOperations).filter(Boolean), [], 'every BMC operation is one the history tried');
+    // Into the rescue image, then back to disk: each machine booted exactly twice, kills or not (a cycle is off
+    // then on, each a no-op once done, so a retried call never boots it again).
+    assert.deepEqual(accounts.map((a) => `${a.workflowId}: ${a.bmc.boots}`), accounts.map((a) => `${a.workflowId}: 2`), accounts.map((a) => a.bmc.events.join(' ')).join(' | '));
     const retried = accounts.filter((a) => a.history.powerCycles.attempts > a.history.powerCycles.completed || a.history.bootDevices.attempts > a.history.bootDevices.completed).length;
     console.log(`cluster: ${MACHINES} rescues (simulated machines, ipmi_sim BMCs) in ${elapsed.toFixed(1)} s on Temporal ${temporal.version} / PostgreSQL, 2 APIs, 3 workers, ${kills} worker SIGKILLs; ${retried} rescue(s) retried a power activity cut by a kill`);
   });

@@ -4,6 +4,7 @@
 // than the attempts saw an operation nobody meant (a replay that re-ran a finished step, a stray command); one
 // that saw fewer than the completions lost one.
 import type { Client } from '@temporalio/client';
+import { defaultPayloadConverter, type PayloadCodec } from '@temporalio/common';
 import type { IpmiSimBmc } from '../../lab/bmc/ipmi-sim.js';
 
 export interface PowerCount {
@@ -20,7 +21,12 @@ export interface PowerAccount {
   bmc: { boots: number; bootDevices: number; events: string[] };
 }
 
-export async function powerAccount(client: Client, workflowId: string, bmc: IpmiSimBmc): Promise<PowerAccount> {
+/**
+ * `codec`: the payload codec the workers encrypt history with, if any, to read each power call's action. A
+ * power cycle is asked as `off` then `on` (workflows/power-cycle.ts), or as one `cycle` in older histories:
+ * the calls that may boot the machine are `on` and `cycle`, and those are what `powerCycles` counts.
+ */
+export async function powerAccount(client: Client, workflowId: string, bmc: IpmiSimBmc, codec?: PayloadCodec): Promise<PowerAccount> {
   const history = await client.workflow.getHandle(workflowId).fetchHistory();
   const kindOf = new Map<string, 'powerCycles' | 'bootDevices'>();
   const counts = { powerCycles: { completed: 0, attempts: 0 }, bootDevices: { completed: 0, attempts: 0 } };
@@ -29,8 +35,11 @@ export async function powerAccount(client: Client, workflowId: string, bmc: Ipmi
     const scheduled = event.activityTaskScheduledEventAttributes;
     if (scheduled) {
       const name = scheduled.activityType?.name;
-      // The rescue only ever asks setPowerState for a cycle (into the network, then back to disk).
-      if (name === 'setPowerState') kindOf.set(id, 'powerCycles');
+      if (name === 'setPowerState') {
+        const payloads = scheduled.input?.payloads ?? [];
+        const [input] = (codec ? await codec.decode(payloads) : payloads).map((payload) => defaultPayloadConverter.fromPayload<{ action?: string }>(payload));
+        if (input?.action === 'on' || input?.action === 'cycle') kindOf.set(id, 'powerCycles');
+      }
       if (name === 'setBootDevice') kindOf.set(id, 'bootDevices');
     }
     const started = event.activityTaskStartedEventAttributes;
