@@ -133,7 +133,7 @@ describe('History: a finished rescue leaves nothing readable in Temporal but IDs
     assert.ok(encrypted.length > 30, `a whole rescue's payloads are encrypted (${encrypted.length} of ${payloads.length})`);
     // What stays in clear is what Temporal indexes: the search attributes (IDs and step names).
     const clear = payloads.filter((p) => !encrypted.includes(p)).map((p) => Buffer.from(p.data ?? new Uint8Array()).toString('utf8'));
-    const allowed = /^("(hist01|identifying|selecting|pushing|power-cycling|awaiting-phone-home|diagnosing|repairing|restoring|repaired|rescue-status-in-temporal|no-address-in-search-attributes)",?)+$/;
+    const allowed = /^("(hist01|identifying|selecting|pushing|power-cycling|awaiting-phone-home|diagnosing|repairing|restoring|repaired|rescue-status-in-temporal|no-address-in-search-attributes|power-cycle-as-off-then-on|reissue-after-lost-workers)",?)+$/;
     for (const text of clear) assert.match(text.replace(/^\[|\]$/g, '').replace(/^\{"id":("[^"]+"),"deprecated":false\}$/, '$1'), allowed, `only IDs, step names and patch IDs in clear: ${text}`);
     const failures = JSON.stringify(history.events?.filter((e) => e.activityTaskFailedEventAttributes || e.workflowExecutionFailedEventAttributes) ?? []);
     assert.equal(/"message":"[^"]/.test(failures), false, 'failure messages are encoded, not in clear');
