@@ -10,10 +10,10 @@ const distro = { name: 'rhel9', kernel: '/srv/rhel9/vmlinuz', initrd: '/srv/rhel
 const system = {
   name: 'web01',
   profile: 'rhel9-web',
-  interfaces: [{ name: 'eth0', mac: '52-54-00-12-34-56', ip: '10.0.0.11', hostname: 'web01.example.com', netmask: '255.255.255.0', gateway: '10.0.0.1' }],
+  interfaces: [{ name: 'eth0', mac: '52-54-00-12-34-56', ip: '127.0.0.11', hostname: 'web01.example.com', netmask: '255.255.255.0', gateway: '127.0.0.1' }],
   firmware: 'uefi',
   labels: { rack: 'r12' },
-  power: [{ type: 'ipmi', address: '10.0.1.11', user: 'admin', password: BMC_PASSWORD, options: { cipher: '3' } }],
+  power: [{ type: 'ipmi', address: '127.0.1.11', user: 'admin', password: BMC_PASSWORD, options: { cipher: '3' } }],
 };
 
 for (const database of testDatabases()) {
@@ -72,7 +72,7 @@ for (const database of testDatabases()) {
       // The boot path's one-statement lookups give the same view as a read by name.
       const plain = (value: unknown) => JSON.parse(JSON.stringify(value)) as unknown;
       assert.deepEqual(plain(await api.inventory.systems.findByMac('52:54:00:12:34:56')), read.body);
-      assert.deepEqual(plain(await api.inventory.systems.findByIp('10.0.0.11')), read.body);
+      assert.deepEqual(plain(await api.inventory.systems.findByIp('127.0.0.11')), read.body);
       const bare = await api.request('GET', '/api/v1/systems/db-14');
       assert.deepEqual(plain(await api.inventory.systems.findByMac('52:54:00:12:34:57')), bare.body, 'a system without BMCs');
       assert.equal(await api.inventory.systems.findByMac('52:54:00:99:99:99'), undefined);
@@ -82,10 +82,10 @@ for (const database of testDatabases()) {
 
     test('system: edit keeps the stored password, rename, then remove', async () => {
       const edited = await api.request('PATCH', '/api/v1/systems/web01', {
-        body: { netbootEnabled: true, power: [{ type: 'ipmi', address: '10.0.1.99', user: 'admin', options: {} }] },
+        body: { netbootEnabled: true, power: [{ type: 'ipmi', address: '127.0.1.99', user: 'admin', options: {} }] },
       });
       assert.equal(edited.status, 200, JSON.stringify(edited.body));
-      assert.equal(edited.body.power[0].address, '10.0.1.99');
+      assert.equal(edited.body.power[0].address, '127.0.1.99');
       assert.equal(edited.body.power[0].passwordSet, true, 'a power entry without password keeps the stored one');
       assert.equal((await api.inventory.systems.powerTargets('web01'))[0]?.password, BMC_PASSWORD);
       assert.deepEqual(edited.body.labels, { rack: 'r12' }, 'fields left out of a PATCH keep their values');
@@ -111,7 +111,7 @@ for (const database of testDatabases()) {
         { what: 'unknown field', method: 'POST', path: '/api/v1/systems', body: { ...system, name: 'bad4', pasword: 'x', interfaces: [{ mac: '52:54:00:00:00:04' }] }, status: 400, mentions: 'pasword' },
         { what: 'duplicate MAC', method: 'POST', path: '/api/v1/systems', body: { ...system, name: 'bad5', interfaces: [{ mac: '5254.0012.3457' }] }, status: 409, mentions: '52:54:00:12:34:57' },
         { what: 'duplicate name', method: 'POST', path: '/api/v1/distros', body: distro, status: 409, mentions: 'rhel9' },
-        { what: 'bad IP', method: 'POST', path: '/api/v1/systems', body: { ...system, name: 'bad6', interfaces: [{ mac: '52:54:00:00:00:06', ip: '10.0.0.300' }] }, status: 400, mentions: 'interfaces.0.ip' },
+        { what: 'bad IP', method: 'POST', path: '/api/v1/systems', body: { ...system, name: 'bad6', interfaces: [{ mac: '52:54:00:00:00:06', ip: '127.0.0.300' }] }, status: 400, mentions: 'interfaces.0.ip' },
         { what: 'bad name', method: 'POST', path: '/api/v1/distros', body: { ...distro, name: 'has space' }, status: 400, mentions: 'name' },
         { what: 'broken JSON', method: 'POST', path: '/api/v1/distros', rawBody: '{"name": ', status: 400, mentions: 'JSON' },
         { what: 'profile with distro and parent', method: 'POST', path: '/api/v1/profiles', body: { name: 'p2', distro: 'rhel9', parent: 'rhel9-base' }, status: 400, mentions: 'exactly one of distro or parent' },
