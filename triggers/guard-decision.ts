@@ -23,6 +23,8 @@ export interface MachineFacts {
   /** Failed automatic rescues in a row, newest first, since the last success or operator rescue. */
   consecutiveFailures: number;
   maintenance: MaintenanceWindowFact | null;
+  /** Already among the machines reported broken within the correlation window (counted there once). */
+  recentlyBroken: boolean;
 }
 
 export interface FleetFacts {
@@ -30,11 +32,14 @@ export interface FleetFacts {
   settings: GuardSettings;
   pause: GuardPause;
   fleetSize: number;
-  /** Machines with a rescue in flight, with their labels (for per-group caps). */
-  inFlight: Array<{ system: string; labels: Record<string, string> }>;
+  /**
+   * Machines with a rescue in flight: how many, and those of them with a group label, with their labels (for
+   * per-group caps). A count, not a list, for the fleet: a storm's thousands of rescues cost nothing per batch.
+   */
+  inFlight: { count: number; grouped: Array<{ system: string; labels: Record<string, string> }> };
   automaticStartsLastHour: number;
-  /** Machines reported broken (firing requests) within the correlation window, with their labels. */
-  recentlyBroken: Array<{ system: string; groups: Record<string, string> }>;
+  /** Machines reported broken (firing requests) within the correlation window: how many, and those with groups. */
+  recentlyBroken: { count: number; grouped: Array<{ system: string; groups: Record<string, string> }> };
   /** Open incidents by "label=value". */
   openIncidents: Map<string, { id: number; systems: string[] }>;
 }
@@ -77,9 +82,15 @@ const at = (iso: string) => new Date(iso).getTime();
 /** Decides every candidate in order; each admitted one takes its room before the next is looked at. */
 export function planAdmissions(facts: FleetFacts, candidates: AdmissionCandidate[]): PlannedDecision[] {
   const { settings, now } = facts;
-  const inFlight = [...facts.inFlight];
+  let inFlightCount = facts.inFlight.count;
+  const inFlightGrouped = [...facts.inFlight.grouped];
+  /** Systems this plan started. */
+  const startedHere = new Set<string>();
   let startsLastHour = facts.automaticStartsLastHour;
-  const broken = new Map<string, Record<string, string>>(facts.recentlyBroken.map((b) => [b.system, b.groups]));
+  let brokenCount = facts.recentlyBroken.count;
+  const brokenGroups = new Map<string, Record<string, string>>(facts.recentlyBroken.grouped.map((b) => [b.system, b.groups]));
+  /** Systems this plan counted as broken (a second request of one is not a second broken machine). */
+  const brokenHere = new Set<string>();
   /** Systems this plan put in the queue: a later request of the same system joins that entry. */
   const enqueuedHere = new Map<string, string>();
   const incidents = new Map(facts.openIncidents);
@@ -89,11 +100,18 @@ export function planAdmissions(facts: FleetFacts, candidates: AdmissionCandidate
   for (const candidate of candidates) {
     const { machine } = candidate;
     const groups = groupsOf(settings, machine.labels);
-    if (!candidate.queued) broken.set(candidate.system, groups);
+    if (!candidate.queued) {
+      if (!machine.recentlyBroken && !brokenHere.has(candidate.system)) brokenCount += 1;
+      brokenHere.add(candidate.system);
+      if (Object.keys(groups).length > 0) brokenGroups.set(candidate.system, groups);
+      else brokenGroups.delete(candidate.system);
+    }
     const decided = decideOne();
     results.push(decided);
     if (decided.decision === 'started') {
-      inFlight.push({ system: candidate.system, labels: machine.labels });
+      inFlightCount += 1;
+      startedHere.add(candidate.system);
+      if (Object.keys(groups).length > 0) inFlightGrouped.push({ system: candidate.system, labels: machine.labels });
       startsLastHour += 1;
     }
     for (const effect of decided.effects) {
@@ -103,7 +121,7 @@ export function planAdmissions(facts: FleetFacts, candidates: AdmissionCandidate
     }
 
     function decideOne(): PlannedDecision {
-      const running = machine.inFlightWorkflowId ?? (inFlight.some((f) => f.system === candidate.system) ? `rescue-${candidate.system}` : null);
+      const running = machine.inFlightWorkflowId ?? (startedHere.has(candidate.system) ? `rescue-${candidate.system}` : null);
       if (running !== null) return { decision: 'joined', reason: `a rescue of ${candidate.system} is already in flight (${running}); this request joins it`, workflowId: running, effects: [] };
       const waitingSince = candidate.alreadyQueued?.enqueuedAt ?? (candidate.queued ? undefined : enqueuedHere.get(candidate.system));
       if (waitingSince !== undefined) {
@@ -136,13 +154,12 @@ export function planAdmissions(facts: FleetFacts, candidates: AdmissionCandidate
           if (incident.id <= 0 && !incident.systems.includes(candidate.system)) incident.systems.push(candidate.system);
           return refuse(`group incident${incident.id > 0 ? ` #${incident.id}` : ''} is open for ${key}: several of its machines broke together (an upstream switch or PDU?); none is power-cycled until an operator closes it (rescuectl automation incidents)`, effects);
         }
-        const together = [...broken].filter(([, g]) => g[label] === value).map(([system]) => system);
+        const together = [...brokenGroups].filter(([, g]) => g[label] === value).map(([system]) => system);
         if (together.length >= settings.correlationMachines) {
           const reason = `${together.length} machines of ${key} broke within ${formatDuration(settings.correlationWindowMs)} (${together.sort().join(', ')}): a correlated failure, not ${together.length} broken machines; none is power-cycled`;
           return refuse(reason, [{ kind: 'open-incident', label, value, systems: together, reason }]);
         }
       }
-      const brokenCount = broken.size;
       if (facts.fleetSize > 0 && brokenCount >= settings.brakeMinMachines && brokenCount > settings.brakeShare * facts.fleetSize) {
         const reason = `blind-monitoring brake: ${brokenCount} of ${facts.fleetSize} machines (${Math.round((100 * brokenCount) / facts.fleetSize)}%) reported broken within ${formatDuration(settings.correlationWindowMs)}, more than ${Math.round(settings.brakeShare * 100)}%; the monitoring is more likely wrong than the fleet`;
         return refuse(reason, [{ kind: 'pause', reason }]);
@@ -155,15 +172,15 @@ export function planAdmissions(facts: FleetFacts, candidates: AdmissionCandidate
           return defer(`held ${formatDuration(settings.correlationHoldMs)} before any power cycle, to see whether more machines of ${where} break (correlated failures)`, new Date(release));
         }
       }
-      if (inFlight.length >= settings.maxInFlight) return defer(`${inFlight.length} rescue(s) in flight, the fleet-wide cap is ${settings.maxInFlight}; starts when one ends`);
+      if (inFlightCount >= settings.maxInFlight) return defer(`${inFlightCount} rescue(s) in flight, the fleet-wide cap is ${settings.maxInFlight}; starts when one ends`);
       for (const [label, value] of Object.entries(groups)) {
         const cap = settings.maxPerGroup[label]!;
-        const same = inFlight.filter((f) => f.labels[label] === value).length;
+        const same = inFlightGrouped.filter((f) => f.labels[label] === value).length;
         if (same >= cap) return defer(`${same} rescue(s) in flight in ${label}=${value}, the cap per ${label} is ${cap}; starts when one ends`);
       }
       if (startsLastHour >= settings.maxCyclesPerHour) return defer(`${startsLastHour} automatic rescue(s) (power cycles) started in the last hour, the limit is ${settings.maxCyclesPerHour}`);
       const via = candidate.queued ? ` after waiting since ${candidate.queued.enqueuedAt}` : '';
-      return { decision: 'started', reason: `started${via}: ${inFlight.length + 1} of ${settings.maxInFlight} rescue(s) in flight`, workflowId: null, effects: [{ kind: 'take-slot', groups }] };
+      return { decision: 'started', reason: `started${via}: ${inFlightCount + 1} of ${settings.maxInFlight} rescue(s) in flight`, workflowId: null, effects: [{ kind: 'take-slot', groups }] };
     }
   }
   return results;

@@ -49,7 +49,7 @@ const START_RETRY_MS = 5_000;
 const MAX_BATCH = 200;
 
 function unknownMachine(system: string): MachineFacts {
-  return { system, labels: {}, inFlightWorkflowId: null, lastAutomaticEndedAt: null, consecutiveFailures: 0, maintenance: null };
+  return { system, labels: {}, inFlightWorkflowId: null, lastAutomaticEndedAt: null, consecutiveFailures: 0, maintenance: null, recentlyBroken: false };
 }
 
 export function createGuard(options: GuardOptions): Guard {

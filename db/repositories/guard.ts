@@ -101,17 +101,17 @@ interface AdmissionFactsRow {
   settings: { settings: Record<string, unknown>; paused: boolean; paused_by: string | null; paused_reason: string | null; paused_at: string | null } | null;
   fleet_size: number;
   window_ms: number;
-  in_flight: string[];
+  in_flight_count: number;
   /** Labels of the systems in flight that carry a group label. */
   in_flight_labels: Record<string, Record<string, string>>;
   starts_last_hour: number;
-  recently_broken: string[];
+  recently_broken_count: number;
   /** The groups of the machines broken lately that have any. */
   broken_groups: Record<string, Record<string, string>>;
   incidents: Array<{ id: number; label: string; value: string; systems: string[] }>;
   ready_queue: Array<{ id: number; system: string; source: string; reason: string; alertId: string | null; enqueuedAt: string; notBefore: string }>;
   windows: Array<{ id: number; systemName: string | null; labelKey: string | null; labelValue: string | null; endsAt: string; reason: string }>;
-  machines: Array<{ system: string; labels: Record<string, string>; inFlightWorkflowId: string | null; endedAt: string | null; failures: number | string; waiting: { id: number; enqueuedAt: string } | null }>;
+  machines: Array<{ system: string; labels: Record<string, string>; inFlightWorkflowId: string | null; endedAt: string | null; failures: number | string; recentlyBroken: boolean; waiting: { id: number; enqueuedAt: string } | null }>;
 }
 
 export interface AdmissionFacts {
@@ -141,6 +141,7 @@ function admissionFactsOf(row: AdmissionFactsRow, now: Date): AdmissionFacts {
       lastAutomaticEndedAt: m.endedAt === null ? null : iso(m.endedAt),
       consecutiveFailures: Number(m.failures),
       maintenance: window === undefined ? null : { id: window.id, endsAt: window.endsAt, reason: window.reason, scope: window.systemName !== null ? `system ${window.systemName}` : `label ${window.labelKey}=${window.labelValue}` },
+      recentlyBroken: m.recentlyBroken,
     });
     if (m.waiting !== null) waiting.set(m.system, { id: m.waiting.id, enqueuedAt: iso(m.waiting.enqueuedAt) });
   }
@@ -150,9 +151,9 @@ function admissionFactsOf(row: AdmissionFactsRow, now: Date): AdmissionFacts {
       settings,
       pause,
       fleetSize: row.fleet_size,
-      inFlight: row.in_flight.map((system) => ({ system, labels: row.in_flight_labels[system] ?? {} })),
+      inFlight: { count: row.in_flight_count, grouped: Object.entries(row.in_flight_labels).map(([system, labels]) => ({ system, labels })) },
       automaticStartsLastHour: row.starts_last_hour,
-      recentlyBroken: row.recently_broken.map((system) => ({ system, groups: row.broken_groups[system] ?? {} })),
+      recentlyBroken: { count: row.recently_broken_count, grouped: Object.entries(row.broken_groups).map(([system, groups]) => ({ system, groups })) },
       openIncidents: new Map(row.incidents.map((i) => [`${i.label}=${i.value}`, { id: i.id, systems: [...i.systems] }])),
     },
     queue: row.ready_queue.map((q) => ({ id: q.id, system: q.system, source: q.source as AdmissionSource, reason: q.reason, alertId: q.alertId, enqueuedAt: iso(q.enqueuedAt), notBefore: iso(q.notBefore) })),
@@ -212,9 +213,9 @@ export function createGuardRepository(db: Database, admissions: LockedTransactio
     async admissionFacts(tx: Database, names: string[], now: Date): Promise<AdmissionFacts> {
       const hourAgo = new Date(now.getTime() - 3_600_000);
       const requested = names.length === 0 ? sql`false` : sql`sy.name in (${sql.join([...new Set(names)].map((n) => sql`${n}`), sql`, `)})`;
-      // Lists of the whole fleet (rescues in flight, machines broken lately) cost by the row: they come as
-      // names, with labels and groups only where they matter (a system with a group label; a decision with
-      // groups). The correlation window is the stored one when it is a number, else the default.
+      // The whole fleet's rescues in flight and machines broken lately come as counts; only those with a group
+      // label come as rows (a system with a group label; a decision with groups), for per-group caps and
+      // correlations: a storm of thousands of rescues costs a batch no more rows than a quiet day. The correlation window is the stored one when it is a number, else the default.
       const result = await tx.execute(sql`
         with s as (select settings, paused, paused_by, paused_reason, paused_at from guard_settings where id = 1),
         group_labels as (
@@ -238,11 +239,11 @@ export function createGuardRepository(db: Database, admissions: LockedTransactio
           (select row_to_json(s) from s) as settings,
           (select ms from window_ms)::float8 as window_ms,
           (select count(*)::int from systems) as fleet_size,
-          (select coalesce(json_agg(system_name), '[]'::json) from in_flight) as in_flight,
+          (select count(*)::int from in_flight) as in_flight_count,
           (select coalesce(json_object_agg(sy.name, sy.labels), '{}'::json) from systems sy
              where sy.name in (select system_name from in_flight) and sy.labels ?| array(select label from group_labels)) as in_flight_labels,
           (select count(*)::int from rescue_slots where admitted_at > ${hourAgo}) as starts_last_hour,
-          (select coalesce(json_agg(system_name), '[]'::json) from broken) as recently_broken,
+          (select count(*)::int from broken) as recently_broken_count,
           (select coalesce(json_object_agg(system_name, groups), '{}'::json) from broken where groups <> '{}'::jsonb) as broken_groups,
           (select coalesce(json_agg(json_build_object('id', id, 'label', group_label, 'value', group_value, 'systems', systems)), '[]'::json)
              from guard_incidents where closed_at is null) as incidents,
@@ -259,13 +260,19 @@ export function createGuardRepository(db: Database, admissions: LockedTransactio
                'failures', (select count(*) from rescue_runs r where r.system_name = sy.name and r.finished_at is not null
                             and r.id > coalesce((select max(id) from rescue_runs k where k.system_name = sy.name and k.finished_at is not null
                                                  and not (left(k.requested_by, ${AUTOMATIC_REQUESTER_PREFIX.length}) = ${AUTOMATIC_REQUESTER_PREFIX} and k.outcome in ('failed', 'needs-attention'))), 0)),
+               'recentlyBroken', exists(select 1 from broken b where b.system_name = sy.name),
                'waiting', (select json_build_object('id', q.id, 'enqueuedAt', q.enqueued_at) from rescue_queue q where q.system_name = sy.name and q.state = 'waiting' order by q.id limit 1))), '[]'::json)
              from systems sy where ${requested} or sy.name in (select system_name from ready)) as machines
       `);
       const row = ((result as unknown as { rows: Array<Record<string, unknown>> }).rows)[0]!;
       const facts = admissionFactsOf(row as unknown as AdmissionFactsRow, now);
       // Stored settings that are invalid as a whole fall back to the defaults, window included: read again.
-      if (facts.fleet.settings.correlationWindowMs !== Number(row.window_ms)) facts.fleet.recentlyBroken = await recentlyBroken(tx, now, facts.fleet.settings.correlationWindowMs);
+      if (facts.fleet.settings.correlationWindowMs !== Number(row.window_ms)) {
+        const broken = await recentlyBroken(tx, now, facts.fleet.settings.correlationWindowMs);
+        const names = new Set(broken.map((b) => b.system));
+        facts.fleet.recentlyBroken = { count: broken.length, grouped: broken.filter((b) => Object.keys(b.groups).length > 0) };
+        for (const machine of facts.machines.values()) machine.recentlyBroken = names.has(machine.system);
+      }
       return facts;
     },
 

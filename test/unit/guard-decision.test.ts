@@ -13,15 +13,15 @@ function fleet(over: Partial<FleetFacts> = {}, settings: Partial<GuardSettings> 
     settings: { ...DEFAULT_GUARD_SETTINGS, correlationHoldMs: 0, ...settings },
     pause: { paused: false, by: null, reason: null, at: null },
     fleetSize: 100,
-    inFlight: [],
+    inFlight: { count: 0, grouped: [] },
     automaticStartsLastHour: 0,
-    recentlyBroken: [],
+    recentlyBroken: { count: 0, grouped: [] },
     openIncidents: new Map(),
     ...over,
   };
 }
 function machine(system: string, over: Partial<MachineFacts> = {}): MachineFacts {
-  return { system, labels: { rack: `rack-${system}` }, inFlightWorkflowId: null, lastAutomaticEndedAt: null, consecutiveFailures: 0, maintenance: null, ...over };
+  return { system, labels: { rack: `rack-${system}` }, inFlightWorkflowId: null, lastAutomaticEndedAt: null, consecutiveFailures: 0, maintenance: null, recentlyBroken: false, ...over };
 }
 const ask = (system: string, over: Partial<MachineFacts> = {}, extra: Partial<AdmissionCandidate> = {}): AdmissionCandidate => ({ system, source: 'alertmanager', reason: 'NodeDown', machine: machine(system, over), ...extra });
 const one = (facts: FleetFacts, candidate: AdmissionCandidate) => planAdmissions(facts, [candidate])[0]!;
@@ -67,7 +67,7 @@ test('caps defer, in arrival order: fleet-wide, per rack, per hour', () => {
 
 test('a queued request ahead takes the room before a new one', () => {
   const queued = ask('old', {}, { queued: { id: 1, enqueuedAt: minutesAgo(5), notBefore: minutesAgo(5) } });
-  const plan = planAdmissions(fleet({ inFlight: [{ system: 'x', labels: {} }, { system: 'y', labels: {} }] }), [queued, ask('new')]);
+  const plan = planAdmissions(fleet({ inFlight: { count: 2, grouped: [] } }), [queued, ask('new')]);
   assert.deepEqual(plan.map((p) => p.decision), ['started', 'deferred']);
   assert.deepEqual(plan[0]!.effects, [{ kind: 'take-slot', groups: { rack: 'rack-old' } }], 'a queued entry is not enqueued again');
 });
@@ -99,14 +99,21 @@ test('a hold ends: the held machine starts once its time has passed', () => {
 
 test('the blind-monitoring brake: too much of the fleet broken at once pauses automation', () => {
   const broken = Array.from({ length: 20 }, (_, i) => ({ system: `m${i}`, groups: { rack: `r${i}` } }));
-  const decided = one(fleet({ recentlyBroken: broken }), ask('web01'));
+  const decided = one(fleet({ recentlyBroken: { count: broken.length, grouped: broken } }), ask('web01'));
   assert.equal(decided.decision, 'refused');
   assert.match(decided.reason, /blind-monitoring brake: 21 of 100 machines \(21%\)/);
   assert.equal(decided.effects[0]?.kind, 'pause');
   // In the same plan, whatever follows meets the pause.
-  const plan = planAdmissions(fleet({ recentlyBroken: broken }), [ask('web01'), ask('web02')]);
+  const plan = planAdmissions(fleet({ recentlyBroken: { count: broken.length, grouped: broken } }), [ask('web01'), ask('web02')]);
   assert.match(plan[1]!.reason, /paused by guard/);
-  assert.equal(one(fleet({ recentlyBroken: broken.slice(0, 3), fleetSize: 10 }), ask('web01')).decision, 'started', 'fewer than brakeMinMachines... 4 of 10 is 40% but under the minimum of 5');
+  assert.equal(one(fleet({ recentlyBroken: { count: 3, grouped: broken.slice(0, 3) }, fleetSize: 10 }), ask('web01')).decision, 'started', 'fewer than brakeMinMachines... 4 of 10 is 40% but under the minimum of 5');
+});
+
+test('the brake counts a machine once: one already reported broken in the window is not a second broken machine', () => {
+  const settings = { brakeMinMachines: 5, brakeShare: 0.4 };
+  const facts = fleet({ recentlyBroken: { count: 4, grouped: [] }, fleetSize: 10 }, settings);
+  assert.equal(one(facts, ask('web01', { recentlyBroken: true })).decision, 'started', 'still 4 of 10 broken');
+  assert.match(one(facts, ask('web01')).reason, /blind-monitoring brake: 5 of 10 machines/);
 });
 
 test('dry run: records what would have happened, with no effect at all', () => {
