@@ -1,4 +1,4 @@
-// `npm run bench -- webhooks [--rate N] [--seconds M] [--machines K] [--cpu-profile FILE]`: Alertmanager
+// `npm run bench -- webhooks [--rate N] [--seconds M] [--machines K] [--warmup S] [--cpu-profile FILE]`: Alertmanager
 // deliveries at N alerts per second for M seconds over K machines, through the API as `npm start` builds it
 // (receiver, guard admission under its database lock, rescue start) on the real Temporal dev server; figures
 // are accepted/s and the latency from request to workflow started (the reply comes once Temporal took the
@@ -111,34 +111,51 @@ export default async function benchWebhooks(args: string[]): Promise<void> {
   const seconds = option(args, 'seconds', 10);
   const count = Math.round(rate * seconds);
   const machines = Math.round(option(args, 'machines', count));
+  const warmupSeconds = args.includes('--warmup') ? Number(args[args.indexOf('--warmup') + 1]) : 3;
+  if (!Number.isFinite(warmupSeconds) || warmupSeconds < 0) {
+    console.error(`bench webhooks: --warmup needs a number of seconds (0 for none), got "${args[args.indexOf('--warmup') + 1]}"`);
+    process.exit(2);
+  }
   const profileAt = args.indexOf('--cpu-profile');
   const profileFile = profileAt === -1 ? undefined : args[profileAt + 1];
   const database = testDatabases().at(-1)!;
   const env = await startTestTemporal();
   const taskQueue = `bench-${randomBytes(3).toString('hex')}`;
   const api = await startTestApi(database, { temporal: { connection: env.connection, address: env.address, taskQueue } });
+  const bareStart = (workflowId: string) =>
+    env.client.workflow.start('rescueWorkflow', { taskQueue, workflowId, args: [{ system: workflowId, reason: 'bench', requestedBy: 'bench' }], workflowIdConflictPolicy: 'USE_EXISTING' });
   try {
     await api.request('POST', '/api/v1/distros', { body: { name: 'bench', kernel: 'k', initrd: 'i', arch: 'x86_64', breed: 'debian', osVersion: '12' } });
     await api.request('POST', '/api/v1/profiles', { body: { name: 'bench', distro: 'bench' } });
-    console.log(`setting up ${machines} machines (database: ${database.label}, Temporal dev server, no worker)...`);
-    for (let start = 0; start < machines; start += 50) {
-      await Promise.all(
-        Array.from({ length: Math.min(50, machines - start) }, (_, i) => {
-          const n = start + i;
-          return api.inventory.systems.create(
-            systemCreate.parse({ name: `b${n}`, profile: 'bench', interfaces: [{ mac: `52:54:02:${[(n >> 16) & 255, (n >> 8) & 255, n & 255].map((b) => b.toString(16).padStart(2, '0')).join(':')}` }] }),
-            { name: 'bench' },
-          );
-        }),
-      );
-    }
+    const warmCount = Math.round(rate * warmupSeconds);
+    console.log(`setting up ${machines} machines and ${warmCount} to warm up on (database: ${database.label}, Temporal dev server, no worker)...`);
+    const createMachines = async (prefix: string, total: number, macByte: number) => {
+      for (let start = 0; start < total; start += 50) {
+        await Promise.all(
+          Array.from({ length: Math.min(50, total - start) }, (_, i) => {
+            const n = start + i;
+            return api.inventory.systems.create(
+              systemCreate.parse({ name: `${prefix}${n}`, profile: 'bench', interfaces: [{ mac: `52:54:${macByte.toString(16).padStart(2, '0')}:${[(n >> 16) & 255, (n >> 8) & 255, n & 255].map((b) => b.toString(16).padStart(2, '0')).join(':')}` }] }),
+              { name: 'bench' },
+            );
+          }),
+        );
+      }
+    };
+    await createMachines('b', machines, 2);
+    await createMachines('w', warmCount, 3);
     const token = (await api.request('POST', '/api/v1/tokens', { body: { name: 'bench', role: 'webhook' } })).body.token as string;
     // Caps out of the way: this measures the path, not the policy.
     const settings = await api.request('PATCH', '/api/v1/automation/settings', { body: { maxInFlight: 100_000, maxPerGroup: {}, brakeShare: 1, correlationHoldMs: 0, cooldownMs: 0, maxCyclesPerHour: 100_000 } });
     if (settings.status !== 200) throw new Error(`bench webhooks: the guard's settings were refused: ${JSON.stringify(settings.body)}`);
-    // Warm both paths (connections, JIT) before measuring.
-    await env.client.workflow.start('rescueWorkflow', { taskQueue, workflowId: `warm-${taskQueue}`, args: [{ system: 'warm', reason: 'warm', requestedBy: 'bench' }] });
+    // Warm both paths before measuring, at the measured rate over machines of their own: connections, and the
+    // JIT, which otherwise spends the first seconds compiling what it then measures (a server runs warm).
     await api.request('POST', '/hooks/alertmanager', { body: alertmanagerPayload([{ labels: { instance: 'nobody:1' } }]), token });
+    if (warmCount > 0) {
+      const warmBodies = Array.from({ length: warmCount }, (_, index) => JSON.stringify(alertmanagerPayload([{ labels: { instance: `w${index}:9100` }, fingerprint: `warm${index}` }])));
+      await sendAlerts({ url: api.url, token, rate, bodies: warmBodies });
+    }
+    await atRate(rate, Math.max(1, warmCount), (index) => bareStart(`warm-${index}`).then(() => true));
 
     const bodies = Array.from({ length: count }, (_, index) => JSON.stringify(alertmanagerPayload([{ labels: { instance: `b${index % machines}:9100` }, fingerprint: `bench${index}` }])));
     let decisions = new Map<string, number>();
@@ -149,15 +166,7 @@ export default async function benchWebhooks(args: string[]): Promise<void> {
         return sent;
       }),
     );
-    const bare = await loopMeasured(count, () => atRate(rate, count, async (index) => {
-      await env.client.workflow.start('rescueWorkflow', {
-        taskQueue,
-        workflowId: `bare-${index}`,
-        args: [{ system: `bare${index}`, reason: 'bench', requestedBy: 'bench' }],
-        workflowIdConflictPolicy: 'USE_EXISTING',
-      });
-      return true;
-    }));
+    const bare = await loopMeasured(count, () => atRate(rate, count, (index) => bareStart(`bare-${index}`).then(() => true)));
     const row = (name: string, run: Run) =>
       `${name.padEnd(34)} ${(run.accepted / run.elapsedS).toFixed(0).padStart(10)} ${percentile(run.latencies, 50).toFixed(1).padStart(9)} ${percentile(run.latencies, 99).toFixed(1).padStart(9)} ${run.latencies.at(-1)!.toFixed(1).padStart(9)} ${`${Math.round(run.busy * 100)}%`.padStart(9)} ${run.cpuMsPerCall.toFixed(2).padStart(11)}`;
     console.log(`\n${count} alerts at ${rate}/s for ${seconds} s over ${machines} machines (each alert ${machines >= count ? 'starts a rescue' : 'starts or joins a rescue'})`);

@@ -126,8 +126,10 @@ async function openPostgres(url: string, timeouts: DatabaseTimeouts): Promise<Da
       let unusable: Error | undefined;
       try {
         // One simple query (no parameters): BEGIN and the lock in one round trip. The lock is a statement of
-        // its own, so the transaction's next statements see what the lock's last holder committed.
-        await client.query(`begin; select pg_advisory_xact_lock(${lockKey})`);
+        // its own, so the transaction's next statements see what the lock's last holder committed. No JIT: an
+        // admission reads a few rows, but a batch's many names can put its plan's estimate over
+        // jit_above_cost, and an LLVM compile (about 50 ms measured here) would then hold the guard's lock.
+        await client.query(`begin; set local jit = off; select pg_advisory_xact_lock(${lockKey})`);
         let tx = overConnection.get(client);
         if (tx === undefined) overConnection.set(client, (tx = drizzle(client, { schema }) as unknown as Database));
         const result = await run(tx);

@@ -124,7 +124,12 @@ export const interfaces = pgTable(
     netmask: text('netmask'),
     gateway: text('gateway'),
   },
-  (table) => [uniqueIndex('interfaces_system_name_idx').on(table.systemId, table.name), index('interfaces_ip_idx').on(table.ip)],
+  (table) => [
+    uniqueIndex('interfaces_system_name_idx').on(table.systemId, table.name),
+    index('interfaces_ip_idx').on(table.ip),
+    // Alerts name machines by host name, in any case.
+    index('interfaces_hostname_lower_idx').on(sql`lower(${table.hostname})`),
+  ],
 );
 
 export const powerSettings = pgTable(
@@ -498,5 +503,10 @@ export const rescueSlots = pgTable(
     admittedAt: timestamp('admitted_at', { withTimezone: true }).notNull().defaultNow(),
     releasedAt: timestamp('released_at', { withTimezone: true }),
   },
-  (table) => [uniqueIndex('rescue_slots_one_open_idx').on(table.systemName).where(sql`released_at is null`), index('rescue_slots_admitted_idx').on(table.admittedAt)],
+  (table) => [
+    uniqueIndex('rescue_slots_one_open_idx').on(table.systemName).where(sql`released_at is null`),
+    index('rescue_slots_admitted_idx').on(table.admittedAt),
+    // A machine's last automatic rescue (cooldowns): the slots table keeps every one ever admitted.
+    index('rescue_slots_system_released_idx').on(table.systemName, table.releasedAt),
+  ],
 );

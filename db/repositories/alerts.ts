@@ -1,5 +1,5 @@
 // The record of every alert received, and the lookups that tie an alert to a machine.
-import { and, desc, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNull, lt, sql } from 'drizzle-orm';
 import type { Database } from '../client.js';
 import { alerts, interfaces, systems } from '../schema.js';
 import type { MachineKeys } from '../../triggers/alert-labels.js';
@@ -52,11 +52,18 @@ export function createAlertRepository(db: Database) {
   });
   const lookupMachines = coalescedQuery(async (lookups: string[][]) => {
     const values = [...new Set(lookups.flat())];
+    const lower = [...new Set(values.map((v) => v.toLowerCase()))];
+    // Each key through its own index, then the machines found with all their interfaces: one OR over the
+    // joined tables would read the whole fleet for every delivery.
+    const matched = sql`(select ${systems.id} from ${systems} where ${inArray(systems.name, values)}
+      union select ${interfaces.systemId} from ${interfaces} where ${inArray(sql`lower(${interfaces.hostname})`, lower)}
+      union select ${interfaces.systemId} from ${interfaces} where ${inArray(interfaces.ip, values)}
+      union select ${interfaces.systemId} from ${interfaces} where ${inArray(interfaces.mac, values)})`;
     const rows = await db
       .select({ system: systems.name, hostname: interfaces.hostname, ip: interfaces.ip, mac: interfaces.mac })
       .from(systems)
       .leftJoin(interfaces, eq(interfaces.systemId, systems.id))
-      .where(or(inArray(systems.name, values), inArray(sql`lower(${interfaces.hostname})`, values.map((v) => v.toLowerCase())), inArray(interfaces.ip, values), inArray(interfaces.mac, values)));
+      .where(sql`${systems.id} in ${matched}`);
     const keys: MachineKeys[] = rows.map((r) => ({ system: r.system, hostname: r.hostname ?? null, ip: r.ip ?? null, mac: r.mac ?? null }));
     return lookups.map((lookup) => keys.filter(namedBy(lookup)));
   });

@@ -212,7 +212,7 @@ export function createGuardRepository(db: Database, admissions: LockedTransactio
      */
     async admissionFacts(tx: Database, names: string[], now: Date): Promise<AdmissionFacts> {
       const hourAgo = new Date(now.getTime() - 3_600_000);
-      const requested = names.length === 0 ? sql`false` : sql`sy.name in (${sql.join([...new Set(names)].map((n) => sql`${n}`), sql`, `)})`;
+      const requested = names.length === 0 ? sql`select null::text where false` : sql`select unnest(array[${sql.join([...new Set(names)].map((n) => sql`${n}`), sql`, `)}]::text[])`;
       // The whole fleet's rescues in flight and machines broken lately come as counts; only those with a group
       // label come as rows (a system with a group label; a decision with groups), for per-group caps and
       // correlations: a storm of thousands of rescues costs a batch no more rows than a quiet day. The correlation window is the stored one when it is a number, else the default.
@@ -229,9 +229,10 @@ export function createGuardRepository(db: Database, admissions: LockedTransactio
           union
           select system_name from rescue_runs where finished_at is null
         ),
+        broken_since as (select ${now}::timestamptz - make_interval(secs => (select ms from window_ms) / 1000.0) as at),
         broken as (
           select distinct on (system_name) system_name, groups from guard_decisions
-          where phase = 'intake' and decision <> 'joined' and at > ${now}::timestamptz - make_interval(secs => (select ms from window_ms) / 1000.0)
+          where phase = 'intake' and decision <> 'joined' and at > (select at from broken_since)
           order by system_name, id desc
         ),
         ready as (select id, system_name, source, reason, alert_id, enqueued_at, not_before from rescue_queue where state = 'waiting' and not_before <= ${now})
@@ -260,9 +261,10 @@ export function createGuardRepository(db: Database, admissions: LockedTransactio
                'failures', (select count(*) from rescue_runs r where r.system_name = sy.name and r.finished_at is not null
                             and r.id > coalesce((select max(id) from rescue_runs k where k.system_name = sy.name and k.finished_at is not null
                                                  and not (left(k.requested_by, ${AUTOMATIC_REQUESTER_PREFIX.length}) = ${AUTOMATIC_REQUESTER_PREFIX} and k.outcome in ('failed', 'needs-attention'))), 0)),
-               'recentlyBroken', exists(select 1 from broken b where b.system_name = sy.name),
+               'recentlyBroken', exists(select 1 from guard_decisions d where d.system_name = sy.name and d.at > (select at from broken_since)
+                                        and d.phase = 'intake' and d.decision <> 'joined'),
                'waiting', (select json_build_object('id', q.id, 'enqueuedAt', q.enqueued_at) from rescue_queue q where q.system_name = sy.name and q.state = 'waiting' order by q.id limit 1))), '[]'::json)
-             from systems sy where ${requested} or sy.name in (select system_name from ready)) as machines
+             from systems sy where sy.name in (${requested} union select system_name from ready)) as machines
       `);
       const row = ((result as unknown as { rows: Array<Record<string, unknown>> }).rows)[0]!;
       const facts = admissionFactsOf(row as unknown as AdmissionFactsRow, now);

@@ -1,0 +1,2 @@
+CREATE INDEX "interfaces_hostname_lower_idx" ON "interfaces" USING btree (lower("hostname"));--> statement-breakpoint
+CREATE INDEX "rescue_slots_system_released_idx" ON "rescue_slots" USING btree ("system_name","released_at");
