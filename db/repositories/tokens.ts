@@ -24,6 +24,14 @@ export function roleAllows(granted: Role, needed: Role): boolean {
 
 /** A token's last use is recorded to the minute: one UPDATE a minute per token at most, not one per request. */
 const LAST_USE_RESOLUTION_MS = 60_000;
+/**
+ * A valid token is remembered this long, so that a sender's every request (Alertmanager's webhook at hundreds
+ * a second in a storm) does not cost a round trip to the database. A token removed through this process stops
+ * at once; one removed through another API process stops within this time. Invalid tokens are never
+ * remembered: a new token works at once.
+ */
+export const TOKEN_CACHE_MS = 5_000;
+const TOKEN_CACHE_ENTRIES = 1_000;
 
 export interface TokenView {
   name: string;
@@ -43,6 +51,14 @@ export function createTokenRepository(db: Database, cipher: SecretCipher) {
       .where(inArray(apiTokens.tokenHash, [...new Set(hashes)]));
     return hashes.map((hash) => rows.find((r) => r.tokenHash === hash));
   });
+  type KnownToken = { id: number; name: string; role: Role; lastUsedAt: Date | null; until: number };
+  /** Valid tokens by hash, oldest first (a Map keeps insertion order). */
+  const known = new Map<string, KnownToken>();
+  function remember(hash: string, token: Omit<KnownToken, 'until'>): void {
+    known.delete(hash);
+    if (known.size >= TOKEN_CACHE_ENTRIES) known.delete(known.keys().next().value!);
+    known.set(hash, { ...token, until: Date.now() + TOKEN_CACHE_MS });
+  }
   return {
     async create(input: { name: string; role: Role; hmacSecret?: string | undefined }, actor: Actor): Promise<TokenView & { token: string }> {
       if (input.hmacSecret !== undefined && input.role !== 'webhook') throw new InventoryError('invalid', 'hmacSecret: only webhook tokens sign deliveries', 'hmacSecret');
@@ -73,21 +89,34 @@ export function createTokenRepository(db: Database, cipher: SecretCipher) {
     },
     async remove(name: string, actor: Actor): Promise<void> {
       const deleted = await db.delete(apiTokens).where(eq(apiTokens.name, name)).returning({ id: apiTokens.id });
+      for (const [hash, token] of known) if (token.name === name) known.delete(hash);
       if (deleted.length === 0) throw notFound('token', name);
       await recordEvent(db, { kind: 'token.removed', objectType: 'token', objectName: name, actor: actor.name });
     },
     /** The token's name and role, or undefined. Its last use is written at most once a minute, not per request. */
     async authenticate(token: string): Promise<{ name: string; role: Role } | undefined> {
       if (!/^rsd_[A-Za-z0-9_-]{43}$/.test(token)) return undefined;
-      const row = await tokenByHash(hashToken(token));
-      if (row === undefined) return undefined;
+      const hash = hashToken(token);
+      const cached = known.get(hash);
+      let row: Omit<KnownToken, 'until'>;
+      if (cached !== undefined && cached.until > Date.now()) row = cached;
+      else {
+        known.delete(hash);
+        const stored = await tokenByHash(hash);
+        if (stored === undefined) return undefined;
+        row = { id: stored.id, name: stored.name, role: stored.role as Role, lastUsedAt: stored.lastUsedAt };
+        remember(hash, row);
+      }
       if (row.lastUsedAt === null || Date.now() - row.lastUsedAt.getTime() >= LAST_USE_RESOLUTION_MS) {
+        // Remembered as written, so that the next requests do not write it again.
+        const entry = known.get(hash);
+        if (entry !== undefined) entry.lastUsedAt = new Date();
         await db
           .update(apiTokens)
           .set({ lastUsedAt: sql`now()` })
           .where(and(eq(apiTokens.id, row.id), or(isNull(apiTokens.lastUsedAt), lt(apiTokens.lastUsedAt, sql`now() - interval '1 minute'`))));
       }
-      return { name: row.name, role: row.role as Role };
+      return { name: row.name, role: row.role };
     },
     /** The HMAC secrets of webhook tokens, decrypted, to check a signed delivery against. */
     async webhookSecrets(): Promise<Array<{ name: string; secret: string }>> {
