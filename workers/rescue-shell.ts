@@ -3,7 +3,7 @@
 import { asDiagnosisReport, diagnose, openSession, repair, type DiagnosisReport, type FileSystemAccessPreference, type Finding, type ShellSession } from '../shell/index.js';
 import type { DiagnosisOutcome, RescueShell, RescueSshEndpoint } from '../activities/rescue-shell.js';
 import type { FindingSummary } from '../workflows/rescue-types.js';
-import { KeyedSemaphore } from '../power/bmc-limit.js';
+import { KeyedSemaphore } from '../concurrency/keyed-semaphore.js';
 
 export interface SshRescueShellOptions {
   /**
