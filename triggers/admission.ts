@@ -24,7 +24,17 @@ export interface AdmissionDecision {
   workflowId: string | null;
 }
 
+export interface AdmissionOptions {
+  /**
+   * Told the decision as soon as it is committed, before an admitted rescue's start reaches Temporal: what the
+   * caller records can be written while the start is on its way. The promise's answer is the final decision,
+   * which differs only when Temporal's answer changes it (`joined` a rescue started meanwhile, or `deferred`
+   * because Temporal did not take the start).
+   */
+  onCommitted?: (decision: AdmissionDecision) => void;
+}
+
 /** The one guard every automatic start goes through. Race-free across concurrent callers. */
 export interface RescueAdmission {
-  admit(request: AdmissionRequest): Promise<AdmissionDecision>;
+  admit(request: AdmissionRequest, options?: AdmissionOptions): Promise<AdmissionDecision>;
 }

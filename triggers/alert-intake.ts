@@ -2,7 +2,7 @@
 // tell the running rescue and the queue (resolved), and record the alert with the decision and its reason.
 import type { AlertDecision, AlertRepository, AlertView } from '../db/repositories/alerts.js';
 import type { AlertResolved } from '../workflows/rescue-types.js';
-import type { AdmissionSource } from './admission.js';
+import type { AdmissionDecision, AdmissionSource } from './admission.js';
 import { lookupForms, machineIdentifiers, matchMachine } from './alert-labels.js';
 import type { AlertReceiver, ReceivedAlert } from './alert-payloads.js';
 import type { Guard } from './guard.js';
@@ -48,7 +48,37 @@ export function createAlertIntake(dependencies: AlertIntakeDependencies) {
     });
   }
 
-  async function decide(alert: ReceivedAlert, machine: Machine, receiver: AlertReceiver, deliveredBy: string): Promise<Omit<AlertOutcome, 'fingerprint' | 'status'>> {
+  type Decided = Omit<AlertOutcome, 'fingerprint' | 'status'>;
+
+  /**
+   * The alert's decision twice: `committed` as soon as it is taken (for a firing alert, once the guard's
+   * transaction committed it), `final` once Temporal has answered an admitted start. They differ only when
+   * that answer changes it.
+   */
+  function decide(alert: ReceivedAlert, machine: Machine, receiver: AlertReceiver, deliveredBy: string): { committed: Promise<Decided>; final: Promise<Decided> } {
+    if (alert.status === 'resolved' || machine.system === null) {
+      const final = decideAtOnce(alert, machine, receiver, deliveredBy);
+      return { committed: final, final };
+    }
+    const system = machine.system;
+    const asDecided = (decision: AdmissionDecision): Decided => ({ system, decision: decision.decision, reason: decision.reason, workflowId: decision.workflowId });
+    const source: AdmissionSource = receiver;
+    let onCommitted!: (decision: AdmissionDecision) => void;
+    let onFailed!: (error: unknown) => void;
+    const committed = new Promise<AdmissionDecision>((resolve, reject) => {
+      onCommitted = resolve;
+      onFailed = reject;
+    });
+    const final = guard.admit({ system, source, reason: alert.summary, alertId: alert.fingerprint }, { onCommitted });
+    // An admission that failed before it committed anything fails both; after, only the final one.
+    final.then(onCommitted, onFailed);
+    const committedDecided = committed.then(asDecided);
+    // Its failure is the final decision's too, which the caller always awaits.
+    committedDecided.catch(() => undefined);
+    return { committed: committedDecided, final: final.then(asDecided) };
+  }
+
+  async function decideAtOnce(alert: ReceivedAlert, machine: Machine, receiver: AlertReceiver, deliveredBy: string): Promise<Decided> {
     if (machine.system === null) return { system: null, decision: 'unknown-machine', reason: machine.reason, workflowId: null };
     const system = machine.system;
     if (alert.status === 'resolved') {
@@ -63,44 +93,59 @@ export function createAlertIntake(dependencies: AlertIntakeDependencies) {
       }
       return { system, decision: 'resolved', reason: `resolved (${machine.by}); ${signalled}${withdrawn ? '; its deferred rescue is withdrawn' : ''}`, workflowId: null };
     }
-    const source: AdmissionSource = receiver;
-    const decision = await guard.admit({ system, source, reason: alert.summary, alertId: alert.fingerprint });
-    return { system, decision: decision.decision, reason: decision.reason, workflowId: decision.workflowId };
+    throw new Error(`alert intake: a firing alert of ${system} is the guard's to decide`);
   }
 
   return {
     /**
      * Decides and records every alert of a delivery, in order: the firing ones go to the guard together (it
      * decides them in one admission, in this order), a resolved one only once those before it are decided, and those after it once it is;
-     * then every alert is recorded in one INSERT. Throws only when it could not decide or record, and then
-     * records nothing, so the sender's retry (a 503) brings the whole delivery again.
+     * then every alert is recorded in one INSERT, with the decisions as committed, while the admitted starts
+     * are on their way to Temporal; an alert whose decision Temporal's answer changed is amended. Throws when
+     * it could not decide or record, so the sender's retry (a 503) brings the whole delivery again (it then
+     * joins the rescues this attempt started).
      */
     async receive(delivery: Delivery): Promise<AlertOutcome[]> {
       const machines = await resolveMachines(delivery.alerts);
-      const decisions: Array<Promise<Omit<AlertOutcome, 'fingerprint' | 'status'>>> = [];
+      const committed: Array<Promise<Decided>> = [];
+      const finals: Array<Promise<Decided>> = [];
       for (const [index, alert] of delivery.alerts.entries()) {
         const resolved = alert.status === 'resolved';
-        if (resolved) await Promise.all(decisions);
-        decisions.push(decide(alert, machines[index]!, delivery.receiver, delivery.deliveredBy));
-        if (resolved) await Promise.all(decisions);
+        if (resolved) await Promise.all(finals);
+        const decided = decide(alert, machines[index]!, delivery.receiver, delivery.deliveredBy);
+        committed.push(decided.committed);
+        finals.push(decided.final);
+        if (resolved) await Promise.all(finals);
       }
-      const decided = await Promise.all(decisions);
-      const recorded: AlertView[] = await alerts.recordAll(
-        delivery.alerts.map((alert, index) => ({
-          receiver: delivery.receiver,
-          deliveredBy: delivery.deliveredBy,
-          fingerprint: alert.fingerprint,
-          status: alert.status,
-          alertName: alert.alertName,
-          labels: alert.labels,
-          annotations: alert.annotations,
-          startsAt: alert.startsAt,
-          ...decided[index]!,
-        })),
+      const recording = Promise.all(committed).then((decided) => record(delivery, decided));
+      const [recorded, decided] = await Promise.all([recording, Promise.all(finals)]);
+      await Promise.all(
+        recorded.map(async (row, index) => {
+          const final = decided[index]!;
+          if (final.decision === row.decision && final.reason === row.reason && final.workflowId === row.workflowId) return;
+          await alerts.amendDecision(row.id, final);
+          Object.assign(row, { decision: final.decision, reason: final.reason, workflowId: final.workflowId });
+        }),
       );
       return recorded.map((r) => ({ fingerprint: r.fingerprint, status: r.status, system: r.system, decision: r.decision, reason: r.reason, workflowId: r.workflowId }));
     },
   };
+
+  function record(delivery: Delivery, decided: Decided[]): Promise<AlertView[]> {
+    return alerts.recordAll(
+      delivery.alerts.map((alert, index) => ({
+        receiver: delivery.receiver,
+        deliveredBy: delivery.deliveredBy,
+        fingerprint: alert.fingerprint,
+        status: alert.status,
+        alertName: alert.alertName,
+        labels: alert.labels,
+        annotations: alert.annotations,
+        startsAt: alert.startsAt,
+        ...decided[index]!,
+      })),
+    );
+  }
 }
 
 export type AlertIntake = ReturnType<typeof createAlertIntake>;

@@ -8,7 +8,7 @@ import { AUTOMATIC_REQUESTER_PREFIX } from '../db/repositories/guard.js';
 import { UNIQUE_VIOLATION, sqlStateOf } from '../db/errors.js';
 import { rescueWorkflowId } from '../rescue/rescue-client.js';
 import type { RescueInput, RescueTimings } from '../workflows/rescue-types.js';
-import type { AdmissionDecision, AdmissionRequest, RescueAdmission } from './admission.js';
+import type { AdmissionDecision, AdmissionOptions, AdmissionRequest, RescueAdmission } from './admission.js';
 import { groupsOf, planAdmissions, type AdmissionCandidate, type GuardEffect, type MachineFacts, type PlannedDecision } from './guard-decision.js';
 import type { Database } from '../db/client.js';
 import { observeGuardDecision } from '../observability/metrics.js';
@@ -87,7 +87,7 @@ export function createGuard(options: GuardOptions): Guard {
   // The batch is taken only once the lock is held, so the wait for it (another process's admission, the
   // embedded database's single connection) gathers the requests that come meanwhile instead of leaving
   // each to pay for a transaction of its own.
-  type Arrival = { request: AdmissionRequest; resolve: (decision: AdmissionDecision) => void; reject: (error: unknown) => void };
+  type Arrival = { request: AdmissionRequest; options: AdmissionOptions; resolve: (decision: AdmissionDecision) => void; reject: (error: unknown) => void };
   const arrivals: Arrival[] = [];
   let admitting = false;
 
@@ -114,6 +114,8 @@ export function createGuard(options: GuardOptions): Guard {
         const pumped = taken.queueDue ? pumpAfterCurrent().catch((error: unknown) => log(`guard: the queue could not be looked at: ${(error as Error).message}`)) : undefined;
         // Starts go to Temporal in parallel, after the lock is released.
         batch.forEach((b, index) => {
+          const committed = taken.decided[index]!;
+          b.options.onCommitted?.({ decision: committed.planned.decision, reason: committed.planned.reason, workflowId: committed.workflowId });
           startAdmitted(b.request, taken.decided[index]!).then(async (decision) => {
             await pumped;
             observeGuardDecision(b.request.source, 'intake', decision.decision);
@@ -210,9 +212,9 @@ export function createGuard(options: GuardOptions): Guard {
   }
 
   return {
-    admit(request: AdmissionRequest): Promise<AdmissionDecision> {
+    admit(request: AdmissionRequest, options: AdmissionOptions = {}): Promise<AdmissionDecision> {
       return new Promise<AdmissionDecision>((resolve, reject) => {
-        arrivals.push({ request, resolve, reject });
+        arrivals.push({ request, options, resolve, reject });
         if (arrivals.length === 1 && !admitting) void admitArrivals();
       });
     },

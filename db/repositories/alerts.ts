@@ -103,6 +103,10 @@ export function createAlertRepository(db: Database) {
       };
     },
     /** The deferred alerts of a machine learn the rescue that finally started for them. */
+    /** An alert recorded with the guard's decision that Temporal's answer then changed (joined, or deferred). */
+    async amendDecision(id: number, decision: { decision: AlertDecision; reason: string; workflowId: string | null }): Promise<void> {
+      await db.update(alerts).set({ decision: decision.decision, reason: decision.reason, workflowId: decision.workflowId }).where(eq(alerts.id, id));
+    },
     async noteDeferredStarted(system: string, workflowId: string): Promise<void> {
       await db.update(alerts).set({ workflowId }).where(and(eq(alerts.systemName, system), eq(alerts.decision, 'deferred'), isNull(alerts.workflowId)));
     },

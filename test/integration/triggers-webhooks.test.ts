@@ -40,8 +40,8 @@ for (const database of testDatabases()) {
 
     before(async () => {
       lab = await startTriggersLab(database);
-      fleet = await lab.addMachines(12, { prefix: 'wh' });
-      // Twelve machines: a few alerts are a large share of this fleet, so the brake is off here (its own test is below).
+      fleet = await lab.addMachines(13, { prefix: 'wh' });
+      // Thirteen machines: a few alerts are a large share of this fleet, so the brake is off here (its own test is below).
       await lab.setGuard({ maxInFlight: 10, cooldownMs: 0, brakeShare: 1 });
     });
     after(async () => {
@@ -107,6 +107,31 @@ for (const database of testDatabases()) {
       assert.equal(machine.bmc.powerEvents.length, 1, `one power operation: ${machine.bmc.powerEvents.join(', ')}`);
       const records = await alertsOf(machine.name);
       assert.deepEqual(records.map((r) => r.decision), ['joined', 'started']);
+    });
+
+    test('a rescue Temporal runs that the database knows nothing of yet: the alert, recorded as started while the start was on its way, is amended to joined', async () => {
+      const machine = fleet[12]!;
+      // Started straight in Temporal (on a queue nobody polls, so no run is recorded): the guard sees no
+      // rescue in flight and admits one, and Temporal's answer to the start is that it already runs.
+      const elsewhere = await lab.env.client.workflow.start('rescueWorkflow', {
+        taskQueue: `nobody-polls-${randomBytes(3).toString('hex')}`,
+        workflowId: `rescue-${machine.name}`,
+        args: [{ system: machine.name, reason: 'started elsewhere', requestedBy: 'test' }],
+      });
+      try {
+        const reply = await hook(alertmanagerPayload([{ labels: { nodename: machine.name }, fingerprint: 'raced1' }]));
+        assert.equal(reply.status, 200);
+        assert.equal(reply.body.alerts[0].decision, 'joined', JSON.stringify(reply.body));
+        assert.match(reply.body.alerts[0].reason, /already running/);
+        const [recorded] = await alertsOf(machine.name);
+        assert.equal(recorded!.decision, 'joined', 'the record says what the reply says');
+        assert.equal(recorded!.workflowId, `rescue-${machine.name}`);
+        assert.equal(machine.bmc.powerEvents.length, 0, 'no power operation');
+      } finally {
+        await elsewhere.terminate('test over');
+        // The room the guard took for it is free again once Temporal no longer runs it.
+        assert.equal(await lab.api.triggers.guard.reconcileSlots(0), 1);
+      }
     });
 
     test('concurrent deliveries of one alert (an HA pair, retries): one rescue, one power cycle', async () => {
