@@ -13,6 +13,8 @@ import { startRetention } from '../../workers/retention.js';
 import { createFetchRecorder } from '../../boot/fetch-recorder.js';
 import { createHandshakeSecrets } from '../../rescue/handshake.js';
 import { openDatabase } from '../../db/client.js';
+import { TOKEN_CACHE_MS } from '../../db/repositories/tokens.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const DAY = 86_400_000;
 
@@ -88,8 +90,10 @@ for (const database of testDatabases()) {
       for (let i = 0; i < 3; i++) assert.equal((await api.request('GET', '/api/v1/systems', { token: created.token })).status, 200);
       const after = (await api.inventory.tokens.page({ limit: 1000 })).items.find((t) => t.name === 'lastuse')?.lastUsedAt;
       assert.equal(after, first, 'no UPDATE for the requests within the minute');
-      // A minute later, the next use is recorded again.
+      // A minute later, the next use is recorded again (once the API's memory of the token has lapsed: it
+      // remembers a valid token, and when it last wrote its use, for TOKEN_CACHE_MS).
       await api.db.execute(sql`update api_tokens set last_used_at = now() - interval '2 minutes' where name = 'lastuse'`);
+      await sleep(TOKEN_CACHE_MS + 100);
       const stale = (await api.inventory.tokens.page({ limit: 1000 })).items.find((t) => t.name === 'lastuse')?.lastUsedAt;
       assert.equal((await api.request('GET', '/api/v1/systems', { token: created.token })).status, 200);
       const refreshed = (await api.inventory.tokens.page({ limit: 1000 })).items.find((t) => t.name === 'lastuse')?.lastUsedAt;
