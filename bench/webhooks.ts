@@ -6,7 +6,8 @@
 // the ratio. The deliveries come from a process of their own (as Alertmanager's would); the API process's
 // event-loop busy share and CPU time per call say what each path costs when the machine's load makes
 // latencies say more about the scheduler than about the code. No worker runs: starts are measured, not
-// rescues. Target: p99 <= 50 ms at 200/s, and <= 1.3x the bare start.
+// rescues. Last, where the machine's CPU went in each run, by process (bench/support/machine-cpu.ts): on a
+// saturated machine that is what the latencies measure. Target: p99 <= 50 ms at 200/s, and <= 1.3x the bare start.
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { Session } from 'node:inspector/promises';
 import { writeFile } from 'node:fs/promises';
@@ -20,6 +21,7 @@ import { startTestApi } from '../test/support/api.js';
 import { testDatabases } from '../test/support/databases.js';
 import { alertmanagerPayload } from '../test/support/triggers-lab.js';
 import { systemCreate } from '../inventory/schemas.js';
+import { describeMachineCpu, measureMachineCpu, type MachineCpu } from './support/machine-cpu.js';
 
 function option(args: string[], name: string, fallback: number): number {
   const at = args.indexOf(`--${name}`);
@@ -74,9 +76,10 @@ async function loopMeasured(count: number, run: () => Promise<Omit<Run, 'busy' |
 }
 
 /** The webhook deliveries, sent from a process of their own (bench/support/alert-sender.ts). */
-function sendAlerts(job: AlertSenderJob): Promise<AlertSenderResult> {
+function sendAlerts(job: AlertSenderJob, onStarted?: (pid: number | undefined) => void): Promise<AlertSenderResult> {
   return new Promise((resolve, reject) => {
     const sender = fork(fileURLToPath(new URL('./support/alert-sender.ts', import.meta.url)), { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
+    onStarted?.(sender.pid);
     sender.once('message', (result: AlertSenderResult) => resolve(result));
     sender.once('error', reject);
     sender.once('exit', (code) => reject(new Error(`bench webhooks: the alert sender exited with code ${code} before its result`)));
@@ -159,14 +162,24 @@ export default async function benchWebhooks(args: string[]): Promise<void> {
 
     const bodies = Array.from({ length: count }, (_, index) => JSON.stringify(alertmanagerPayload([{ labels: { instance: `b${index % machines}:9100` }, fingerprint: `bench${index}` }])));
     let decisions = new Map<string, number>();
+    let hooksCpu: MachineCpu | undefined;
     const hooks = await profiled(profileFile, () =>
       loopMeasured(count, async () => {
-        const sent = await sendAlerts({ url: api.url, token, rate, bodies });
+        const cpu = measureMachineCpu();
+        let senderPid: number | undefined;
+        const sent = await sendAlerts({ url: api.url, token, rate, bodies }, (pid) => (senderPid = pid));
+        hooksCpu = cpu({ 'this process (the API)': process.pid, 'sender': senderPid });
         decisions = new Map(sent.decisions);
         return sent;
       }),
     );
-    const bare = await loopMeasured(count, () => atRate(rate, count, (index) => bareStart(`bare-${index}`).then(() => true)));
+    let bareCpu: MachineCpu | undefined;
+    const bare = await loopMeasured(count, async () => {
+      const cpu = measureMachineCpu();
+      const run = await atRate(rate, count, (index) => bareStart(`bare-${index}`).then(() => true));
+      bareCpu = cpu({ 'this process (the bare loop)': process.pid });
+      return run;
+    });
     const row = (name: string, run: Run) =>
       `${name.padEnd(34)} ${(run.accepted / run.elapsedS).toFixed(0).padStart(10)} ${percentile(run.latencies, 50).toFixed(1).padStart(9)} ${percentile(run.latencies, 99).toFixed(1).padStart(9)} ${run.latencies.at(-1)!.toFixed(1).padStart(9)} ${`${Math.round(run.busy * 100)}%`.padStart(9)} ${run.cpuMsPerCall.toFixed(2).padStart(11)}`;
     console.log(`\n${count} alerts at ${rate}/s for ${seconds} s over ${machines} machines (each alert ${machines >= count ? 'starts a rescue' : 'starts or joins a rescue'})`);
@@ -176,6 +189,8 @@ export default async function benchWebhooks(args: string[]): Promise<void> {
     const ratio = percentile(hooks.latencies, 99) / percentile(bare.latencies, 99);
     console.log(`p99 ratio webhook/bare: ${ratio.toFixed(2)}x   (target: p99 <= 50 ms at 200/s and <= 1.3x bare)`);
     console.log(`machine load (1 min): ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores`);
+    console.log(`CPU during the webhook run: ${describeMachineCpu(hooksCpu!)}`);
+    console.log(`CPU during the bare run:    ${describeMachineCpu(bareCpu!)}`);
     console.log(`decisions: ${[...decisions].map(([d, n]) => `${d} ${n}`).join(', ')}`);
   } finally {
     await api.close();
