@@ -23,12 +23,13 @@ import { alertmanagerPayload } from '../test/support/triggers-lab.js';
 import { systemCreate } from '../inventory/schemas.js';
 import { describeMachineCpu, measureMachineCpu, type MachineCpu } from './support/machine-cpu.js';
 
-function option(args: string[], name: string, fallback: number): number {
+/** `--name N`: a positive number, or with `zeroAllowed` one that may also be 0. */
+function option(args: string[], name: string, fallback: number, zeroAllowed = false): number {
   const at = args.indexOf(`--${name}`);
   if (at === -1) return fallback;
   const value = Number(args[at + 1]);
-  if (!Number.isFinite(value) || value <= 0) {
-    console.error(`bench webhooks: --${name} needs a positive number, got "${args[at + 1]}"`);
+  if (!Number.isFinite(value) || value < 0 || (value === 0 && !zeroAllowed)) {
+    console.error(`bench webhooks: --${name} needs a ${zeroAllowed ? 'number, 0 or more' : 'positive number'}, got "${args[at + 1]}"`);
     process.exit(2);
   }
   return value;
@@ -114,11 +115,7 @@ export default async function benchWebhooks(args: string[]): Promise<void> {
   const seconds = option(args, 'seconds', 10);
   const count = Math.round(rate * seconds);
   const machines = Math.round(option(args, 'machines', count));
-  const warmupSeconds = args.includes('--warmup') ? Number(args[args.indexOf('--warmup') + 1]) : 3;
-  if (!Number.isFinite(warmupSeconds) || warmupSeconds < 0) {
-    console.error(`bench webhooks: --warmup needs a number of seconds (0 for none), got "${args[args.indexOf('--warmup') + 1]}"`);
-    process.exit(2);
-  }
+  const warmupSeconds = option(args, 'warmup', 3, true);
   const profileAt = args.indexOf('--cpu-profile');
   const profileFile = profileAt === -1 ? undefined : args[profileAt + 1];
   const database = testDatabases().at(-1)!;

@@ -56,11 +56,15 @@ export function createAlertIntake(dependencies: AlertIntakeDependencies) {
    * that answer changes it.
    */
   function decide(alert: ReceivedAlert, machine: Machine, receiver: AlertReceiver, deliveredBy: string): { committed: Promise<Decided>; final: Promise<Decided> } {
-    if (alert.status === 'resolved' || machine.system === null) {
-      const final = decideAtOnce(alert, machine, receiver, deliveredBy);
+    if (machine.system === null) {
+      const final = Promise.resolve<Decided>({ system: null, decision: 'unknown-machine', reason: machine.reason, workflowId: null });
       return { committed: final, final };
     }
     const system = machine.system;
+    if (alert.status === 'resolved') {
+      const final = decideResolved(alert, { system, by: machine.by }, receiver, deliveredBy);
+      return { committed: final, final };
+    }
     const asDecided = (decision: AdmissionDecision): Decided => ({ system, decision: decision.decision, reason: decision.reason, workflowId: decision.workflowId });
     const source: AdmissionSource = receiver;
     let onCommitted!: (decision: AdmissionDecision) => void;
@@ -78,22 +82,19 @@ export function createAlertIntake(dependencies: AlertIntakeDependencies) {
     return { committed: committedDecided, final: final.then(asDecided) };
   }
 
-  async function decideAtOnce(alert: ReceivedAlert, machine: Machine, receiver: AlertReceiver, deliveredBy: string): Promise<Decided> {
-    if (machine.system === null) return { system: null, decision: 'unknown-machine', reason: machine.reason, workflowId: null };
-    const system = machine.system;
-    if (alert.status === 'resolved') {
-      const withdrawn = await guard.withdraw(system, `alert ${alert.fingerprint} resolved before its rescue started`);
-      let signalled: string;
-      try {
-        signalled = (await rescues.alertResolved(system, { alert: `${alert.alertName ?? 'alert'} ${alert.fingerprint}`, by: `${receiver}:${deliveredBy}`, at: new Date().toISOString() }))
-          ? `told the running rescue-${system}`
-          : 'no rescue of it runs';
-      } catch (error) {
-        signalled = `could not tell its rescue (Temporal: ${(error as Error).message})`;
-      }
-      return { system, decision: 'resolved', reason: `resolved (${machine.by}); ${signalled}${withdrawn ? '; its deferred rescue is withdrawn' : ''}`, workflowId: null };
+  /** A resolved alert withdraws its machine's waiting request and tells its running rescue. */
+  async function decideResolved(alert: ReceivedAlert, machine: { system: string; by: string }, receiver: AlertReceiver, deliveredBy: string): Promise<Decided> {
+    const { system } = machine;
+    const withdrawn = await guard.withdraw(system, `alert ${alert.fingerprint} resolved before its rescue started`);
+    let signalled: string;
+    try {
+      signalled = (await rescues.alertResolved(system, { alert: `${alert.alertName ?? 'alert'} ${alert.fingerprint}`, by: `${receiver}:${deliveredBy}`, at: new Date().toISOString() }))
+        ? `told the running rescue-${system}`
+        : 'no rescue of it runs';
+    } catch (error) {
+      signalled = `could not tell its rescue (Temporal: ${(error as Error).message})`;
     }
-    throw new Error(`alert intake: a firing alert of ${system} is the guard's to decide`);
+    return { system, decision: 'resolved', reason: `resolved (${machine.by}); ${signalled}${withdrawn ? '; its deferred rescue is withdrawn' : ''}`, workflowId: null };
   }
 
   return {

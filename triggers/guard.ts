@@ -116,7 +116,7 @@ export function createGuard(options: GuardOptions): Guard {
         batch.forEach((b, index) => {
           const committed = taken.decided[index]!;
           b.options.onCommitted?.({ decision: committed.planned.decision, reason: committed.planned.reason, workflowId: committed.workflowId });
-          startAdmitted(b.request, taken.decided[index]!).then(async (decision) => {
+          startAdmitted(b.request, committed).then(async (decision) => {
             await pumped;
             observeGuardDecision(b.request.source, 'intake', decision.decision);
             b.resolve(decision);

@@ -102,11 +102,11 @@ export function createAlertRepository(db: Database) {
         nextCursor: rows.length > filter.limit ? String(page.at(-1)!.id) : null,
       };
     },
-    /** The deferred alerts of a machine learn the rescue that finally started for them. */
     /** An alert recorded with the guard's decision that Temporal's answer then changed (joined, or deferred). */
     async amendDecision(id: number, decision: { decision: AlertDecision; reason: string; workflowId: string | null }): Promise<void> {
       await db.update(alerts).set({ decision: decision.decision, reason: decision.reason, workflowId: decision.workflowId }).where(eq(alerts.id, id));
     },
+    /** The deferred alerts of a machine learn the rescue that finally started for them. */
     async noteDeferredStarted(system: string, workflowId: string): Promise<void> {
       await db.update(alerts).set({ workflowId }).where(and(eq(alerts.systemName, system), eq(alerts.decision, 'deferred'), isNull(alerts.workflowId)));
     },

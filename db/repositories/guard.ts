@@ -215,7 +215,8 @@ export function createGuardRepository(db: Database, admissions: LockedTransactio
       const requested = names.length === 0 ? sql`select null::text where false` : sql`select unnest(array[${sql.join([...new Set(names)].map((n) => sql`${n}`), sql`, `)}]::text[])`;
       // The whole fleet's rescues in flight and machines broken lately come as counts; only those with a group
       // label come as rows (a system with a group label; a decision with groups), for per-group caps and
-      // correlations: a storm of thousands of rescues costs a batch no more rows than a quiet day. The correlation window is the stored one when it is a number, else the default.
+      // correlations: a storm of thousands of rescues costs a batch no more rows than a quiet day. The
+      // correlation window is the stored one when it is a number, else the default.
       const result = await tx.execute(sql`
         with s as (select settings, paused, paused_by, paused_reason, paused_at from guard_settings where id = 1),
         group_labels as (
