@@ -17,6 +17,7 @@ import { freeTcpPort } from '../lab/bmc/ports.js';
 import { diagnose, repair } from '../shell/index.js';
 import { sshAnswers } from '../rescue/os-check.js';
 import type { StepRecord } from '../workflows/rescue-types.js';
+import type { PowerChainRecord } from '../power/chain.js';
 
 const MEMORY_MIB = 384;
 
@@ -71,6 +72,14 @@ async function timeline(lab: EndToEndLab, name: string, alertAtIso: string): Pro
   }
   const fetches = (await lab.api.request('GET', `/api/v1/systems/${name}/boot-fetches?limit=50`)).body as Array<{ at: string; protocol: string; file: string; bytes: number }>;
   for (const fetched of fetches) if (Date.parse(fetched.at) >= origin) events.push([fetched.at, `fetched ${fetched.protocol} ${fetched.file} (${fetched.bytes} bytes)`]);
+  // The power layer's records: each operation with the BMC calls it made and how long each took.
+  const powerEvents = (await lab.api.request('GET', `/api/v1/events?objectName=${name}&limit=50`)).body as Array<{ kind: string; detail: { record?: PowerChainRecord } }>;
+  for (const event of powerEvents) {
+    const record = event.detail.record;
+    if (!event.kind.startsWith('power.') || !record || Date.parse(record.startedAt) < origin) continue;
+    const calls = record.attempts.flatMap((attempt) => attempt.calls.map((call) => `${call.description.replace(/^ipmitool /, '')}${call.count && call.count > 1 ? ` x${call.count}` : ''} ${call.elapsedMs} ms`));
+    events.push([record.startedAt, `${event.kind} ${record.elapsedMs} ms: ${calls.join(', ')}`]);
+  }
   const { status } = await lab.api.rescues.status(name);
   for (const step of status.steps) events.push([step.startedAt, `step ${step.step}`]);
   return events.sort((a, b) => Date.parse(a[0]) - Date.parse(b[0])).map(([iso, what]) => `${at(iso)} ${what}`);

@@ -1,5 +1,5 @@
 // A real IPMI-over-LAN BMC for tests: OpenIPMI's ipmi_sim on a free UDP port of 127.0.0.1, its chassis (power
-// and one-time boot device) kept in a state file by chassis-control.mjs. Fresh state directory per start,
+// and one-time boot device) kept in a state file by chassis-control.sh. Fresh state directory per start,
 // removed by stop(). A later issue points the chassis hook at QEMU.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { rmcpPresencePing } from '../../power/drivers/rmcp-ping.js';
 import { freeUdpPort } from './ports.js';
 
-export const CHASSIS_CONTROL_PROGRAM = join(dirname(fileURLToPath(import.meta.url)), 'chassis-control.mjs');
+export const CHASSIS_CONTROL_PROGRAM = join(dirname(fileURLToPath(import.meta.url)), 'chassis-control.sh');
 
 export interface IpmiSimOptions {
   username?: string;
@@ -148,7 +148,7 @@ export async function startIpmiSim(options: IpmiSimOptions = {}): Promise<IpmiSi
   const simDirectory = join(stateDirectory, 'ipmi_sim');
   const lanConfFile = join(stateDirectory, 'lan.conf');
   const emuFile = join(stateDirectory, 'machine.emu');
-  const commandParts = [process.execPath, CHASSIS_CONTROL_PROGRAM, '--state', chassisFile, '--events', eventsFile];
+  const commandParts = ['/bin/sh', CHASSIS_CONTROL_PROGRAM, '--state', chassisFile, '--events', eventsFile];
   if (options.chassisHook) commandParts.push('--hook', options.chassisHook);
   commandParts.push('0x20');
   for (const part of commandParts) {

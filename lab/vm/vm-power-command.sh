@@ -1,6 +1,6 @@
 #!/bin/sh
-# Runs lab/vm/vm-power-command.ts from any working directory (node resolves `--import tsx` from the working directory,
-# so this changes to the project root first, after making STATE_DIR absolute). Usage: see vm-power-command.ts.
+# Runs lab/vm/vm-power-command.ts from any working directory (it works from the project root, so STATE_DIR is made
+# absolute first). Usage: see vm-power-command.ts.
 set -eu
 root=$(CDPATH= cd -- "$(dirname -- "$0")/../.." && pwd)
 case "${1:-}" in
@@ -20,4 +20,18 @@ case "${1:-}" in
     ;;
 esac
 cd "$root"
-exec node --import tsx lab/vm/vm-power-command.ts "$@"
+# A chassis event starts this once per power action, so startup time is time the machine stays off: plain node on
+# a bundle (about 0.06 s) instead of tsx compiling the sources (0.2 to 0.3 s). The bundle is made by esbuild on
+# first use and again whenever a source under lab/ is newer; if esbuild fails, tsx runs the sources.
+bundle=.cache/lab-tools/vm-power-command.mjs
+if [ ! -f "$bundle" ] || [ -n "$(find lab -name '*.ts' -newer "$bundle" | head -n 1)" ]; then
+  mkdir -p .cache/lab-tools
+  partial="$bundle.$$.partial"
+  if node_modules/.bin/esbuild lab/vm/vm-power-command.ts --bundle --platform=node --format=esm --log-level=warning --outfile="$partial"; then
+    mv -f "$partial" "$bundle"
+  else
+    rm -f "$partial"
+    exec node --import tsx lab/vm/vm-power-command.ts "$@"
+  fi
+fi
+exec node "$bundle" "$@"

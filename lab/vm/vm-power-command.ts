@@ -4,7 +4,7 @@
 //   vm-power-command.ts stop    STATE_DIR                  stop QEMU; prints "stopped" or "already stopped"
 //   vm-power-command.ts restart STATE_DIR [network|disk]   stop, then start (a reset or power cycle)
 //   vm-power-command.ts status  STATE_DIR                  prints "running PID DEVICE" (exit 0) or "stopped" (exit 3)
-//   vm-power-command.ts hook    STATE_DIR ACTION [DEVICE]  lab/bmc/chassis-control.mjs's hook protocol: ACTION is
+//   vm-power-command.ts hook    STATE_DIR ACTION [DEVICE]  lab/bmc/chassis-control.sh's hook protocol: ACTION is
 //                                                  power-on | reset (DEVICE pxe|default|...) | power-off | soft-off;
 //                                                  other actions (boot-device, *-ignored) do nothing
 //   vm-power-command.ts ACTION [DEVICE]                    the same hook, with STATE_DIR from $RESCUED_VM_STATE_DIR, so

@@ -1,6 +1,6 @@
 // test-lane: vm (boots QEMU machines of the virtual lab)
 // A BMC's chassis events reach the VM in the BMC's order, whichever order their detached hooks finish in
-// (lab/bmc/chassis-control.mjs numbers them; lab/vm/vm-power.ts applyChassisEvent drops an older one): a power
+// (lab/bmc/chassis-control.sh numbers them; lab/vm/vm-power.ts applyChassisEvent drops an older one): a power
 // cycle's power-off hook that finishes after its power-on hook must not switch the new boot off.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
