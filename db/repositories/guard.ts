@@ -231,22 +231,28 @@ export function createGuardRepository(db: Database, admissions: LockedTransactio
           select system_name from rescue_runs where finished_at is null
         ),
         broken_since as (select ${now}::timestamptz - make_interval(secs => (select ms from window_ms) / 1000.0) as at),
-        broken as (
-          select distinct on (system_name) system_name, groups from guard_decisions
+        broken_requests as (
+          select id, system_name, groups from guard_decisions
           where phase = 'intake' and decision <> 'joined' and at > (select at from broken_since)
-          order by system_name, id desc
         ),
         ready as (select id, system_name, source, reason, alert_id, enqueued_at, not_before from rescue_queue where state = 'waiting' and not_before <= ${now})
         select
           (select row_to_json(s) from s) as settings,
           (select ms from window_ms)::float8 as window_ms,
           (select count(*)::int from systems) as fleet_size,
-          (select count(*)::int from in_flight) as in_flight_count,
+          -- A machine has at most one open slot and one open run (unique indexes): the union, counted without it.
+          (select count(*)::int from rescue_slots where released_at is null)
+            + (select count(*)::int from rescue_runs r where r.finished_at is null
+                 and not exists (select 1 from rescue_slots k where k.system_name = r.system_name and k.released_at is null)) as in_flight_count,
           (select coalesce(json_object_agg(sy.name, sy.labels), '{}'::json) from systems sy
-             where sy.name in (select system_name from in_flight) and sy.labels ?| array(select label from group_labels)) as in_flight_labels,
+             where exists (select 1 from group_labels) and sy.name in (select system_name from in_flight) and sy.labels ?| array(select label from group_labels)) as in_flight_labels,
           (select count(*)::int from rescue_slots where admitted_at > ${hourAgo}) as starts_last_hour,
-          (select count(*)::int from broken) as recently_broken_count,
-          (select coalesce(json_object_agg(system_name, groups), '{}'::json) from broken where groups <> '{}'::jsonb) as broken_groups,
+          (select count(*)::int from (select system_name from broken_requests group by system_name) b) as recently_broken_count,
+          -- The groups of each machine's latest request; not looked for when no request in the window had any.
+          (select coalesce(json_object_agg(system_name, groups), '{}'::json) from (
+             select distinct on (system_name) system_name, groups from broken_requests
+             where exists (select 1 from broken_requests g where g.groups <> '{}'::jsonb)
+             order by system_name, id desc) latest where groups <> '{}'::jsonb) as broken_groups,
           (select coalesce(json_agg(json_build_object('id', id, 'label', group_label, 'value', group_value, 'systems', systems)), '[]'::json)
              from guard_incidents where closed_at is null) as incidents,
           (select coalesce(json_agg(json_build_object('id', id, 'system', system_name, 'source', source, 'reason', reason, 'alertId', alert_id, 'enqueuedAt', enqueued_at, 'notBefore', not_before) order by id), '[]'::json)

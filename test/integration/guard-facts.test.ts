@@ -1,0 +1,69 @@
+// The facts the guard decides from, as the database counts them (db/repositories/guard.ts admissionFacts): a
+// machine in flight through an operator's run, a slot of the guard's, or both is counted once; a machine
+// reported broken several times in the window is counted once, and only intake requests that were not joins
+// count; the groups of a broken machine are those of its latest request; machines in flight are listed with
+// their labels only when a group label is configured. On PGlite and on PostgreSQL.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { createInventory } from '../../db/inventory.js';
+import { createSecretCipher } from '../../secrets/cipher.js';
+import { DEFAULT_GUARD_SETTINGS } from '../../triggers/guard-settings.js';
+import { distroCreate, profileCreate, systemCreate } from '../../inventory/schemas.js';
+import { testDatabases } from '../support/databases.js';
+
+for (const database of testDatabases()) {
+  test(`${database.label}: in-flight and recently broken machines are counted once each`, async () => {
+    const handle = await database.open();
+    try {
+      const inventory = createInventory(handle.db, createSecretCipher(randomBytes(32)), { admissions: handle.admissions });
+      const { guard } = inventory;
+      const actor = { name: 'test' };
+      await inventory.distros.create(distroCreate.parse({ name: 'd', kernel: 'k', initrd: 'i', arch: 'x86_64', breed: 'debian', osVersion: '12' }), actor);
+      await inventory.profiles.create(profileCreate.parse({ name: 'p', distro: 'd' }), actor);
+      const labels: Record<string, Record<string, string>> = { slotted: { rack: 'r3' }, grouped: { rack: 'r1' } };
+      for (const [index, name] of ['operator', 'both', 'slotted', 'repeated', 'grouped', 'regrouped', 'joiner', 'queued', 'idle'].entries()) {
+        const interfaces = [{ mac: `52:54:00:00:00:${index.toString(16).padStart(2, '0')}` }];
+        await inventory.systems.create(systemCreate.parse({ name, profile: 'p', labels: labels[name] ?? {}, interfaces }), actor);
+      }
+      // In flight: an operator's rescue (a run, no slot), an automatic one (a slot and its run), and one
+      // admitted whose run is not open yet (a slot).
+      await inventory.rescues.open({ workflowId: 'rescue-operator', runId: 'r1', system: 'operator', reason: 'by hand', requestedBy: 'alice' });
+      await inventory.rescues.open({ workflowId: 'rescue-both', runId: 'r2', system: 'both', reason: 'alert', requestedBy: 'automation:alertmanager' });
+      await guard.locked(async (tx) => {
+        await guard.takeSlot(tx, { system: 'both', workflowId: 'rescue-both', source: 'alertmanager', groups: {} });
+        await guard.takeSlot(tx, { system: 'slotted', workflowId: 'rescue-slotted', source: 'alertmanager', groups: { rack: 'r3' } });
+        const request = (system: string, groups: Record<string, string>, decision: 'started' | 'joined' | 'deferred', phase: 'intake' | 'queue' = 'intake') =>
+          guard.logDecision(tx, { system, source: 'alertmanager', phase, alertId: null, groups, decision, reason: 'test', workflowId: null });
+        await request('repeated', {}, 'deferred');
+        await request('repeated', {}, 'deferred');
+        await request('grouped', { rack: 'r1' }, 'deferred');
+        // Grouped once, then not: its latest request says which groups it is in now.
+        await request('regrouped', { rack: 'r2' }, 'deferred');
+        await request('regrouped', {}, 'deferred');
+        await request('joiner', {}, 'joined');
+        await request('queued', {}, 'started', 'queue');
+      });
+
+      const facts = await guard.locked((tx) => guard.admissionFacts(tx, ['operator', 'repeated', 'idle'], new Date()));
+      assert.equal(facts.fleet.fleetSize, 9);
+      assert.equal(facts.fleet.inFlight.count, 3, 'operator, both (slot and run) and slotted');
+      assert.deepEqual(facts.fleet.inFlight.grouped, [{ system: 'slotted', labels: { rack: 'r3' } }], 'the default settings group by rack');
+      assert.equal(facts.fleet.recentlyBroken.count, 3, 'repeated, grouped, regrouped: not the join, not the queue decision');
+      assert.deepEqual(facts.fleet.recentlyBroken.grouped, [{ system: 'grouped', groups: { rack: 'r1' } }]);
+      assert.equal(facts.machines.get('operator')!.inFlightWorkflowId, 'rescue-operator');
+      assert.equal(facts.machines.get('repeated')!.recentlyBroken, true);
+      assert.equal(facts.machines.get('idle')!.recentlyBroken, false);
+
+      // With no group label configured, nothing in flight is listed, and the counts stay.
+      await guard.updateSettings({ ...DEFAULT_GUARD_SETTINGS, maxPerGroup: {} }, 'test');
+      const ungrouped = await guard.locked((tx) => guard.admissionFacts(tx, [], new Date()));
+      assert.equal(ungrouped.fleet.inFlight.count, 3);
+      assert.deepEqual(ungrouped.fleet.inFlight.grouped, []);
+      assert.equal(ungrouped.fleet.recentlyBroken.count, 3);
+      assert.deepEqual(ungrouped.fleet.recentlyBroken.grouped, [{ system: 'grouped', groups: { rack: 'r1' } }]);
+    } finally {
+      await handle.drop();
+    }
+  });
+}
