@@ -12,6 +12,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { startLabVm } from '../../lab/vm/qemu.js';
 
 export interface IpxeRomWaits {
@@ -24,9 +25,10 @@ export interface IpxeRomWaits {
 }
 
 export async function measureIpxeRomWaits(memoryMiB: number): Promise<IpxeRomWaits> {
-  let requested: number | undefined;
+  let asked!: (at: number) => void;
+  const requested = new Promise<number>((resolve) => (asked = resolve));
   const server = createServer((_request, response) => {
-    requested ??= performance.now();
+    asked(performance.now());
     // `exit` hands the boot back to the BIOS; the VM is stopped as soon as the request came.
     response.end('#!ipxe\nexit\n');
   });
@@ -41,10 +43,9 @@ export async function measureIpxeRomWaits(memoryMiB: number): Promise<IpxeRomWai
     const configuring = performance.now();
     await vm.waitForSerial(/Configuring \(net0[^\n]*ok/, 60_000);
     const configured = performance.now();
-    const deadline = Date.now() + 30_000;
-    while (requested === undefined && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-    if (requested === undefined) throw new Error('the iPXE ROM did not ask for its script within 30 s of its DHCP');
-    return { toScriptMs: requested - started, promptMs: configuring - prompt, dhcpMs: configured - configuring };
+    const script = await Promise.race([requested, sleep(30_000, undefined, { ref: false })]);
+    if (script === undefined) throw new Error('the iPXE ROM did not ask for its script within 30 s of its DHCP');
+    return { toScriptMs: script - started, promptMs: configuring - prompt, dhcpMs: configured - configuring };
   } finally {
     await vm.stop();
     server.close();
