@@ -86,9 +86,13 @@ export async function startRescueMachine(options: StartRescueMachineOptions): Pr
       throw new Error(`${error instanceof Error ? error.message : String(error)}; serial log:\n${runningVm.serialLog().slice(-3000)}`);
     });
     const bootMs = Date.now() - started;
+    // Keepalives 20 s apart (the session gives up after 3 unanswered, 60 s): a TCG guest whose one emulated CPU
+    // runs update-initramfs on a loaded host leaves them unanswered for more than the default 15 s. Measured with
+    // 7 busy processes beside the zoo's installed-Debian classes on 2 cores: "error: Not connected" at the
+    // class after update-initramfs with the default; both classes repaired with these.
     const session = await openSession({
       host: '127.0.0.1', port: sshHostPort, privateKey: keys.private, hostKey: body.sshHostKey,
-      connectTimeoutMs: 20_000, commandTimeoutMs: options.commandTimeoutMs ?? 300_000,
+      connectTimeoutMs: 20_000, commandTimeoutMs: options.commandTimeoutMs ?? 300_000, keepaliveIntervalMs: 20_000,
     });
     return {
       vm, session, phoneHome: body, bootMs,

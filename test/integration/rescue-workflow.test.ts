@@ -244,6 +244,7 @@ for (const database of testDatabases()) describe(`rescueWorkflow on ${database.l
     const done = await result('web03');
     assert.equal(done.outcome, 'needs-attention');
     assert.match(String(done.status.evidence.approval), /no decision within 2 s/);
+    await web03.machine.caughtUp();
     assert.equal(web03.machine.boots.at(-1), 'disk:os-up');
   });
 
@@ -412,6 +413,7 @@ for (const database of testDatabases()) describe(`rescueWorkflow on ${database.l
     const unverified = await result('blind01');
     assert.equal(unverified.outcome, 'unverified', JSON.stringify(unverified.status, null, 2));
     assert.match(String(unverified.status.evidence.verification), /no IP in the inventory and no label rescued.verify/);
+    await blind.machine.caughtUp();
     assert.equal(blind.machine.boots.at(-1), 'disk:os-up');
     assert.equal(await temporalStatus('blind01'), 'COMPLETED');
     const [run] = await lab.api.inventory.rescues.list({ system: 'blind01' });

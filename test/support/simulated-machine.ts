@@ -25,6 +25,12 @@ export interface SimulatedMachine {
   /** The port the installed OS answers on when healthy (for label rescued.verify=tcp:127.0.0.1:PORT). */
   readonly osPort: number;
   readonly phoneHomes: number;
+  /**
+   * Resolves once the machine has acted on every chassis event its BMC holds now. It watches the BMC every
+   * 150 ms, as a machine boots some time after its power-on, so a workflow can end before the last boot is in
+   * `boots` (a rescue whose outcome waits for no OS, for one).
+   */
+  caughtUp(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -153,6 +159,15 @@ export async function startSimulatedMachine(options: { apiUrl: string; bmc: Chas
     osPort,
     get phoneHomes() {
       return phoneHomes;
+    },
+    async caughtUp() {
+      const held = bmc.readEvents().length;
+      const deadline = Date.now() + 30_000;
+      while (seenEvents < held && !stopped) {
+        if (Date.now() > deadline) throw new Error(`simulated machine ${mac}: still acting on chassis events after 30 s (${seenEvents} of ${held} done)`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      await busy;
     },
     async stop() {
       stopped = true;
