@@ -3,8 +3,8 @@
 import { mkdir } from 'node:fs/promises';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
-import { sql } from 'drizzle-orm';
+import { PgDialect, type PgDatabase, type PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { sql, type SQL } from 'drizzle-orm';
 import * as schema from './schema.js';
 
 export type Schema = typeof schema;
@@ -21,6 +21,27 @@ export function lockedTransactionOn(db: Database): LockedTransaction {
       await tx.execute(sql`select pg_advisory_xact_lock(${lockKey})`);
       return run(tx);
     });
+}
+
+/** The node-postgres pools and connections whose statements may be named (see executeNamed). */
+const namedStatementClients = new WeakSet<object>();
+const dialect = new PgDialect();
+
+/**
+ * Runs `query` as the prepared statement `name`. On PostgreSQL it is parsed once per connection, and planned
+ * once when the server finds its generic plan as good as a fresh one: for the guard's facts, which it runs
+ * while holding its lock, that is a millisecond of the lock's time less per batch. On PGlite it runs as a
+ * plain statement. One name, one text: a query whose text varies (a list of parameters of varying length)
+ * must not be named; pass a list as one array parameter instead.
+ */
+export async function executeNamed<Row extends Record<string, unknown>>(db: Database, name: string, query: SQL): Promise<Row[]> {
+  const client = (db as unknown as { $client?: object }).$client;
+  if (client !== undefined && namedStatementClients.has(client)) {
+    const { sql: text, params } = dialect.sqlToQuery(query);
+    return (await (client as import('pg').Pool).query<Row>({ name, text, values: params })).rows;
+  }
+  const result = await db.execute(query);
+  return (Array.isArray(result) ? result : (result as unknown as { rows: Row[] }).rows) as Row[];
 }
 
 export interface DatabaseHandle {
@@ -86,6 +107,7 @@ async function openPostgres(url: string, timeouts: DatabaseTimeouts): Promise<Da
   pool.on('error', () => undefined);
   pool.on('connect', (client) => client.on('error', () => undefined));
   const db = drizzle(pool, { schema });
+  namedStatementClients.add(pool);
   const admissionPool = new pg.Pool({
     connectionString: url,
     max: 1,
@@ -129,9 +151,16 @@ async function openPostgres(url: string, timeouts: DatabaseTimeouts): Promise<Da
         // its own, so the transaction's next statements see what the lock's last holder committed. No JIT: an
         // admission reads a few rows, but a batch's many names can put its plan's estimate over
         // jit_above_cost, and an LLVM compile (about 50 ms measured here) would then hold the guard's lock.
-        await client.query(`begin; set local jit = off; select pg_advisory_xact_lock(${lockKey})`);
+        // Generic plans for its named statements (executeNamed): the facts statement is then planned once per
+        // connection, not 0.7 ms per batch under the lock, and its parameters (the batch's names, the time) do
+        // not change its best plan. Measured on a storm's tables with 500,000 older decisions and 300,000
+        // released slots besides: 0.8 ms a run with the generic plan, 1.4 ms with PostgreSQL's default choice.
+        await client.query(`begin; set local jit = off; set local plan_cache_mode = force_generic_plan; select pg_advisory_xact_lock(${lockKey})`);
         let tx = overConnection.get(client);
-        if (tx === undefined) overConnection.set(client, (tx = drizzle(client, { schema }) as unknown as Database));
+        if (tx === undefined) {
+          overConnection.set(client, (tx = drizzle(client, { schema }) as unknown as Database));
+          namedStatementClients.add(client);
+        }
         const result = await run(tx);
         await client.query('commit');
         return result;

@@ -3,7 +3,7 @@
 // advisory lock (and, within this process, a mutex), so concurrent deliveries are decided one at a time
 // against the same facts: race-free on PostgreSQL across processes, and on PGlite's single connection.
 import { and, asc, desc, eq, gt, isNull, lte, sql } from 'drizzle-orm';
-import { lockedTransactionOn, type Database, type LockedTransaction } from '../client.js';
+import { executeNamed, lockedTransactionOn, type Database, type LockedTransaction } from '../client.js';
 import { guardDecisions, guardIncidents, guardSettings, maintenanceWindows, rescueQueue, rescueRuns, rescueSlots, systems } from '../schema.js';
 import { notFound } from '../../inventory/errors.js';
 import { recordEvent } from './events.js';
@@ -212,12 +212,13 @@ export function createGuardRepository(db: Database, admissions: LockedTransactio
      */
     async admissionFacts(tx: Database, names: string[], now: Date): Promise<AdmissionFacts> {
       const hourAgo = new Date(now.getTime() - 3_600_000);
-      const requested = names.length === 0 ? sql`select null::text where false` : sql`select unnest(array[${sql.join([...new Set(names)].map((n) => sql`${n}`), sql`, `)}]::text[])`;
+      // The names as one array parameter: the statement's text is the same for every batch, so it is prepared once.
+      const requested = sql`select unnest(${sql.param([...new Set(names)])}::text[])`;
       // The whole fleet's rescues in flight and machines broken lately come as counts; only those with a group
       // label come as rows (a system with a group label; a decision with groups), for per-group caps and
       // correlations: a storm of thousands of rescues costs a batch no more rows than a quiet day. The
       // correlation window is the stored one when it is a number, else the default.
-      const result = await tx.execute(sql`
+      const [row] = await executeNamed<Record<string, unknown>>(tx, 'guard_admission_facts', sql`
         with s as (select settings, paused, paused_by, paused_reason, paused_at from guard_settings where id = 1),
         group_labels as (
           select jsonb_object_keys(case when jsonb_typeof((select settings->'maxPerGroup' from s)) = 'object' then (select settings->'maxPerGroup' from s) else ${JSON.stringify(DEFAULT_GUARD_SETTINGS.maxPerGroup)}::jsonb end) as label
@@ -235,6 +236,12 @@ export function createGuardRepository(db: Database, admissions: LockedTransactio
           select id, system_name, groups from guard_decisions
           where phase = 'intake' and decision <> 'joined' and at > (select at from broken_since)
         ),
+        -- The machines broken lately, counted in one pass (a hash group-by), which also says whether any of
+        -- their requests had groups.
+        broken as (
+          select count(*)::int as machines, coalesce(bool_or(grouped), false) as any_grouped
+          from (select bool_or(groups <> '{}'::jsonb) as grouped from broken_requests group by system_name) m
+        ),
         ready as (select id, system_name, source, reason, alert_id, enqueued_at, not_before from rescue_queue where state = 'waiting' and not_before <= ${now})
         select
           (select row_to_json(s) from s) as settings,
@@ -247,11 +254,11 @@ export function createGuardRepository(db: Database, admissions: LockedTransactio
           (select coalesce(json_object_agg(sy.name, sy.labels), '{}'::json) from systems sy
              where exists (select 1 from group_labels) and sy.name in (select system_name from in_flight) and sy.labels ?| array(select label from group_labels)) as in_flight_labels,
           (select count(*)::int from rescue_slots where admitted_at > ${hourAgo}) as starts_last_hour,
-          (select count(*)::int from (select system_name from broken_requests group by system_name) b) as recently_broken_count,
+          (select machines from broken) as recently_broken_count,
           -- The groups of each machine's latest request; not looked for when no request in the window had any.
           (select coalesce(json_object_agg(system_name, groups), '{}'::json) from (
              select distinct on (system_name) system_name, groups from broken_requests
-             where exists (select 1 from broken_requests g where g.groups <> '{}'::jsonb)
+             where (select any_grouped from broken)
              order by system_name, id desc) latest where groups <> '{}'::jsonb) as broken_groups,
           (select coalesce(json_agg(json_build_object('id', id, 'label', group_label, 'value', group_value, 'systems', systems)), '[]'::json)
              from guard_incidents where closed_at is null) as incidents,
@@ -273,7 +280,7 @@ export function createGuardRepository(db: Database, admissions: LockedTransactio
                'waiting', (select json_build_object('id', q.id, 'enqueuedAt', q.enqueued_at) from rescue_queue q where q.system_name = sy.name and q.state = 'waiting' order by q.id limit 1))), '[]'::json)
              from systems sy where sy.name in (${requested} union select system_name from ready)) as machines
       `);
-      const row = ((result as unknown as { rows: Array<Record<string, unknown>> }).rows)[0]!;
+      if (row === undefined) throw new Error('the admission facts statement returned no row');
       const facts = admissionFactsOf(row as unknown as AdmissionFactsRow, now);
       // Stored settings that are invalid as a whole fall back to the defaults, window included: read again.
       if (facts.fleet.settings.correlationWindowMs !== Number(row.window_ms)) {
