@@ -7,7 +7,9 @@
 // event-loop busy share and CPU time per call say what each path costs when the machine's load makes
 // latencies say more about the scheduler than about the code. No worker runs: starts are measured, not
 // rescues. Last, where the machine's CPU went in each run, by process (bench/support/machine-cpu.ts): on a
-// saturated machine that is what the latencies measure. Target: p99 <= 50 ms at 200/s, and <= 1.3x the bare start.
+// saturated machine that is what the latencies measure; and where a delivery's time went in the API, by stage
+// (lookup, admission, temporal, record), from its histogram rescued_alert_intake_stage_seconds.
+// Target: p99 <= 50 ms at 200/s, and <= 1.3x the bare start.
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { Session } from 'node:inspector/promises';
 import { writeFile } from 'node:fs/promises';
@@ -22,6 +24,41 @@ import { testDatabases } from '../test/support/databases.js';
 import { alertmanagerPayload } from '../test/support/triggers-lab.js';
 import { systemCreate } from '../inventory/schemas.js';
 import { describeMachineCpu, measureMachineCpu, type MachineCpu } from './support/machine-cpu.js';
+import { ALERT_INTAKE_STAGES, ALERT_INTAKE_STAGE_METRIC, metricsRegistry } from '../observability/metrics.js';
+
+/** The API's stage histogram (rescued_alert_intake_stage_seconds) as cumulative bucket counts and sums, by stage. */
+type StageSnapshot = Map<string, { count: number; sum: number; buckets: Map<number, number> }>;
+async function stageSnapshot(): Promise<StageSnapshot> {
+  const snapshot: StageSnapshot = new Map();
+  const metric = metricsRegistry.getSingleMetric(ALERT_INTAKE_STAGE_METRIC);
+  for (const value of (await metric?.get())?.values ?? []) {
+    const name = (value as { metricName?: string }).metricName ?? '';
+    const stage = String(value.labels.stage);
+    const entry = snapshot.get(stage) ?? { count: 0, sum: 0, buckets: new Map<number, number>() };
+    if (name.endsWith('_count')) entry.count = value.value;
+    else if (name.endsWith('_sum')) entry.sum = value.value;
+    else if (value.labels.le !== undefined && value.labels.le !== '+Inf') entry.buckets.set(Number(value.labels.le), value.value);
+    snapshot.set(stage, entry);
+  }
+  return snapshot;
+}
+
+/** Each stage's mean and the bucket bounds of its p50 and p99, over what happened between the two snapshots. */
+function describeStages(before: StageSnapshot, after: StageSnapshot): string[] {
+  return ALERT_INTAKE_STAGES.map((stage) => {
+    const a = after.get(stage);
+    const b = before.get(stage);
+    const count = (a?.count ?? 0) - (b?.count ?? 0);
+    if (a === undefined || count === 0) return `${stage.padEnd(10)} none`;
+    const bound = (p: number) => {
+      for (const [le, cumulative] of [...a.buckets].sort((x, y) => x[0] - y[0])) {
+        if (cumulative - (b?.buckets.get(le) ?? 0) >= p * count) return `<= ${le * 1000} ms`;
+      }
+      return '> 5 s';
+    };
+    return `${stage.padEnd(10)} mean ${((((a.sum - (b?.sum ?? 0)) / count) * 1000).toFixed(1)).padStart(5)} ms   p50 ${bound(0.5).padEnd(10)} p99 ${bound(0.99)}`;
+  });
+}
 
 /** `--name N`: a positive number, or with `zeroAllowed` one that may also be 0. */
 function option(args: string[], name: string, fallback: number, zeroAllowed = false): number {
@@ -160,12 +197,16 @@ export default async function benchWebhooks(args: string[]): Promise<void> {
     const bodies = Array.from({ length: count }, (_, index) => JSON.stringify(alertmanagerPayload([{ labels: { instance: `b${index % machines}:9100` }, fingerprint: `bench${index}` }])));
     let decisions = new Map<string, number>();
     let hooksCpu: MachineCpu | undefined;
+    let stagesBefore: StageSnapshot = new Map();
+    let stagesAfter: StageSnapshot = new Map();
     const hooks = await profiled(profileFile, () =>
       loopMeasured(count, async () => {
         const cpu = measureMachineCpu();
+        stagesBefore = await stageSnapshot();
         let senderPid: number | undefined;
         const sent = await sendAlerts({ url: api.url, token, rate, bodies }, (pid) => (senderPid = pid));
         hooksCpu = cpu({ 'this process (the API)': process.pid, 'sender': senderPid });
+        stagesAfter = await stageSnapshot();
         decisions = new Map(sent.decisions);
         return sent;
       }),
@@ -188,6 +229,8 @@ export default async function benchWebhooks(args: string[]): Promise<void> {
     console.log(`machine load (1 min): ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores`);
     console.log(`CPU during the webhook run: ${describeMachineCpu(hooksCpu!)}`);
     console.log(`CPU during the bare run:    ${describeMachineCpu(bareCpu!)}`);
+    console.log(`where a delivery's time went in the API (${ALERT_INTAKE_STAGE_METRIC}; temporal and record run side by side):`);
+    for (const line of describeStages(stagesBefore, stagesAfter)) console.log(`  ${line}`);
     console.log(`decisions: ${[...decisions].map(([d, n]) => `${d} ${n}`).join(', ')}`);
   } finally {
     await api.close();

@@ -66,6 +66,24 @@ const webhookRequests = new Counter({
   registers,
 });
 
+/**
+ * The stages of an alert delivery (webhook or poller), in order: the lookup of the machines its alerts name;
+ * admission, until the guard's decisions are committed; temporal, from then until Temporal answered the
+ * admitted starts (and the resolved alerts' signals); record, from the commit until the alerts are recorded,
+ * which runs while the starts are on their way.
+ */
+export const ALERT_INTAKE_STAGES = ['lookup', 'admission', 'temporal', 'record'] as const;
+export type AlertIntakeStage = (typeof ALERT_INTAKE_STAGES)[number];
+export const ALERT_INTAKE_STAGE_METRIC = 'rescued_alert_intake_stage_seconds';
+
+const alertIntakeStages = new Histogram({
+  name: ALERT_INTAKE_STAGE_METRIC,
+  help: "Where an alert delivery's time goes, by stage: lookup (the machines its alerts name), admission (until the guard's decisions are committed), temporal (from then until Temporal answered the admitted starts), record (from the commit until the alerts are recorded, beside the starts).",
+  labelNames: ['stage'] as const,
+  buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5, 5],
+  registers,
+});
+
 const guardDecisions = new Counter({
   name: 'rescued_guard_decisions_total',
   help: "The guard's admission decisions for automatic rescues, by source, phase (intake, queue) and decision (started, joined, deferred, refused, dry-run).",
@@ -160,6 +178,10 @@ export function observeTftpRejectedPacket(kind: string): void {
 
 export function observeWebhookRequest(receiver: string, statusCode: number): void {
   webhookRequests.inc({ receiver, code: String(statusCode) });
+}
+
+export function observeAlertIntakeStage(stage: AlertIntakeStage, seconds: number): void {
+  alertIntakeStages.observe({ stage }, seconds);
 }
 
 export function observeGuardDecision(source: string, phase: 'intake' | 'queue', decision: string): void {

@@ -6,6 +6,7 @@ import type { AdmissionDecision, AdmissionSource } from './admission.js';
 import { lookupForms, machineIdentifiers, matchMachine } from './alert-labels.js';
 import type { AlertReceiver, ReceivedAlert } from './alert-payloads.js';
 import type { Guard } from './guard.js';
+import { observeAlertIntakeStage } from '../observability/metrics.js';
 
 export interface AlertIntakeDependencies {
   alerts: AlertRepository;
@@ -107,7 +108,10 @@ export function createAlertIntake(dependencies: AlertIntakeDependencies) {
      * joins the rescues this attempt started).
      */
     async receive(delivery: Delivery): Promise<AlertOutcome[]> {
+      const began = performance.now();
       const machines = await resolveMachines(delivery.alerts);
+      const looked = performance.now();
+      observeAlertIntakeStage('lookup', (looked - began) / 1000);
       const committed: Array<Promise<Decided>> = [];
       const finals: Array<Promise<Decided>> = [];
       for (const [index, alert] of delivery.alerts.entries()) {
@@ -118,8 +122,24 @@ export function createAlertIntake(dependencies: AlertIntakeDependencies) {
         finals.push(decided.final);
         if (resolved) await Promise.all(finals);
       }
-      const recording = Promise.all(committed).then((decided) => record(delivery, decided));
-      const [recorded, decided] = await Promise.all([recording, Promise.all(finals)]);
+      // The stages' times: the decisions committed, then Temporal's answers and the record, side by side.
+      const admitted = delivery.alerts.some((alert, index) => alert.status !== 'resolved' && machines[index]!.system !== null);
+      const committedAll = Promise.all(committed).then((decided) => {
+        const at = performance.now();
+        if (admitted) observeAlertIntakeStage('admission', (at - looked) / 1000);
+        return { decided, at };
+      });
+      const recording = committedAll.then(async ({ decided, at }) => {
+        const rows = await record(delivery, decided);
+        observeAlertIntakeStage('record', (performance.now() - at) / 1000);
+        return rows;
+      });
+      const answered = Promise.all(finals).then(async (decided) => {
+        const { at } = await committedAll;
+        if (admitted) observeAlertIntakeStage('temporal', (performance.now() - at) / 1000);
+        return decided;
+      });
+      const [recorded, decided] = await Promise.all([recording, answered]);
       await Promise.all(
         recorded.map(async (row, index) => {
           const final = decided[index]!;

@@ -99,7 +99,7 @@ describe('metrics', () => {
     const ok = await scrape();
     assert.equal(ok.status, 200);
     assert.match(ok.contentType, /^text\/plain; version=0\.0\.4/);
-    for (const name of ['rescued_rescues_total', 'rescued_bmc_calls_total', 'rescued_tftp_transfers_total', 'rescued_webhook_requests_total', 'rescued_guard_decisions_total', 'rescued_rescues_in_flight', 'rescued_guard_max_in_flight']) {
+    for (const name of ['rescued_rescues_total', 'rescued_bmc_calls_total', 'rescued_tftp_transfers_total', 'rescued_webhook_requests_total', 'rescued_alert_intake_stage_seconds', 'rescued_guard_decisions_total', 'rescued_rescues_in_flight', 'rescued_guard_max_in_flight']) {
       assert.match(ok.text, new RegExp(`^# TYPE ${name} `, 'm'), name);
     }
     assert.equal(parseExposition(ok.text).get(key('rescued_guard_max_in_flight')), 3, 'the default cap, read from the database');
@@ -174,6 +174,11 @@ describe('metrics', () => {
     assert.equal(delta(start, end, 'rescued_guard_decisions_total', { source: 'alertmanager', phase: 'intake', decision: 'joined' }), 1);
     assert.equal(delta(start, end, 'rescued_webhook_requests_total', { receiver: 'alertmanager', code: '200' }), 1);
     assert.equal(delta(start, end, 'rescued_webhook_requests_total', { receiver: 'alertmanager', code: '401' }), 1);
+    // The accepted delivery went through every stage once; the refused one (401) through none.
+    for (const stage of ['lookup', 'admission', 'temporal', 'record']) {
+      assert.equal(delta(start, end, 'rescued_alert_intake_stage_seconds_count', { stage }), 1, stage);
+      assert.ok(delta(start, end, 'rescued_alert_intake_stage_seconds_sum', { stage }) > 0, stage);
+    }
     // bootdev pxe and a power cycle went through ipmitool, each call counted.
     assert.ok(delta(start, end, 'rescued_bmc_calls_total', { driver: 'ipmitool', result: 'ok' }) >= 2);
   });
