@@ -1,6 +1,6 @@
 // The record of every alert received, and the lookups that tie an alert to a machine.
 import { and, desc, eq, inArray, isNull, lt, sql } from 'drizzle-orm';
-import type { Database } from '../client.js';
+import { executeNamed, type Database } from '../client.js';
 import { alerts, interfaces, systems } from '../schema.js';
 import type { MachineKeys } from '../../triggers/alert-labels.js';
 import { coalescedQuery } from '../coalesced-queries.js';
@@ -54,16 +54,15 @@ export function createAlertRepository(db: Database) {
     const values = [...new Set(lookups.flat())];
     const lower = [...new Set(values.map((v) => v.toLowerCase()))];
     // Each key through its own index, then the machines found with all their interfaces: one OR over the
-    // joined tables would read the whole fleet for every delivery.
-    const matched = sql`(select ${systems.id} from ${systems} where ${inArray(systems.name, values)}
-      union select ${interfaces.systemId} from ${interfaces} where ${inArray(sql`lower(${interfaces.hostname})`, lower)}
-      union select ${interfaces.systemId} from ${interfaces} where ${inArray(interfaces.ip, values)}
-      union select ${interfaces.systemId} from ${interfaces} where ${inArray(interfaces.mac, values)})`;
-    const rows = await db
-      .select({ system: systems.name, hostname: interfaces.hostname, ip: interfaces.ip, mac: interfaces.mac })
-      .from(systems)
-      .leftJoin(interfaces, eq(interfaces.systemId, systems.id))
-      .where(sql`${systems.id} in ${matched}`);
+    // joined tables would read the whole fleet for every delivery. The values go as array parameters, so the
+    // statement is prepared once per connection: its planning took four times its 0.05 ms of execution.
+    const rows = await executeNamed<{ system: string; hostname: string | null; ip: string | null; mac: string | null }>(db, 'alerts_machine_keys', sql`
+      select ${systems.name} as system, ${interfaces.hostname} as hostname, ${interfaces.ip} as ip, ${interfaces.mac} as mac
+      from ${systems} left join ${interfaces} on ${interfaces.systemId} = ${systems.id}
+      where ${systems.id} in (select ${systems.id} from ${systems} where ${systems.name} = any(${sql.param(values)}::text[])
+        union select ${interfaces.systemId} from ${interfaces} where lower(${interfaces.hostname}) = any(${sql.param(lower)}::text[])
+        union select ${interfaces.systemId} from ${interfaces} where ${interfaces.ip} = any(${sql.param(values)}::text[])
+        union select ${interfaces.systemId} from ${interfaces} where ${interfaces.mac} = any(${sql.param(values)}::text[]))`);
     const keys: MachineKeys[] = rows.map((r) => ({ system: r.system, hostname: r.hostname ?? null, ip: r.ip ?? null, mac: r.mac ?? null }));
     return lookups.map((lookup) => keys.filter(namedBy(lookup)));
   });
