@@ -337,14 +337,15 @@ export function createGuardRepository(db: Database, admissions: LockedTransactio
 
     /**
      * An admission batch's writes in one statement: the slots it takes and its decisions; their ids in the
-     * order given (a statement numbers the rows it inserts in the order it reads them).
+     * order given (a statement numbers the rows it inserts in the order it reads them). Prepared once per
+     * connection, like the facts: both run while the guard's lock is held.
      */
     async recordAdmissions(
       tx: Database,
       slots: Array<{ system: string; workflowId: string; source: AdmissionSource; groups: Record<string, string> }>,
       entries: Array<{ system: string; source: AdmissionSource; phase: 'intake' | 'queue'; alertId: string | null; groups: Record<string, string>; decision: AdmissionDecisionKind; reason: string; workflowId: string | null }>,
     ): Promise<{ slotIds: number[]; logIds: number[] }> {
-      const result = await tx.execute(sql`
+      const [row] = await executeNamed<{ slot_ids: Array<number | string>; log_ids: Array<number | string> }>(tx, 'guard_record_admissions', sql`
         with slot_rows as (
           select * from rows from (jsonb_to_recordset(${JSON.stringify(slots)}::jsonb) as (system text, "workflowId" text, source text, groups jsonb)) with ordinality as r(system, "workflowId", source, groups, n)
         ),
@@ -364,7 +365,7 @@ export function createGuardRepository(db: Database, admissions: LockedTransactio
         select (select coalesce(json_agg(id order by id), '[]'::json) from new_slots) as slot_ids,
                (select coalesce(json_agg(id order by id), '[]'::json) from new_decisions) as log_ids
       `);
-      const row = (result as unknown as { rows: Array<{ slot_ids: Array<number | string>; log_ids: Array<number | string> }> }).rows[0]!;
+      if (row === undefined) throw new Error('the admission writes statement returned no row');
       return { slotIds: row.slot_ids.map(Number), logIds: row.log_ids.map(Number) };
     },
     async logDecision(tx: Database, entry: { system: string; source: AdmissionSource; phase: 'intake' | 'queue'; alertId: string | null; groups: Record<string, string>; decision: AdmissionDecisionKind; reason: string; workflowId: string | null }): Promise<number> {
