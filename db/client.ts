@@ -40,8 +40,12 @@ export async function executeNamed<Row extends Record<string, unknown>>(db: Data
     const { sql: text, params } = dialect.sqlToQuery(query);
     return (await (client as import('pg').Pool).query<Row>({ name, text, values: params })).rows;
   }
-  const result = await db.execute(query);
-  return (Array.isArray(result) ? result : (result as unknown as { rows: Row[] }).rows) as Row[];
+  return rowsOf<Row>(await db.execute(query));
+}
+
+/** The rows of `db.execute`'s answer: node-postgres and PGlite give a result with `rows`, other drivers an array. */
+export function rowsOf<Row>(result: unknown): Row[] {
+  return (Array.isArray(result) ? result : (result as { rows: Row[] }).rows) as Row[];
 }
 
 export interface DatabaseHandle {

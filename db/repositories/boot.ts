@@ -1,6 +1,6 @@
 // Network boot state: one-time boot overrides (a rescue's config) and the log of files machines fetched.
 import { and, desc, eq, gt, inArray, lt, sql } from 'drizzle-orm';
-import type { Database } from '../client.js';
+import { rowsOf, type Database } from '../client.js';
 import { decodeCursor, pageLimit, pageOf, type Page, type PageRequest } from '../pagination.js';
 import { bootFetches, bootOverrides, interfaces, systems } from '../schema.js';
 import { notFound } from '../../inventory/errors.js';
@@ -119,7 +119,7 @@ export function createBootRepository(db: Database, cipher: SecretCipher) {
         select distinct on (f.system_id) s.name as system, f.at, f.mac, f.client_address, f.protocol, f.file, f.bytes, f.outcome
         from ${bootFetches} f join ${systems} s on s.id = f.system_id
         order by f.system_id, f.id desc`);
-      const list = (Array.isArray(rows) ? rows : (rows as { rows: unknown[] }).rows) as Array<Record<string, unknown>>;
+      const list = rowsOf<Record<string, unknown>>(rows);
       return new Map(
         list.map((r) => [
           String(r.system),
