@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { PgDialect, type PgDatabase, type PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { sql, type SQL } from 'drizzle-orm';
 import * as schema from './schema.js';
+import { executeInAdmission, pipelinedAdmissions } from './admission-connection.js';
 
 export type Schema = typeof schema;
 export type Database = PgDatabase<PgQueryResultHKT, Schema>;
@@ -23,18 +24,22 @@ export function lockedTransactionOn(db: Database): LockedTransaction {
     });
 }
 
-/** The node-postgres pools and connections whose statements may be named (see executeNamed). */
+/** The node-postgres pools whose statements may be named (see executeNamed). */
 const namedStatementClients = new WeakSet<object>();
 const dialect = new PgDialect();
 
 /**
  * Runs `query` as the prepared statement `name`. On PostgreSQL it is parsed once per connection, and planned
  * once when the server finds its generic plan as good as a fresh one: for the guard's facts, which it runs
- * while holding its lock, that is a millisecond of the lock's time less per batch. On PGlite it runs as a
- * plain statement. One name, one text: a query whose text varies (a list of parameters of varying length)
- * must not be named; pass a list as one array parameter instead.
+ * while holding its lock, that is a millisecond of the lock's time less per batch. Inside an admission on
+ * PostgreSQL (db/admission-connection.ts) it goes out with what must precede it, and `last` (the
+ * transaction's last statement: nothing may follow it) commits in the same round trip. On PGlite it runs as
+ * a plain statement, and the transaction commits when it ends. One name, one text: a query whose text varies
+ * (a list of parameters of varying length) must not be named; pass a list as one array parameter instead.
  */
-export async function executeNamed<Row extends Record<string, unknown>>(db: Database, name: string, query: SQL): Promise<Row[]> {
+export async function executeNamed<Row extends Record<string, unknown>>(db: Database, name: string, query: SQL, options: { last?: boolean } = {}): Promise<Row[]> {
+  const inAdmission = await executeInAdmission<Row>(db, name, query, options.last ?? false);
+  if (inAdmission !== undefined) return inAdmission;
   const client = (db as unknown as { $client?: object }).$client;
   if (client !== undefined && namedStatementClients.has(client)) {
     const { sql: text, params } = dialect.sqlToQuery(query);
@@ -53,8 +58,8 @@ export interface DatabaseHandle {
   /**
    * Where the guard's admissions run: on PostgreSQL a connection of their own (they are one at a time in a
    * process anyway), so that an admission, which holds the guard's lock, never waits for the pool behind the
-   * requests that are waiting for it, and whose BEGIN and lock go in one round trip; on PGlite, its one
-   * connection.
+   * requests that are waiting for it, and whose BEGIN and lock go out with its first statement and whose
+   * COMMIT with its last (db/admission-connection.ts); on PGlite, its one connection.
    */
   admissions: LockedTransaction;
   kind: 'postgres' | 'pglite';
@@ -142,42 +147,9 @@ async function openPostgres(url: string, timeouts: DatabaseTimeouts): Promise<Da
     await client.query('reset statement_timeout').catch(() => undefined);
     client.release();
   }
-  /** drizzle over each of the admission pool's connections (one, as long as it lives), built once. */
-  const overConnection = new WeakMap<import('pg').PoolClient, Database>();
   return {
     db: db as unknown as Database,
-    async admissions(lockKey, run) {
-      if (!Number.isSafeInteger(lockKey)) throw new Error(`an advisory lock key is an integer, not ${lockKey}`);
-      const client = await admissionPool.connect();
-      let unusable: Error | undefined;
-      try {
-        // One simple query (no parameters): BEGIN and the lock in one round trip. The lock is a statement of
-        // its own, so the transaction's next statements see what the lock's last holder committed. No JIT: an
-        // admission reads a few rows, but a batch's many names can put its plan's estimate over
-        // jit_above_cost, and an LLVM compile (about 50 ms measured here) would then hold the guard's lock.
-        // Generic plans for its named statements (executeNamed): the facts statement is then planned once per
-        // connection, not 0.7 ms per batch under the lock, and its parameters (the batch's names, the time) do
-        // not change its best plan. Measured on a storm's tables with 500,000 older decisions and 300,000
-        // released slots besides: 0.8 ms a run with the generic plan, 1.4 ms with PostgreSQL's default choice.
-        await client.query(`begin; set local jit = off; set local plan_cache_mode = force_generic_plan; select pg_advisory_xact_lock(${lockKey})`);
-        let tx = overConnection.get(client);
-        if (tx === undefined) {
-          overConnection.set(client, (tx = drizzle(client, { schema }) as unknown as Database));
-          namedStatementClients.add(client);
-        }
-        const result = await run(tx);
-        await client.query('commit');
-        return result;
-      } catch (error) {
-        await client.query('rollback').catch((rollbackError: Error) => {
-          unusable = rollbackError;
-        });
-        throw error;
-      } finally {
-        // A connection that could not even roll back is not given to the next admission.
-        client.release(unusable);
-      }
-    },
+    admissions: pipelinedAdmissions(admissionPool, (queryable) => drizzle(queryable as import('pg').PoolClient, { schema }) as unknown as Database),
     kind: 'postgres',
     location: describeDatabaseUrl(url),
     async ping() {

@@ -155,7 +155,8 @@ export function createGuard(options: GuardOptions): Guard {
       const workflowId = planned.decision === 'started' ? rescueWorkflowId(request.system) : planned.workflowId;
       decided.push({ planned, workflowId, groups: groupsOf(fleet.settings, machine?.labels ?? {}) });
     }
-    // The batch's writes: the rare effects one by one, the slots and the decisions together in one statement.
+    // The batch's writes: the rare effects one by one, the slots and the decisions together in one statement,
+    // the transaction's last (it commits in its round trip where the database allows).
     const slots: Array<{ index: number; slot: Parameters<GuardRepository['recordAdmissions']>[1][number] }> = [];
     for (const [index, request] of requests.entries()) {
       const { planned, workflowId } = decided[index]!;

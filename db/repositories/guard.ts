@@ -338,7 +338,8 @@ export function createGuardRepository(db: Database, admissions: LockedTransactio
     /**
      * An admission batch's writes in one statement: the slots it takes and its decisions; their ids in the
      * order given (a statement numbers the rows it inserts in the order it reads them). Prepared once per
-     * connection, like the facts: both run while the guard's lock is held.
+     * connection, like the facts: both run while the guard's lock is held. The admission's last statement:
+     * where the database allows, it commits the transaction in its round trip, and nothing may follow it.
      */
     async recordAdmissions(
       tx: Database,
@@ -364,7 +365,7 @@ export function createGuardRepository(db: Database, admissions: LockedTransactio
         )
         select (select coalesce(json_agg(id order by id), '[]'::json) from new_slots) as slot_ids,
                (select coalesce(json_agg(id order by id), '[]'::json) from new_decisions) as log_ids
-      `);
+      `, { last: true });
       if (row === undefined) throw new Error('the admission writes statement returned no row');
       return { slotIds: row.slot_ids.map(Number), logIds: row.log_ids.map(Number) };
     },
