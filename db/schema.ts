@@ -471,6 +471,23 @@ export const guardDecisions = pgTable(
   (table) => [index('guard_decisions_at_idx').on(table.at), index('guard_decisions_system_idx').on(table.systemName, table.at)],
 );
 
+/**
+ * Each machine's latest intake request that was not a join: what the guard counts as a machine broken lately,
+ * within its correlation window. Kept by a trigger on guard_decisions (migration 0005), whoever writes there,
+ * so the admission facts count a storm's broken machines through an index instead of grouping its decisions.
+ */
+export const guardBrokenMachines = pgTable(
+  'guard_broken_machines',
+  {
+    systemName: text('system_name').primaryKey(),
+    /** When that request was decided. */
+    at: timestamp('at', { withTimezone: true }).notNull(),
+    /** Its groups ({"rack": "r1"}). */
+    groups: jsonb('groups').$type<Record<string, string>>().notNull(),
+  },
+  (table) => [index('guard_broken_machines_at_idx').on(table.at), index('guard_broken_machines_grouped_at_idx').on(table.at).where(sql`groups <> '{}'::jsonb`)],
+);
+
 /** Deferred automatic rescues, started in arrival order (id) when the guard has room. */
 export const rescueQueue = pgTable(
   'rescue_queue',

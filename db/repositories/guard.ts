@@ -4,7 +4,7 @@
 // against the same facts: race-free on PostgreSQL across processes, and on PGlite's single connection.
 import { and, asc, desc, eq, gt, isNull, lte, sql } from 'drizzle-orm';
 import { executeNamed, lockedTransactionOn, type Database, type LockedTransaction } from '../client.js';
-import { guardDecisions, guardIncidents, guardSettings, maintenanceWindows, rescueQueue, rescueRuns, rescueSlots, systems } from '../schema.js';
+import { guardBrokenMachines, guardDecisions, guardIncidents, guardSettings, maintenanceWindows, rescueQueue, rescueRuns, rescueSlots, systems } from '../schema.js';
 import { notFound } from '../../inventory/errors.js';
 import { recordEvent } from './events.js';
 import { DEFAULT_GUARD_SETTINGS, effectiveGuardSettings, type GuardPause, type GuardSettings } from '../../triggers/guard-settings.js';
@@ -192,10 +192,9 @@ export function createGuardRepository(db: Database, admissions: LockedTransactio
   /** Machines reported broken (the latest firing request of each) within the window, with their groups. */
   async function recentlyBroken(tx: Database, now: Date, windowMs: number): Promise<Array<{ system: string; groups: Record<string, string> }>> {
     return tx
-      .selectDistinctOn([guardDecisions.systemName], { system: guardDecisions.systemName, groups: guardDecisions.groups })
-      .from(guardDecisions)
-      .where(and(eq(guardDecisions.phase, 'intake'), gt(guardDecisions.at, new Date(now.getTime() - windowMs)), sql`${guardDecisions.decision} <> 'joined'`))
-      .orderBy(guardDecisions.systemName, desc(guardDecisions.id));
+      .select({ system: guardBrokenMachines.systemName, groups: guardBrokenMachines.groups })
+      .from(guardBrokenMachines)
+      .where(gt(guardBrokenMachines.at, new Date(now.getTime() - windowMs)));
   }
 
   return {
@@ -231,35 +230,30 @@ export function createGuardRepository(db: Database, admissions: LockedTransactio
           union
           select system_name from rescue_runs where finished_at is null
         ),
+        -- The open slots and those admitted in the last hour, in one pass over the slots (two index scans when
+        -- most slots are old and released, as on a fleet's usual day; one scan in a storm).
+        slot_counts as (
+          select count(*) filter (where released_at is null)::int as open, count(*) filter (where admitted_at > ${hourAgo})::int as last_hour
+          from rescue_slots where released_at is null or admitted_at > ${hourAgo}
+        ),
         broken_since as (select ${now}::timestamptz - make_interval(secs => (select ms from window_ms) / 1000.0) as at),
-        broken_requests as (
-          select id, system_name, groups from guard_decisions
-          where phase = 'intake' and decision <> 'joined' and at > (select at from broken_since)
-        ),
-        -- The machines broken lately, counted in one pass (a hash group-by), which also says whether any of
-        -- their requests had groups.
-        broken as (
-          select count(*)::int as machines, coalesce(bool_or(grouped), false) as any_grouped
-          from (select bool_or(groups <> '{}'::jsonb) as grouped from broken_requests group by system_name) m
-        ),
         ready as (select id, system_name, source, reason, alert_id, enqueued_at, not_before from rescue_queue where state = 'waiting' and not_before <= ${now})
         select
           (select row_to_json(s) from s) as settings,
           (select ms from window_ms)::float8 as window_ms,
           (select count(*)::int from systems) as fleet_size,
           -- A machine has at most one open slot and one open run (unique indexes): the union, counted without it.
-          (select count(*)::int from rescue_slots where released_at is null)
+          (select open from slot_counts)
             + (select count(*)::int from rescue_runs r where r.finished_at is null
                  and not exists (select 1 from rescue_slots k where k.system_name = r.system_name and k.released_at is null)) as in_flight_count,
           (select coalesce(json_object_agg(sy.name, sy.labels), '{}'::json) from systems sy
              where exists (select 1 from group_labels) and sy.name in (select system_name from in_flight) and sy.labels ?| array(select label from group_labels)) as in_flight_labels,
-          (select count(*)::int from rescue_slots where admitted_at > ${hourAgo}) as starts_last_hour,
-          (select machines from broken) as recently_broken_count,
-          -- The groups of each machine's latest request; not looked for when no request in the window had any.
-          (select coalesce(json_object_agg(system_name, groups), '{}'::json) from (
-             select distinct on (system_name) system_name, groups from broken_requests
-             where (select any_grouped from broken)
-             order by system_name, id desc) latest where groups <> '{}'::jsonb) as broken_groups,
+          (select last_hour from slot_counts) as starts_last_hour,
+          -- The machines broken lately, each counted once (guard_broken_machines holds each one's latest request),
+          -- and the groups of those that have any: through indexes on their time, not over a storm's decisions.
+          (select count(*)::int from guard_broken_machines where at > (select at from broken_since)) as recently_broken_count,
+          (select coalesce(json_object_agg(system_name, groups), '{}'::json) from guard_broken_machines
+             where at > (select at from broken_since) and groups <> '{}'::jsonb) as broken_groups,
           (select coalesce(json_agg(json_build_object('id', id, 'label', group_label, 'value', group_value, 'systems', systems)), '[]'::json)
              from guard_incidents where closed_at is null) as incidents,
           (select coalesce(json_agg(json_build_object('id', id, 'system', system_name, 'source', source, 'reason', reason, 'alertId', alert_id, 'enqueuedAt', enqueued_at, 'notBefore', not_before) order by id), '[]'::json)
@@ -275,8 +269,7 @@ export function createGuardRepository(db: Database, admissions: LockedTransactio
                'failures', (select count(*) from rescue_runs r where r.system_name = sy.name and r.finished_at is not null
                             and r.id > coalesce((select max(id) from rescue_runs k where k.system_name = sy.name and k.finished_at is not null
                                                  and not (left(k.requested_by, ${AUTOMATIC_REQUESTER_PREFIX.length}) = ${AUTOMATIC_REQUESTER_PREFIX} and k.outcome in ('failed', 'needs-attention'))), 0)),
-               'recentlyBroken', exists(select 1 from guard_decisions d where d.system_name = sy.name and d.at > (select at from broken_since)
-                                        and d.phase = 'intake' and d.decision <> 'joined'),
+               'recentlyBroken', exists(select 1 from guard_broken_machines b where b.system_name = sy.name and b.at > (select at from broken_since)),
                'waiting', (select json_build_object('id', q.id, 'enqueuedAt', q.enqueued_at) from rescue_queue q where q.system_name = sy.name and q.state = 'waiting' order by q.id limit 1))), '[]'::json)
              from systems sy where sy.name in (${requested} union select system_name from ready)) as machines
       `);

@@ -1,7 +1,8 @@
 // The facts the guard decides from, as the database counts them (db/repositories/guard.ts admissionFacts): a
 // machine in flight through an operator's run, a slot of the guard's, or both is counted once; a machine
 // reported broken several times in the window is counted once, and only intake requests that were not joins
-// count; the groups of a broken machine are those of its latest request; machines in flight are listed with
+// count, nor one amended into a join; the groups of a broken machine are those of its latest request (the
+// database keeps each machine's latest, db/migrations/0005); machines in flight are listed with
 // their labels only when a group label is configured. On PGlite and on PostgreSQL.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -54,6 +55,22 @@ for (const database of testDatabases()) {
       assert.equal(facts.machines.get('operator')!.inFlightWorkflowId, 'rescue-operator');
       assert.equal(facts.machines.get('repeated')!.recentlyBroken, true);
       assert.equal(facts.machines.get('idle')!.recentlyBroken, false);
+
+      // An intake request amended into a join (it met a rescue already running) no longer counts: a machine with
+      // no other request is not broken; one with an earlier request is, with that request's groups.
+      const [idleRequest, groupedRequest] = await guard.locked(async (tx) => [
+        await guard.logDecision(tx, { system: 'idle', source: 'alertmanager', phase: 'intake', alertId: null, groups: {}, decision: 'started', reason: 'test', workflowId: 'rescue-idle' }),
+        await guard.logDecision(tx, { system: 'grouped', source: 'alertmanager', phase: 'intake', alertId: null, groups: { rack: 'r9' }, decision: 'started', reason: 'test', workflowId: 'rescue-grouped' }),
+      ]);
+      const before = await guard.locked((tx) => guard.admissionFacts(tx, ['idle'], new Date()));
+      assert.equal(before.fleet.recentlyBroken.count, 4, 'idle is broken now');
+      assert.deepEqual(before.fleet.recentlyBroken.grouped, [{ system: 'grouped', groups: { rack: 'r9' } }], 'its latest request says which groups it is in');
+      assert.equal(before.machines.get('idle')!.recentlyBroken, true);
+      for (const id of [idleRequest, groupedRequest]) await guard.amendDecision(id, { decision: 'joined', reason: 'a rescue was already running', workflowId: 'rescue-x' });
+      const amended = await guard.locked((tx) => guard.admissionFacts(tx, ['idle'], new Date()));
+      assert.equal(amended.fleet.recentlyBroken.count, 3);
+      assert.deepEqual(amended.fleet.recentlyBroken.grouped, [{ system: 'grouped', groups: { rack: 'r1' } }]);
+      assert.equal(amended.machines.get('idle')!.recentlyBroken, false);
 
       // With no group label configured, nothing in flight is listed, and the counts stay.
       await guard.updateSettings({ ...DEFAULT_GUARD_SETTINGS, maxPerGroup: {} }, 'test');
