@@ -3,7 +3,9 @@
 // (receiver, guard admission under its database lock, rescue start) on the real Temporal dev server; figures
 // are accepted/s and the latency from request to workflow started (the reply comes once Temporal took the
 // start). Next to it, in the same run, a bare `client.workflow.start` loop at the same rate: the baseline, and
-// the ratio. The deliveries come from a process of their own (as Alertmanager's would); the API process's
+// the ratio; then the same deliveries in dry run over machines of their own (the guard decides and everything
+// is recorded, nothing goes to Temporal): the path's own cost, without the start and the Temporal server's
+// load on the machine. The deliveries come from a process of their own (as Alertmanager's would); the API process's
 // event-loop busy share and CPU time per call say what each path costs when the machine's load makes
 // latencies say more about the scheduler than about the code. No worker runs: starts are measured, not
 // rescues. Last, where the machine's CPU went in each run, by process (bench/support/machine-cpu.ts): on a
@@ -165,7 +167,7 @@ export default async function benchWebhooks(args: string[]): Promise<void> {
     await api.request('POST', '/api/v1/distros', { body: { name: 'bench', kernel: 'k', initrd: 'i', arch: 'x86_64', breed: 'debian', osVersion: '12' } });
     await api.request('POST', '/api/v1/profiles', { body: { name: 'bench', distro: 'bench' } });
     const warmCount = Math.round(rate * warmupSeconds);
-    console.log(`setting up ${machines} machines and ${warmCount} to warm up on (database: ${database.label}, Temporal dev server, no worker)...`);
+    console.log(`setting up ${machines} machines, as many for the dry run and ${warmCount} to warm up on (database: ${database.label}, Temporal dev server, no worker)...`);
     const createMachines = async (prefix: string, total: number, macByte: number) => {
       for (let start = 0; start < total; start += 50) {
         await Promise.all(
@@ -181,6 +183,7 @@ export default async function benchWebhooks(args: string[]): Promise<void> {
     };
     await createMachines('b', machines, 2);
     await createMachines('w', warmCount, 3);
+    await createMachines('d', machines, 4);
     const token = (await api.request('POST', '/api/v1/tokens', { body: { name: 'bench', role: 'webhook' } })).body.token as string;
     // Caps out of the way: this measures the path, not the policy.
     const settings = await api.request('PATCH', '/api/v1/automation/settings', { body: { maxInFlight: 100_000, maxPerGroup: {}, brakeShare: 1, correlationHoldMs: 0, cooldownMs: 0, maxCyclesPerHour: 100_000 } });
@@ -218,20 +221,38 @@ export default async function benchWebhooks(args: string[]): Promise<void> {
       bareCpu = cpu({ 'this process (the bare loop)': process.pid });
       return run;
     });
+    // Last, the same deliveries in dry run over machines of their own: the guard decides and everything is
+    // recorded, but nothing goes to Temporal. What the path costs without the start, and without the Temporal
+    // server's load on the machine.
+    const dry = await api.request('PATCH', '/api/v1/automation/settings', { body: { dryRun: true } });
+    if (dry.status !== 200) throw new Error(`bench webhooks: dry run was refused: ${JSON.stringify(dry.body)}`);
+    const dryBodies = Array.from({ length: count }, (_, index) => JSON.stringify(alertmanagerPayload([{ labels: { instance: `d${index % machines}:9100` }, fingerprint: `dry${index}` }])));
+    let dryCpu: MachineCpu | undefined;
+    let dryDecisions = new Map<string, number>();
+    const dryRun = await loopMeasured(count, async () => {
+      const cpu = measureMachineCpu();
+      let senderPid: number | undefined;
+      const sent = await sendAlerts({ url: api.url, token, rate, bodies: dryBodies }, (pid) => (senderPid = pid));
+      dryCpu = cpu({ 'this process (the API)': process.pid, 'sender': senderPid });
+      dryDecisions = new Map(sent.decisions);
+      return sent;
+    });
     const row = (name: string, run: Run) =>
-      `${name.padEnd(34)} ${(run.accepted / run.elapsedS).toFixed(0).padStart(10)} ${percentile(run.latencies, 50).toFixed(1).padStart(9)} ${percentile(run.latencies, 99).toFixed(1).padStart(9)} ${run.latencies.at(-1)!.toFixed(1).padStart(9)} ${`${Math.round(run.busy * 100)}%`.padStart(9)} ${run.cpuMsPerCall.toFixed(2).padStart(11)}`;
+      `${name.padEnd(36)} ${(run.accepted / run.elapsedS).toFixed(0).padStart(10)} ${percentile(run.latencies, 50).toFixed(1).padStart(9)} ${percentile(run.latencies, 99).toFixed(1).padStart(9)} ${run.latencies.at(-1)!.toFixed(1).padStart(9)} ${`${Math.round(run.busy * 100)}%`.padStart(9)} ${run.cpuMsPerCall.toFixed(2).padStart(11)}`;
     console.log(`\n${count} alerts at ${rate}/s for ${seconds} s over ${machines} machines (each alert ${machines >= count ? 'starts a rescue' : 'starts or joins a rescue'})`);
-    console.log(`${'path'.padEnd(34)} ${'accepted/s'.padStart(10)} ${'p50 ms'.padStart(9)} ${'p99 ms'.padStart(9)} ${'max ms'.padStart(9)} ${'loop busy'.padStart(9)} ${'CPU ms/call'.padStart(11)}`);
+    console.log(`${'path'.padEnd(36)} ${'accepted/s'.padStart(10)} ${'p50 ms'.padStart(9)} ${'p99 ms'.padStart(9)} ${'max ms'.padStart(9)} ${'loop busy'.padStart(9)} ${'CPU ms/call'.padStart(11)}`);
     console.log(row('webhook -> guard -> workflow start', hooks));
     console.log(row('bare client.workflow.start', bare));
+    console.log(row('webhook -> guard, dry run (no start)', dryRun));
     const ratio = percentile(hooks.latencies, 99) / percentile(bare.latencies, 99);
     console.log(`p99 ratio webhook/bare: ${ratio.toFixed(2)}x   (target: p99 <= 50 ms at 200/s and <= 1.3x bare)`);
     console.log(`machine load (1 min): ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores`);
     console.log(`CPU during the webhook run: ${describeMachineCpu(hooksCpu!)}`);
     console.log(`CPU during the bare run:    ${describeMachineCpu(bareCpu!)}`);
+    console.log(`CPU during the dry run:     ${describeMachineCpu(dryCpu!)}`);
     console.log(`where a delivery's time went in the API (${ALERT_INTAKE_STAGE_METRIC}; temporal and record run side by side):`);
     for (const line of describeStages(stagesBefore, stagesAfter)) console.log(`  ${line}`);
-    console.log(`decisions: ${[...decisions].map(([d, n]) => `${d} ${n}`).join(', ')}`);
+    console.log(`decisions: ${[...decisions].map(([d, n]) => `${d} ${n}`).join(', ')}; in the dry run: ${[...dryDecisions].map(([d, n]) => `${d} ${n}`).join(', ')}`);
   } finally {
     await api.close();
     await env.teardown();
