@@ -2,7 +2,8 @@
 // (default 100,000) in PostgreSQL (DATABASE_URL; a dedicated database is created for the run and dropped
 // after). Measured one after another, M random MACs each (default 5,000): the lookup itself
 // (inventory.systems.findByMac), what the boot routes call (netboot.targetForMac: the lookup, the system
-// assembled, its boot override), and the HTTP route a machine calls (GET /boot/ipxe/<mac>). Baseline in
+// assembled, its boot override), a webhook delivery's machine lookup by name (alerts.machineKeys), and the
+// HTTP route a machine calls (GET /boot/ipxe/<mac>). Baseline in
 // the same run: one `select 1` round trip to the same server. Target: lookup p99 <= 2 ms.
 import { performance } from 'node:perf_hooks';
 import { cpus, loadavg } from 'node:os';
@@ -87,6 +88,14 @@ export default async function benchMacLookup(args: string[]): Promise<void> {
     await measure('the lookup query alone (interfaces.mac index)', lookups, count, (mac) => api.db.execute(sql`select s.id from interfaces i join systems s on s.id = i.system_id where i.mac = ${mac} limit 1`));
     const lookup = await measure('systems.findByMac (the lookup)', lookups, count, (mac) => api.inventory.systems.findByMac(mac));
     await measure('netboot.targetForMac (what the routes call)', lookups, count, (mac) => api.netboot.service.targetForMac(mac));
+    // A webhook delivery's machine lookup (an Alertmanager `instance` label: the host, and host:port), over the
+    // same fleet: each label value through its own index, planned once per connection (a generic plan).
+    const keys = await api.inventory.alerts.machineKeys(['m4242', 'm4242:9100']);
+    if (keys[0]?.system !== 'm4242') throw new Error(`the alert lookup found ${JSON.stringify(keys)} for m4242`);
+    await measure('alerts.machineKeys (a webhook delivery)', lookups, count, (mac) => {
+      const name = `m${parseInt(mac.slice(9).replaceAll(':', ''), 16)}`;
+      return api.inventory.alerts.machineKeys([name, `${name}:9100`]);
+    });
     await measure('GET /boot/ipxe/<mac> over HTTP', Math.min(lookups, 2000), count, async (mac) => {
       const response = await fetch(`${api.url}/boot/ipxe/${mac}`);
       await response.text();

@@ -26,6 +26,8 @@ export function lockedTransactionOn(db: Database): LockedTransaction {
 
 /** The node-postgres pools whose statements may be named (see executeNamed). */
 const namedStatementClients = new WeakSet<object>();
+/** Beside each of those pools, the one whose sessions plan every named statement once (see executeNamed). */
+const genericPlanPools = new WeakMap<object, import('pg').Pool>();
 const dialect = new PgDialect();
 
 /**
@@ -33,17 +35,21 @@ const dialect = new PgDialect();
  * once when the server finds its generic plan as good as a fresh one: for the guard's facts, which it runs
  * while holding its lock, that is a millisecond of the lock's time less per batch. Inside an admission on
  * PostgreSQL (db/admission-connection.ts) it goes out with what must precede it, and `last` (the
- * transaction's last statement: nothing may follow it) commits in the same round trip. On PGlite it runs as
- * a plain statement, and the transaction commits when it ends. One name, one text: a query whose text varies
- * (a list of parameters of varying length) must not be named; pass a list as one array parameter instead.
+ * transaction's last statement: nothing may follow it) commits in the same round trip. `genericPlan`: on
+ * the pool, it runs on a connection of a small pool of its own whose sessions plan every named statement once
+ * (plan_cache_mode = force_generic_plan), for a statement whose best plan does not depend on its values but
+ * which PostgreSQL would plan afresh for every call (admissions plan theirs once anyway). On PGlite it runs
+ * as a plain statement, and the transaction commits when it ends. One name, one text: a query whose text
+ * varies (a list of parameters of varying length) must not be named; pass a list as one array parameter.
  */
-export async function executeNamed<Row extends Record<string, unknown>>(db: Database, name: string, query: SQL, options: { last?: boolean } = {}): Promise<Row[]> {
+export async function executeNamed<Row extends Record<string, unknown>>(db: Database, name: string, query: SQL, options: { last?: boolean; genericPlan?: boolean } = {}): Promise<Row[]> {
   const inAdmission = await executeInAdmission<Row>(db, name, query, options.last ?? false);
   if (inAdmission !== undefined) return inAdmission;
   const client = (db as unknown as { $client?: object }).$client;
   if (client !== undefined && namedStatementClients.has(client)) {
     const { sql: text, params } = dialect.sqlToQuery(query);
-    return (await (client as import('pg').Pool).query<Row>({ name, text, values: params })).rows;
+    const pool = (options.genericPlan ? genericPlanPools.get(client) : undefined) ?? (client as import('pg').Pool);
+    return (await pool.query<Row>({ name, text, values: params })).rows;
   }
   return rowsOf<Row>(await db.execute(query));
 }
@@ -104,34 +110,35 @@ async function openPostgres(url: string, timeouts: DatabaseTimeouts): Promise<Da
   const { default: pg } = await import('pg');
   const { drizzle } = await import('drizzle-orm/node-postgres');
   const { migrate } = await import('drizzle-orm/node-postgres/migrator');
-  const pool = new pg.Pool({
-    connectionString: url,
-    max: 10,
-    connectionTimeoutMillis: timeouts.connectMs,
-    statement_timeout: timeouts.statementMs,
-    idle_in_transaction_session_timeout: timeouts.idleInTransactionMs,
-  });
-  // An idle client that loses its server must not take the process down; nor must a checked-out one whose
-  // session the server ends (idle_in_transaction_session_timeout): its pending query fails on its own.
-  pool.on('error', () => undefined);
-  pool.on('connect', (client) => client.on('error', () => undefined));
+  /** `session`: a statement every new connection runs before it serves any other. */
+  const newPool = (settings: { max: number; session?: string }) => {
+    const { session } = settings;
+    const created = new pg.Pool({
+      connectionString: url,
+      max: settings.max,
+      ...(session === undefined ? {} : { onConnect: async (client: import('pg').ClientBase) => void (await client.query(session)) }),
+      connectionTimeoutMillis: timeouts.connectMs,
+      statement_timeout: timeouts.statementMs,
+      idle_in_transaction_session_timeout: timeouts.idleInTransactionMs,
+    });
+    // An idle client that loses its server must not take the process down; nor must a checked-out one whose
+    // session the server ends (idle_in_transaction_session_timeout): its pending query fails on its own.
+    created.on('error', () => undefined);
+    created.on('connect', (client) => client.on('error', () => undefined));
+    return created;
+  };
+  const pool = newPool({ max: 10 });
   const db = drizzle(pool, { schema });
   namedStatementClients.add(pool);
-  const admissionPool = new pg.Pool({
-    connectionString: url,
-    max: 1,
-    connectionTimeoutMillis: timeouts.connectMs,
-    statement_timeout: timeouts.statementMs,
-    idle_in_transaction_session_timeout: timeouts.idleInTransactionMs,
-  });
-  admissionPool.on('error', () => undefined);
-  admissionPool.on('connect', (client) => client.on('error', () => undefined));
+  const admissionPool = newPool({ max: 1 });
+  // Two connections: its statements are coalesced (db/coalesced-queries.ts), so one runs at a time.
+  const genericPlanPool = newPool({ max: 2, session: 'set plan_cache_mode = force_generic_plan' });
+  genericPlanPools.set(pool, genericPlanPool);
   let client: import('pg').PoolClient;
   try {
     client = await pool.connect();
   } catch (error) {
-    await pool.end().catch(() => undefined);
-    await admissionPool.end().catch(() => undefined);
+    await Promise.all([pool, admissionPool, genericPlanPool].map((p) => p.end().catch(() => undefined)));
     throw new Error(`PostgreSQL at ${describeDatabaseUrl(url)} did not accept a connection within ${timeouts.connectMs} ms: ${(error as Error).message}`, { cause: error });
   }
   try {
@@ -156,7 +163,7 @@ async function openPostgres(url: string, timeouts: DatabaseTimeouts): Promise<Da
       await db.execute(sql`select 1`);
     },
     async close() {
-      await Promise.all([pool.end(), admissionPool.end()]);
+      await Promise.all([pool.end(), admissionPool.end(), genericPlanPool.end()]);
     },
   };
 }
