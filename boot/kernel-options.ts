@@ -3,10 +3,14 @@
 
 export type KernelOptions = Map<string, string | null>;
 
-/** "console=ttyS0 quiet ip=dhcp" → ordered key → value (null for flags). Quotes keep spaces inside values. */
+/**
+ * "console=ttyS0 quiet ip=dhcp" → ordered key → value (null for flags). Quotes keep spaces inside values; a
+ * quote left open runs to the end of the line, as in the kernel's own parser (next_arg), so that no character
+ * is dropped and no word is split off: `h"#a` stays one word, never a word `#a` that iPXE reads as a comment.
+ */
 export function parseKernelOptions(line: string): KernelOptions {
   const options: KernelOptions = new Map();
-  const tokens = line.match(/(?:[^\s"]+|"[^"]*")+/g) ?? [];
+  const tokens = line.match(/(?:[^\s"]+|"[^"]*(?:"|$))+/g) ?? [];
   for (const token of tokens) {
     const at = token.indexOf('=');
     if (at < 0) options.set(token, null);

@@ -110,7 +110,8 @@ test('hostile kernel options: refused naming the field, or stored literally and 
     assert.equal(reply.status, 400, value);
     assert.equal(reply.body.field, 'kernelOptions');
   }
-  for (const value of ['ds=nocloud-net;s=http://x/', 'x=$(reboot) y=`id`']) {
+  // Accepted and rendered literally; the last once lost its quote and became a word "#a?C" that iPXE comments out.
+  for (const value of ['ds=nocloud-net;s=http://x/', 'x=$(reboot) y=`id`', 'h"#a?C']) {
     assert.equal((await api.request('PATCH', '/api/v1/systems/bt01', { body: { kernelOptions: value } })).status, 200);
     kernelOptions.systems = value;
     await assertConfigsCarry(formatKernelOptions(mergeKernelOptions(kernelOptions.distros, kernelOptions.profiles, value)), value);

@@ -16,6 +16,10 @@ test('kernel options merge distro < profile < system, key by key; !key removes',
   const merged = mergeKernelOptions('console=tty0 quiet inst.text', 'console=ttyS0,115200 splash', '!quiet ip=dhcp');
   assert.equal(formatKernelOptions(merged), 'console=ttyS0,115200 inst.text splash ip=dhcp');
   assert.equal(formatKernelOptions(mergeKernelOptions('a="x y" b')), 'a="x y" b');
+  // A quote left open runs to the end, as in the kernel: nothing dropped, no word split off (found by the
+  // kernel-options fuzz test: `h"#a` became the words `h` and `#a`, and iPXE read `#a` as a comment).
+  assert.equal(formatKernelOptions(mergeKernelOptions('quiet', 'h"#a?C')), 'quiet h"#a?C');
+  assert.equal(formatKernelOptions(mergeKernelOptions('x="a b c')), 'x="a b c');
 });
 
 test('pxelinux: install target and local boot', () => {
