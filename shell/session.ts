@@ -161,6 +161,8 @@ class CappedOutput {
 }
 
 const PID_LINE_PREFIX = 'rescued-pid:';
+/** How long a stopped command is given to print its PID, so that it can be killed (see exec). */
+const PID_WAIT_MS = 3_000;
 
 function abortReason(signal: AbortSignal): Error {
   return signal.reason instanceof Error ? signal.reason : new Error(`aborted: ${String(signal.reason)}`);
@@ -169,7 +171,8 @@ function abortReason(signal: AbortSignal): Error {
 /** Takes the `rescued-pid:N` line off the front of stderr; passes everything after it through. */
 class PidLineReader {
   pid: number | null = null;
-  private done = false;
+  /** The first line has been read (a PID, or output that is not one). */
+  done = false;
   private buffered = Buffer.alloc(0);
 
   take(chunk: Buffer): Buffer {
@@ -245,12 +248,29 @@ export class ShellSession implements RescueHost {
       const fail = (error: ShellError) => finish(error);
       this.pending.add(fail);
 
+      // The command's PID, once its shell has printed it, or null once it never will (no channel, or it closed).
+      let settlePid!: (pid: number | null) => void;
+      const pidSettled = new Promise<number | null>((resolve) => (settlePid = resolve));
+      const pidWithin = (ms: number) =>
+        new Promise<number | null>((resolve) => {
+          const waiting = setTimeout(() => resolve(pidLine.pid), ms);
+          void pidSettled.then((pid) => {
+            clearTimeout(waiting);
+            resolve(pid);
+          });
+        });
+
       // Stopped for its deadline or by the caller: the command is killed, and the kill's completion reports why.
+      // A command stopped before its shell printed its PID (stopped at once, or its start slow on a loaded host)
+      // is given a few seconds to print it: without it, nothing but the channel's close, which sshd does not
+      // pass on as a signal, would reach the command, and it would run on.
       let stopping = false;
       const stop = (reason: Error) => {
         if (stopping || settled) return;
         stopping = true;
-        void this.killRemote(pidLine.pid, channel).finally(() => finish(reason));
+        void pidWithin(PID_WAIT_MS)
+          .then((pid) => this.killRemote(pid, channel))
+          .finally(() => finish(reason));
       };
       const timer = setTimeout(() => {
         stop(new ShellError('timeout', `${this.name}: command did not finish within ${timeoutMs} ms: ${commandLine}`, { command: commandLine }));
@@ -263,6 +283,7 @@ export class ShellSession implements RescueHost {
       // signals are not enough: OpenSSH and dropbear may ignore them.
       this.client.exec(`printf '${PID_LINE_PREFIX}%s\\n' "$$" >&2; exec ${commandLine}`, (error, stream) => {
         if (error) {
+          settlePid(null);
           finish(new ShellError('protocol', `${this.name}: could not start a command: ${error.message}`, { command: commandLine, cause: error }));
           return;
         }
@@ -274,6 +295,7 @@ export class ShellSession implements RescueHost {
         stream.on('data', (chunk: Buffer) => stdout.add(chunk));
         stream.stderr.on('data', (chunk: Buffer) => {
           const rest = pidLine.take(chunk);
+          if (pidLine.done) settlePid(pidLine.pid);
           if (rest.length > 0) stderr.add(rest);
         });
         stream.on('exit', (code: number | null, signal?: string) => {
@@ -282,6 +304,7 @@ export class ShellSession implements RescueHost {
           exitSignal = signal ?? null;
         });
         stream.on('close', () => {
+          settlePid(pidLine.pid);
           if (stopping) return;
           if (!exited) {
             finish(new ShellError('protocol', `${this.name}: the command's channel closed without an exit status: ${commandLine}`, { command: commandLine }));

@@ -104,6 +104,20 @@ test('an aborted command is killed on the remote side and rejects with the abort
   await assert.rejects(session.exec(['true'], { signal: controller.signal }), /cancelled by the workflow/, 'an aborted signal starts nothing');
 });
 
+test('a command aborted at once, before its shell has started, is still killed on the remote side', async () => {
+  const marker = '59.23';
+  const controller = new AbortController();
+  const running = session.exec(['sh', '-c', `sleep ${marker}`], { signal: controller.signal, timeoutMs: 30_000 });
+  // In the same tick: no channel is open yet, and the command has not printed its PID. The session waits for
+  // the PID and kills the command, or the command never starts; either way nothing is left running.
+  controller.abort(new Error('cancelled at once'));
+  await assert.rejects(running, /cancelled at once/);
+  // Time for a command that was left to run to show up.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const processes = await session.exec(['ps', '-eo', 'args']);
+  assert.ok(!processes.stdout.split('\n').some((line) => line.includes(`sleep ${marker}`)), 'the sleep is gone');
+});
+
 test('a host key other than the pinned one is refused before login: `host-key-mismatch`, no command runs', async () => {
   const logBefore = sshd.log().length;
   const failure = await failureKind(openSession(options({ hostKey: generateKeyPair().publicKey })));
