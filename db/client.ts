@@ -24,10 +24,11 @@ export function lockedTransactionOn(db: Database): LockedTransaction {
     });
 }
 
-/** The node-postgres pools whose statements may be named (see executeNamed). */
-const namedStatementClients = new WeakSet<object>();
-/** Beside each of those pools, the one whose sessions plan every named statement once (see executeNamed). */
-const genericPlanPools = new WeakMap<object, import('pg').Pool>();
+/**
+ * The node-postgres pools whose statements may be named (see executeNamed), each with the pool beside it whose
+ * sessions plan every named statement once.
+ */
+const namedStatementPools = new WeakMap<object, { genericPlan: import('pg').Pool }>();
 const dialect = new PgDialect();
 
 /**
@@ -46,9 +47,10 @@ export async function executeNamed<Row extends Record<string, unknown>>(db: Data
   const inAdmission = await executeInAdmission<Row>(db, name, query, options.last ?? false);
   if (inAdmission !== undefined) return inAdmission;
   const client = (db as unknown as { $client?: object }).$client;
-  if (client !== undefined && namedStatementClients.has(client)) {
+  const beside = client === undefined ? undefined : namedStatementPools.get(client);
+  if (beside !== undefined) {
     const { sql: text, params } = dialect.sqlToQuery(query);
-    const pool = (options.genericPlan ? genericPlanPools.get(client) : undefined) ?? (client as import('pg').Pool);
+    const pool = options.genericPlan ? beside.genericPlan : (client as import('pg').Pool);
     return (await pool.query<Row>({ name, text, values: params })).rows;
   }
   return rowsOf<Row>(await db.execute(query));
@@ -129,11 +131,10 @@ async function openPostgres(url: string, timeouts: DatabaseTimeouts): Promise<Da
   };
   const pool = newPool({ max: 10 });
   const db = drizzle(pool, { schema });
-  namedStatementClients.add(pool);
   const admissionPool = newPool({ max: 1 });
   // Two connections: its statements are coalesced (db/coalesced-queries.ts), so one runs at a time.
   const genericPlanPool = newPool({ max: 2, session: 'set plan_cache_mode = force_generic_plan' });
-  genericPlanPools.set(pool, genericPlanPool);
+  namedStatementPools.set(pool, { genericPlan: genericPlanPool });
   let client: import('pg').PoolClient;
   try {
     client = await pool.connect();
