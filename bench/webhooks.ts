@@ -198,22 +198,25 @@ export default async function benchWebhooks(args: string[]): Promise<void> {
     await atRate(rate, Math.max(1, warmCount), (index) => bareStart(`warm-${index}`).then(() => true));
 
     const bodies = Array.from({ length: count }, (_, index) => JSON.stringify(alertmanagerPayload([{ labels: { instance: `b${index % machines}:9100` }, fingerprint: `bench${index}` }])));
-    let decisions = new Map<string, number>();
-    let hooksCpu: MachineCpu | undefined;
-    let stagesBefore: StageSnapshot = new Map();
-    let stagesAfter: StageSnapshot = new Map();
-    const hooks = await profiled(profileFile, () =>
-      loopMeasured(count, async () => {
-        const cpu = measureMachineCpu();
+    /** Sends `payloads` from the sender's process and measures the run: the machine's CPU by process, the decisions, the API's stage histogram around it. */
+    const deliver = async (payloads: string[]) => {
+      let cpu: MachineCpu | undefined;
+      let decisions = new Map<string, number>();
+      let stagesBefore: StageSnapshot = new Map();
+      let stagesAfter: StageSnapshot = new Map();
+      const run = await loopMeasured(count, async () => {
+        const measureCpu = measureMachineCpu();
         stagesBefore = await stageSnapshot();
         let senderPid: number | undefined;
-        const sent = await sendAlerts({ url: api.url, token, rate, bodies }, (pid) => (senderPid = pid));
-        hooksCpu = cpu({ 'this process (the API)': process.pid, 'sender': senderPid });
+        const sent = await sendAlerts({ url: api.url, token, rate, bodies: payloads }, (pid) => (senderPid = pid));
+        cpu = measureCpu({ 'this process (the API)': process.pid, 'sender': senderPid });
         stagesAfter = await stageSnapshot();
         decisions = new Map(sent.decisions);
         return sent;
-      }),
-    );
+      });
+      return { run, cpu: cpu!, decisions, stagesBefore, stagesAfter };
+    };
+    const hooks = await profiled(profileFile, () => deliver(bodies));
     let bareCpu: MachineCpu | undefined;
     const bare = await loopMeasured(count, async () => {
       const cpu = measureMachineCpu();
@@ -227,32 +230,23 @@ export default async function benchWebhooks(args: string[]): Promise<void> {
     const dry = await api.request('PATCH', '/api/v1/automation/settings', { body: { dryRun: true } });
     if (dry.status !== 200) throw new Error(`bench webhooks: dry run was refused: ${JSON.stringify(dry.body)}`);
     const dryBodies = Array.from({ length: count }, (_, index) => JSON.stringify(alertmanagerPayload([{ labels: { instance: `d${index % machines}:9100` }, fingerprint: `dry${index}` }])));
-    let dryCpu: MachineCpu | undefined;
-    let dryDecisions = new Map<string, number>();
-    const dryRun = await loopMeasured(count, async () => {
-      const cpu = measureMachineCpu();
-      let senderPid: number | undefined;
-      const sent = await sendAlerts({ url: api.url, token, rate, bodies: dryBodies }, (pid) => (senderPid = pid));
-      dryCpu = cpu({ 'this process (the API)': process.pid, 'sender': senderPid });
-      dryDecisions = new Map(sent.decisions);
-      return sent;
-    });
+    const dryRun = await deliver(dryBodies);
     const row = (name: string, run: Run) =>
       `${name.padEnd(36)} ${(run.accepted / run.elapsedS).toFixed(0).padStart(10)} ${percentile(run.latencies, 50).toFixed(1).padStart(9)} ${percentile(run.latencies, 99).toFixed(1).padStart(9)} ${run.latencies.at(-1)!.toFixed(1).padStart(9)} ${`${Math.round(run.busy * 100)}%`.padStart(9)} ${run.cpuMsPerCall.toFixed(2).padStart(11)}`;
     console.log(`\n${count} alerts at ${rate}/s for ${seconds} s over ${machines} machines (each alert ${machines >= count ? 'starts a rescue' : 'starts or joins a rescue'})`);
     console.log(`${'path'.padEnd(36)} ${'accepted/s'.padStart(10)} ${'p50 ms'.padStart(9)} ${'p99 ms'.padStart(9)} ${'max ms'.padStart(9)} ${'loop busy'.padStart(9)} ${'CPU ms/call'.padStart(11)}`);
-    console.log(row('webhook -> guard -> workflow start', hooks));
+    console.log(row('webhook -> guard -> workflow start', hooks.run));
     console.log(row('bare client.workflow.start', bare));
-    console.log(row('webhook -> guard, dry run (no start)', dryRun));
-    const ratio = percentile(hooks.latencies, 99) / percentile(bare.latencies, 99);
+    console.log(row('webhook -> guard, dry run (no start)', dryRun.run));
+    const ratio = percentile(hooks.run.latencies, 99) / percentile(bare.latencies, 99);
     console.log(`p99 ratio webhook/bare: ${ratio.toFixed(2)}x   (target: p99 <= 50 ms at 200/s and <= 1.3x bare)`);
     console.log(`machine load (1 min): ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores`);
-    console.log(`CPU during the webhook run: ${describeMachineCpu(hooksCpu!)}`);
+    console.log(`CPU during the webhook run: ${describeMachineCpu(hooks.cpu)}`);
     console.log(`CPU during the bare run:    ${describeMachineCpu(bareCpu!)}`);
-    console.log(`CPU during the dry run:     ${describeMachineCpu(dryCpu!)}`);
+    console.log(`CPU during the dry run:     ${describeMachineCpu(dryRun.cpu)}`);
     console.log(`where a delivery's time went in the API (${ALERT_INTAKE_STAGE_METRIC}; temporal and record run side by side):`);
-    for (const line of describeStages(stagesBefore, stagesAfter)) console.log(`  ${line}`);
-    console.log(`decisions: ${[...decisions].map(([d, n]) => `${d} ${n}`).join(', ')}; in the dry run: ${[...dryDecisions].map(([d, n]) => `${d} ${n}`).join(', ')}`);
+    for (const line of describeStages(hooks.stagesBefore, hooks.stagesAfter)) console.log(`  ${line}`);
+    console.log(`decisions: ${[...hooks.decisions].map(([d, n]) => `${d} ${n}`).join(', ')}; in the dry run: ${[...dryRun.decisions].map(([d, n]) => `${d} ${n}`).join(', ')}`);
   } finally {
     await api.close();
     await env.teardown();
