@@ -3,6 +3,7 @@
 // and events. API tokens live here too. Migrations in db/migrations are generated from this file.
 import { sql } from 'drizzle-orm';
 import {
+  bigint,
   bigserial,
   boolean,
   index,
@@ -111,6 +112,18 @@ export const systems = pgTable(
   },
   (table) => [index('systems_profile_idx').on(table.profileId)],
 );
+
+/**
+ * How many systems the inventory holds, in a few shards that add up: what the guard's blind-monitoring brake
+ * measures a storm against. Kept by triggers on systems (migration 0006), whoever inserts or deletes there, so
+ * an admission reads the fleet's size in a few rows instead of counting a fleet of 100,000 under its lock.
+ * A transaction adds to the shard of its connection (its backend's pid): concurrent inventory writes seldom
+ * wait for each other's row.
+ */
+export const fleetSizeShards = pgTable('fleet_size_shards', {
+  shard: integer('shard').primaryKey(),
+  systems: bigint('systems', { mode: 'number' }).notNull(),
+});
 
 export const interfaces = pgTable(
   'interfaces',

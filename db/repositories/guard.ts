@@ -241,7 +241,8 @@ export function createGuardRepository(db: Database, admissions: LockedTransactio
         select
           (select row_to_json(s) from s) as settings,
           (select ms from window_ms)::float8 as window_ms,
-          (select count(*)::int from systems) as fleet_size,
+          -- The inventory's size from its shards (migration 0006), not a count of a fleet of thousands under the lock.
+          (select coalesce(sum(systems), 0)::int from fleet_size_shards) as fleet_size,
           -- A machine has at most one open slot and one open run (unique indexes): the union, counted without it.
           (select open from slot_counts)
             + (select count(*)::int from rescue_runs r where r.finished_at is null

@@ -3,7 +3,8 @@
 // reported broken several times in the window is counted once, and only intake requests that were not joins
 // count, nor one amended into a join; the groups of a broken machine are those of its latest request (the
 // database keeps each machine's latest, db/migrations/0005); machines in flight are listed with
-// their labels only when a group label is configured. On PGlite and on PostgreSQL.
+// their labels only when a group label is configured; the fleet's size is the inventory's, however it is
+// written (db/migrations/0006 keeps it in shards). On PGlite and on PostgreSQL.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -12,6 +13,8 @@ import { createSecretCipher } from '../../secrets/cipher.js';
 import { DEFAULT_GUARD_SETTINGS } from '../../triggers/guard-settings.js';
 import { distroCreate, profileCreate, systemCreate } from '../../inventory/schemas.js';
 import { testDatabases } from '../support/databases.js';
+import { rowsOf } from '../../db/client.js';
+import { sql } from 'drizzle-orm';
 
 for (const database of testDatabases()) {
   test(`${database.label}: in-flight and recently broken machines are counted once each`, async () => {
@@ -79,6 +82,50 @@ for (const database of testDatabases()) {
       assert.deepEqual(ungrouped.fleet.inFlight.grouped, []);
       assert.equal(ungrouped.fleet.recentlyBroken.count, 3);
       assert.deepEqual(ungrouped.fleet.recentlyBroken.grouped, [{ system: 'grouped', groups: { rack: 'r1' } }]);
+    } finally {
+      await handle.drop();
+    }
+  });
+
+  test(`${database.label}: the fleet's size follows the inventory, however its systems are written`, async () => {
+    const handle = await database.open();
+    try {
+      const inventory = createInventory(handle.db, createSecretCipher(randomBytes(32)), { admissions: handle.admissions });
+      const { guard } = inventory;
+      const actor = { name: 'test' };
+      await inventory.distros.create(distroCreate.parse({ name: 'd', kernel: 'k', initrd: 'i', arch: 'x86_64', breed: 'debian', osVersion: '12' }), actor);
+      await inventory.profiles.create(profileCreate.parse({ name: 'p', distro: 'd' }), actor);
+      const counted = async () => rowsOf<{ n: number }>(await handle.db.execute(sql`select count(*)::int as n from systems`))[0]!.n;
+      const fleetSize = async () => (await guard.locked((tx) => guard.admissionFacts(tx, [], new Date()))).fleet.fleetSize;
+      const expectSize = async (expected: number, what: string) => {
+        assert.equal(await counted(), expected, `${what}: the systems table`);
+        assert.equal(await fleetSize(), expected, `${what}: the guard's fleet size`);
+      };
+      await expectSize(0, 'an empty inventory');
+      // Created through the inventory, twenty at once (on PostgreSQL, over several connections and so shards).
+      await Promise.all(Array.from({ length: 20 }, (_, n) => inventory.systems.create(systemCreate.parse({ name: `s${n}`, profile: 'p', interfaces: [{ mac: `52:54:00:00:01:${n.toString(16).padStart(2, '0')}` }] }), actor)));
+      await expectSize(20, 'twenty created at once');
+      // An import: many rows in one statement.
+      await handle.db.execute(sql`insert into systems (name, profile_id, arch, firmware) select 'imported' || n, (select id from profiles where name = 'p'), 'x86_64', 'bios' from generate_series(1, 500) n`);
+      await expectSize(520, 'five hundred imported in one statement');
+      // A transaction that rolls back leaves no trace in the size either.
+      await assert.rejects(
+        handle.db.transaction(async (tx) => {
+          await tx.execute(sql`insert into systems (name, profile_id, arch, firmware) select 'rolled' || n, (select id from profiles where name = 'p'), 'x86_64', 'bios' from generate_series(1, 7) n`);
+          throw new Error('rolled back');
+        }),
+        /rolled back/,
+      );
+      await expectSize(520, 'after a rolled-back import');
+      // Removed one by one through the inventory, and many in one statement.
+      for (const n of [0, 1, 2]) await inventory.systems.remove(`s${n}`, actor);
+      await handle.db.execute(sql`delete from systems where name like 'imported%' and substr(name, 9)::int <= 100`);
+      await expectSize(417, 'three removed, then a hundred in one statement');
+      // Emptied at once, then filled again.
+      await handle.db.execute(sql`truncate systems cascade`);
+      await expectSize(0, 'truncated');
+      await inventory.systems.create(systemCreate.parse({ name: 'again', profile: 'p', interfaces: [{ mac: '52:54:00:00:02:01' }] }), actor);
+      await expectSize(1, 'one created after the truncation');
     } finally {
       await handle.drop();
     }
