@@ -10,7 +10,8 @@
 // latencies say more about the scheduler than about the code. No worker runs: starts are measured, not
 // rescues. Last, where the machine's CPU went in each run, by process (bench/support/machine-cpu.ts): on a
 // saturated machine that is what the latencies measure; and where a delivery's time went in the API, by stage
-// (lookup, admission, temporal, record), from its histogram rescued_alert_intake_stage_seconds.
+// (lookup, admission, temporal, record), from its histogram rescued_alert_intake_stage_seconds; and the
+// Temporal server's own time for the starts of each run, from its metrics (bench/support/temporal-start-latency.ts).
 // Target: p99 <= 50 ms at 200/s, and <= 1.3x the bare start.
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { Session } from 'node:inspector/promises';
@@ -25,6 +26,8 @@ import { startTestApi } from '../test/support/api.js';
 import { testDatabases } from '../test/support/databases.js';
 import { alertmanagerPayload } from '../test/support/triggers-lab.js';
 import { systemCreate } from '../inventory/schemas.js';
+import { freePort } from '../test/support/ports.js';
+import { describeStartLatency, readStartLatency } from './support/temporal-start-latency.js';
 import { describeMachineCpu, measureMachineCpu, type MachineCpu } from './support/machine-cpu.js';
 import { ALERT_INTAKE_STAGES, ALERT_INTAKE_STAGE_METRIC, metricsRegistry } from '../observability/metrics.js';
 
@@ -158,7 +161,9 @@ export default async function benchWebhooks(args: string[]): Promise<void> {
   const profileAt = args.indexOf('--cpu-profile');
   const profileFile = profileAt === -1 ? undefined : args[profileAt + 1];
   const database = testDatabases().at(-1)!;
-  const env = await startTestTemporal();
+  const metricsPort = await freePort();
+  const env = await startTestTemporal({ metricsPort });
+  const serverStarts = () => readStartLatency(`http://127.0.0.1:${metricsPort}/metrics`);
   const taskQueue = `bench-${randomBytes(3).toString('hex')}`;
   const api = await startTestApi(database, { temporal: { connection: env.connection, address: env.address, taskQueue } });
   const bareStart = (workflowId: string) =>
@@ -216,7 +221,9 @@ export default async function benchWebhooks(args: string[]): Promise<void> {
       });
       return { run, cpu: cpu!, decisions, stagesBefore, stagesAfter };
     };
+    const serverBeforeHooks = await serverStarts();
     const hooks = await profiled(profileFile, () => deliver(bodies));
+    const serverAfterHooks = await serverStarts();
     let bareCpu: MachineCpu | undefined;
     const bare = await loopMeasured(count, async () => {
       const cpu = measureMachineCpu();
@@ -224,6 +231,7 @@ export default async function benchWebhooks(args: string[]): Promise<void> {
       bareCpu = cpu({ 'this process (the bare loop)': process.pid });
       return run;
     });
+    const serverAfterBare = await serverStarts();
     // Last, the same deliveries in dry run over machines of their own: the guard decides and everything is
     // recorded, but nothing goes to Temporal. What the path costs without the start, and without the Temporal
     // server's load on the machine.
@@ -244,6 +252,9 @@ export default async function benchWebhooks(args: string[]): Promise<void> {
     console.log(`CPU during the webhook run: ${describeMachineCpu(hooks.cpu)}`);
     console.log(`CPU during the bare run:    ${describeMachineCpu(bareCpu!)}`);
     console.log(`CPU during the dry run:     ${describeMachineCpu(dryRun.cpu)}`);
+    console.log(`the Temporal server's own time per start (service_latency of StartWorkflowExecution, bucket bounds):`);
+    console.log(`  webhook run: ${describeStartLatency(serverBeforeHooks, serverAfterHooks)}`);
+    console.log(`  bare run:    ${describeStartLatency(serverAfterHooks, serverAfterBare)}`);
     console.log(`where a delivery's time went in the API (${ALERT_INTAKE_STAGE_METRIC}; temporal and record run side by side):`);
     for (const line of describeStages(hooks.stagesBefore, hooks.stagesAfter)) console.log(`  ${line}`);
     console.log(`decisions: ${[...hooks.decisions].map(([d, n]) => `${d} ${n}`).join(', ')}; in the dry run: ${[...dryRun.decisions].map(([d, n]) => `${d} ${n}`).join(', ')}`);
