@@ -501,6 +501,33 @@ export const guardBrokenMachines = pgTable(
   (table) => [index('guard_broken_machines_at_idx').on(table.at), index('guard_broken_machines_grouped_at_idx').on(table.at).where(sql`groups <> '{}'::jsonb`)],
 );
 
+/**
+ * Counts the guard reads under its lock that would otherwise grow with a storm, kept by triggers (migration
+ * 0006) by whoever writes the rows they count: `open_slots`, the guard's slots not yet released.
+ */
+export const guardCounts = pgTable('guard_counts', {
+  name: text('name').primaryKey(),
+  n: bigint('n', { mode: 'number' }).notNull(),
+});
+
+/**
+ * Rows counted by 10-second bucket of their time, kept by triggers (migration 0006): `starts`, the guard's
+ * slots by admission time (for the starts of the last hour); `broken`, guard_broken_machines by time (for the
+ * machines broken within the correlation window). A window's count is the sum of the buckets that lie wholly
+ * inside it plus an exact count of the rows in the one bucket its start cuts: at most 10 seconds of rows,
+ * whatever the storm. A broken bucket that falls to zero is deleted; starts buckets older than two hours are
+ * deleted as new ones come, so the table stays as small as the windows.
+ */
+export const guardCountBuckets = pgTable(
+  'guard_count_buckets',
+  {
+    kind: text('kind').notNull(),
+    bucket: timestamp('bucket', { withTimezone: true }).notNull(),
+    n: integer('n').notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.kind, table.bucket] })],
+);
+
 /** Deferred automatic rescues, started in arrival order (id) when the guard has room. */
 export const rescueQueue = pgTable(
   'rescue_queue',

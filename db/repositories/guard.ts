@@ -165,6 +165,8 @@ function admissionFactsOf(row: AdmissionFactsRow, now: Date): AdmissionFacts {
 /** `admissions`: where admissions run their locked transactions (a connection of their own on PostgreSQL). */
 export function createGuardRepository(db: Database, admissions: LockedTransaction = lockedTransactionOn(db)) {
   const exclusive = createMutex();
+  /** One transaction at a time, under the guard's lock: admissions, and every write that moves its counts (migration 0006). */
+  const locked = <T>(run: (tx: Database) => Promise<T>): Promise<T> => exclusive(() => admissions(ADMISSION_LOCK, run));
 
   async function readSettings(tx: Database): Promise<{ settings: GuardSettings; pause: GuardPause }> {
     const [row] = await tx.select().from(guardSettings).where(eq(guardSettings.id, 1)).limit(1);
@@ -199,9 +201,7 @@ export function createGuardRepository(db: Database, admissions: LockedTransactio
 
   return {
     /** Runs an admission: one at a time, in a transaction, under the guard's lock. */
-    async locked<T>(run: (tx: Database) => Promise<T>): Promise<T> {
-      return exclusive(() => admissions(ADMISSION_LOCK, run));
-    },
+    locked,
 
     /**
      * Everything one admission batch decides from, in one statement: the fleet's facts, the deferred requests
@@ -230,12 +230,6 @@ export function createGuardRepository(db: Database, admissions: LockedTransactio
           union
           select system_name from rescue_runs where finished_at is null
         ),
-        -- The open slots and those admitted in the last hour, in one pass over the slots (two index scans when
-        -- most slots are old and released, as on a fleet's usual day; one scan in a storm).
-        slot_counts as (
-          select count(*) filter (where released_at is null)::int as open, count(*) filter (where admitted_at > ${hourAgo})::int as last_hour
-          from rescue_slots where released_at is null or admitted_at > ${hourAgo}
-        ),
         broken_since as (select ${now}::timestamptz - make_interval(secs => (select ms from window_ms) / 1000.0) as at),
         ready as (select id, system_name, source, reason, alert_id, enqueued_at, not_before from rescue_queue where state = 'waiting' and not_before <= ${now})
         select
@@ -244,15 +238,21 @@ export function createGuardRepository(db: Database, admissions: LockedTransactio
           -- The inventory's size from its shards (migration 0006), not a count of a fleet of thousands under the lock.
           (select coalesce(sum(systems), 0)::int from fleet_size_shards) as fleet_size,
           -- A machine has at most one open slot and one open run (unique indexes): the union, counted without it.
-          (select open from slot_counts)
+          -- The open slots, the last hour's starts and the machines broken lately are kept counted (migration
+          -- 0006): a storm's thousands cost a batch a few rows. A window's count: its whole 10-second buckets,
+          -- and the rows of the bucket its start cuts, counted through the index on their time.
+          coalesce((select n from guard_counts where name = 'open_slots'), 0)::int
             + (select count(*)::int from rescue_runs r where r.finished_at is null
                  and not exists (select 1 from rescue_slots k where k.system_name = r.system_name and k.released_at is null)) as in_flight_count,
           (select coalesce(json_object_agg(sy.name, sy.labels), '{}'::json) from systems sy
              where exists (select 1 from group_labels) and sy.name in (select system_name from in_flight) and sy.labels ?| array(select label from group_labels)) as in_flight_labels,
-          (select last_hour from slot_counts) as starts_last_hour,
+          (select coalesce(sum(n), 0)::int from guard_count_buckets where kind = 'starts' and bucket >= guard_count_bucket(${hourAgo}) + interval '10 seconds')
+            + (select count(*)::int from rescue_slots where admitted_at > ${hourAgo} and admitted_at < guard_count_bucket(${hourAgo}) + interval '10 seconds') as starts_last_hour,
           -- The machines broken lately, each counted once (guard_broken_machines holds each one's latest request),
           -- and the groups of those that have any: through indexes on their time, not over a storm's decisions.
-          (select count(*)::int from guard_broken_machines where at > (select at from broken_since)) as recently_broken_count,
+          (select coalesce(sum(n), 0)::int from guard_count_buckets where kind = 'broken' and bucket >= guard_count_bucket((select at from broken_since)) + interval '10 seconds')
+            + (select count(*)::int from guard_broken_machines
+                 where at > (select at from broken_since) and at < guard_count_bucket((select at from broken_since)) + interval '10 seconds') as recently_broken_count,
           (select coalesce(json_object_agg(system_name, groups), '{}'::json) from guard_broken_machines
              where at > (select at from broken_since) and groups <> '{}'::jsonb) as broken_groups,
           (select coalesce(json_agg(json_build_object('id', id, 'label', group_label, 'value', group_value, 'systems', systems)), '[]'::json)
@@ -317,9 +317,13 @@ export function createGuardRepository(db: Database, admissions: LockedTransactio
       const [row] = await tx.insert(rescueSlots).values({ systemName: slot.system, workflowId: slot.workflowId, source: slot.source, groups: slot.groups }).returning({ id: rescueSlots.id });
       return row!.id;
     },
-    /** A start that did not happen gives its room back and leaves no trace that would count as a rescue. */
+    /**
+     * A start that did not happen gives its room back and leaves no trace that would count as a rescue. Under
+     * the guard's lock, like every insert or delete of a slot: the counts it moves are written one
+     * transaction at a time.
+     */
     async dropSlot(id: number): Promise<void> {
-      await db.delete(rescueSlots).where(eq(rescueSlots.id, id));
+      await locked((tx) => tx.delete(rescueSlots).where(eq(rescueSlots.id, id)));
     },
     /** The rescue ended (its run closed): its room is free and the machine's cooldown starts. */
     async releaseSlots(workflowId: string): Promise<void> {
@@ -367,8 +371,9 @@ export function createGuardRepository(db: Database, admissions: LockedTransactio
       const [row] = await tx.insert(guardDecisions).values({ systemName: entry.system, source: entry.source, phase: entry.phase, alertId: entry.alertId, groups: entry.groups, decision: entry.decision, reason: entry.reason, workflowId: entry.workflowId }).returning({ id: guardDecisions.id });
       return row!.id;
     },
+    /** A decision Temporal's answer changed. Under the guard's lock: amending a request into a join moves the count of machines broken lately. */
     async amendDecision(id: number, change: { decision: AdmissionDecisionKind; reason: string; workflowId: string | null }): Promise<void> {
-      await db.update(guardDecisions).set(change).where(eq(guardDecisions.id, id));
+      await locked((tx) => tx.update(guardDecisions).set(change).where(eq(guardDecisions.id, id)));
     },
     async openIncident(tx: Database, incident: { label: string; value: string; systems: string[]; reason: string }): Promise<number> {
       const [row] = await tx.insert(guardIncidents).values({ groupLabel: incident.label, groupValue: incident.value, systems: incident.systems, reason: incident.reason }).returning({ id: guardIncidents.id });

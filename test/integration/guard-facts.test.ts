@@ -4,7 +4,10 @@
 // count, nor one amended into a join; the groups of a broken machine are those of its latest request (the
 // database keeps each machine's latest, db/migrations/0005); machines in flight are listed with
 // their labels only when a group label is configured; the fleet's size is the inventory's, however it is
-// written (db/migrations/0006 keeps it in shards). On PGlite and on PostgreSQL.
+// written (db/migrations/0006 keeps it in shards); the open slots, the last hour's starts and the machines
+// broken within the window, which 0006 keeps counted in 10-second buckets, equal a count of the rows for any
+// time (at bucket boundaries, a millisecond either side, anywhere), through inserts, releases, drops, moved
+// admission times and amendments into joins. On PGlite and on PostgreSQL.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -126,6 +129,86 @@ for (const database of testDatabases()) {
       await expectSize(0, 'truncated');
       await inventory.systems.create(systemCreate.parse({ name: 'again', profile: 'p', interfaces: [{ mac: '52:54:00:00:02:01' }] }), actor);
       await expectSize(1, 'one created after the truncation');
+    } finally {
+      await handle.drop();
+    }
+  });
+
+  test(`${database.label}: the counts kept in buckets equal a count of the rows, at any time`, async () => {
+    const handle = await database.open();
+    try {
+      const inventory = createInventory(handle.db, createSecretCipher(randomBytes(32)), { admissions: handle.admissions });
+      const { guard } = inventory;
+      const actor = { name: 'test' };
+      await inventory.distros.create(distroCreate.parse({ name: 'd', kernel: 'k', initrd: 'i', arch: 'x86_64', breed: 'debian', osVersion: '12' }), actor);
+      await inventory.profiles.create(profileCreate.parse({ name: 'p', distro: 'd' }), actor);
+      // A seeded generator, so that a failure can be replayed: the seed is in the message.
+      const seed = Number(process.env.GUARD_COUNTS_SEED ?? Date.now() % 1_000_000);
+      let state = seed;
+      const random = () => ((state = (state * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648);
+      const BUCKET_MS = 10_000;
+      const base = Math.floor(Date.now() / BUCKET_MS) * BUCKET_MS;
+      // Times within the two hours the starts' buckets are kept: some on a bucket's boundary, some a millisecond
+      // either side of one, the rest anywhere.
+      const timeNear = (from: number, to: number) => {
+        const at = from + Math.floor(random() * (to - from));
+        const kind = random();
+        if (kind < 0.25) return Math.floor(at / BUCKET_MS) * BUCKET_MS;
+        if (kind < 0.5) return Math.floor(at / BUCKET_MS) * BUCKET_MS + (random() < 0.5 ? -1 : 1);
+        return at;
+      };
+      const iso = (ms: number) => new Date(ms).toISOString();
+      const one = async <Row,>(query: ReturnType<typeof sql>) => rowsOf<Row>(await handle.db.execute(query))[0]!;
+
+      // Slots admitted at chosen times (the guard writes them under its lock), some released, some dropped,
+      // some moved to another admission time.
+      const slots = 60;
+      await guard.locked(async (tx) => {
+        for (let n = 0; n < slots; n++) {
+          await tx.execute(sql`insert into rescue_slots (system_name, workflow_id, source, groups, admitted_at) values (${`m${n}`}, ${`rescue-m${n}`}, 'alertmanager', '{}'::jsonb, ${iso(timeNear(base - 110 * 60_000, base + 5 * 60_000))}::timestamptz)`);
+        }
+      });
+      for (let n = 0; n < slots; n += 5) await guard.releaseSlots(`rescue-m${n}`);
+      const ids = rowsOf<{ id: number }>(await handle.db.execute(sql`select id from rescue_slots where system_name in ('m1', 'm2', 'm3') order by id`)).map((r) => Number(r.id));
+      for (const id of ids) await guard.dropSlot(id);
+      await guard.locked((tx) => tx.execute(sql`update rescue_slots set admitted_at = admitted_at - interval '25 minutes' where system_name in ('m6', 'm7', 'm8', 'm9')`));
+
+      // Machines reported broken at chosen times (the decisions, as the guard writes them, keep
+      // guard_broken_machines), a machine reported twice, and requests amended into joins.
+      const decisions: number[] = [];
+      await guard.locked(async (tx) => {
+        for (let n = 0; n < 50; n++) {
+          const system = `b${n % 40}`;
+          const [row] = rowsOf<{ id: number }>(await tx.execute(sql`insert into guard_decisions (at, system_name, source, phase, alert_id, groups, decision, reason, workflow_id) values (${iso(timeNear(base - 40 * 60_000, base + 5 * 60_000))}::timestamptz, ${system}, 'alertmanager', 'intake', null, '{}'::jsonb, 'deferred', 'test', null) returning id`));
+          decisions.push(Number(row!.id));
+        }
+      });
+      for (const id of decisions.filter((_, index) => index % 7 === 3)) await guard.amendDecision(id, { decision: 'joined', reason: 'a rescue was already running', workflowId: 'rescue-x' });
+
+      const windowMs = 10 * 60_000;
+      const checkAt = async (now: number) => {
+        const facts = await guard.locked((tx) => guard.admissionFacts(tx, [], new Date(now)));
+        const counted = await one<{ open: number; starts: number; broken: number }>(sql`select
+          (select count(*)::int from rescue_slots where released_at is null) as open,
+          (select count(*)::int from rescue_slots where admitted_at > ${iso(now - 3_600_000)}::timestamptz) as starts,
+          (select count(*)::int from guard_broken_machines where at > ${iso(now - windowMs)}::timestamptz) as broken`);
+        const at = `at ${iso(now)} (seed ${seed})`;
+        assert.equal(facts.fleet.inFlight.count, counted.open, `open slots ${at}`);
+        assert.equal(facts.fleet.automaticStartsLastHour, counted.starts, `starts of the last hour ${at}`);
+        assert.equal(facts.fleet.recentlyBroken.count, counted.broken, `machines broken within the window ${at}`);
+      };
+      // Times whose window starts on a bucket's boundary, a millisecond either side of one, and anywhere.
+      const nows = [base, base + 1, base - 1, base + BUCKET_MS / 2, base + 3 * 60_000];
+      for (let n = 0; n < 25; n++) nows.push(timeNear(base - 30 * 60_000, base + 6 * 60_000));
+      for (const now of nows) await checkAt(now);
+
+      // The buckets stay as small as the windows: none of the broken machines' is empty or below zero.
+      const buckets = await one<{ empty: number; negative: number }>(sql`select count(*) filter (where n = 0)::int as empty, count(*) filter (where n < 0)::int as negative from guard_count_buckets where kind = 'broken'`);
+      assert.deepEqual({ ...buckets }, { empty: 0, negative: 0 }, `broken buckets (seed ${seed})`);
+
+      // Emptied at once: nothing counted.
+      await handle.db.execute(sql`truncate rescue_slots, guard_broken_machines`);
+      await checkAt(base);
     } finally {
       await handle.drop();
     }
