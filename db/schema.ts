@@ -516,7 +516,9 @@ export const guardCounts = pgTable('guard_counts', {
  * machines broken within the correlation window). A window's count is the sum of the buckets that lie wholly
  * inside it plus an exact count of the rows in the one bucket its start cuts: at most 10 seconds of rows,
  * whatever the storm. A broken bucket that falls to zero is deleted; starts buckets older than two hours are
- * deleted as new ones come, so the table stays as small as the windows.
+ * deleted as new ones come, so the table stays as small as the windows. The slots are counted by statement
+ * triggers on rescue_slots; the broken machines where migration 0005's trigger writes guard_broken_machines
+ * (its only writer), one row per decision.
  */
 export const guardCountBuckets = pgTable(
   'guard_count_buckets',

@@ -106,55 +106,66 @@ CREATE TRIGGER "rescue_slots_count_deleted" AFTER DELETE ON "rescue_slots" REFER
   FOR EACH STATEMENT EXECUTE FUNCTION "guard_count_slots"();--> statement-breakpoint
 CREATE TRIGGER "rescue_slots_count_truncated" AFTER TRUNCATE ON "rescue_slots"
   FOR EACH STATEMENT EXECUTE FUNCTION "guard_count_slots"();--> statement-breakpoint
-CREATE FUNCTION "guard_count_broken_machines"() RETURNS trigger LANGUAGE plpgsql AS $$
+-- The machines broken lately are counted where guard_broken_machines is written (migration 0005's trigger,
+-- the table's only writer): a machine moves from the bucket of its previous request to that of its new one.
+-- One row per decision, so no statement-level trigger runs per decision on the admission's path.
+CREATE FUNCTION "guard_count_move"(count_kind text, from_at timestamptz, to_at timestamptz) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
-  emptied bigint;
+  left_n integer;
 BEGIN
-  IF TG_OP = 'TRUNCATE' THEN
-    DELETE FROM guard_count_buckets WHERE kind = 'broken';
-    RETURN NULL;
-  ELSIF TG_OP = 'INSERT' THEN
-    INSERT INTO guard_count_buckets AS b (kind, bucket, n)
-      SELECT 'broken', guard_count_bucket(at), count(*) FROM added_machines GROUP BY 2 ORDER BY 2
-      ON CONFLICT (kind, bucket) DO UPDATE SET n = b.n + excluded.n;
-    RETURN NULL;
-  ELSIF TG_OP = 'DELETE' THEN
-    WITH changed AS (
-      INSERT INTO guard_count_buckets AS b (kind, bucket, n)
-        SELECT 'broken', guard_count_bucket(at), -count(*) FROM removed_machines GROUP BY 2 ORDER BY 2
-        ON CONFLICT (kind, bucket) DO UPDATE SET n = b.n + excluded.n
-        RETURNING n
-    )
-    SELECT count(*) FILTER (WHERE n = 0) INTO emptied FROM changed;
-  ELSE
-    -- An upsert that inserted fires this too, with nothing updated.
-    WITH changed AS (
-      INSERT INTO guard_count_buckets AS b (kind, bucket, n)
-        SELECT 'broken', bucket, sum(delta) FROM (
-          SELECT guard_count_bucket(at) AS bucket, 1 AS delta FROM added_machines
-          UNION ALL SELECT guard_count_bucket(at), -1 FROM removed_machines
-        ) changes GROUP BY bucket HAVING sum(delta) <> 0 ORDER BY bucket
-        ON CONFLICT (kind, bucket) DO UPDATE SET n = b.n + excluded.n
-        RETURNING n
-    )
-    SELECT count(*) FILTER (WHERE n = 0) INTO emptied FROM changed;
+  IF from_at IS NOT NULL AND to_at IS NOT NULL AND guard_count_bucket(from_at) = guard_count_bucket(to_at) THEN
+    RETURN;
   END IF;
-  -- A bucket the machines have all left counts nothing: it goes, so the table holds no more buckets than
-  -- there are machines broken at different times.
-  IF emptied > 0 THEN
-    DELETE FROM guard_count_buckets WHERE kind = 'broken' AND n = 0 AND bucket IN (SELECT guard_count_bucket(at) FROM removed_machines);
+  IF to_at IS NOT NULL THEN
+    INSERT INTO guard_count_buckets AS b (kind, bucket, n) VALUES (count_kind, guard_count_bucket(to_at), 1)
+    ON CONFLICT (kind, bucket) DO UPDATE SET n = b.n + 1;
+  END IF;
+  IF from_at IS NOT NULL THEN
+    UPDATE guard_count_buckets SET n = n - 1 WHERE kind = count_kind AND bucket = guard_count_bucket(from_at) RETURNING n INTO left_n;
+    -- A bucket every machine has left counts nothing: it goes, so the table holds no more buckets than there
+    -- are machines broken at different times.
+    IF left_n = 0 THEN
+      DELETE FROM guard_count_buckets WHERE kind = count_kind AND bucket = guard_count_bucket(from_at);
+    END IF;
+  END IF;
+END
+$$;--> statement-breakpoint
+CREATE OR REPLACE FUNCTION "guard_note_broken_machine"() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  previous_at timestamptz;
+  latest_at timestamptz;
+BEGIN
+  IF NEW.phase = 'intake' AND NEW.decision <> 'joined' THEN
+    SELECT at INTO previous_at FROM guard_broken_machines WHERE system_name = NEW.system_name FOR UPDATE;
+    IF NOT FOUND THEN
+      INSERT INTO guard_broken_machines (system_name, at, groups) VALUES (NEW.system_name, NEW.at, NEW.groups);
+      PERFORM guard_count_move('broken', NULL, NEW.at);
+    ELSIF previous_at <= NEW.at THEN
+      -- The later one wins: a batch's rows share their transaction's time.
+      UPDATE guard_broken_machines SET at = NEW.at, groups = NEW.groups WHERE system_name = NEW.system_name;
+      PERFORM guard_count_move('broken', previous_at, NEW.at);
+    END IF;
+  ELSIF TG_OP = 'UPDATE' AND OLD.phase = 'intake' AND OLD.decision <> 'joined' THEN
+    -- Amended into a join: the machine's latest other intake request that was not a join, if any, stands.
+    DELETE FROM guard_broken_machines WHERE system_name = OLD.system_name RETURNING at INTO previous_at;
+    INSERT INTO guard_broken_machines (system_name, at, groups)
+      SELECT system_name, at, groups FROM guard_decisions
+      WHERE system_name = OLD.system_name AND phase = 'intake' AND decision <> 'joined'
+      ORDER BY at DESC, id DESC LIMIT 1
+      RETURNING at INTO latest_at;
+    PERFORM guard_count_move('broken', previous_at, latest_at);
   END IF;
   RETURN NULL;
 END
 $$;--> statement-breakpoint
-CREATE TRIGGER "guard_broken_machines_count_inserted" AFTER INSERT ON "guard_broken_machines" REFERENCING NEW TABLE AS added_machines
-  FOR EACH STATEMENT EXECUTE FUNCTION "guard_count_broken_machines"();--> statement-breakpoint
-CREATE TRIGGER "guard_broken_machines_count_updated" AFTER UPDATE ON "guard_broken_machines" REFERENCING OLD TABLE AS removed_machines NEW TABLE AS added_machines
-  FOR EACH STATEMENT EXECUTE FUNCTION "guard_count_broken_machines"();--> statement-breakpoint
-CREATE TRIGGER "guard_broken_machines_count_deleted" AFTER DELETE ON "guard_broken_machines" REFERENCING OLD TABLE AS removed_machines
-  FOR EACH STATEMENT EXECUTE FUNCTION "guard_count_broken_machines"();--> statement-breakpoint
+CREATE FUNCTION "guard_count_broken_machines_truncated"() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  DELETE FROM guard_count_buckets WHERE kind = 'broken';
+  RETURN NULL;
+END
+$$;--> statement-breakpoint
 CREATE TRIGGER "guard_broken_machines_count_truncated" AFTER TRUNCATE ON "guard_broken_machines"
-  FOR EACH STATEMENT EXECUTE FUNCTION "guard_count_broken_machines"();--> statement-breakpoint
+  FOR EACH STATEMENT EXECUTE FUNCTION "guard_count_broken_machines_truncated"();--> statement-breakpoint
 INSERT INTO "guard_counts" ("name", "n") SELECT 'open_slots', count(*) FROM "rescue_slots" WHERE "released_at" IS NULL;--> statement-breakpoint
 INSERT INTO "guard_count_buckets" ("kind", "bucket", "n")
   SELECT 'starts', guard_count_bucket("admitted_at"), count(*) FROM "rescue_slots" WHERE "admitted_at" > now() - interval '2 hours' GROUP BY 2;--> statement-breakpoint
