@@ -19,15 +19,25 @@ import { testDatabases } from '../support/databases.js';
 import { rowsOf } from '../../db/client.js';
 import { sql } from 'drizzle-orm';
 
+type Opened = Awaited<ReturnType<ReturnType<typeof testDatabases>[number]['open']>>;
+
+/** A fresh database with a distro and a profile (p) to create systems on; dropped after `run`. */
+async function withInventory(database: ReturnType<typeof testDatabases>[number], run: (opened: { handle: Opened; inventory: ReturnType<typeof createInventory>; guard: ReturnType<typeof createInventory>['guard']; actor: { name: string } }) => Promise<void>): Promise<void> {
+  const handle = await database.open();
+  try {
+    const inventory = createInventory(handle.db, createSecretCipher(randomBytes(32)), { admissions: handle.admissions });
+    const actor = { name: 'test' };
+    await inventory.distros.create(distroCreate.parse({ name: 'd', kernel: 'k', initrd: 'i', arch: 'x86_64', breed: 'debian', osVersion: '12' }), actor);
+    await inventory.profiles.create(profileCreate.parse({ name: 'p', distro: 'd' }), actor);
+    await run({ handle, inventory, guard: inventory.guard, actor });
+  } finally {
+    await handle.drop();
+  }
+}
+
 for (const database of testDatabases()) {
   test(`${database.label}: in-flight and recently broken machines are counted once each`, async () => {
-    const handle = await database.open();
-    try {
-      const inventory = createInventory(handle.db, createSecretCipher(randomBytes(32)), { admissions: handle.admissions });
-      const { guard } = inventory;
-      const actor = { name: 'test' };
-      await inventory.distros.create(distroCreate.parse({ name: 'd', kernel: 'k', initrd: 'i', arch: 'x86_64', breed: 'debian', osVersion: '12' }), actor);
-      await inventory.profiles.create(profileCreate.parse({ name: 'p', distro: 'd' }), actor);
+    await withInventory(database, async ({ inventory, guard, actor }) => {
       const labels: Record<string, Record<string, string>> = { slotted: { rack: 'r3' }, grouped: { rack: 'r1' } };
       for (const [index, name] of ['operator', 'both', 'slotted', 'repeated', 'grouped', 'regrouped', 'joiner', 'queued', 'idle'].entries()) {
         const interfaces = [{ mac: `52:54:00:00:00:${index.toString(16).padStart(2, '0')}` }];
@@ -85,19 +95,11 @@ for (const database of testDatabases()) {
       assert.deepEqual(ungrouped.fleet.inFlight.grouped, []);
       assert.equal(ungrouped.fleet.recentlyBroken.count, 3);
       assert.deepEqual(ungrouped.fleet.recentlyBroken.grouped, [{ system: 'grouped', groups: { rack: 'r1' } }]);
-    } finally {
-      await handle.drop();
-    }
+    });
   });
 
   test(`${database.label}: the fleet's size follows the inventory, however its systems are written`, async () => {
-    const handle = await database.open();
-    try {
-      const inventory = createInventory(handle.db, createSecretCipher(randomBytes(32)), { admissions: handle.admissions });
-      const { guard } = inventory;
-      const actor = { name: 'test' };
-      await inventory.distros.create(distroCreate.parse({ name: 'd', kernel: 'k', initrd: 'i', arch: 'x86_64', breed: 'debian', osVersion: '12' }), actor);
-      await inventory.profiles.create(profileCreate.parse({ name: 'p', distro: 'd' }), actor);
+    await withInventory(database, async ({ handle, inventory, guard, actor }) => {
       const counted = async () => rowsOf<{ n: number }>(await handle.db.execute(sql`select count(*)::int as n from systems`))[0]!.n;
       const fleetSize = async () => (await guard.locked((tx) => guard.admissionFacts(tx, [], new Date()))).fleet.fleetSize;
       const expectSize = async (expected: number, what: string) => {
@@ -129,19 +131,11 @@ for (const database of testDatabases()) {
       await expectSize(0, 'truncated');
       await inventory.systems.create(systemCreate.parse({ name: 'again', profile: 'p', interfaces: [{ mac: '52:54:00:00:02:01' }] }), actor);
       await expectSize(1, 'one created after the truncation');
-    } finally {
-      await handle.drop();
-    }
+    });
   });
 
   test(`${database.label}: the counts kept in buckets equal a count of the rows, at any time`, async () => {
-    const handle = await database.open();
-    try {
-      const inventory = createInventory(handle.db, createSecretCipher(randomBytes(32)), { admissions: handle.admissions });
-      const { guard } = inventory;
-      const actor = { name: 'test' };
-      await inventory.distros.create(distroCreate.parse({ name: 'd', kernel: 'k', initrd: 'i', arch: 'x86_64', breed: 'debian', osVersion: '12' }), actor);
-      await inventory.profiles.create(profileCreate.parse({ name: 'p', distro: 'd' }), actor);
+    await withInventory(database, async ({ handle, guard }) => {
       // A seeded generator, so that a failure can be replayed: the seed is in the message.
       const seed = Number(process.env.GUARD_COUNTS_SEED ?? Date.now() % 1_000_000);
       let state = seed;
@@ -209,8 +203,6 @@ for (const database of testDatabases()) {
       // Emptied at once: nothing counted.
       await handle.db.execute(sql`truncate rescue_slots, guard_broken_machines`);
       await checkAt(base);
-    } finally {
-      await handle.drop();
-    }
+    });
   });
 }
