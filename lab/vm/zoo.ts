@@ -306,6 +306,17 @@ export async function runZoo(directory: string, options: { classes?: readonly Zo
   return { results: results.filter((result): result is ZooResult => result !== undefined), bootMs, buildMs };
 }
 
+/** The guest's load, dirty and writeback memory, and its busiest processes, on one line. */
+async function guestState(host: RescueHost): Promise<string> {
+  try {
+    const script = "cat /proc/loadavg; grep -E '^(Dirty|Writeback):' /proc/meminfo; ps -eo pid,stat,etime,time,args --sort=-time | head -6";
+    const result = await host.exec(['sh', '-c', script], { timeoutMs: 60_000 });
+    return result.stdout.trim().replace(/\s*\n\s*/g, ' | ');
+  } catch (error) {
+    return `unreadable (${error instanceof Error ? error.message : String(error)})`;
+  }
+}
+
 async function runOnOneMachine(
   directory: string,
   classes: Array<[number, ZooClass]>,
@@ -341,10 +352,17 @@ async function runOnOneMachine(
       let result: ZooResult;
       const started = performance.now();
       try {
+        // The class before may have left the guest writing back what it wrote (the installed Debian's
+        // update-initramfs: tens of MB through one emulated CPU). The product's probes time out after 30 s, as
+        // they should on a real machine; this class's start waits for the guest's disks to be quiet first.
+        if (position > 0) await machine.session.exec(['sync'], { timeoutMs: 300_000 });
         await zooClass.prepare?.(machine.session, devices, source);
         result = await runZooClass(machine.session, zooClass, zooClass.diagnosed ? zooClass.diagnosed(devices) : devices, options);
       } catch (error) {
-        result = { name: zooClass.name, finding: '-', verdict: 'missed', seconds: Math.round((performance.now() - started) / 100) / 10, detail: `error: ${error instanceof Error ? error.message : String(error)}` };
+        const message = error instanceof Error ? error.message : String(error);
+        // A command that ran out of time: what the guest was doing then says whether it was the code or the machine.
+        const guest = /did not finish within/.test(message) ? `; the guest then: ${await guestState(machine.session)}` : '';
+        result = { name: zooClass.name, finding: '-', verdict: 'missed', seconds: Math.round((performance.now() - started) / 100) / 10, detail: `error: ${message}${guest}` };
       }
       result.disks = pathsOf[position] ?? [];
       results.push([classIndex, result]);
