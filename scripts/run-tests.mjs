@@ -70,7 +70,8 @@ const children = [];
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => children.forEach((child) => child.kill(signal)));
 
 // The first lane streams to the console; the others are kept in a file and printed when they end, so the
-// output of two lanes never interleaves line by line.
+// output of two lanes never interleaves line by line. Every lane's output is also kept, so that the run ends with
+// the failures of all lanes together: a reader of the last lines of a long run sees what failed.
 const logDirectory = mkdtempSync(join(tmpdir(), 'rescued-tests-'));
 function runLane(lane, index) {
   const started = Date.now();
@@ -80,13 +81,15 @@ function runLane(lane, index) {
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', '--test', `--test-concurrency=${lane.concurrency}`, ...passThrough, ...lane.files],
-    { stdio: streamed ? 'inherit' : ['ignore', 'pipe', 'pipe'] },
+    { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   children.push(child);
-  if (!streamed) {
-    const log = createWriteStream(logPath);
-    child.stdout.pipe(log);
-    child.stderr.pipe(log);
+  const log = createWriteStream(logPath);
+  child.stdout.pipe(log);
+  child.stderr.pipe(log);
+  if (streamed) {
+    child.stdout.pipe(process.stdout);
+    child.stderr.pipe(process.stderr);
   }
   return new Promise((resolveLane) => {
     child.on('exit', (code, signal) => {
@@ -98,12 +101,41 @@ function runLane(lane, index) {
         }
         const status = code ?? (signal ? 1 : 0);
         console.log(`run-tests: lane ${lane.name} ended with exit code ${status} after ${seconds} s`);
-        resolveLane(status);
+        resolveLane({ lane: lane.name, status, failures: failuresIn(readFileSync(logPath, 'utf8')) });
       }, 200);
     });
   });
 }
 
-const statuses = await Promise.all(lanes.map(runLane));
+/**
+ * The failed tests in a lane's TAP output: each `not ok` line with the start of its diagnostic block (the error,
+ * its location and code, not the stack). A suite that failed only because a test in it failed is left out.
+ */
+function failuresIn(tap) {
+  const lines = tap.split('\n');
+  const failures = [];
+  for (let i = 0; i < lines.length; i += 1) {
+    if (!/^\s*not ok \d+/.test(lines[i])) continue;
+    const block = [lines[i].trim()];
+    let onlySubtests = false;
+    for (let j = i + 1; j < lines.length && block.length < 30; j += 1) {
+      const line = lines[j];
+      if (/^\s*\.\.\.\s*$/.test(line) || /^\s*stack:/.test(line) || /^\s*(not )?ok \d+/.test(line)) break;
+      if (/failureType: 'subtestsFailed'/.test(line)) onlySubtests = true;
+      if (/^\s*(---|duration_ms:|type:|$)/.test(line)) continue;
+      block.push(`  ${line.trim()}`);
+    }
+    if (!onlySubtests) failures.push(block.join('\n'));
+  }
+  return failures;
+}
+
+const results = await Promise.all(lanes.map(runLane));
 rmSync(logDirectory, { recursive: true, force: true });
-process.exit(statuses.some((status) => status !== 0) ? 1 : 0);
+const failed = results.filter((result) => result.status !== 0);
+for (const result of failed) {
+  console.log(`\nrun-tests: lane ${result.lane} failed (exit code ${result.status}); its failed tests:`);
+  console.log(result.failures.length > 0 ? result.failures.join('\n') : '  none reported as a test: the lane itself failed (see its output above)');
+}
+console.log(`run-tests: ${failed.length === 0 ? 'all lanes passed' : `failed lanes: ${failed.map((result) => result.lane).join(', ')}`}`);
+process.exit(failed.length > 0 ? 1 : 0);
