@@ -181,7 +181,10 @@ describe('a rescue through crashes and outages', { skip: adminUrl ? false : 'nee
     if (work) await rm(work, { recursive: true, force: true });
   });
 
-  test('the worker SIGKILLed at each step of a rescue in turn: the rescue finishes, the BMC saw only what the history accounts for', { timeout: 420_000 }, async () => {
+  // Each kill is noticed by Temporal only when the killed attempt times out (workflows/rescue.ts): 30 s for a quick
+  // step or a heartbeat, 60 s and a 10 s retry interval for the SSH steps. Eight kills wait about 340 s of
+  // timeouts (347 s measured on the development machine); the limit leaves room for a slower CI machine.
+  test('the worker SIGKILLed at each step of a rescue in turn: the rescue finishes, the BMC saw only what the history accounts for', { timeout: 600_000 }, async () => {
     const { machine, bmc } = await addMachine('crash01', true);
     const killAt: RescueState[] = ['identifying', 'selecting', 'pushing', 'power-cycling', 'awaiting-phone-home', 'diagnosing', 'repairing', 'restoring'];
     const killed: RescueState[] = [];
