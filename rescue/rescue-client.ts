@@ -31,18 +31,27 @@ export type WorkflowFate =
 /** The closed rescue's status where Temporal holds none (cancelled, terminated): rebuilt from the run row. */
 export type ClosedRunStatus = (workflowId: string, runId: string) => Promise<RescueStatus | undefined>;
 
-export function createRescueClient(client: Client, options: { taskQueue: string; reconcileSystem?: (system: string) => Promise<void>; closedRunStatus?: ClosedRunStatus }) {
-  const handleFor = (system: string) => client.workflow.getHandle(rescueWorkflowId(system));
-  const temporal = <T>(run: () => Promise<T>) => callTemporal(client.connection, run);
-
-  const startOptions = (input: RescueInput) => ({
-    taskQueue: options.taskQueue,
+/**
+ * What a rescue's workflow is started with: its ID, its input, the search attribute that finds it by machine and
+ * the summary the Temporal UI shows. One definition, used by every start (and by the webhook bench's bare loop,
+ * so that it starts the same workflow the API does).
+ */
+export function rescueStartOptions(taskQueue: string, input: RescueInput) {
+  return {
+    taskQueue,
     workflowId: rescueWorkflowId(input.system),
     args: [input] as [RescueInput],
     typedSearchAttributes: [{ key: RescueSystem, value: input.system }],
     staticSummary: `Rescue ${input.system}: ${input.reason}`,
     staticDetails: `Requested by ${input.requestedBy}. Steps: identify, select image, push, power-cycle, await boot, diagnose, repair, reinstall, restore.`,
-  });
+  };
+}
+
+export function createRescueClient(client: Client, options: { taskQueue: string; reconcileSystem?: (system: string) => Promise<void>; closedRunStatus?: ClosedRunStatus }) {
+  const handleFor = (system: string) => client.workflow.getHandle(rescueWorkflowId(system));
+  const temporal = <T>(run: () => Promise<T>) => callTemporal(client.connection, run);
+
+  const startOptions = (input: RescueInput) => rescueStartOptions(options.taskQueue, input);
 
   async function runningRun(system: string): Promise<string | undefined> {
     try {
