@@ -11,23 +11,27 @@
 // rescues. Last, where the machine's CPU went in each run, by process (bench/support/machine-cpu.ts): on a
 // saturated machine that is what the latencies measure; and where a delivery's time went in the API, by stage
 // (lookup, admission, temporal, record), from its histogram rescued_alert_intake_stage_seconds; and the
-// Temporal server's own time for the starts of each run, from its metrics (bench/support/temporal-start-latency.ts).
+// Temporal server's own time for the starts of each run, from its metrics (bench/support/temporal-start-latency.ts);
+// and its garbage collections during each run, with how many of the run's slowest 1% were in flight during one
+// (bench/support/gc-cycles.ts).
 // Target: p99 <= 50 ms at 200/s, and <= 1.3x the bare start.
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { Session } from 'node:inspector/promises';
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { cpus, loadavg } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { AlertSenderJob, AlertSenderResult } from './support/alert-sender.js';
-import { startTestTemporal } from '../test/support/temporal.js';
+import { startTestTemporal, temporalCliForTests } from '../test/support/temporal.js';
 import { startTestApi } from '../test/support/api.js';
 import { testDatabases } from '../test/support/databases.js';
 import { alertmanagerPayload } from '../test/support/triggers-lab.js';
 import { systemCreate } from '../inventory/schemas.js';
 import { freePort } from '../test/support/ports.js';
 import { describeStartLatency, readStartLatency } from './support/temporal-start-latency.js';
+import { describeGcDuring, observeV8Pauses, temporalWithGcTrace, type TimedCall } from './support/gc-cycles.js';
 import { describeMachineCpu, measureMachineCpu, type MachineCpu } from './support/machine-cpu.js';
 import { rescueStartOptions } from '../rescue/rescue-client.js';
 import { ALERT_INTAKE_STAGES, ALERT_INTAKE_STAGE_METRIC, metricsRegistry } from '../observability/metrics.js';
@@ -102,6 +106,8 @@ async function profiled<T>(file: string | undefined, run: () => Promise<T>): Pro
 
 interface Run {
   latencies: number[];
+  /** Each call: when it was sent (milliseconds since the epoch) and its latency. */
+  timeline: TimedCall[];
   accepted: number;
   elapsedS: number;
   /** This thread's event loop (the API's, and the bare loop's Temporal client): share busy. */
@@ -134,6 +140,7 @@ function sendAlerts(job: AlertSenderJob, onStarted?: (pid: number | undefined) =
 /** Fires `count` calls at `rate` per second (open loop: a slow call does not slow the schedule). */
 async function atRate(rate: number, count: number, call: (index: number) => Promise<boolean>): Promise<Omit<Run, 'busy' | 'cpuMsPerCall'>> {
   const latencies: number[] = [];
+  const timeline: TimedCall[] = [];
   let accepted = 0;
   const began = performance.now();
   const pending: Array<Promise<void>> = [];
@@ -144,13 +151,15 @@ async function atRate(rate: number, count: number, call: (index: number) => Prom
     const sent = performance.now();
     pending.push(
       call(index).then((ok) => {
-        latencies.push(performance.now() - sent);
+        const took = performance.now() - sent;
+        latencies.push(took);
+        timeline.push([performance.timeOrigin + sent, took]);
         if (ok) accepted += 1;
       }),
     );
   }
   await Promise.all(pending);
-  return { latencies: latencies.sort((a, b) => a - b), accepted, elapsedS: (performance.now() - began) / 1000 };
+  return { latencies: latencies.sort((a, b) => a - b), timeline, accepted, elapsedS: (performance.now() - began) / 1000 };
 }
 
 export default async function benchWebhooks(args: string[]): Promise<void> {
@@ -163,7 +172,9 @@ export default async function benchWebhooks(args: string[]): Promise<void> {
   const profileFile = profileAt === -1 ? undefined : args[profileAt + 1];
   const database = testDatabases().at(-1)!;
   const metricsPort = await freePort();
-  const env = await startTestTemporal({ metricsPort });
+  const scratch = await mkdtemp(join(tmpdir(), 'bench-webhooks-'));
+  const temporalGc = await temporalWithGcTrace(await temporalCliForTests(), scratch);
+  const env = await startTestTemporal({ metricsPort, executable: temporalGc.executable });
   const serverStarts = () => readStartLatency(`http://127.0.0.1:${metricsPort}/metrics`);
   const taskQueue = `bench-${randomBytes(3).toString('hex')}`;
   const api = await startTestApi(database, { temporal: { connection: env.connection, address: env.address, taskQueue } });
@@ -225,7 +236,9 @@ export default async function benchWebhooks(args: string[]): Promise<void> {
       return { run, cpu: cpu!, decisions, stagesBefore, stagesAfter };
     };
     const serverBeforeHooks = await serverStarts();
+    const apiPausesDone = observeV8Pauses();
     const hooks = await profiled(profileFile, () => deliver(bodies));
+    const apiPauses = apiPausesDone();
     const serverAfterHooks = await serverStarts();
     let bareCpu: MachineCpu | undefined;
     const bare = await loopMeasured(count, async () => {
@@ -260,9 +273,16 @@ export default async function benchWebhooks(args: string[]): Promise<void> {
     console.log(`  bare run:    ${describeStartLatency(serverAfterHooks, serverAfterBare)}`);
     console.log(`where a delivery's time went in the API (${ALERT_INTAKE_STAGE_METRIC}; temporal and record run side by side):`);
     for (const line of describeStages(hooks.stagesBefore, hooks.stagesAfter)) console.log(`  ${line}`);
+    const cycles = await temporalGc.cycles();
+    console.log(`the Temporal server's garbage collections (Go, GODEBUG=gctrace=1), and the slowest 1% of each run:`);
+    console.log(`  webhook run: ${describeGcDuring(cycles, hooks.run.timeline)}`);
+    console.log(`  bare run:    ${describeGcDuring(cycles, bare.timeline)}`);
+    console.log(`  dry run:     ${describeGcDuring(cycles, dryRun.run.timeline)}`);
+    console.log(`the API process's own garbage-collection pauses of 10 ms or more (V8) during the webhook run: ${describeGcDuring(apiPauses, hooks.run.timeline)}`);
     console.log(`decisions: ${[...hooks.decisions].map(([d, n]) => `${d} ${n}`).join(', ')}; in the dry run: ${[...dryRun.decisions].map(([d, n]) => `${d} ${n}`).join(', ')}`);
   } finally {
     await api.close();
     await env.teardown();
+    await rm(scratch, { recursive: true, force: true });
   }
 }

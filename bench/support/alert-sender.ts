@@ -4,6 +4,7 @@
 // and in a process of its own, the API process's CPU time is the server's alone.
 import { Agent, request } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import type { TimedCall } from './gc-cycles.js';
 
 export interface AlertSenderJob {
   url: string;
@@ -15,6 +16,8 @@ export interface AlertSenderJob {
 
 export interface AlertSenderResult {
   latencies: number[];
+  /** Each delivery: when it was sent (milliseconds since the epoch, comparable across processes) and its latency. */
+  timeline: TimedCall[];
   accepted: number;
   elapsedS: number;
   decisions: Array<[string, number]>;
@@ -37,6 +40,12 @@ async function send(job: AlertSenderJob): Promise<AlertSenderResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: 256 });
   const url = new URL('/hooks/alertmanager', job.url);
   const latencies: number[] = [];
+  const timeline: TimedCall[] = [];
+  const answered = (sent: number) => {
+    const took = performance.now() - sent;
+    latencies.push(took);
+    timeline.push([performance.timeOrigin + sent, took]);
+  };
   const decisions = new Map<string, number>();
   let accepted = 0;
   const began = performance.now();
@@ -50,7 +59,7 @@ async function send(job: AlertSenderJob): Promise<AlertSenderResult> {
     pending.push(
       post(agent, url, job.token, body).then(
         ({ status, text }) => {
-          latencies.push(performance.now() - sent);
+          answered(sent);
           if (status === 200) accepted += 1;
           let decision = `http-${status}`;
           try {
@@ -61,7 +70,7 @@ async function send(job: AlertSenderJob): Promise<AlertSenderResult> {
           decisions.set(decision, (decisions.get(decision) ?? 0) + 1);
         },
         (error: Error & { code?: string }) => {
-          latencies.push(performance.now() - sent);
+          answered(sent);
           const decision = `connection error (${error.code ?? error.message})`;
           decisions.set(decision, (decisions.get(decision) ?? 0) + 1);
         },
@@ -71,7 +80,7 @@ async function send(job: AlertSenderJob): Promise<AlertSenderResult> {
   await Promise.all(pending);
   const elapsedS = (performance.now() - began) / 1000;
   agent.destroy();
-  return { latencies: latencies.sort((a, b) => a - b), accepted, elapsedS, decisions: [...decisions] };
+  return { latencies: latencies.sort((a, b) => a - b), timeline, accepted, elapsedS, decisions: [...decisions] };
 }
 
 // Started by bench/webhooks.ts with an IPC channel: one job in, one result out.

@@ -11,11 +11,14 @@ export async function temporalCliForTests(): Promise<string> {
   return path;
 }
 
-/** `metricsPort`: where the dev server serves its Prometheus metrics (`/metrics` on 127.0.0.1); else a port of its choosing. */
-export async function startTestTemporal(options: { metricsPort?: number } = {}): Promise<TestWorkflowEnvironment> {
+/**
+ * `metricsPort`: where the dev server serves its Prometheus metrics (`/metrics` on 127.0.0.1); else a port of its
+ * choosing. `executable`: what to run in place of the CLI (a wrapper of it, bench/support/gc-cycles.ts).
+ */
+export async function startTestTemporal(options: { metricsPort?: number; executable?: string } = {}): Promise<TestWorkflowEnvironment> {
   return TestWorkflowEnvironment.createLocal({
     server: {
-      executable: { type: 'existing-path', path: await temporalCliForTests() },
+      executable: { type: 'existing-path', path: options.executable ?? (await temporalCliForTests()) },
       ip: '127.0.0.1',
       searchAttributes: RESCUE_SEARCH_ATTRIBUTES.map((key) => ({ name: key.name, type: SearchAttributeType.KEYWORD })),
       ...(options.metricsPort === undefined ? {} : { extraArgs: ['--metrics-port', String(options.metricsPort)] }),
