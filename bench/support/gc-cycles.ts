@@ -94,6 +94,8 @@ export function describeGcDuring(cycles: GcCycle[], calls: TimedCall[], share = 
   const slowest = [...calls].sort((a, b) => b[1] - a[1]).slice(0, Math.max(1, Math.round(calls.length * share)));
   const overlapped = slowest.filter(([sent, latency]) => during.some((cycle) => cycle.startMs < sent + latency && cycle.startMs + cycle.wallMs > sent));
   const walls = during.map((cycle) => cycle.wallMs);
-  const cyclesText = during.length === 0 ? 'no collection' : `${during.length} collections of ${Math.min(...walls).toFixed(0)}-${Math.max(...walls).toFixed(0)} ms (wall)`;
+  const [shortest, longest] = [Math.min(...walls).toFixed(0), Math.max(...walls).toFixed(0)];
+  const cyclesText =
+    during.length === 0 ? 'no collection' : `${during.length} ${during.length === 1 ? 'collection' : 'collections'} of ${shortest === longest ? shortest : `${shortest}-${longest}`} ms (wall)`;
   return `${cyclesText}; of the slowest ${slowest.length} calls (${slowest.at(-1)![1].toFixed(1)} ms and over), ${overlapped.length} were in flight during one`;
 }

@@ -31,3 +31,8 @@ test('the slowest 1% of calls are counted as in flight during a cycle only when 
   assert.match(describeGcDuring([], calls), /^no collection; of the slowest 2 calls/);
   assert.equal(describeGcDuring(cycles, []), 'no calls');
 });
+
+test('one collection is named in the singular, with its one wall time', () => {
+  const [first] = gcCycles(TRACE, 0);
+  assert.match(describeGcDuring([first!], [[1_600, 40], [3_000, 1]]), /^1 collection of 32 ms \(wall\); of the slowest 1 calls \(40\.0 ms and over\), 1 were in flight during one$/);
+});
