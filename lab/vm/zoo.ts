@@ -12,7 +12,7 @@ import { runCommand } from './commands.js';
 import { buildExt4Root, buildXfsRoot, debugfs, inodeOf, superblockField, ZOO_NEW_KERNEL, type RootOptions } from './zoo-roots.js';
 import { ensureZooUserland, installZooUserland } from './zoo-installed-userland.js';
 import { startRescueMachine } from './rescue-machine.js';
-import { diagnose, problems, repair, type DiagnosisReport, type Finding, type RepairReport } from '../../shell/index.js';
+import { diagnose, isShellError, problems, repair, type DiagnosisReport, type Finding, type RepairReport } from '../../shell/index.js';
 import type { RescueHost } from '../../shell/index.js';
 import { execChecked } from '../../shell/rescue-host.js';
 import { shellScript } from '../../shell/quote.js';
@@ -361,7 +361,7 @@ async function runOnOneMachine(
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         // A command that ran out of time: what the guest was doing then says whether it was the code or the machine.
-        const guest = /did not finish within/.test(message) ? `; the guest then: ${await guestState(machine.session)}` : '';
+        const guest = isShellError(error) && error.kind === 'timeout' ? `; the guest then: ${await guestState(machine.session)}` : '';
         result = { name: zooClass.name, finding: '-', verdict: 'missed', seconds: Math.round((performance.now() - started) / 100) / 10, detail: `error: ${message}${guest}` };
       }
       result.disks = pathsOf[position] ?? [];
