@@ -15,6 +15,7 @@
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
+import { quoteShellArgument } from '../../shell/quote.js';
 
 export interface GcCycle {
   /** When the cycle started, in milliseconds since the epoch. */
@@ -36,8 +37,6 @@ export function gcCycles(trace: string, programStartMs: number): GcCycle[] {
   return cycles;
 }
 
-const quoted = (text: string) => `'${text.replaceAll("'", `'\\''`)}'`;
-
 /**
  * Writes, in `directory` (the bench's own temporary folder), a wrapper of the CLI at `cliPath` that runs it with
  * the GC trace on. `executable` is to be given to the test environment in place of the CLI; `cycles()` reads
@@ -49,7 +48,7 @@ export async function temporalWithGcTrace(cliPath: string, directory: string): P
   const traceFile = join(directory, 'stderr.log');
   await writeFile(
     executable,
-    ['#!/bin/sh', `date +%s%N > ${quoted(startedFile)}`, 'GODEBUG=gctrace=1', 'export GODEBUG', `exec ${quoted(cliPath)} "$@" 2>>${quoted(traceFile)}`, ''].join('\n'),
+    ['#!/bin/sh', `date +%s%N > ${quoteShellArgument(startedFile)}`, 'export GODEBUG=gctrace=1', `exec ${quoteShellArgument(cliPath)} "$@" 2>>${quoteShellArgument(traceFile)}`, ''].join('\n'),
   );
   await chmod(executable, 0o700);
   return {
