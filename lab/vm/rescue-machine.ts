@@ -7,13 +7,35 @@ import { createServer, type Server } from 'node:http';
 import ssh2 from 'ssh2';
 import { freeTcpPort } from '../bmc/ports.js';
 import { openSession, type ShellSession } from '../../shell/index.js';
+import type { RescueHost } from '../../shell/rescue-host.js';
 import { parseRescuePhoneHome, rescueKernelArguments, type RescuePhoneHome } from './contract.js';
 import { ensureLabBootImages } from './initramfs.js';
 import { startLabVm, type LabVm, type LabVmDisk } from './qemu.js';
 
+/**
+ * How many times the lab stretches a deadline that the product's probes and playbooks name (blkid's 30 s, for
+ * one), on the rescue machine's one emulated CPU: TCG, for KVM does not work here (LAB-NOTES), on a host whose
+ * two cores the rest of the suite shares. The product's deadlines are set for real machines. Measured in a CI run
+ * of the VM lane beside the main lane on a slower host (2026-12-03): the installed-Debian classes took 114-141 s
+ * each, against 29-41 s on the earlier host, and the product's blkid of one disk ran out of its 30 s with the
+ * guest's load at 2. A command that hangs still fails, four times later.
+ */
+export const EMULATED_DEADLINE_SCALE = 4;
+
+/** `host` with every deadline that a caller names multiplied by `scale`; the session's own default is the lab's already. */
+export function withStretchedDeadlines(host: RescueHost, scale: number): RescueHost {
+  return {
+    name: host.name,
+    exec: (command, options = {}) => host.exec(command, options.timeoutMs === undefined ? options : { ...options, timeoutMs: options.timeoutMs * scale }),
+    writeFile: (path, content, options) => host.writeFile(path, content, options),
+  };
+}
+
 export interface RescueMachine {
   vm: LabVm;
   session: ShellSession;
+  /** The session as the product's probes and playbooks are given it here: their deadlines stretched by EMULATED_DEADLINE_SCALE. */
+  host: RescueHost;
   phoneHome: RescuePhoneHome;
   /** Milliseconds from QEMU's start to the phone-home. */
   bootMs: number;
@@ -95,7 +117,7 @@ export async function startRescueMachine(options: StartRescueMachineOptions): Pr
       connectTimeoutMs: 20_000, commandTimeoutMs: options.commandTimeoutMs ?? 300_000, keepaliveIntervalMs: 20_000,
     });
     return {
-      vm, session, phoneHome: body, bootMs,
+      vm, session, host: withStretchedDeadlines(session, EMULATED_DEADLINE_SCALE), phoneHome: body, bootMs,
       async stop() {
         await session.close().catch(() => undefined);
         await runningVm.stop();

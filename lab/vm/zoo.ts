@@ -309,7 +309,12 @@ export async function runZoo(directory: string, options: { classes?: readonly Zo
 /** The guest's load, dirty and writeback memory, and its busiest processes, on one line. */
 async function guestState(host: RescueHost): Promise<string> {
   try {
-    const script = "cat /proc/loadavg; grep -E '^(Dirty|Writeback):' /proc/meminfo; ps -eo pid,stat,etime,time,args --sort=-time | head -6";
+    // The tasks running or waiting on I/O, read from /proc: the rescue image's ps is BusyBox's, without -o or --sort.
+    const script = [
+      'cat /proc/loadavg',
+      "grep -E '^(Dirty|Writeback):' /proc/meminfo",
+      'for stat in /proc/[0-9]*/stat; do read -r pid comm state rest < "$stat" 2>/dev/null && case "$state" in R|D) echo "$state $pid $comm";; esac; done',
+    ].join('; ');
     const result = await host.exec(['sh', '-c', script], { timeoutMs: 60_000 });
     return result.stdout.trim().replace(/\s*\n\s*/g, ' | ');
   } catch (error) {
@@ -355,9 +360,10 @@ async function runOnOneMachine(
         // The class before may have left the guest writing back what it wrote (the installed Debian's
         // update-initramfs: tens of MB through one emulated CPU). The product's probes time out after 30 s, as
         // they should on a real machine; this class's start waits for the guest's disks to be quiet first.
+        // The product's deadlines are stretched for the emulated CPU (EMULATED_DEADLINE_SCALE, rescue-machine.ts).
         if (position > 0) await machine.session.exec(['sync'], { timeoutMs: 300_000 });
-        await zooClass.prepare?.(machine.session, devices, source);
-        result = await runZooClass(machine.session, zooClass, zooClass.diagnosed ? zooClass.diagnosed(devices) : devices, options);
+        await zooClass.prepare?.(machine.host, devices, source);
+        result = await runZooClass(machine.host, zooClass, zooClass.diagnosed ? zooClass.diagnosed(devices) : devices, options);
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         // A command that ran out of time: what the guest was doing then says whether it was the code or the machine.
