@@ -35,7 +35,7 @@ import { describeStartLatency, readStartLatency } from './support/temporal-start
 import { describeGcDuring, observeV8Pauses, temporalWithGcTrace, type TimedCall } from './support/gc-cycles.js';
 import { describeMachineCpu, measureMachineCpu, type MachineCpu } from './support/machine-cpu.js';
 import { rescueStartOptions } from '../rescue/rescue-client.js';
-import { acceptedRate, keptRate, TARGET_P99_MS, TARGET_RATE, TARGET_RATIO, webhookVerdict } from './support/webhook-verdict.js';
+import { acceptedRate, describeRatio, keptRate, webhookVerdict } from './support/webhook-verdict.js';
 import { ALERT_INTAKE_STAGES, ALERT_INTAKE_STAGE_METRIC, metricsRegistry } from '../observability/metrics.js';
 
 /** The API's stage histogram (rescued_alert_intake_stage_seconds) as cumulative bucket counts and sums, by stage. */
@@ -265,13 +265,12 @@ export default async function benchWebhooks(args: string[]): Promise<void> {
     console.log(row('bare client.workflow.start', bare));
     console.log(row('webhook -> guard, dry run (no start)', dryRun.run));
     const figures = (run: Run) => ({ count, accepted: run.accepted, elapsedS: run.elapsedS, p99Ms: percentile(run.latencies, 99) });
-    const ratio = percentile(hooks.run.latencies, 99) / percentile(bare.latencies, 99);
-    const bothKept = keptRate(figures(hooks.run), rate) && keptRate(figures(bare), rate);
-    console.log(`p99 ratio webhook/bare: ${bothKept ? `${ratio.toFixed(2)}x` : 'none (a run fell behind: a ratio of backlogs)'}   (target: p99 <= ${TARGET_P99_MS} ms at ${TARGET_RATE}/s and <= ${TARGET_RATIO}x bare)`);
-    for (const [name, run] of [['webhook', hooks.run], ['bare', bare], ['dry', dryRun.run]] as const) {
-      if (!keptRate(figures(run), rate)) console.log(`the ${name} run did not keep ${rate}/s: ${acceptedRate(figures(run)).toFixed(0)}/s, ${run.accepted} of ${count} accepted; its latencies include its backlog`);
+    const [hooksFigures, bareFigures] = [figures(hooks.run), figures(bare)];
+    console.log(describeRatio(rate, hooksFigures, bareFigures));
+    for (const [name, run] of [['webhook', hooksFigures], ['bare', bareFigures], ['dry', figures(dryRun.run)]] as const) {
+      if (!keptRate(run, rate)) console.log(`the ${name} run did not keep ${rate}/s: ${acceptedRate(run).toFixed(0)}/s, ${run.accepted} of ${count} accepted; its latencies include its backlog`);
     }
-    console.log(webhookVerdict(rate, figures(hooks.run), figures(bare)));
+    console.log(webhookVerdict(rate, hooksFigures, bareFigures));
     console.log(`machine load (1 min): ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores`);
     console.log(`CPU during the webhook run: ${describeMachineCpu(hooks.cpu)}`);
     console.log(`CPU during the bare run:    ${describeMachineCpu(bareCpu!)}`);

@@ -30,6 +30,12 @@ export function keptRate(run: RunFigures, rate: number): boolean {
   return run.accepted === run.count && acceptedRate(run) >= KEPT_RATE_SHARE * rate;
 }
 
+/** The p99 ratio webhook/bare, or why there is none: a run that fell behind would make it a ratio of backlogs. */
+export function describeRatio(rate: number, hooks: RunFigures, bare: RunFigures): string {
+  const ratio = keptRate(hooks, rate) && keptRate(bare, rate) ? `${(hooks.p99Ms / bare.p99Ms).toFixed(2)}x` : 'none (a run fell behind: a ratio of backlogs)';
+  return `p99 ratio webhook/bare: ${ratio}   (target: p99 <= ${TARGET_P99_MS} ms at ${TARGET_RATE}/s and <= ${TARGET_RATIO}x bare)`;
+}
+
 /** One line: whether the target is held, not held, or cannot be measured at this rate on this machine, and why. */
 export function webhookVerdict(rate: number, hooks: RunFigures, bare: RunFigures): string {
   const at = rate === TARGET_RATE ? '' : ` (measured at ${rate}/s; the target is stated at ${TARGET_RATE}/s)`;
