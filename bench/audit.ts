@@ -14,10 +14,10 @@ import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { createServer, type Server } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { DatabaseHandle } from '../db/client.js';
 import { testDatabases } from '../test/support/databases.js';
+import { startTestTemporal } from '../test/support/temporal.js';
 import { createInventory, type Inventory } from '../db/inventory.js';
 import { interfaces, powerSettings, profiles, distros, systems } from '../db/schema.js';
 import { createSecretCipher } from '../secrets/cipher.js';
@@ -154,7 +154,7 @@ export default async function auditBenchmark(args: string[]): Promise<void> {
     }
     const baselineSeconds = (performance.now() - clock) / 1000;
 
-    const env = await TestWorkflowEnvironment.createLocal({ server: { executable: { type: 'existing-path', path: cliPath }, ip: '127.0.0.1' } });
+    const env = await startTestTemporal({ executable: cliPath });
     stops.push(() => env.teardown());
     const taskQueue = `audit-bench-${randomBytes(3).toString('hex')}`;
     const admitted: AdmissionRequest[] = [];

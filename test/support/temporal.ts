@@ -11,17 +11,30 @@ export async function temporalCliForTests(): Promise<string> {
   return path;
 }
 
+/** How many times a dev server is started before its failure to answer in time fails the test. */
+const DEV_SERVER_STARTS = 3;
+
 /**
  * `metricsPort`: where the dev server serves its Prometheus metrics (`/metrics` on 127.0.0.1); else a port of its
  * choosing. `executable`: what to run in place of the CLI (a wrapper of it, bench/support/gc-cycles.ts).
  */
 export async function startTestTemporal(options: { metricsPort?: number; executable?: string } = {}): Promise<TestWorkflowEnvironment> {
-  return TestWorkflowEnvironment.createLocal({
-    server: {
-      executable: { type: 'existing-path', path: options.executable ?? (await temporalCliForTests()) },
-      ip: '127.0.0.1',
-      searchAttributes: RESCUE_SEARCH_ATTRIBUTES.map((key) => ({ name: key.name, type: SearchAttributeType.KEYWORD })),
-      ...(options.metricsPort === undefined ? {} : { extraArgs: ['--metrics-port', String(options.metricsPort)] }),
-    },
-  });
+  const executable = options.executable ?? (await temporalCliForTests());
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await TestWorkflowEnvironment.createLocal({
+        server: {
+          executable: { type: 'existing-path', path: executable },
+          ip: '127.0.0.1',
+          searchAttributes: RESCUE_SEARCH_ATTRIBUTES.map((key) => ({ name: key.name, type: SearchAttributeType.KEYWORD })),
+          ...(options.metricsPort === undefined ? {} : { extraArgs: ['--metrics-port', String(options.metricsPort)] }),
+        },
+      });
+    } catch (error) {
+      // The SDK gives the dev server a fixed 5 s to answer and kills it when it has not (sdk-core's
+      // ephemeral_server/mod.rs: "did not start within"); on a loaded 2-core CI host a start can take longer.
+      if (attempt === DEV_SERVER_STARTS || !/did not start within/.test((error as Error).message)) throw error;
+      console.error(`the Temporal dev server did not answer within the SDK's 5 s (start ${attempt} of ${DEV_SERVER_STARTS}); starting it again`);
+    }
+  }
 }
