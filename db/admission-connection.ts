@@ -104,6 +104,21 @@ export async function executeInAdmission<Row>(db: Database, name: string, query:
 }
 
 /**
+ * `SET LOCAL name = value` inside an admission transaction: in front of its first statement when that has not
+ * gone out yet (no round trip of its own), else as a statement. False when `db` is not an admission transaction.
+ */
+export async function setLocalInAdmission(db: Database, name: string, value: string): Promise<boolean> {
+  const client = (db as unknown as { $client?: object }).$client;
+  const connection = client === undefined ? undefined : connections.get(client);
+  if (connection === undefined) return false;
+  assertUsable(connection);
+  const statement = `set local ${name} = ${value}`;
+  if (connection.opening !== undefined) connection.opening.push(statement);
+  else await connection.client.query(statement);
+  return true;
+}
+
+/**
  * Admissions over `pool` (one connection: they are one at a time in a process anyway): each a transaction
  * that holds the advisory lock `lockKey` from its first statement on. `over` builds drizzle over a connection.
  */

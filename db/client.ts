@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { PgDialect, type PgDatabase, type PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { sql, type SQL } from 'drizzle-orm';
 import * as schema from './schema.js';
-import { executeInAdmission, pipelinedAdmissions } from './admission-connection.js';
+import { executeInAdmission, pipelinedAdmissions, setLocalInAdmission } from './admission-connection.js';
 
 export type Schema = typeof schema;
 export type Database = PgDatabase<PgQueryResultHKT, Schema>;
@@ -54,6 +54,17 @@ export async function executeNamed<Row extends Record<string, unknown>>(db: Data
     return (await pool.query<Row>({ name, text, values: params })).rows;
   }
   return rowsOf<Row>(await db.execute(query));
+}
+
+/**
+ * Lets the transaction `tx` commit without waiting for its WAL to reach the disk (synchronous_commit = off for
+ * it alone). Only for a transaction whose caller commits another transaction synchronously before it tells
+ * anyone what this one did: that commit flushes the WAL up to its own record, and this transaction's is before
+ * it. Until then a crash of the database server (not of this process) may lose it, and nobody was told.
+ */
+export async function commitWithoutFlush(tx: Database): Promise<void> {
+  if (await setLocalInAdmission(tx, 'synchronous_commit', 'off')) return;
+  await tx.execute(sql`set local synchronous_commit = off`);
 }
 
 /** The rows of `db.execute`'s answer: node-postgres and PGlite give a result with `rows`, other drivers an array. */

@@ -32,6 +32,12 @@ export interface AdmissionOptions {
    * because Temporal did not take the start).
    */
   onCommitted?: (decision: AdmissionDecision) => void;
+  /**
+   * The caller commits a write of its own synchronously (its record of the decision) before it answers
+   * anyone, and answers with an error when that fails. Then the decision's own commit need not wait for the
+   * disk: the caller's flushes it too. A batch of requests that all say so commits without the wait.
+   */
+  flushedByCaller?: boolean;
 }
 
 /** The one guard every automatic start goes through. Race-free across concurrent callers. */

@@ -74,7 +74,9 @@ export function createAlertIntake(dependencies: AlertIntakeDependencies) {
       onCommitted = resolve;
       onFailed = reject;
     });
-    const final = guard.admit({ system, source, reason: alert.summary, alertId: alert.fingerprint }, { onCommitted });
+    // flushedByCaller: receive() records every alert in one synchronous INSERT before it answers, and fails the
+    // delivery (a 503, which the sender retries) when it cannot.
+    const final = guard.admit({ system, source, reason: alert.summary, alertId: alert.fingerprint }, { onCommitted, flushedByCaller: true });
     // An admission that failed before it committed anything fails both; after, only the final one.
     final.then(onCommitted, onFailed);
     const committedDecided = committed.then(asDecided);

@@ -3,7 +3,7 @@
 // advisory lock (and, within this process, a mutex), so concurrent deliveries are decided one at a time
 // against the same facts: race-free on PostgreSQL across processes, and on PGlite's single connection.
 import { and, asc, desc, eq, gt, isNull, lte, sql } from 'drizzle-orm';
-import { executeNamed, lockedTransactionOn, type Database, type LockedTransaction } from '../client.js';
+import { commitWithoutFlush, executeNamed, lockedTransactionOn, type Database, type LockedTransaction } from '../client.js';
 import { guardBrokenMachines, guardDecisions, guardIncidents, guardSettings, maintenanceWindows, rescueQueue, rescueRuns, rescueSlots, systems } from '../schema.js';
 import { notFound } from '../../inventory/errors.js';
 import { recordEvent } from './events.js';
@@ -202,6 +202,9 @@ export function createGuardRepository(db: Database, admissions: LockedTransactio
   return {
     /** Runs an admission: one at a time, in a transaction, under the guard's lock. */
     locked,
+
+    /** The admission `tx` commits without waiting for the disk: see commitWithoutFlush. */
+    commitWithoutFlush,
 
     /**
      * Everything one admission batch decides from, in one statement: the fleet's facts, the deferred requests

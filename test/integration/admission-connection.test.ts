@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import { sql } from 'drizzle-orm';
-import { executeNamed, type Database } from '../../db/client.js';
+import { commitWithoutFlush, executeNamed, rowsOf, type Database } from '../../db/client.js';
 import { testDatabases } from '../support/databases.js';
 
 const LOCK = 7_133_777;
@@ -92,6 +92,26 @@ test('admission connection on PostgreSQL', { skip: postgres === undefined ? 'DAT
     assert.deepEqual(await probeNotes(), ['committed', 'last', 'next'], 'committed at the end of the admission');
   });
 
+  await t.test('commitWithoutFlush: that admission alone commits without waiting for the disk, said in front of its first statement or after it', async () => {
+    const synchronousCommit = async (tx: Database) =>
+      (await executeNamed<{ value: string }>(tx, 'admission_probe_synchronous_commit', sql`select current_setting('synchronous_commit') as value`))[0]!.value;
+    assert.equal(
+      await handle.admissions(LOCK, async (tx) => {
+        await commitWithoutFlush(tx);
+        return synchronousCommit(tx);
+      }),
+      'off',
+    );
+    assert.equal(await handle.admissions(LOCK, synchronousCommit), 'on', 'the next admission on the connection waits for the disk again');
+    const late = await handle.admissions(LOCK, async (tx) => {
+      const before = await synchronousCommit(tx);
+      await commitWithoutFlush(tx);
+      return [before, await synchronousCommit(tx)];
+    });
+    assert.deepEqual(late, ['on', 'off']);
+    assert.equal((await outside.query<{ value: string }>(`select current_setting('synchronous_commit') as value`)).rows[0]!.value, 'on', "the server's setting is untouched");
+  });
+
   await t.test('one name stands for one text on a connection', async () => {
     await assert.rejects(
       handle.admissions(LOCK, (tx) => executeNamed(tx, 'admission_probe_insert', sql`insert into admission_probe (note) values (${'x'} || 'y')`)),
@@ -99,4 +119,22 @@ test('admission connection on PostgreSQL', { skip: postgres === undefined ? 'DAT
     );
     await assert.rejects(handle.admissions(LOCK, (tx) => executeNamed(tx, 'Bad Name', sql`select 1`)), /lower-case identifier/);
   });
+});
+
+test('commitWithoutFlush on PGlite: a SET LOCAL of its transaction', async () => {
+  const pglite = testDatabases().find((database) => database.label === 'pglite')!;
+  const handle = await pglite.open();
+  try {
+    const setting = async (tx: Database) => rowsOf<{ value: string }>(await tx.execute(sql`select current_setting('synchronous_commit') as value`))[0]!.value;
+    assert.equal(
+      await handle.admissions(LOCK, async (tx) => {
+        await commitWithoutFlush(tx);
+        return setting(tx);
+      }),
+      'off',
+    );
+    assert.equal(await handle.admissions(LOCK, setting), 'on');
+  } finally {
+    await handle.drop();
+  }
 });
