@@ -21,7 +21,7 @@ import type { RescueResult } from '../../workflows/rescue.js';
 const adminUrl = process.env.DATABASE_URL;
 const MACHINES = 8;
 const KILL_EVERY_MS = 4_000;
-const MAX_KILLS = 4;
+const QUICK_KILLS = 2;
 
 describe('rescued on a Temporal cluster on PostgreSQL, two APIs and three workers', { skip: adminUrl ? false : 'needs DATABASE_URL: the real Temporal server and rescued keep their state in PostgreSQL' }, () => {
   let temporal: TemporalCluster;
@@ -76,17 +76,19 @@ describe('rescued on a Temporal cluster on PostgreSQL, two APIs and three worker
       assert.equal(reply.status, 201, JSON.stringify(reply.body));
     }
     // Every few seconds one worker is SIGKILLed and a replacement started (as the issue reads: one worker killed
-    // every few seconds), MAX_KILLS times. A worker is killed only while another is up, so the batch always has
-    // one to run on. The next kill does not wait for the replacement, whose start (it bundles the workflows) takes
-    // from seconds to tens of seconds on a loaded host; kills stop after MAX_KILLS, because each kill of a worker
-    // mid-call holds its activity for the 30 s heartbeat timeout, and kills without end would never let it finish.
+    // every few seconds), never the last worker up, so the batch always has one to run on. The first QUICK_KILLS
+    // come KILL_EVERY_MS apart whatever the replacements do, so the batch meets at least that many kills even
+    // where a replacement's start (it bundles the workflows) takes tens of seconds; after them each kill waits
+    // until every replacement polls, and KILL_EVERY_MS more. Kills every 4 s without that wait never let the
+    // batch finish: each kill of a worker mid-call holds its activity for the 30 s heartbeat timeout.
     let finished = false;
     let kills = 0;
     const up = Array.from({ length: cluster.workers.length }, () => true);
     const replacements: Promise<void>[] = [];
     const since = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
     const killer = (async () => {
-      for (let next = 0; !finished && kills < MAX_KILLS; ) {
+      for (let next = 0; !finished; ) {
+        if (kills >= QUICK_KILLS) await Promise.all(replacements);
         await new Promise((resolve) => setTimeout(resolve, KILL_EVERY_MS));
         if (finished) break;
         const candidates = up.map((_, offset) => (next + offset) % up.length).filter((index) => up[index]);
