@@ -334,7 +334,10 @@ export class ShellSession implements RescueHost {
     if (pid !== null && !this.closed) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 3_000);
-        this.client.exec(`kill -KILL -- -${pid} 2>/dev/null || kill -KILL ${pid} 2>/dev/null; true`, (error, stream) => {
+        // `kill -KILL -PGID`, the form every shell's kill takes: dash refuses `kill -KILL -- -PGID` ("Illegal
+        // number: -") and `kill -s KILL -PGID`, and then only the fallback would run, killing the shell but not
+        // what it started. Measured with bash, dash and BusyBox ash (test/integration/shell-session.test.ts).
+        this.client.exec(`kill -KILL -${pid} 2>/dev/null || kill -KILL ${pid} 2>/dev/null; true`, (error, stream) => {
           if (error) {
             clearTimeout(timer);
             resolve();

@@ -130,6 +130,22 @@ test('a command aborted at once, before its shell has started, is still killed o
   assert.equal(await stillRunning(`sleep ${marker}`), false, 'the sleep is gone');
 });
 
+for (const shell of [['/bin/dash'], ['/bin/busybox', 'sh']]) {
+  test(`under ${shell.join(' ')} as the login shell, a command that outlives its deadline is killed with what it started`, async (t) => {
+    const other = await startSshd({ commandShell: shell });
+    t.after(() => other.stop());
+    const remote = await openSession({ host: other.host, port: other.port, privateKey: other.clientKey.privateKey, hostKey: other.hostKey, connectTimeoutMs: 10_000 });
+    t.after(() => remote.close());
+    // The session works there: the shell prints the PID line the session reads, and runs the command.
+    assert.equal((await remote.exec(['sh', '-c', 'echo ok'])).stdout, 'ok\n');
+    const marker = shell.length === 1 ? '61.07' : '67.03';
+    // The shell runs the sleep as a child (a command follows it): only a kill of the process group reaches it.
+    const failure = await failureKind(remote.exec(['sh', '-c', `sleep ${marker}; echo never`], { timeoutMs: 700 }));
+    assert.equal(failure.kind, 'timeout');
+    assert.equal(await stillRunning(`sleep ${marker}`), false, 'the sleep is gone');
+  });
+}
+
 test('a host key other than the pinned one is refused before login: `host-key-mismatch`, no command runs', async () => {
   const logBefore = sshd.log().length;
   const failure = await failureKind(openSession(options({ hostKey: generateKeyPair().publicKey })));

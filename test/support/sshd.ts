@@ -53,8 +53,11 @@ process.once('exit', () => {
 /**
  * `maxStartups`: unauthenticated connections sshd accepts at once (its default drops some beyond 10, see
  * sshd_config(5) MaxStartups); a bench where this one sshd stands in for hundreds of machines raises it.
+ * `commandShell`: the shell that runs every command the client sends (`ForceCommand exec SHELL -c
+ * "$SSH_ORIGINAL_COMMAND"`), as on a machine whose login shell it is, such as ['/bin/dash'] or
+ * ['/bin/busybox', 'sh'] (a rescue environment's); else root's own login shell.
  */
-export async function startSshd(options: { startTimeoutMs?: number; maxStartups?: number } = {}): Promise<TestSshd> {
+export async function startSshd(options: { startTimeoutMs?: number; maxStartups?: number; commandShell?: readonly string[] } = {}): Promise<TestSshd> {
   const directory = mkdtempSync(join(tmpdir(), 'rescued-sshd-'));
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
   const hostKeyPath = join(directory, 'ssh_host_ed25519_key');
@@ -77,6 +80,7 @@ export async function startSshd(options: { startTimeoutMs?: number; maxStartups?
     'LogLevel VERBOSE',
     'MaxSessions 20',
     ...(options.maxStartups === undefined ? [] : [`MaxStartups ${options.maxStartups}`]),
+    ...(options.commandShell === undefined ? [] : [`ForceCommand exec ${options.commandShell.join(' ')} -c "$SSH_ORIGINAL_COMMAND"`]),
     '',
   ].join('\n'));
 
