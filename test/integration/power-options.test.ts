@@ -70,7 +70,9 @@ exit 1
     await rm(scratch, { recursive: true, force: true });
   });
 
-  const system = (name: string, power: Array<Record<string, unknown>>) => ({ name, profile: 'deb12-web', interfaces: [{ mac: `52:54:00:bb:00:${String(10 + Math.floor(Math.random() * 80))}` }], power });
+  // A MAC of its own for each system: a random one out of 80 collided with an earlier system's once in CI.
+  let macs = 0x10;
+  const system = (name: string, power: Array<Record<string, unknown>>) => ({ name, profile: 'deb12-web', interfaces: [{ mac: `52:54:00:bb:00:${(macs++).toString(16).padStart(2, '0')}` }], power });
 
   test('the real fence_ipmilan: its metadata is read, its path, debug-file and sudo options are refused, its own options pass', async () => {
     const executable = findExecutableOnPath('fence_ipmilan');
