@@ -39,9 +39,12 @@ export interface SimulatedMachine {
  * there no outgoing connection can take it while the OS is down (with hundreds of machines and their SSH and
  * HTTP traffic, one did: EADDRINUSE at the next boot).
  */
+const reservedPorts = new Set<number>();
 async function reservePort(): Promise<number> {
   for (let attempt = 0; ; attempt++) {
     const port = 10_000 + Math.floor(Math.random() * 22_000);
+    // Free now, but its machine listens only once its OS is up: never given to two machines of this process.
+    if (reservedPorts.has(port)) continue;
     const probe = createServer();
     const bound = await new Promise<boolean>((resolve) => {
       probe.once('error', () => resolve(false));
@@ -49,6 +52,7 @@ async function reservePort(): Promise<number> {
     });
     if (bound) {
       await new Promise((resolve) => probe.close(resolve));
+      reservedPorts.add(port);
       return port;
     }
     if (attempt > 50) throw new Error('simulated machine: no free port below 32000 for its OS');
