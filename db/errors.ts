@@ -38,3 +38,18 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   }
   return false;
 }
+
+/**
+ * What the database said, for a reply: the innermost message of the error's causes (drizzle wraps the driver's
+ * error in "Failed query: <the statement> params: <its parameters>", which is no business of the caller's and
+ * can be as long as what was sent), at most 200 characters.
+ */
+export function databaseErrorMessage(error: unknown): string {
+  let message = error instanceof Error ? error.message : String(error);
+  let current: unknown = error instanceof Error ? error.cause : undefined;
+  for (let depth = 0; depth < 4 && current instanceof Error; depth++) {
+    message = current.message;
+    current = current.cause;
+  }
+  return message.length > 200 ? `${message.slice(0, 200)}...` : message;
+}

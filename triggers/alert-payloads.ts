@@ -9,13 +9,19 @@ import { ownRecord } from '../inventory/own-record.js';
 
 const labelSet = ownRecord(z.string(), z.string());
 const alertStatus = z.enum(['firing', 'resolved']);
+/**
+ * A time as Alertmanager sends it (Go's RFC 3339, nanoseconds at most: "2026-11-29T11:00:00.123456789Z", 35
+ * characters). Bounded because startsAt is recorded and indexed with the fingerprint: a value of kilobytes
+ * would make the database refuse the record, and a refused record is answered 503, which the sender retries.
+ */
+const alertTime = z.string().max(64, { message: 'an RFC 3339 time, as Alertmanager sends it: at most 64 characters' });
 
 export const alertmanagerAlert = z.object({
   status: alertStatus,
   labels: labelSet,
   annotations: labelSet.default({}),
-  startsAt: z.string(),
-  endsAt: z.string().default(''),
+  startsAt: alertTime,
+  endsAt: alertTime.default(''),
   generatorURL: z.string().default(''),
   fingerprint: z.string().min(1).max(128),
 });
@@ -40,8 +46,8 @@ export type AlertmanagerWebhook = z.infer<typeof alertmanagerWebhook>;
 export const alertmanagerApiAlert = z.object({
   labels: labelSet,
   annotations: labelSet.default({}),
-  startsAt: z.string(),
-  endsAt: z.string().default(''),
+  startsAt: alertTime,
+  endsAt: alertTime.default(''),
   fingerprint: z.string().min(1).max(128),
   status: z.object({ state: z.enum(['unprocessed', 'active', 'suppressed']) }),
 });

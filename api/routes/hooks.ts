@@ -7,6 +7,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { TokenRepository } from '../../db/repositories/tokens.js';
 import { ALERT_DECISIONS } from '../../db/repositories/alerts.js';
+import { databaseErrorMessage } from '../../db/errors.js';
 import { alertmanagerWebhook, fromAlertmanagerWebhook, fromGenericAlert, genericAlert, type AlertReceiver, type ReceivedAlert } from '../../triggers/alert-payloads.js';
 import type { AlertIntake, AlertOutcome } from '../../triggers/alert-intake.js';
 import { SIGNATURE_HEADER, verifySignature } from '../../triggers/signature.js';
@@ -71,7 +72,7 @@ export async function registerHookRoutes(parent: FastifyInstance, dependencies: 
         return await dependencies.intake.receive({ receiver, deliveredBy: request.caller?.name ?? 'anonymous', alerts });
       } catch (error) {
         request.log.error({ err: error }, 'alerts could not be recorded');
-        throw new HttpError(503, 'unavailable', `the alerts could not be recorded: the database did not answer (${(error as Error).message}); send them again`);
+        throw new HttpError(503, 'unavailable', `the alerts could not be recorded: the database did not take them (${databaseErrorMessage(error)}); send them again`);
       }
     }
 
