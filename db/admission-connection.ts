@@ -77,13 +77,18 @@ function connectionOf(client: PoolClient, over: (queryable: object) => Database)
   return connection;
 }
 
+/** The admission connection `db` runs on, or undefined when `db` is not an admission transaction. */
+function admissionConnectionOf(db: Database): AdmissionConnection | undefined {
+  const client = (db as unknown as { $client?: object }).$client;
+  return client === undefined ? undefined : connections.get(client);
+}
+
 /**
  * `executeNamed` inside an admission transaction: `last` commits the transaction in the same round trip.
  * Undefined when `db` is not an admission transaction.
  */
 export async function executeInAdmission<Row>(db: Database, name: string, query: SQL, last: boolean): Promise<Row[] | undefined> {
-  const client = (db as unknown as { $client?: object }).$client;
-  const connection = client === undefined ? undefined : connections.get(client);
+  const connection = admissionConnectionOf(db);
   if (connection === undefined) return undefined;
   if (!STATEMENT_NAME.test(name)) throw new Error(`a prepared statement's name is a lower-case identifier, not "${name}"`);
   const { sql: text, params } = dialect.sqlToQuery(query);
@@ -108,8 +113,7 @@ export async function executeInAdmission<Row>(db: Database, name: string, query:
  * gone out yet (no round trip of its own), else as a statement. False when `db` is not an admission transaction.
  */
 export async function setLocalInAdmission(db: Database, name: string, value: string): Promise<boolean> {
-  const client = (db as unknown as { $client?: object }).$client;
-  const connection = client === undefined ? undefined : connections.get(client);
+  const connection = admissionConnectionOf(db);
   if (connection === undefined) return false;
   assertUsable(connection);
   const statement = `set local ${name} = ${value}`;

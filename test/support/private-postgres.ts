@@ -55,11 +55,8 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   const asRoot = userInfo().uid === 0;
   // As root: the folder is the postgres user's, and every binary runs as that user.
   const command = (program: string, args: string[]) => (asRoot ? run('runuser', ['-u', 'postgres', '--', join(bin, program), ...args]) : run(join(bin, program), args));
-  if (asRoot) {
-    const { stdout: uid } = await run('id', ['-u', 'postgres']);
-    const { stdout: gid } = await run('id', ['-g', 'postgres']);
-    await chown(folder, Number(uid.trim()), Number(gid.trim()));
-  }
+  const owner = asRoot ? { uid: Number((await run('id', ['-u', 'postgres'])).stdout.trim()), gid: Number((await run('id', ['-g', 'postgres'])).stdout.trim()) } : undefined;
+  if (owner) await chown(folder, owner.uid, owner.gid);
   await chmod(folder, 0o700);
   const port = await freePort();
   const pgCtl = (args: string[]) => command('pg_ctl', ['-D', data, '-w', '-t', '60', ...args]);
@@ -68,7 +65,7 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     await command('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '--no-instructions', '-E', 'UTF8', '--locale=C']);
     // Loopback only, the socket in the folder (not /var/run), and the defaults PostgreSQL ships for durability.
     await writeFile(join(data, 'postgresql.auto.conf'), [`listen_addresses = '127.0.0.1'`, `port = ${port}`, `unix_socket_directories = '${folder}'`, `max_connections = 50`, ''].join('\n'));
-    if (asRoot) await run('chown', ['postgres:', join(data, 'postgresql.auto.conf')]);
+    if (owner) await chown(join(data, 'postgresql.auto.conf'), owner.uid, owner.gid);
     const start = async () => {
       await pgCtl(['-l', join(folder, 'server.log'), 'start']);
       running = true;

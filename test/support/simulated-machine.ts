@@ -34,12 +34,14 @@ export interface SimulatedMachine {
   stop(): Promise<void>;
 }
 
+/** The OS ports handed out in this process: free when probed, but listened on only once each OS is up. */
+const reservedPorts = new Set<number>();
+
 /**
  * A port for the OS to listen on whenever it is up, below Linux's ephemeral range (32768-60999 by default):
  * there no outgoing connection can take it while the OS is down (with hundreds of machines and their SSH and
  * HTTP traffic, one did: EADDRINUSE at the next boot).
  */
-const reservedPorts = new Set<number>();
 async function reservePort(): Promise<number> {
   for (let attempt = 0; ; attempt++) {
     const port = 10_000 + Math.floor(Math.random() * 22_000);
