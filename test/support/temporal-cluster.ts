@@ -190,6 +190,7 @@ export async function startTemporalCluster(options: { adminUrl?: string; namespa
   const logFile = join(root, 'temporal-server.log');
   let server: ChildProcess | undefined;
   let log: ReturnType<typeof createWriteStream> | undefined;
+  let outputClosed: Promise<void> | undefined;
 
   const stop = async () => {
     if (server && server.exitCode === null && server.signalCode === null) {
@@ -199,6 +200,7 @@ export async function startTemporalCluster(options: { adminUrl?: string; namespa
         await waitForExit(server, 5_000);
       }
     }
+    if (outputClosed) await Promise.race([outputClosed, new Promise((resolve) => setTimeout(resolve, 5_000))]);
     log?.end();
     await dropDatabases(adminUrl, [databases.persistence, databases.visibility]).catch((error: Error) => console.error(`could not drop ${databases.persistence}, ${databases.visibility}: ${error.message}`));
     await rm(root, { recursive: true, force: true });
@@ -222,8 +224,11 @@ export async function startTemporalCluster(options: { adminUrl?: string; namespa
 
     log = createWriteStream(logFile, { flags: 'a' });
     server = spawn(binaries.server, ['--root', root, '--config', 'config', '--env', 'development', '--allow-no-auth', 'start'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    server.stdout!.pipe(log);
-    server.stderr!.pipe(log);
+    // Two sources into one file: neither may end it (pipe's default), or the other's last lines are written
+    // after its end ("write after end", once in CI). stop() ends it once both have closed.
+    server.stdout!.pipe(log, { end: false });
+    server.stderr!.pipe(log, { end: false });
+    outputClosed = new Promise((resolve) => server!.once('close', () => resolve()));
     const address = `127.0.0.1:${ports.frontendGrpc}`;
     const deadline = Date.now() + (options.startTimeoutMs ?? 120_000);
     const connection = await waitForNamespace(address, namespace, deadline, server, logFile);
