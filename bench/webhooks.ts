@@ -1,6 +1,8 @@
-// `npm run bench -- webhooks [--rate N] [--seconds M] [--machines K] [--warmup S] [--cpu-profile FILE]`: Alertmanager
+// `npm run bench -- webhooks [--rate N] [--seconds M] [--machines K] [--warmup S] [--cpu-profile FILE]
+//   [--temporal HOST:PORT [--namespace NS] [--temporal-metrics URL]]`: Alertmanager
 // deliveries at N alerts per second for M seconds over K machines, through the API as `npm start` builds it
-// (receiver, guard admission under its database lock, rescue start) on the real Temporal dev server; figures
+// (receiver, guard admission under its database lock, rescue start) on the real Temporal dev server, or on the
+// Temporal server at HOST:PORT (bench/support/bench-temporal.ts); figures
 // are accepted/s and the latency from request to workflow started (the reply comes once Temporal took the
 // start). Next to it, in the same run, a bare `client.workflow.start` loop at the same rate: the baseline, and
 // the ratio; then the same deliveries in dry run over machines of their own (the guard decides and everything
@@ -25,14 +27,13 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { AlertSenderJob, AlertSenderResult } from './support/alert-sender.js';
-import { startTestTemporal, temporalCliForTests } from '../test/support/temporal.js';
 import { startTestApi } from '../test/support/api.js';
 import { testDatabases } from '../test/support/databases.js';
 import { alertmanagerPayload } from '../test/support/triggers-lab.js';
 import { systemCreate } from '../inventory/schemas.js';
-import { freePort } from '../test/support/ports.js';
-import { describeStartLatency, readStartLatency } from './support/temporal-start-latency.js';
-import { describeGcDuring, observeV8Pauses, temporalWithGcTrace, type TimedCall } from './support/gc-cycles.js';
+import { describeStartLatency } from './support/temporal-start-latency.js';
+import { describeGcDuring, observeV8Pauses, type TimedCall } from './support/gc-cycles.js';
+import { startBenchTemporal } from './support/bench-temporal.js';
 import { describeMachineCpu, measureMachineCpu, type MachineCpu } from './support/machine-cpu.js';
 import { rescueStartOptions } from '../rescue/rescue-client.js';
 import { acceptedRate, describeRatio, keptRate, webhookVerdict } from './support/webhook-verdict.js';
@@ -79,6 +80,18 @@ function option(args: string[], name: string, fallback: number, zeroAllowed = fa
   const value = Number(args[at + 1]);
   if (!Number.isFinite(value) || value < 0 || (value === 0 && !zeroAllowed)) {
     console.error(`bench webhooks: --${name} needs a ${zeroAllowed ? 'number, 0 or more' : 'positive number'}, got "${args[at + 1]}"`);
+    process.exit(2);
+  }
+  return value;
+}
+
+/** `--name TEXT`, or undefined when not given; a flag without its text ends the bench with a clear error. */
+function textOption(args: string[], name: string): string | undefined {
+  const at = args.indexOf(`--${name}`);
+  if (at === -1) return undefined;
+  const value = args[at + 1];
+  if (value === undefined || value.startsWith('--') || value === '') {
+    console.error(`bench webhooks: --${name} needs a value`);
     process.exit(2);
   }
   return value;
@@ -170,25 +183,28 @@ export default async function benchWebhooks(args: string[]): Promise<void> {
   const count = Math.round(rate * seconds);
   const machines = Math.round(option(args, 'machines', count));
   const warmupSeconds = option(args, 'warmup', 3, true);
-  const profileAt = args.indexOf('--cpu-profile');
-  const profileFile = profileAt === -1 ? undefined : args[profileAt + 1];
+  const profileFile = textOption(args, 'cpu-profile');
   const database = testDatabases().at(-1)!;
-  const metricsPort = await freePort();
   const scratch = await mkdtemp(join(tmpdir(), 'bench-webhooks-'));
-  const temporalGc = await temporalWithGcTrace(await temporalCliForTests(), scratch);
-  const env = await startTestTemporal({ metricsPort, executable: temporalGc.executable });
-  const serverStarts = () => readStartLatency(`http://127.0.0.1:${metricsPort}/metrics`);
-  const taskQueue = `bench-${randomBytes(3).toString('hex')}`;
-  const api = await startTestApi(database, { temporal: { connection: env.connection, address: env.address, taskQueue } });
+  // This run's tag, in its machines' names, workflow IDs and task queue: a server elsewhere keeps earlier runs'.
+  const tag = randomBytes(3).toString('hex');
+  const taskQueue = `bench-${tag}`;
+  const temporal = await startBenchTemporal({ address: textOption(args, 'temporal'), namespace: textOption(args, 'namespace'), metricsUrl: textOption(args, 'temporal-metrics'), taskQueue, scratch }).catch(async (error: Error) => {
+    await rm(scratch, { recursive: true, force: true });
+    console.error(error.message);
+    process.exit(2);
+  });
+  const serverStarts = temporal.serverStarts;
+  const api = await startTestApi(database, { temporal: { connection: temporal.connection, address: temporal.address, namespace: temporal.namespace, taskQueue } });
   // The start the API makes for an admitted alert (the same options: search attribute, summary, details), here
   // without the webhook path before it.
   const bareStart = (system: string) =>
-    env.client.workflow.start('rescueWorkflow', { ...rescueStartOptions(taskQueue, { system, reason: 'bench', requestedBy: 'automation:alertmanager' }), workflowIdConflictPolicy: 'FAIL' });
+    temporal.client.workflow.start('rescueWorkflow', { ...rescueStartOptions(taskQueue, { system, reason: 'bench', requestedBy: 'automation:alertmanager' }), workflowIdConflictPolicy: 'FAIL' });
   try {
     await api.request('POST', '/api/v1/distros', { body: { name: 'bench', kernel: 'k', initrd: 'i', arch: 'x86_64', breed: 'debian', osVersion: '12' } });
     await api.request('POST', '/api/v1/profiles', { body: { name: 'bench', distro: 'bench' } });
     const warmCount = Math.round(rate * warmupSeconds);
-    console.log(`setting up ${machines} machines, as many for the dry run and ${warmCount} to warm up on (database: ${database.label}, Temporal dev server, no worker)...`);
+    console.log(`setting up ${machines} machines, as many for the dry run and ${warmCount} to warm up on (database: ${database.label}, ${temporal.label}, no worker)...`);
     const createMachines = async (prefix: string, total: number, macByte: number) => {
       for (let start = 0; start < total; start += 50) {
         await Promise.all(
@@ -202,9 +218,9 @@ export default async function benchWebhooks(args: string[]): Promise<void> {
         );
       }
     };
-    await createMachines('b', machines, 2);
-    await createMachines('w', warmCount, 3);
-    await createMachines('d', machines, 4);
+    await createMachines(`b${tag}-`, machines, 2);
+    await createMachines(`w${tag}-`, warmCount, 3);
+    await createMachines(`d${tag}-`, machines, 4);
     const token = (await api.request('POST', '/api/v1/tokens', { body: { name: 'bench', role: 'webhook' } })).body.token as string;
     // Caps out of the way: this measures the path, not the policy.
     const settings = await api.request('PATCH', '/api/v1/automation/settings', { body: { maxInFlight: 100_000, maxPerGroup: {}, brakeShare: 1, correlationHoldMs: 0, cooldownMs: 0, maxCyclesPerHour: 100_000 } });
@@ -213,12 +229,12 @@ export default async function benchWebhooks(args: string[]): Promise<void> {
     // JIT, which otherwise spends the first seconds compiling what it then measures (a server runs warm).
     await api.request('POST', '/hooks/alertmanager', { body: alertmanagerPayload([{ labels: { instance: 'nobody:1' } }]), token });
     if (warmCount > 0) {
-      const warmBodies = Array.from({ length: warmCount }, (_, index) => JSON.stringify(alertmanagerPayload([{ labels: { instance: `w${index}:9100` }, fingerprint: `warm${index}` }])));
+      const warmBodies = Array.from({ length: warmCount }, (_, index) => JSON.stringify(alertmanagerPayload([{ labels: { instance: `w${tag}-${index}:9100` }, fingerprint: `warm${index}` }])));
       await sendAlerts({ url: api.url, token, rate, bodies: warmBodies });
     }
-    await atRate(rate, Math.max(1, warmCount), (index) => bareStart(`warm-${index}`).then(() => true));
+    await atRate(rate, Math.max(1, warmCount), (index) => bareStart(`warm${tag}-${index}`).then(() => true));
 
-    const bodies = Array.from({ length: count }, (_, index) => JSON.stringify(alertmanagerPayload([{ labels: { instance: `b${index % machines}:9100` }, fingerprint: `bench${index}` }])));
+    const bodies = Array.from({ length: count }, (_, index) => JSON.stringify(alertmanagerPayload([{ labels: { instance: `b${tag}-${index % machines}:9100` }, fingerprint: `bench${index}` }])));
     /** Sends `payloads` from the sender's process and measures the run: the machine's CPU by process, the decisions, the API's stage histogram around it. */
     const deliver = async (payloads: string[]) => {
       let cpu: MachineCpu | undefined;
@@ -237,25 +253,25 @@ export default async function benchWebhooks(args: string[]): Promise<void> {
       });
       return { run, cpu: cpu!, decisions, stagesBefore, stagesAfter };
     };
-    const serverBeforeHooks = await serverStarts();
+    const serverBeforeHooks = await serverStarts?.();
     const apiPausesDone = observeV8Pauses();
     const hooks = await profiled(profileFile, () => deliver(bodies));
     const apiPauses = apiPausesDone();
-    const serverAfterHooks = await serverStarts();
+    const serverAfterHooks = await serverStarts?.();
     let bareCpu: MachineCpu | undefined;
     const bare = await loopMeasured(count, async () => {
       const cpu = measureMachineCpu();
-      const run = await atRate(rate, count, (index) => bareStart(`bare-${index}`).then(() => true));
+      const run = await atRate(rate, count, (index) => bareStart(`bare${tag}-${index}`).then(() => true));
       bareCpu = cpu({ 'this process (the bare loop)': process.pid });
       return run;
     });
-    const serverAfterBare = await serverStarts();
+    const serverAfterBare = await serverStarts?.();
     // Last, the same deliveries in dry run over machines of their own: the guard decides and everything is
     // recorded, but nothing goes to Temporal. What the path costs without the start, and without the Temporal
     // server's load on the machine.
     const dry = await api.request('PATCH', '/api/v1/automation/settings', { body: { dryRun: true } });
     if (dry.status !== 200) throw new Error(`bench webhooks: dry run was refused: ${JSON.stringify(dry.body)}`);
-    const dryBodies = Array.from({ length: count }, (_, index) => JSON.stringify(alertmanagerPayload([{ labels: { instance: `d${index % machines}:9100` }, fingerprint: `dry${index}` }])));
+    const dryBodies = Array.from({ length: count }, (_, index) => JSON.stringify(alertmanagerPayload([{ labels: { instance: `d${tag}-${index % machines}:9100` }, fingerprint: `dry${index}` }])));
     const dryRun = await deliver(dryBodies);
     const row = (name: string, run: Run) =>
       `${name.padEnd(36)} ${(run.accepted / run.elapsedS).toFixed(0).padStart(10)} ${percentile(run.latencies, 50).toFixed(1).padStart(9)} ${percentile(run.latencies, 99).toFixed(1).padStart(9)} ${run.latencies.at(-1)!.toFixed(1).padStart(9)} ${`${Math.round(run.busy * 100)}%`.padStart(9)} ${run.cpuMsPerCall.toFixed(2).padStart(11)}`;
@@ -275,21 +291,27 @@ export default async function benchWebhooks(args: string[]): Promise<void> {
     console.log(`CPU during the webhook run: ${describeMachineCpu(hooks.cpu)}`);
     console.log(`CPU during the bare run:    ${describeMachineCpu(bareCpu!)}`);
     console.log(`CPU during the dry run:     ${describeMachineCpu(dryRun.cpu)}`);
-    console.log(`the Temporal server's own time per start (service_latency of StartWorkflowExecution, bucket bounds):`);
-    console.log(`  webhook run: ${describeStartLatency(serverBeforeHooks, serverAfterHooks)}`);
-    console.log(`  bare run:    ${describeStartLatency(serverAfterHooks, serverAfterBare)}`);
+    if (serverBeforeHooks !== undefined && serverAfterHooks !== undefined && serverAfterBare !== undefined) {
+      console.log(`the Temporal server's own time per start (service_latency of StartWorkflowExecution, bucket bounds):`);
+      console.log(`  webhook run: ${describeStartLatency(serverBeforeHooks, serverAfterHooks)}`);
+      console.log(`  bare run:    ${describeStartLatency(serverAfterHooks, serverAfterBare)}`);
+    } else {
+      console.log(`the Temporal server's own time per start: not read (its metrics are not known: --temporal-metrics URL)`);
+    }
     console.log(`where a delivery's time went in the API (${ALERT_INTAKE_STAGE_METRIC}; temporal and record run side by side):`);
     for (const line of describeStages(hooks.stagesBefore, hooks.stagesAfter)) console.log(`  ${line}`);
-    const cycles = await temporalGc.cycles();
-    console.log(`the Temporal server's garbage collections (Go, GODEBUG=gctrace=1), and the slowest 1% of each run:`);
-    console.log(`  webhook run: ${describeGcDuring(cycles, hooks.run.timeline)}`);
-    console.log(`  bare run:    ${describeGcDuring(cycles, bare.timeline)}`);
-    console.log(`  dry run:     ${describeGcDuring(cycles, dryRun.run.timeline)}`);
+    const cycles = await temporal.gcCycles?.();
+    if (cycles !== undefined) {
+      console.log(`the Temporal server's garbage collections (Go, GODEBUG=gctrace=1), and the slowest 1% of each run:`);
+      console.log(`  webhook run: ${describeGcDuring(cycles, hooks.run.timeline)}`);
+      console.log(`  bare run:    ${describeGcDuring(cycles, bare.timeline)}`);
+      console.log(`  dry run:     ${describeGcDuring(cycles, dryRun.run.timeline)}`);
+    }
     console.log(`the API process's own garbage-collection pauses of 10 ms or more (V8) during the webhook run: ${describeGcDuring(apiPauses, hooks.run.timeline)}`);
     console.log(`decisions: ${[...hooks.decisions].map(([d, n]) => `${d} ${n}`).join(', ')}; in the dry run: ${[...dryRun.decisions].map(([d, n]) => `${d} ${n}`).join(', ')}`);
   } finally {
     await api.close();
-    await env.teardown();
+    await temporal.close();
     await rm(scratch, { recursive: true, force: true });
   }
 }
