@@ -23,7 +23,7 @@ import { interfaces, powerSettings, profiles, distros, systems } from '../db/sch
 import { createSecretCipher } from '../secrets/cipher.js';
 import { locateOrBuildTemporalCli } from '../temporal/cli-binary.js';
 import { createActivities } from '../activities/index.js';
-import { createInventorySystemPower } from '../workers/system-power.js';
+import { bmcTargetOf, createInventorySystemPower } from '../workers/system-power.js';
 import { createSshRescueShell } from '../workers/rescue-shell.js';
 import { installTemporalRuntime } from '../workers/temporal-worker.js';
 import { createNetbootService } from '../boot/netboot.js';
@@ -140,7 +140,8 @@ export default async function auditBenchmark(args: string[]): Promise<void> {
         {
           readHealth: async (system, signal) => {
             const chain = chains.get(system);
-            return chain ? systemPower.readHealth(chain.map((t) => ({ systemName: t.systemName, type: t.type, address: t.address, options: t.options, ...(t.port !== undefined ? { port: t.port } : {}) })), signal) : null;
+            const macs = targets.find((t) => t.system === system)?.interfaces.map((nic) => nic.mac) ?? [];
+            return chain ? systemPower.readHealth(chain.map((t) => bmcTargetOf(t, { macs })), signal) : null;
           },
           osAnswers,
         },

@@ -3,7 +3,10 @@
 //
 // The rules, in order (the first that applies gives the verdict):
 //   - a rescue of the machine is open                        -> suspect (its rescue is handling it)
-//   - an install is in progress                              -> suspect (the OS is expected to be away)
+//   - an install is in progress, started less than the stall threshold ago (RESCUED_INSTALL_STALL_MINUTES,
+//     as boot/install-status.ts calls it stalled)            -> suspect (the OS is expected to be away);
+//     an install in progress for longer is stalled: it shields nothing, the rules below decide, and the
+//     reason names the stalled install
 //   - rescued.expected-power is neither on nor off           -> suspect (what to expect is unknown)
 //   - no BMC configured                                      -> suspect (nothing can check or cycle it)
 //   - the BMC does not answer (auth, unreachable, timeout)   -> suspect, never healthy: we cannot see the
@@ -15,6 +18,8 @@
 //   - the BMC's event log has critical entries, or could not be read although the driver reads it
 //                                                            -> suspect (the machine runs; someone should look)
 //   - otherwise                                              -> healthy
+// A machine whose power was read from a fallback BMC after an earlier BMC of its chain failed is never
+// healthy: at best suspect, with the failed BMC named (broken stays broken, the failure named too).
 import type { BmcErrorKind } from '../power/errors.js';
 
 export type AuditClassification = 'healthy' | 'suspect' | 'broken';
@@ -26,10 +31,18 @@ export const AUDIT_LABELS = {
   expectedPower: 'rescued.expected-power',
 } as const;
 
-/** What the BMC said about power. */
+/** A BMC of the chain that failed before another one answered. */
+export interface FailedBmcAttempt {
+  driver: string;
+  endpoint: string;
+  kind: BmcErrorKind;
+  message: string;
+}
+
+/** What the BMC said about power. `failedBefore`: BMCs earlier in the chain that failed before `driver` answered. */
 export type BmcObservation =
   | { state: 'none' }
-  | { state: 'answered'; power: 'on' | 'off'; driver: string }
+  | { state: 'answered'; power: 'on' | 'off'; driver: string; failedBefore?: FailedBmcAttempt[] }
   | { state: 'failed'; kind: BmcErrorKind; message: string };
 
 /** One event log entry the audit found worth naming. */
@@ -68,6 +81,16 @@ export interface AuditObservation {
   openRescue: { workflowId: string; state: string; startedAt: string } | null;
 }
 
+/** When an install still in progress counts as stalled: boot/install-status.ts's default (RESCUED_INSTALL_STALL_MINUTES). */
+export const DEFAULT_INSTALL_STALL_MS = 30 * 60_000;
+
+export interface AuditClassifyOptions {
+  /** The time of the probe (ms since the epoch); default now. */
+  now?: number;
+  /** An install in progress for longer than this is stalled; default DEFAULT_INSTALL_STALL_MS. */
+  installStallMs?: number;
+}
+
 export interface AuditVerdict {
   classification: AuditClassification;
   reason: string;
@@ -87,14 +110,39 @@ function osNote(os: OsObservation): string {
   return '';
 }
 
-export function classifyAudit(observation: AuditObservation): AuditVerdict {
-  const { bmc, os, eventLog } = observation;
+export function classifyAudit(observation: AuditObservation, options: AuditClassifyOptions = {}): AuditVerdict {
   if (observation.openRescue) {
     return { classification: 'suspect', reason: `a rescue is open (${observation.openRescue.workflowId}, ${observation.openRescue.state} since ${observation.openRescue.startedAt})` };
   }
-  if (observation.lastInstall && observation.lastInstall.outcome === 'in-progress') {
-    return { classification: 'suspect', reason: `an install is in progress since ${observation.lastInstall.startedAt}` };
+  let stalledInstall: string | null = null;
+  const install = observation.lastInstall;
+  if (install && install.outcome === 'in-progress') {
+    const stallMs = options.installStallMs ?? DEFAULT_INSTALL_STALL_MS;
+    const started = Date.parse(install.startedAt);
+    // An unreadable start time cannot be judged stalled: the install keeps shielding, as before.
+    if (!(Number.isFinite(started) && (options.now ?? Date.now()) - started > stallMs)) {
+      return { classification: 'suspect', reason: `an install is in progress since ${install.startedAt}` };
+    }
+    stalledInstall = `an install in progress since ${install.startedAt} has stalled (not finished after more than ${formatMinutes(stallMs)})`;
   }
+  let verdict = classifyHealth(observation);
+  const bmc = observation.bmc;
+  if (bmc.state === 'answered' && bmc.failedBefore !== undefined && bmc.failedBefore.length > 0) {
+    const failures = bmc.failedBefore.map((f) => `${f.driver} at ${f.endpoint} failed (${f.kind}: ${f.message})`).join('; ');
+    const note = `the primary BMC failed and the power was read through a fallback (${bmc.driver}): ${failures}`;
+    verdict = verdict.classification === 'healthy' ? { classification: 'suspect', reason: `${note}; otherwise ${verdict.reason}` } : { ...verdict, reason: `${verdict.reason}; ${note}` };
+  }
+  return stalledInstall === null ? verdict : { ...verdict, reason: `${stalledInstall}; ${verdict.reason}` };
+}
+
+function formatMinutes(ms: number): string {
+  const minutes = ms / 60_000;
+  return minutes >= 1 && Number.isInteger(minutes) ? `${minutes} min` : `${Math.round(ms / 1000)} s`;
+}
+
+/** The rules after the open rescue and the install: what the BMC, the OS and the event log say. */
+function classifyHealth(observation: AuditObservation): AuditVerdict {
+  const { bmc, os, eventLog } = observation;
   if (observation.expectedPower === null) {
     return { classification: 'suspect', reason: `the label ${AUDIT_LABELS.expectedPower} is neither on nor off: the power the machine should be in is unknown` };
   }

@@ -3,6 +3,12 @@
 
 /** The workflow type's name, as the schedule and the manual start name it. */
 export const FLEET_AUDIT_WORKFLOW = 'fleetAuditWorkflow';
+/**
+ * The failure type of an audit activity whose run lost its lease (a later audit found it stale and closed it
+ * as abandoned): not retried; the workflow ends as abandoned without recording or admitting anything more.
+ */
+export const AUDIT_LEASE_LOST = 'AuditLeaseLost';
+
 /** Manual runs get this prefix and a unique suffix; scheduled runs get the schedule's ID and a timestamp. */
 export const MANUAL_AUDIT_WORKFLOW_PREFIX = 'fleet-audit-manual-';
 
@@ -17,6 +23,11 @@ export interface FleetAuditSettings {
   osTimeoutMs: number;
   /** An open run that has not made progress for this long is abandoned by the next one. */
   leaseMs: number;
+  /**
+   * An install still in progress after this long is stalled (boot/install-status.ts, RESCUED_INSTALL_STALL_MINUTES)
+   * and no longer shields its machine from the verdict. Optional: runs started before it existed use the default.
+   */
+  installStallMs?: number;
 }
 
 export const DEFAULT_FLEET_AUDIT_SETTINGS: FleetAuditSettings = {
@@ -27,6 +38,7 @@ export const DEFAULT_FLEET_AUDIT_SETTINGS: FleetAuditSettings = {
   bmcTimeoutMs: 30_000,
   osTimeoutMs: 5_000,
   leaseMs: 15 * 60_000,
+  installStallMs: 30 * 60_000,
 };
 
 export interface FleetAuditInput {
@@ -56,7 +68,8 @@ export interface AuditAdmissionSummary {
 
 export interface FleetAuditResult {
   auditId: number;
-  state: 'finished' | 'skipped';
+  /** `abandoned`: the run lost its lease to a later audit (superseded) and stopped; `note` says why. */
+  state: 'finished' | 'skipped' | 'abandoned';
   probed: number;
   healthy: number;
   suspect: number;

@@ -4,9 +4,11 @@
 // stores their verdicts, so the history holds names and counts, never observations; every `batchesPerRun`
 // batches the workflow continues as new, carrying where it got to. One audit at a time: the run is opened
 // in the database under a lease, and a scheduled run that finds another open records itself as skipped.
-import { ApplicationFailure, CancellationScope, continueAsNew, isCancellation, proxyActivities, workflowInfo } from '@temporalio/workflow';
+// A run whose lease a later audit took over (it made no progress for longer than the lease: its worker was
+// away) is told so by its next activity (AUDIT_LEASE_LOST) and ends as abandoned, admitting nothing more.
+import { ActivityFailure, ApplicationFailure, CancellationScope, continueAsNew, isCancellation, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import { DEFAULT_FLEET_AUDIT_SETTINGS, type FleetAuditInput, type FleetAuditResult, type FleetAuditSettings } from './audit-types.js';
+import { AUDIT_LEASE_LOST, DEFAULT_FLEET_AUDIT_SETTINGS, type FleetAuditInput, type FleetAuditResult, type FleetAuditSettings } from './audit-types.js';
 
 const bookkeeping = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
@@ -32,6 +34,11 @@ function failureMessage(error: unknown): string {
   let current: unknown = error;
   while (current instanceof Error && current.cause instanceof Error) current = current.cause;
   return current instanceof Error ? current.message : String(current);
+}
+
+/** An activity said this run no longer holds the audit lease. */
+function leaseLost(error: unknown): error is ActivityFailure {
+  return error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.type === AUDIT_LEASE_LOST;
 }
 
 function addCounts(into: Record<string, number>, more: Record<string, number>): Record<string, number> {
@@ -73,6 +80,12 @@ export async function fleetAuditWorkflow(input: FleetAuditInput): Promise<FleetA
       }
     }
   } catch (error) {
+    if (leaseLost(error)) {
+      // Superseded: the run is closed already (abandoned) and another audit holds the lease. Closing it again
+      // changes nothing and gives its counts; nothing more is probed, recorded or admitted.
+      const run = await CancellationScope.nonCancellable(() => bookkeeping.closeAuditRun({ auditId: auditId!, state: 'failed', note: null }));
+      return abandonedResult(run, batches, admissions, failureMessage(error));
+    }
     const note = isCancellation(error) ? 'cancelled' : `failed: ${failureMessage(error)}`;
     await CancellationScope.nonCancellable(() => bookkeeping.closeAuditRun({ auditId: auditId!, state: 'failed', note }));
     throw isCancellation(error) ? error : ApplicationFailure.create({ type: 'AuditFailed', message: `audit ${auditId} ${note}`, nonRetryable: true });
@@ -82,5 +95,16 @@ export async function fleetAuditWorkflow(input: FleetAuditInput): Promise<FleetA
     return continueAsNew<typeof fleetAuditWorkflow>({ trigger: input.trigger, requestedBy: input.requestedBy, auditId, progress: { settings, after, batches, admissions } });
   }
   const run = await bookkeeping.closeAuditRun({ auditId, state: 'finished', note: null });
+  // Superseded between the last batch and the close: the run stays abandoned, never finished.
+  if (run.state !== 'finished') return abandonedResult(run, batches, admissions, `audit ${auditId} was closed as ${run.state} before it finished${run.note ? ` (${run.note})` : ''}`);
   return { auditId, state: 'finished', probed: run.probed, healthy: run.healthy, suspect: run.suspect, broken: run.broken, batches, admissions, note: null };
+}
+
+function abandonedResult(
+  run: { id: number; probed: number; healthy: number; suspect: number; broken: number },
+  batches: number,
+  admissions: Record<string, number>,
+  note: string,
+): FleetAuditResult {
+  return { auditId: run.id, state: 'abandoned', probed: run.probed, healthy: run.healthy, suspect: run.suspect, broken: run.broken, batches, admissions, note };
 }

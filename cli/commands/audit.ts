@@ -44,6 +44,15 @@ function summaryLine(audit: AuditRun): string {
   return `audit ${audit.id} (${audit.trigger}, ${audit.state}): ${progress}, ${audit.healthy} healthy, ${audit.suspect} suspect, ${audit.broken} broken${audit.note ? ` (${audit.note})` : ''}`;
 }
 
+/** `--interval` of `audit run --wait`: seconds, from 0.2 to 3600; anything else is refused, never replaced. */
+export function parseWaitInterval(value: string): number {
+  const seconds = /^\s*\d+(\.\d+)?\s*$|^\s*\.\d+\s*$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isFinite(seconds) || seconds < 0.2 || seconds > 3600) {
+    throw new CliError(`--interval: "${value}" is not a number of seconds from 0.2 to 3600`, 2);
+  }
+  return seconds * 1000;
+}
+
 function printSchedule(schedule: AuditSchedule): void {
   printReport({
     schedule: schedule.scheduleId,
@@ -66,6 +75,8 @@ export function registerAuditCommands(program: Command, connect: () => Promise<A
     .option('--interval <seconds>', 'with --wait: refresh interval', '2')
     .description('run an audit now (joins the one running, scheduled or manual, if there is one)')
     .action(async (options: { wait?: boolean; interval: string }) => {
+      // Checked before anything is started: a typo must not start an audit that is then not waited for.
+      const interval = parseWaitInterval(options.interval);
       const api = await connect();
       const started = await api.request<{ joined: boolean; audit: AuditRun }>('POST', '/api/v1/audits');
       if (!options.wait) {
@@ -73,7 +84,6 @@ export function registerAuditCommands(program: Command, connect: () => Promise<A
         console.log(`${started.joined ? 'an audit is already running, joined it' : 'started'}: audit ${started.audit.id} (workflow ${started.audit.workflowId})`);
         return;
       }
-      const interval = Math.max(0.2, Number(options.interval) || 2) * 1000;
       let current = started.audit;
       while (!FINAL.has(current.state)) {
         await new Promise((resolve) => setTimeout(resolve, interval));

@@ -1,4 +1,5 @@
-// Fleet audits: their runs (at most one open at a time, held by a lease that batches keep fresh), each
+// Fleet audits: their runs (at most one open at a time, held by a lease that batches keep fresh, and fenced:
+// a run whose lease was taken over finds out at its next heartbeat or record, AuditLeaseLostError), each
 // machine's verdict, the guard's decision for the broken ones; and the inventory a batch of probes needs,
 // loaded in a few queries for the whole batch.
 import { and, asc, desc, eq, gt, inArray, isNull, lt, max, sql } from 'drizzle-orm';
@@ -6,7 +7,7 @@ import type { Database } from '../client.js';
 import { auditResults, auditRuns, installHistory, interfaces, powerSettings, rescueHandshakes, rescueRuns, systems } from '../schema.js';
 import { InventoryError } from '../../inventory/errors.js';
 import { UNIQUE_VIOLATION, sqlStateOf } from '../errors.js';
-import type { AuditTarget } from '../../triggers/audit-probe.js';
+import { bmcKeysOf, type AuditTarget } from '../../triggers/audit-probe.js';
 
 type RunRow = typeof auditRuns.$inferSelect;
 type ResultRow = typeof auditResults.$inferSelect;
@@ -49,6 +50,24 @@ export interface AuditResultInput {
   observation: Record<string, unknown>;
 }
 
+/**
+ * The run is no longer open (a later audit found its lease expired and closed it as abandoned, or it was
+ * closed otherwise): whoever works for it must stop, and must not record or admit anything more for it.
+ */
+export class AuditLeaseLostError extends InventoryError {
+  readonly auditId: number;
+  readonly state: AuditRunState;
+  constructor(run: { id: number; state: string; note: string | null }) {
+    super('conflict', `audit ${run.id} no longer holds the audit lease: it was closed as ${run.state}${run.note ? ` (${run.note})` : ''}; this run stops and admits nothing more`);
+    this.auditId = run.id;
+    this.state = run.state as AuditRunState;
+  }
+}
+
+export function isAuditLeaseLost(error: unknown): error is AuditLeaseLostError {
+  return error instanceof AuditLeaseLostError;
+}
+
 function toRunView(row: RunRow): AuditRunView {
   return {
     id: row.id,
@@ -87,16 +106,27 @@ export function createAuditRepository(db: Database) {
     return row;
   }
 
-  async function runRow(id: number): Promise<RunRow> {
-    const [row] = await db.select().from(auditRuns).where(eq(auditRuns.id, id)).limit(1);
+  async function runRow(id: number, from: Pick<Database, 'select'> = db): Promise<RunRow> {
+    const [row] = await from.select().from(auditRuns).where(eq(auditRuns.id, id)).limit(1);
     if (row === undefined) throw new InventoryError('not-found', `audit ${id} does not exist`);
     return row;
+  }
+
+  /** Still open: refreshes the lease; else throws AuditLeaseLostError (or not-found). The update locks the row. */
+  async function holdLease(id: number, from: Pick<Database, 'select' | 'update'> = db, extra: { systemsTotal?: number } = {}): Promise<void> {
+    const [held] = await from
+      .update(auditRuns)
+      .set({ heartbeatAt: new Date(), ...extra })
+      .where(and(eq(auditRuns.id, id), eq(auditRuns.state, 'running'), isNull(auditRuns.finishedAt)))
+      .returning({ id: auditRuns.id });
+    if (held === undefined) throw new AuditLeaseLostError(await runRow(id, from));
   }
 
   return {
     /**
      * Opens a run unless one is open: then that one is returned as `running`. An open run whose lease ran out
-     * (its workflow was terminated, its worker lost) is closed as abandoned first.
+     * (its workflow was terminated, its worker lost) is closed as abandoned first; should its workflow still
+     * run, its next heartbeat or record fails with AuditLeaseLostError and it stops.
      */
     async open(input: { workflowId: string; trigger: AuditTrigger; requestedBy: string; leaseMs: number }): Promise<{ opened: AuditRunView } | { running: AuditRunView }> {
       for (let attempt = 0; attempt < 3; attempt += 1) {
@@ -106,7 +136,7 @@ export function createAuditRepository(db: Database) {
           if (current.heartbeatAt.getTime() >= Date.now() - input.leaseMs) return { running: toRunView(current) };
           await db
             .update(auditRuns)
-            .set({ state: 'abandoned', finishedAt: new Date(), note: `no progress since ${current.heartbeatAt.toISOString()}: its workflow ${current.workflowId} was stopped or lost its worker` })
+            .set({ state: 'abandoned', finishedAt: new Date(), note: `no progress since ${current.heartbeatAt.toISOString()}: its workflow ${current.workflowId} was stopped or lost its worker; superseded by ${input.workflowId}` })
             .where(and(eq(auditRuns.id, current.id), isNull(auditRuns.finishedAt), lt(auditRuns.heartbeatAt, new Date(Date.now() - input.leaseMs))));
           continue;
         }
@@ -131,19 +161,25 @@ export function createAuditRepository(db: Database) {
         .returning();
       return toRunView(row!);
     },
+    /** Refreshes the lease of an open run; throws AuditLeaseLostError when the run is no longer open. */
     async heartbeat(id: number): Promise<void> {
-      await db.update(auditRuns).set({ heartbeatAt: new Date() }).where(and(eq(auditRuns.id, id), isNull(auditRuns.finishedAt)));
+      await holdLease(id);
     },
     async setSystemsTotal(id: number, systemsTotal: number): Promise<void> {
-      await db.update(auditRuns).set({ systemsTotal, heartbeatAt: new Date() }).where(eq(auditRuns.id, id));
+      await holdLease(id, db, { systemsTotal });
     },
     async countSystems(): Promise<number> {
       const [row] = await db.select({ count: sql<number>`count(*)::int` }).from(systems);
       return row?.count ?? 0;
     },
-    /** Stores verdicts (a retried batch overwrites its own) and refreshes the run's counts from them. */
+    /**
+     * Stores verdicts (a retried batch overwrites its own) and refreshes the run's counts from them; only while
+     * the run is open (else AuditLeaseLostError, nothing stored). The run's row stays locked until the commit,
+     * so that no other run can take the lease half-way.
+     */
     async recordResults(id: number, results: AuditResultInput[]): Promise<AuditRunView> {
       return db.transaction(async (tx) => {
+        await holdLease(id, tx);
         if (results.length > 0) {
           await tx
             .insert(auditResults)
@@ -184,14 +220,17 @@ export function createAuditRepository(db: Database) {
         .set({ admission: decision.decision, admissionReason: decision.reason, rescueWorkflowId: decision.workflowId })
         .where(and(eq(auditResults.auditId, id), eq(auditResults.systemName, system)));
     },
+    /**
+     * Closes an open run. A run already closed is returned as it is: an abandoned run never becomes finished
+     * (its workflow lost the lease to another), and a retried close changes nothing.
+     */
     async close(id: number, state: Exclude<AuditRunState, 'running' | 'skipped'>, note: string | null): Promise<AuditRunView> {
       const [row] = await db
         .update(auditRuns)
-        .set({ state, note, finishedAt: sql`coalesce(${auditRuns.finishedAt}, now())` })
-        .where(eq(auditRuns.id, id))
+        .set({ state, note, finishedAt: new Date() })
+        .where(and(eq(auditRuns.id, id), eq(auditRuns.state, 'running'), isNull(auditRuns.finishedAt)))
         .returning();
-      if (row === undefined) throw new InventoryError('not-found', `audit ${id} does not exist`);
-      return toRunView(row);
+      return toRunView(row ?? (await runRow(id)));
     },
     async get(id: number): Promise<AuditRunView> {
       return toRunView(await runRow(id));
@@ -251,8 +290,13 @@ export function createAuditRepository(db: Database) {
       const ids = rows.map((r) => r.id);
       const names = rows.map((r) => r.name);
       const [nics, bmcs, installs, rescues, phoneHomes] = await Promise.all([
-        db.select({ systemId: interfaces.systemId, ip: interfaces.ip }).from(interfaces).where(inArray(interfaces.systemId, ids)).orderBy(asc(interfaces.name)),
-        db.select({ systemId: powerSettings.systemId, address: powerSettings.address, port: powerSettings.port }).from(powerSettings).where(and(inArray(powerSettings.systemId, ids), eq(powerSettings.position, 0))),
+        db.select({ systemId: interfaces.systemId, ip: interfaces.ip, mac: interfaces.mac }).from(interfaces).where(inArray(interfaces.systemId, ids)).orderBy(asc(interfaces.name)),
+        // Every BMC of the chain: the chain may contact each, so the per-BMC limit counts against each.
+        db
+          .select({ systemId: powerSettings.systemId, type: powerSettings.type, address: powerSettings.address, port: powerSettings.port })
+          .from(powerSettings)
+          .where(inArray(powerSettings.systemId, ids))
+          .orderBy(asc(powerSettings.systemId), asc(powerSettings.position)),
         // The newest install of each system.
         db
           .selectDistinctOn([installHistory.systemId], { systemId: installHistory.systemId, outcome: installHistory.outcome, startedAt: installHistory.startedAt, finishedAt: installHistory.finishedAt })
@@ -262,14 +306,14 @@ export function createAuditRepository(db: Database) {
         db.select({ system: rescueRuns.systemName, workflowId: rescueRuns.workflowId, state: rescueRuns.state, startedAt: rescueRuns.startedAt }).from(rescueRuns).where(and(inArray(rescueRuns.systemName, names), isNull(rescueRuns.finishedAt))),
         db.select({ system: rescueHandshakes.systemName, at: max(rescueHandshakes.phonedHomeAt) }).from(rescueHandshakes).where(inArray(rescueHandshakes.systemName, names)).groupBy(rescueHandshakes.systemName),
       ]);
-      const nicsOf = new Map<number, Array<{ ip: string | null }>>();
-      for (const nic of nics) nicsOf.set(nic.systemId, [...(nicsOf.get(nic.systemId) ?? []), { ip: nic.ip }]);
-      const bmcOf = new Map(bmcs.map((b) => [b.systemId, b]));
+      const nicsOf = new Map<number, Array<{ ip: string | null; mac: string }>>();
+      for (const nic of nics) nicsOf.set(nic.systemId, [...(nicsOf.get(nic.systemId) ?? []), { ip: nic.ip, mac: nic.mac }]);
+      const chainOf = new Map<number, typeof bmcs>();
+      for (const bmc of bmcs) chainOf.set(bmc.systemId, [...(chainOf.get(bmc.systemId) ?? []), bmc]);
       const installOf = new Map(installs.map((i) => [i.systemId, i]));
       const rescueOf = new Map(rescues.map((r) => [r.system, r]));
       const phoneHomeOf = new Map(phoneHomes.map((p) => [p.system, p.at]));
       return rows.map((row) => {
-        const bmc = bmcOf.get(row.id);
         const install = installOf.get(row.id);
         const rescue = rescueOf.get(row.name);
         const phoneHome = phoneHomeOf.get(row.name);
@@ -277,7 +321,7 @@ export function createAuditRepository(db: Database) {
           system: row.name,
           labels: row.labels,
           interfaces: nicsOf.get(row.id) ?? [],
-          bmcEndpoint: bmc ? `${bmc.address}:${bmc.port ?? 'default'}` : null,
+          bmcKeys: bmcKeysOf(row.name, chainOf.get(row.id) ?? []),
           lastInstall: install ? { outcome: install.outcome, startedAt: install.startedAt.toISOString(), finishedAt: install.finishedAt?.toISOString() ?? null } : null,
           lastPhoneHome: phoneHome ? new Date(phoneHome).toISOString() : null,
           openRescue: rescue ? { workflowId: rescue.workflowId, state: rescue.state, startedAt: rescue.startedAt.toISOString() } : null,

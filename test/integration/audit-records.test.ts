@@ -1,11 +1,15 @@
 // The audit records (db/repositories/audits.ts) on PGlite and, with DATABASE_URL, on PostgreSQL: the
-// one-open-run lock and its lease, verdicts stored idempotently with their counts, the admission bookkeeping,
-// what a batch of probes is given from the inventory, and retention.
+// one-open-run lock and its lease, the lease's fence (a run superseded by another records nothing more, and
+// is never closed as finished), verdicts stored idempotently with their counts, the admission bookkeeping,
+// what a batch of probes is given from the inventory (every BMC of the chain under the power layer's key),
+// and retention.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { testDatabases } from '../support/databases.js';
 import { createInventory, type Inventory } from '../../db/inventory.js';
+import { AuditLeaseLostError } from '../../db/repositories/audits.js';
+import { bmcKey } from '../../power/chain.js';
 import { createSecretCipher } from '../../secrets/cipher.js';
 import { distroCreate, profileCreate, systemCreate } from '../../inventory/schemas.js';
 
@@ -62,6 +66,39 @@ for (const database of testDatabases()) {
       await inventory.audits.close(taker.opened.id, 'finished', null);
     });
 
+    test('a run whose lease was taken over is fenced: heartbeat and record fail, it stays abandoned, the new run is untouched', async () => {
+      const stale = await inventory.audits.open({ workflowId: 'fleet-audit-scheduled-1', trigger: 'schedule', requestedBy: 'schedule', leaseMs: 60_000 });
+      assert.ok('opened' in stale);
+      const id = stale.opened.id;
+      await inventory.audits.recordResults(id, [{ system: 'a2', classification: 'healthy', reason: 'fine', observation: {} }]);
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      // Its worker was away longer than the lease; an operator's manual run takes over.
+      const manual = await inventory.audits.open({ workflowId: 'fleet-audit-manual-x', trigger: 'manual', requestedBy: 'alice', leaseMs: 10 });
+      assert.ok('opened' in manual);
+      const lost = (error: unknown) => error instanceof AuditLeaseLostError && error.auditId === id && error.state === 'abandoned' && new RegExp(`^audit ${id} no longer holds the audit lease: it was closed as abandoned \\(no progress since .*superseded by fleet-audit-manual-x\\)`).test(error.message);
+      // The old run's worker comes back: every write of its own is refused, nothing is stored.
+      await assert.rejects(inventory.audits.heartbeat(id), lost);
+      await assert.rejects(inventory.audits.setSystemsTotal(id, 3), lost);
+      await assert.rejects(inventory.audits.recordResults(id, [{ system: 'a1', classification: 'broken', reason: 'off', observation: {} }]), lost);
+      assert.deepEqual((await inventory.audits.results(id)).map((r) => r.system), ['a2']);
+      assert.deepEqual(await inventory.audits.awaitingAdmission(id, ['a1']), []);
+      // Closing it, as its workflow would, never makes it finished (nor failed): it stays abandoned with its note.
+      const closed = await inventory.audits.close(id, 'finished', null);
+      assert.equal(closed.state, 'abandoned');
+      assert.match(closed.note ?? '', /superseded by fleet-audit-manual-x/);
+      assert.equal((await inventory.audits.close(id, 'failed', 'x')).state, 'abandoned');
+      // The new run holds the lease and works.
+      assert.equal((await inventory.audits.running())?.workflowId, 'fleet-audit-manual-x');
+      await inventory.audits.heartbeat(manual.opened.id);
+      assert.equal((await inventory.audits.recordResults(manual.opened.id, [{ system: 'a1', classification: 'broken', reason: 'off', observation: {} }])).broken, 1);
+      const finished = await inventory.audits.close(manual.opened.id, 'finished', null);
+      assert.equal(finished.state, 'finished');
+      // A retried close changes nothing.
+      assert.deepEqual(await inventory.audits.close(manual.opened.id, 'failed', 'retry'), finished);
+      await assert.rejects(inventory.audits.heartbeat(manual.opened.id), /closed as finished/);
+      await assert.rejects(inventory.audits.heartbeat(999_999), /audit 999999 does not exist/);
+    });
+
     test('verdicts: stored, overwritten by a retried batch, counted; broken ones wait for admission once', async () => {
       const opened = await inventory.audits.open({ workflowId: 'wf-v', trigger: 'manual', requestedBy: 'x', leaseMs: 60_000 });
       assert.ok('opened' in opened);
@@ -94,16 +131,46 @@ for (const database of testDatabases()) {
       const page = await inventory.audits.targetsAfter(null, 2);
       assert.deepEqual(page.map((t) => t.system), ['a1', 'a2']);
       assert.equal(page[0]?.lastInstall?.outcome, 'in-progress');
-      assert.deepEqual(page[0]?.interfaces, [{ ip: '127.0.0.2' }]);
-      assert.equal(page[0]?.bmcEndpoint, '127.0.0.1:6230');
+      assert.deepEqual(page[0]?.interfaces, [{ ip: '127.0.0.2', mac: '52:54:00:00:00:00' }]);
+      assert.deepEqual(page[0]?.bmcKeys, [bmcKey({ systemName: 'a1', type: 'ipmi', address: '127.0.0.1', port: 6230, options: {} })]);
       assert.equal(page[1]?.openRescue?.workflowId, 'rescue-a2');
       assert.equal(JSON.stringify(page).includes('pw-'), false);
       const rest = await inventory.audits.targetsAfter('a2', 2);
-      assert.deepEqual(rest.map((t) => [t.system, t.bmcEndpoint]), [['a3', null]]);
+      assert.deepEqual(rest.map((t) => [t.system, t.bmcKeys]), [['a3', []]]);
       const chains = await inventory.systems.powerTargetsOf(['a1', 'a3', 'nope']);
       assert.equal(chains.get('a1')?.[0]?.password, 'pw-a1');
       assert.equal(chains.has('a3'), false);
       assert.equal(await inventory.audits.countSystems(), 3);
+    });
+
+    test('targetsAfter: the per-BMC key of every BMC of a chain, the power layer\'s own: one BMC however it is spelled', async () => {
+      const chassis = (address: string) => ({ type: 'redfish', address, user: 'admin', password: 'pw-chassis', options: {} });
+      const spellings = ['https://127.0.0.9', '127.0.0.9', 'HTTPS://127.0.0.9/'];
+      for (const [index, address] of spellings.entries()) {
+        await inventory.systems.create(
+          systemCreate.parse({
+            name: `zblade${index}`,
+            profile: 'web',
+            arch: 'x86_64',
+            firmware: 'uefi',
+            interfaces: [{ name: 'eth0', mac: `52:54:00:10:00:0${index}` }],
+            // The last one's own BMC comes first; the chassis manager is its fallback.
+            power: index === 2 ? [{ type: 'ipmi', address: '127.0.0.10', port: 623, user: 'admin', password: 'pw-own', options: {} }, chassis(address)] : [chassis(address)],
+          }),
+          actor,
+        );
+      }
+      const page = await inventory.audits.targetsAfter('z', 10);
+      const chassisKey = bmcKey({ systemName: 'x', type: 'redfish', address: '127.0.0.9', options: {} });
+      assert.deepEqual(
+        page.map((t) => [t.system, t.bmcKeys, t.interfaces.map((nic) => nic.mac)]),
+        [
+          ['zblade0', [chassisKey], ['52:54:00:10:00:00']],
+          ['zblade1', [chassisKey], ['52:54:00:10:00:01']],
+          ['zblade2', [bmcKey({ systemName: 'x', type: 'ipmi', address: '127.0.0.10', port: 623, options: {} }), chassisKey], ['52:54:00:10:00:02']],
+        ],
+      );
+      assert.equal(JSON.stringify(page).includes('pw-'), false);
     });
 
     test('retention: verdicts of the newest runs only; old finished runs go', async () => {

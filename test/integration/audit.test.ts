@@ -302,6 +302,15 @@ describe('fleet audits', () => {
     assert.equal((await api.request('GET', '/api/v1/audits/999999')).status, 404);
     assert.equal((await api.request('GET', '/api/v1/audits/latest?classification=sick')).status, 400);
 
+    // A bad --interval is refused before anything is started, not replaced by 2 s.
+    const runsBefore = (await api.inventory.audits.list(500)).length;
+    for (const interval of ['abc', '0', '2s']) {
+      const bad = await runRescuectl(['audit', 'run', '--wait', '--interval', interval], cliEnv);
+      assert.equal(bad.code, 2, interval);
+      assert.match(bad.stderr, new RegExp(`--interval: "${interval}" is not a number of seconds from 0\\.2 to 3600`));
+    }
+    assert.equal((await api.inventory.audits.list(500)).length, runsBefore, 'no audit was started');
+
     const run = await runRescuectl(['audit', 'run', '--wait', '--interval', '0.3'], cliEnv);
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /^audit \d+ \(manual, finished\): 6 probed, 1 healthy, 3 suspect, 2 broken/);

@@ -79,9 +79,44 @@ test('an open rescue or an install in progress: suspect, whatever the BMC says (
   const rescued = classifyAudit(observed({ bmc: { state: 'answered', power: 'off', driver: 'ipmitool' }, openRescue: { workflowId: 'rescue-web01', state: 'awaiting-phone-home', startedAt: '2026-01-01T00:00:00.000Z' } }));
   assert.equal(rescued.classification, 'suspect');
   assert.match(rescued.reason, /a rescue is open \(rescue-web01, awaiting-phone-home/);
-  const installing = classifyAudit(observed({ os: { check: 'tcp', target: '127.0.0.5:22', answered: false, detail: 'x' }, lastInstall: { outcome: 'in-progress', startedAt: '2026-01-01T00:00:00.000Z', finishedAt: null } }));
+  const installing = classifyAudit(observed({ os: { check: 'tcp', target: '127.0.0.5:22', answered: false, detail: 'x' }, lastInstall: { outcome: 'in-progress', startedAt: '2026-01-01T00:00:00.000Z', finishedAt: null } }), {
+    now: Date.parse('2026-01-01T00:29:00.000Z'),
+    installStallMs: 30 * 60_000,
+  });
   assert.equal(installing.classification, 'suspect');
   assert.match(installing.reason, /an install is in progress/);
+});
+
+test('an install in progress for longer than the stall threshold shields nothing: the BMC and the OS decide, the reason names it', () => {
+  const stalled = { outcome: 'in-progress', startedAt: '2026-01-01T00:00:00.000Z', finishedAt: null };
+  const at = { now: Date.parse('2026-01-01T00:31:00.000Z'), installStallMs: 30 * 60_000 };
+  const dead = classifyAudit(observed({ bmc: { state: 'answered', power: 'off', driver: 'ipmitool' }, os: { check: 'tcp', target: '127.0.0.5:22', answered: false, detail: 'connection refused' }, lastInstall: stalled }), at);
+  assert.equal(dead.classification, 'broken');
+  assert.match(dead.reason, /^an install in progress since 2026-01-01T00:00:00\.000Z has stalled \(not finished after more than 30 min\); the BMC reports power off/);
+  const hung = classifyAudit(observed({ os: { check: 'tcp', target: '127.0.0.5:22', answered: false, detail: 'connection refused' }, lastInstall: stalled }), at);
+  assert.equal(hung.classification, 'broken');
+  assert.match(hung.reason, /has stalled .*the OS does not answer on 127\.0\.0\.5:22/);
+  // Up and answering after all: healthy, with the stale install row named.
+  const fine = classifyAudit(observed({ lastInstall: stalled }), at);
+  assert.equal(fine.classification, 'healthy');
+  assert.match(fine.reason, /has stalled/);
+  // A BMC that does not answer stays suspect, never healthy.
+  assert.equal(classifyAudit(observed({ bmc: { state: 'failed', kind: 'timeout', message: 'x' }, lastInstall: stalled }), at).classification, 'suspect');
+  // The default threshold is boot/install-status.ts's (30 minutes): a week-old install is stalled.
+  assert.equal(classifyAudit(observed({ bmc: { state: 'answered', power: 'off', driver: 'ipmitool' }, lastInstall: stalled }), { now: Date.parse('2026-01-08T00:00:00.000Z') }).classification, 'broken');
+  // An open rescue still comes first.
+  assert.equal(classifyAudit(observed({ bmc: { state: 'answered', power: 'off', driver: 'ipmitool' }, lastInstall: stalled, openRescue: { workflowId: 'rescue-web01', state: 'rebooting', startedAt: '2026-01-01T00:30:00.000Z' } }), at).classification, 'suspect');
+});
+
+test('power read through a fallback after the primary BMC failed: suspect at best, naming the primary\'s failure; broken stays broken', () => {
+  const failedBefore = [{ driver: 'ipmitool', endpoint: '127.0.0.1:623', kind: 'unreachable' as const, message: 'web01: no IPMI answer from the BMC' }];
+  const viaFallback = classifyAudit(observed({ bmc: { state: 'answered', power: 'on', driver: 'redfish', failedBefore } }));
+  assert.equal(viaFallback.classification, 'suspect');
+  assert.match(viaFallback.reason, /the primary BMC failed and the power was read through a fallback \(redfish\): ipmitool at 127\.0\.0\.1:623 failed \(unreachable: web01: no IPMI answer/);
+  const off = classifyAudit(observed({ bmc: { state: 'answered', power: 'off', driver: 'redfish', failedBefore } }));
+  assert.equal(off.classification, 'broken');
+  assert.match(off.reason, /^the BMC reports power off.*; the primary BMC failed/);
+  assert.equal(classifyAudit(observed({ bmc: { state: 'answered', power: 'on', driver: 'redfish', failedBefore: [] } })).classification, 'healthy');
 });
 
 test('criticalEvents: asserted critical IPMI events and Redfish Critical entries count; correctable, non-critical, deasserted and OK do not', () => {
