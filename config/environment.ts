@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { formatDuration, parseDuration } from './duration.js';
 import { parseAlertLabelRules } from '../triggers/alert-labels.js';
 import { DEFAULT_TEMPORAL_METRICS_ADDRESS } from '../observability/temporal-metrics.js';
+import { parseAlertmanagerMatcher, splitAlertmanagerFilter, urlHasCredentials, withoutUrlCredentials } from '../triggers/alertmanager-settings.js';
 
 /** Where `npm run worker` serves its /metrics unless RESCUED_WORKER_METRICS_ADDRESS says otherwise. */
 export const DEFAULT_WORKER_METRICS_ADDRESS = '0.0.0.0:9465';
@@ -52,6 +53,8 @@ export interface RescuedConfig {
   bootFetchRetentionMs: number;
   /** Events older than this are pruned; 0: kept forever. */
   eventRetentionMs: number;
+  /** RESCUED_ALERT_RETENTION_DAYS: received alerts older than this are pruned; 0: kept forever. */
+  alertRetentionMs: number;
   /** How often the worker prunes. */
   pruneIntervalMs: number;
   /** SSH sessions to rescue environments one worker holds at once; the rest wait their turn, heartbeating. */
@@ -62,11 +65,11 @@ export interface RescuedConfig {
   reconcileIntervalMs: number;
   /** RESCUED_ALERT_LABELS: the alert labels that may name a machine, tried in order. */
   alertLabels: string[];
-  /** RESCUED_ALERTMANAGER_URL: the Alertmanager the poller asks for active alerts; unset: no poller. */
+  /** RESCUED_ALERTMANAGER_URL: the Alertmanager the poller asks for active alerts (no credentials in it); unset: no poller. */
   alertmanagerUrl: string | undefined;
   /** RESCUED_ALERTMANAGER_POLL: seconds between polls. */
   alertmanagerPollMs: number;
-  /** RESCUED_ALERTMANAGER_FILTER: matchers (separated by ";") sent as the API's filter parameters. */
+  /** RESCUED_ALERTMANAGER_FILTER: matchers (separated by ";"), each checked against Alertmanager's matcher syntax, sent as the API's filter parameters. */
   alertmanagerFilter: string[];
   /** RESCUED_ADMISSION_INTERVAL: seconds between looks at the queue of deferred rescues. */
   admissionIntervalMs: number;
@@ -148,17 +151,32 @@ function readSeconds(env: Environment, variable: string, fallback: number): numb
   return Math.round(seconds * 1000);
 }
 
+/** An http(s) URL without credentials: fetch refuses a URL with user:password@, and the URL goes into logs. No message echoes a password. */
 function readUrl(env: Environment, variable: string): string | undefined {
   const raw = nonEmpty(env[variable]);
   if (raw === undefined) return undefined;
+  const shown = withoutUrlCredentials(raw);
+  if (urlHasCredentials(raw)) {
+    throw new ConfigurationError(`${variable} must not hold credentials (user:password@), got "${shown}": fetch refuses such a URL, and the URL is shown in logs; give Alertmanager's URL without them`);
+  }
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw new ConfigurationError(`${variable} must be a URL such as http://alertmanager:9093, got "${raw}"`);
+    throw new ConfigurationError(`${variable} must be a URL such as http://alertmanager:9093, got "${shown}"`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigurationError(`${variable} must be an http or https URL, got "${raw}"`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigurationError(`${variable} must be an http or https URL, got "${shown}"`);
   return raw.replace(/\/+$/, '');
+}
+
+/** RESCUED_ALERTMANAGER_FILTER: each matcher checked now, so that a bad one is not a 400 from Alertmanager at every poll. */
+function readAlertmanagerFilter(env: Environment, variable: string): string[] {
+  const matchers = splitAlertmanagerFilter(nonEmpty(env[variable]) ?? '');
+  for (const matcher of matchers) {
+    const parsed = parseAlertmanagerMatcher(matcher);
+    if (!parsed.ok) throw new ConfigurationError(`${variable}: "${matcher}" is not an Alertmanager matcher such as severity="critical" or instance=~"web.*": ${parsed.reason}`);
+  }
+  return matchers;
 }
 
 function readListenAddress(env: Environment, variable: string, fallback: string): ListenAddress | undefined {
@@ -252,6 +270,7 @@ export function loadConfig(env: Environment = process.env): RescuedConfig {
     installTokenLifetimeMs: readPositiveNumber(env, 'RESCUED_INSTALL_TOKEN_HOURS', 6, 'hours') * 3600_000,
     bootFetchRetentionMs: readRetentionDays(env, 'RESCUED_BOOT_FETCH_RETENTION_DAYS', 14),
     eventRetentionMs: readRetentionDays(env, 'RESCUED_EVENT_RETENTION_DAYS', 90),
+    alertRetentionMs: readRetentionDays(env, 'RESCUED_ALERT_RETENTION_DAYS', 90),
     pruneIntervalMs: readPositiveNumber(env, 'RESCUED_PRUNE_INTERVAL_MINUTES', 60, 'minutes') * 60_000,
     maxSshSessions: readWholeNumber(env, 'RESCUED_MAX_SSH_SESSIONS', 16, 'SSH sessions'),
     databaseTimeouts: {
@@ -289,7 +308,7 @@ export function loadConfig(env: Environment = process.env): RescuedConfig {
     alertLabels: parseAlertLabelRules(env.RESCUED_ALERT_LABELS),
     alertmanagerUrl: readUrl(env, 'RESCUED_ALERTMANAGER_URL'),
     alertmanagerPollMs: readSeconds(env, 'RESCUED_ALERTMANAGER_POLL', 60),
-    alertmanagerFilter: (nonEmpty(env.RESCUED_ALERTMANAGER_FILTER) ?? '').split(';').map((m) => m.trim()).filter(Boolean),
+    alertmanagerFilter: readAlertmanagerFilter(env, 'RESCUED_ALERTMANAGER_FILTER'),
     admissionIntervalMs: readSeconds(env, 'RESCUED_ADMISSION_INTERVAL', 5),
   };
 }

@@ -113,6 +113,7 @@ export async function startWorker(config: RescuedConfig, runtime: Runtime, addre
   const stopRetention = startRetention(runtime.inventory, {
     bootFetchRetentionMs: config.bootFetchRetentionMs,
     eventRetentionMs: config.eventRetentionMs,
+    alertRetentionMs: config.alertRetentionMs,
     intervalMs: config.pruneIntervalMs,
     log: (line) => consoleLog().info(line),
   });

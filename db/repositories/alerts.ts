@@ -120,14 +120,30 @@ export function createAlertRepository(db: Database) {
     async noteDeferredStarted(system: string, workflowId: string): Promise<void> {
       await db.update(alerts).set({ workflowId }).where(and(eq(alerts.systemName, system), eq(alerts.decision, 'deferred'), isNull(alerts.workflowId)));
     },
-    /** Which of these (fingerprint, startsAt) pairs have been received already (the poller skips them). */
+    /**
+     * Which of these (fingerprint, startsAt) pairs have been received already, whatever was decided (an alert
+     * naming no known machine too), as alertReceiptKey()s: the poller skips them. The start is compared as an
+     * instant, not as text: the webhook and the API v2 write the same start differently.
+     */
     async alreadyReceived(keys: Array<{ fingerprint: string; startsAt: string | null }>): Promise<Set<string>> {
       if (keys.length === 0) return new Set();
       const rows = await db
         .selectDistinct({ fingerprint: alerts.fingerprint, startsAt: alerts.startsAt })
         .from(alerts)
-        .where(and(inArray(alerts.fingerprint, [...new Set(keys.map((k) => k.fingerprint))]), sql`${alerts.systemName} is not null`));
-      return new Set(rows.map((r) => `${r.fingerprint}@${r.startsAt ?? ''}`));
+        .where(inArray(alerts.fingerprint, [...new Set(keys.map((k) => k.fingerprint))]));
+      return new Set(rows.map((r) => alertReceiptKey(r.fingerprint, r.startsAt)));
+    },
+    /** Deletes the alerts received before this time, in batches (RESCUED_ALERT_RETENTION_DAYS); how many. */
+    async prune(before: Date, batch = 5000): Promise<number> {
+      let total = 0;
+      for (;;) {
+        const deleted = await db
+          .delete(alerts)
+          .where(inArray(alerts.id, db.select({ id: alerts.id }).from(alerts).where(lt(alerts.receivedAt, before)).limit(batch)))
+          .returning({ id: alerts.id });
+        total += deleted.length;
+        if (deleted.length < batch) return total;
+      }
     },
     /** Systems and interfaces any of these values could name. */
     async machineKeys(values: string[]): Promise<MachineKeys[]> {
@@ -138,3 +154,33 @@ export function createAlertRepository(db: Database) {
 }
 
 export type AlertRepository = ReturnType<typeof createAlertRepository>;
+
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
+
+/**
+ * An alert's start as the instant it names, in milliseconds since the epoch; undefined when it is not an RFC
+ * 3339 time. Alertmanager's webhook writes it in Go's RFC3339Nano ("10:00:00Z", ".123456789Z", ".5+02:00"),
+ * its API v2 in milliseconds ("10:00:00.000Z", ".123Z", ".500+02:00"), which Go cuts from the nanoseconds, not
+ * rounds: the fraction is cut to milliseconds here too, so that both name the same instant.
+ */
+export function alertStartInstant(startsAt: string): number | undefined {
+  const parts = RFC3339.exec(startsAt);
+  if (parts === null) return undefined;
+  const [year, month, day, hour, minute, second] = parts.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59) return undefined;
+  const milliseconds = Number((parts[7] ?? '').padEnd(3, '0').slice(0, 3));
+  const offsetMinutes = parts[9] === undefined ? 0 : (parts[9] === '-' ? -1 : 1) * (Number(parts[10]) * 60 + Number(parts[11]));
+  const instant = new Date(0);
+  // setUTCFullYear, not Date.UTC: Date.UTC reads the years 0 to 99 as 1900 to 1999 (Go's zero time is year 1).
+  instant.setUTCFullYear(year, month - 1, day);
+  instant.setUTCHours(hour, minute, second, milliseconds);
+  if (instant.getUTCDate() !== day) return undefined;
+  return instant.getTime() - offsetMinutes * 60_000;
+}
+
+/** What identifies one firing of an alert: its fingerprint and the instant it started (the text itself when that is no time). */
+export function alertReceiptKey(fingerprint: string, startsAt: string | null): string {
+  if (startsAt === null) return `${fingerprint}@`;
+  const instant = alertStartInstant(startsAt);
+  return instant === undefined ? `${fingerprint}@text:${startsAt}` : `${fingerprint}@${instant}`;
+}

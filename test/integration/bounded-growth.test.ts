@@ -1,5 +1,5 @@
-// Tables and maps that machines, rescues and callers write to stay bounded: old boot fetches and events are
-// pruned by the worker's timer, leftover handshakes go, the fetch recorder forgets the least recent
+// Tables and maps that machines, rescues, monitoring and callers write to stay bounded: old boot fetches,
+// events and received alerts are pruned by the worker's timer, leftover handshakes go, the fetch recorder forgets the least recent
 // addresses, a token's last use is written once a minute (not per request), and PostgreSQL connections and
 // statements have timeouts.
 import { after, before, describe, test } from 'node:test';
@@ -39,30 +39,40 @@ for (const database of testDatabases()) {
     });
     after(async () => api?.close());
 
-    test('pruning removes boot fetches and events older than their retention, and expired handshakes', async () => {
+    test('pruning removes boot fetches, events and alerts older than their retention, and expired handshakes', async () => {
       const recorder = createFetchRecorder(api.inventory);
       for (let i = 0; i < 6; i++) await recorder.record({ protocol: 'http', clientAddress: '127.0.0.1', file: `f${i}`, bytes: 1, outcome: 'complete', mac: '52:54:00:00:30:01' });
       await api.db.execute(sql`update boot_fetches set at = now() - interval '20 days' where file in ('f0', 'f1', 'f2')`);
       for (let i = 0; i < 4; i++) await api.inventory.events.record({ kind: 'test.old', objectType: 'system', objectName: 'bg01', actor: 'test' });
       await api.db.execute(sql`update events set at = now() - interval '100 days' where kind = 'test.old'`);
       const eventsBefore = await count(api, 'events');
+      const alert = { receiver: 'poller', deliveredBy: 'http://127.0.0.1:9093', status: 'firing', alertName: 'Watchdog', labels: {}, annotations: {}, startsAt: '2026-01-01T10:00:00.000Z', system: null, decision: 'unknown-machine' as const, reason: 'no label names a machine', workflowId: null };
+      await api.inventory.alerts.recordAll([1, 2, 3, 4, 5].map((i) => ({ ...alert, fingerprint: `old-${i}` })));
+      await api.inventory.alerts.recordAll([{ ...alert, fingerprint: 'recent' }]);
+      await api.db.execute(sql`update alerts set received_at = now() - interval '100 days' where fingerprint like 'old-%'`);
+      const alertsBefore = await count(api, 'alerts');
       await api.inventory.rescues.createHandshake({ workflowId: 'rescue-gone', system: 'bg01', mac: '52:54:00:00:30:01', secrets: createHandshakeSecrets('t'), expiresAt: new Date(Date.now() - 1000) });
       await api.inventory.rescues.createHandshake({ workflowId: 'rescue-live', system: 'bg01', mac: '52:54:00:00:30:01', secrets: createHandshakeSecrets('t'), expiresAt: new Date(Date.now() + DAY) });
-      const report = await pruneExpiredRecords(api.inventory, { bootFetchRetentionMs: 14 * DAY, eventRetentionMs: 90 * DAY });
-      assert.deepEqual({ ...report, installTokens: 0 }, { bootFetches: 3, events: 4, handshakes: 1, installTokens: 0 });
+      const report = await pruneExpiredRecords(api.inventory, { bootFetchRetentionMs: 14 * DAY, eventRetentionMs: 90 * DAY, alertRetentionMs: 90 * DAY });
+      assert.deepEqual({ ...report, installTokens: 0 }, { bootFetches: 3, events: 4, alerts: 5, handshakes: 1, installTokens: 0 });
+      assert.equal(await count(api, 'alerts'), alertsBefore - 5);
+      assert.deepEqual([...(await api.inventory.alerts.alreadyReceived([{ fingerprint: 'recent', startsAt: alert.startsAt }]))], [`recent@${Date.parse(alert.startsAt)}`], 'the recent alert stays');
       assert.equal(await count(api, 'boot_fetches'), 3);
       assert.equal(await count(api, 'events'), eventsBefore - 4);
       assert.equal(await count(api, 'rescue_handshakes'), 1, 'the live handshake stays');
       // Retention 0 keeps everything.
       await api.db.execute(sql`update boot_fetches set at = now() - interval '400 days'`);
-      assert.equal((await pruneExpiredRecords(api.inventory, { bootFetchRetentionMs: 0, eventRetentionMs: 0 })).bootFetches, 0);
+      await api.db.execute(sql`update alerts set received_at = now() - interval '400 days'`);
+      const keptAll = await pruneExpiredRecords(api.inventory, { bootFetchRetentionMs: 0, eventRetentionMs: 0, alertRetentionMs: 0 });
+      assert.deepEqual([keptAll.bootFetches, keptAll.alerts], [0, 0]);
       assert.equal(await count(api, 'boot_fetches'), 3);
+      assert.equal(await count(api, 'alerts'), alertsBefore - 5);
     });
 
     test("the worker's retention timer prunes on its own, and stops", async () => {
       await api.db.execute(sql`update boot_fetches set at = now() - interval '400 days'`);
       const lines: string[] = [];
-      const stop = startRetention(api.inventory, { bootFetchRetentionMs: DAY, eventRetentionMs: 90 * DAY, intervalMs: 50, log: (line) => lines.push(line) });
+      const stop = startRetention(api.inventory, { bootFetchRetentionMs: DAY, eventRetentionMs: 90 * DAY, alertRetentionMs: 90 * DAY, intervalMs: 50, log: (line) => lines.push(line) });
       const deadline = Date.now() + 10_000;
       while ((await count(api, 'boot_fetches')) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       await stop();

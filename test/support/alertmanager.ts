@@ -9,8 +9,8 @@ import { freePort } from './ports.js';
 
 export interface TestAlertmanager {
   url: string;
-  /** POST /api/v2/alerts, as Prometheus does. */
-  postAlerts(alerts: Array<{ labels: Record<string, string>; annotations?: Record<string, string>; endsAt?: string }>): Promise<void>;
+  /** POST /api/v2/alerts, as Prometheus does (without startsAt, Alertmanager starts the alert now). */
+  postAlerts(alerts: Array<{ labels: Record<string, string>; annotations?: Record<string, string>; startsAt?: string; endsAt?: string }>): Promise<void>;
   output(): string;
   stop(): Promise<void>;
 }
