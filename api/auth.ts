@@ -62,7 +62,7 @@ export function installBearerAuth(app: FastifyInstance, tokens: TokenRepository,
     // A signed delivery carries no bearer token: its signature is checked over the raw body (api/routes/hooks.ts).
     if (header === undefined && request.routeOptions.config.signedDelivery === true && request.headers[SIGNATURE_HEADER] !== undefined) return;
     const cookieName = request.routeOptions.config.tokenCookie;
-    const token = header?.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : header === undefined && cookieName !== undefined ? cookieValue(request.headers.cookie, cookieName) : undefined;
+    const token = header !== undefined ? bearerTokenOf(header) : cookieName !== undefined ? cookieValue(request.headers.cookie, cookieName) : undefined;
     if (token === undefined || token === '') {
       return reply
         .code(401)
@@ -78,6 +78,15 @@ export function installBearerAuth(app: FastifyInstance, tokens: TokenRepository,
     }
     request.caller = caller;
   });
+}
+
+/**
+ * The token of an `Authorization: Bearer <token>` header, or undefined for another scheme. The scheme is
+ * case-insensitive (RFC 9110 §11.1): Alertmanager sends its `authorization.type` as written, `bearer` too.
+ */
+export function bearerTokenOf(header: string): string | undefined {
+  const credentials = /^bearer +(.*)$/is.exec(header);
+  return credentials === null ? undefined : credentials[1]!.trim();
 }
 
 /** One cookie's value from a Cookie header (RFC 6265 §5.4: "name=value" pairs separated by "; "). */

@@ -1,19 +1,55 @@
 // Which machine an alert is about: label rules tried in order (RESCUED_ALERT_LABELS, by default system,
 // hostname, nodename, instance, mac, ip). Each label's value is matched against system names, interface
-// host names, IPs and MACs. `instance` (Prometheus' scrape target) names host:port: the port is dropped.
+// host names, IPs and MACs. `instance` (Prometheus' scrape target) names host:port, or a URL
+// (blackbox_exporter's targets): only the host is kept.
 import { isIP } from 'node:net';
 import { isMac, normalizeMac } from '../inventory/mac.js';
 
 export const DEFAULT_ALERT_LABELS = ['system', 'hostname', 'nodename', 'instance', 'mac', 'ip'] as const;
 
-/** "web01:9100" -> "web01", "[2001:db8::1]:9100" -> "2001:db8::1", "10.0.0.5" -> "10.0.0.5". */
+/** "scheme://[user@]authority[/path...]": the authority (host, port). */
+const URL_STYLE = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/(?:[^/?#@]*@)?([^/?#]*)/;
+
+/**
+ * "web01:9100" -> "web01", "[2001:db8::1]:9100" -> "2001:db8::1", "10.0.0.5" -> "10.0.0.5",
+ * "https://db02:9100/metrics" -> "db02", "http://[2001:db8::10]/" -> "2001:db8::10", "tcp://db02:22" -> "db02".
+ */
 export function hostOfInstance(value: string): string {
   const trimmed = value.trim();
-  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(trimmed);
+  const authority = URL_STYLE.exec(trimmed)?.[1] ?? trimmed;
+  const bracketed = /^\[([^\]]+)\](?::\d*)?$/.exec(authority);
   if (bracketed) return bracketed[1]!;
-  if (isIP(trimmed) === 6) return trimmed;
-  const withPort = /^(.*):(\d+)$/.exec(trimmed);
-  return withPort ? withPort[1]! : trimmed;
+  if (isIP(authority) === 6) return authority;
+  const withPort = /^(.*):(\d+)$/.exec(authority);
+  return withPort ? withPort[1]! : authority;
+}
+
+/**
+ * An IP address in one spelling, so that two spellings of one address compare equal: IPv4 as it is (node's
+ * isIP takes only dotted decimal without leading zeros), IPv6 in RFC 5952's form (lower case, leading zeros
+ * dropped, the longest run of zero groups as "::"), an IPv4-mapped IPv6 address (::ffff:10.0.0.2) as its IPv4
+ * address. Undefined when the value is not an IP address.
+ */
+export function canonicalIp(value: string): string | undefined {
+  const family = isIP(value);
+  if (family === 4) return value;
+  if (family !== 6) return undefined;
+  const zoneAt = value.indexOf('%');
+  const address = zoneAt === -1 ? value : value.slice(0, zoneAt);
+  let canonical: string;
+  try {
+    // The WHATWG URL parser serialises an IPv6 host in RFC 5952's form.
+    canonical = new URL(`http://[${address}]/`).hostname.slice(1, -1);
+  } catch {
+    return value.toLowerCase();
+  }
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(canonical);
+  if (mapped && zoneAt === -1) {
+    const [high, low] = [parseInt(mapped[1]!, 16), parseInt(mapped[2]!, 16)];
+    return `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
+  }
+  // A zone (fe80::1%eth0) names an interface of the host that wrote it: kept as written.
+  return zoneAt === -1 ? canonical : `${canonical}${value.slice(zoneAt)}`;
 }
 
 export interface MachineIdentifier {
@@ -41,27 +77,99 @@ export interface MachineKeys {
   mac: string | null;
 }
 
-/** The forms of a value worth looking up: itself, a MAC's normal form, an FQDN's first label. */
+/** "db02.example.com" -> "db02": the first label of a name that is not an IP address. */
+function shortNameOf(value: string): string | undefined {
+  return isIP(value) === 0 && value.includes('.') ? value.split('.')[0]! : undefined;
+}
+
+/**
+ * The forms of a value worth looking up (each compared exactly with system names, IPs and MACs; host names are
+ * looked up in lower case): itself, in lower and upper case (system names in either case are found, and with
+ * them a name that differs from another only in case, see matchMachine), a MAC's normal form, an IP's
+ * canonical form (and an IPv4 address as IPv4-mapped IPv6), an FQDN's first label.
+ */
 export function lookupForms(value: string): string[] {
-  const forms = new Set([value, value.toLowerCase()]);
+  const lower = value.toLowerCase();
+  const forms = new Set([value, lower, value.toUpperCase()]);
   if (isMac(value)) forms.add(normalizeMac(value));
-  if (isIP(value) === 0 && value.includes('.')) forms.add(value.split('.')[0]!);
+  const ip = canonicalIp(value);
+  if (ip !== undefined) {
+    forms.add(ip);
+    if (isIP(ip) === 4) forms.add(`::ffff:${ip}`);
+  }
+  for (const name of [value, lower]) {
+    const short = shortNameOf(name);
+    if (short !== undefined) forms.add(short);
+  }
   return [...forms];
 }
 
-/** The first rule that names a known machine wins: which machine, and by which label. */
-export function matchMachine(identifiers: MachineIdentifier[], known: MachineKeys[]): { system: string; by: MachineIdentifier } | undefined {
+/** The machines of one lookup's answer by each key an alert names them with (the first row wins a key). */
+interface MachineIndex {
+  systems: Set<string>;
+  /** Lower-case system name -> the names that are it in some case. */
+  systemsInAnyCase: Map<string, Set<string>>;
+  /** Lower-case host name -> system. */
+  byHostname: Map<string, string>;
+  /** Canonical IP -> system. */
+  byIp: Map<string, string>;
+  byMac: Map<string, string>;
+}
+
+/** Built once per answer: a delivery of thousands of alerts matches each against the same rows. */
+const indexes = new WeakMap<readonly MachineKeys[], MachineIndex>();
+
+function indexOf(known: readonly MachineKeys[]): MachineIndex {
+  const cached = indexes.get(known);
+  if (cached !== undefined) return cached;
+  const index: MachineIndex = { systems: new Set(), systemsInAnyCase: new Map(), byHostname: new Map(), byIp: new Map(), byMac: new Map() };
+  const first = (map: Map<string, string>, key: string | null | undefined, system: string) => {
+    if (key != null && !map.has(key)) map.set(key, system);
+  };
+  for (const k of known) {
+    index.systems.add(k.system);
+    const lower = k.system.toLowerCase();
+    const names = index.systemsInAnyCase.get(lower) ?? new Set<string>();
+    index.systemsInAnyCase.set(lower, names.add(k.system));
+    first(index.byHostname, k.hostname?.toLowerCase(), k.system);
+    first(index.byIp, k.ip === null ? undefined : canonicalIp(k.ip), k.system);
+    first(index.byMac, k.mac, k.system);
+  }
+  indexes.set(known, index);
+  return index;
+}
+
+/**
+ * The system of this name: spelt exactly, or else in another case. The inventory lets two systems' names
+ * differ only in case (names are unique as written): when the value names several in some case and none
+ * exactly, none is chosen, for a rescue of the wrong machine is worse than none. Only the rows the lookup
+ * found are seen: it finds a name as the value spells it, in lower and in upper case, so a system named in
+ * mixed case ("Web01") is found only by its own spelling.
+ */
+function systemNamed(name: string, index: MachineIndex): string | undefined {
+  if (index.systems.has(name)) return name;
+  const inAnyCase = index.systemsInAnyCase.get(name.toLowerCase());
+  return inAnyCase?.size === 1 ? [...inAnyCase][0] : undefined;
+}
+
+/**
+ * The first rule that names a known machine wins: which machine, and by which label. A value is tried as a
+ * system name, a host name (in any case), an IP (in any spelling), a MAC (in any notation), then as an FQDN
+ * whose first label is a system name. `known` is read once, when first given: it must not change after.
+ */
+export function matchMachine(identifiers: MachineIdentifier[], known: readonly MachineKeys[]): { system: string; by: MachineIdentifier } | undefined {
+  const index = indexOf(known);
   for (const identifier of identifiers) {
     const value = identifier.value;
-    const lower = value.toLowerCase();
-    const mac = isMac(value) ? normalizeMac(value) : undefined;
-    const exact = known.find((k) => k.system === value || k.hostname?.toLowerCase() === lower || (k.ip !== null && k.ip === value) || (mac !== undefined && k.mac === mac));
-    if (exact) return { system: exact.system, by: identifier };
-    if (isIP(value) === 0 && value.includes('.')) {
-      const short = value.split('.')[0]!;
-      const byShortName = known.find((k) => k.system === short);
-      if (byShortName) return { system: byShortName.system, by: identifier };
-    }
+    const ip = canonicalIp(value);
+    const short = shortNameOf(value);
+    const system =
+      systemNamed(value, index) ??
+      index.byHostname.get(value.toLowerCase()) ??
+      (ip === undefined ? undefined : index.byIp.get(ip)) ??
+      (isMac(value) ? index.byMac.get(normalizeMac(value)) : undefined) ??
+      (short === undefined ? undefined : systemNamed(short, index));
+    if (system !== undefined) return { system, by: identifier };
   }
   return undefined;
 }

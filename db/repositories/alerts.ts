@@ -1,5 +1,5 @@
 // The record of every alert received, and the lookups that tie an alert to a machine.
-import { and, desc, eq, inArray, isNull, lt, sql } from 'drizzle-orm';
+import { and, desc, eq, getTableColumns, inArray, isNull, lt, sql } from 'drizzle-orm';
 import { executeNamed, type Database } from '../client.js';
 import { alerts, interfaces, systems } from '../schema.js';
 import type { MachineKeys } from '../../triggers/alert-labels.js';
@@ -35,18 +35,41 @@ function namedBy(values: string[]): (keys: MachineKeys) => boolean {
   return (k) => exact.has(k.system) || (k.hostname !== null && lower.has(k.hostname.toLowerCase())) || (k.ip !== null && exact.has(k.ip)) || (k.mac !== null && exact.has(k.mac));
 }
 
+/**
+ * The most rows one INSERT into alerts carries. A statement has at most 65,535 bind parameters, and a row takes
+ * one per column it sets (a delivery may hold 10,000 alerts, and several deliveries go together): the rows go
+ * in statements of at most 30,000 parameters, counting every column of the table so that a new one cannot push
+ * a statement over the limit.
+ */
+export const ALERT_ROWS_PER_INSERT = Math.floor(30_000 / Object.keys(getTableColumns(alerts)).length);
+
+/** Inserts the rows in one statement; their ids and times in the order given (one INSERT numbers its rows in the order of its VALUES). */
+async function insertAlertRows(db: Database, inputs: AlertRecordInput[]): Promise<Array<{ id: number; receivedAt: Date }>> {
+  const rows = await db
+    .insert(alerts)
+    .values(inputs.map((input) => ({ ...input, systemName: input.system })))
+    .returning({ id: alerts.id, receivedAt: alerts.receivedAt });
+  return rows.sort((a, b) => a.id - b.id);
+}
+
 export function createAlertRepository(db: Database) {
   // Deliveries that arrive together share their statements: one INSERT records all their alerts, and one
   // SELECT looks up the machines they name (each delivery gets back only the rows its own values select).
+  // More rows than one INSERT may carry go in several, in one transaction: whatever fails, nothing is left
+  // behind, so the coalescer's retry of each delivery alone, and the sender's retry of a delivery, find
+  // none of it recorded.
   const recordDeliveries = coalescedQuery(async (deliveries: AlertRecordInput[][]) => {
     const inputs = deliveries.flat();
     if (inputs.length === 0) return deliveries.map(() => []);
-    const rows = await db
-      .insert(alerts)
-      .values(inputs.map((input) => ({ ...input, systemName: input.system })))
-      .returning({ id: alerts.id, receivedAt: alerts.receivedAt });
-    // One INSERT numbers its rows in the order of its VALUES.
-    const ids = rows.sort((a, b) => a.id - b.id);
+    const ids =
+      inputs.length <= ALERT_ROWS_PER_INSERT
+        ? await insertAlertRows(db, inputs)
+        : await db.transaction(async (transaction) => {
+            const tx = transaction as unknown as Database;
+            const inserted: Array<{ id: number; receivedAt: Date }> = [];
+            for (let start = 0; start < inputs.length; start += ALERT_ROWS_PER_INSERT) inserted.push(...(await insertAlertRows(tx, inputs.slice(start, start + ALERT_ROWS_PER_INSERT))));
+            return inserted;
+          });
     let next = 0;
     return deliveries.map((delivery) => delivery.map((input) => ({ ...input, id: ids[next]!.id, receivedAt: ids[next++]!.receivedAt.toISOString() })));
   });
@@ -78,7 +101,7 @@ export function createAlertRepository(db: Database) {
     return lookups.map((lookup) => keys.filter(namedBy(lookup)));
   });
   return {
-    /** Records the alerts of one delivery (with those of the deliveries that come with it, in one INSERT); the views in the order given. */
+    /** Records the alerts of one delivery (with those of the deliveries that come with it, in one INSERT, or in one transaction when they are many), all or none; the views in the order given. */
     async recordAll(inputs: AlertRecordInput[]): Promise<AlertView[]> {
       if (inputs.length === 0) return [];
       return recordDeliveries(inputs);
