@@ -4,6 +4,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { roleAllows, type Role } from '../db/repositories/tokens.js';
+import { bearerTokenOf } from '../api/auth.js';
 import { metricsExposition } from './exposition.js';
 import { splitAddress } from './temporal-metrics.js';
 
@@ -27,7 +28,7 @@ function answer(response: ServerResponse, status: number, body: unknown, headers
 async function authorized(request: IncomingMessage, options: MetricsServerOptions): Promise<{ status: number; message: string } | undefined> {
   if (options.public) return undefined;
   const header = request.headers.authorization;
-  const token = header?.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : '';
+  const token = header === undefined ? '' : (bearerTokenOf(header) ?? '');
   if (token === '') return { status: 401, message: '/metrics needs a bearer token with role viewer (or RESCUED_METRICS_PUBLIC=true)' };
   const caller = await options.tokens.authenticate(token);
   if (caller === undefined) return { status: 401, message: 'the bearer token is not valid' };

@@ -212,6 +212,8 @@ describe('metrics', () => {
       assert.equal((await fetch(`http://${guarded.address}/metrics`, { headers: { authorization: `Bearer ${webhookToken}` } })).status, 403);
       const ok = await fetch(`http://${guarded.address}/metrics`, { headers: { authorization: `Bearer ${viewerToken}` } });
       assert.equal(ok.status, 200);
+      // The scheme in any case (RFC 9110), as Prometheus' `authorization: { type: bearer }` sends it.
+      assert.equal((await fetch(`http://${guarded.address}/metrics`, { headers: { authorization: `bearer ${viewerToken}` } })).status, 200);
       const text = await ok.text();
       assert.match(text, /^rescued_rescues_total\{outcome="failed"\} [1-9]/m);
       assert.match(text, /^temporal_/m);
