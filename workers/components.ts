@@ -73,7 +73,7 @@ export async function connectClient(config: RescuedConfig, runtime: Runtime, add
 
 /** The fleet audit's schedule, made to match RESCUED_AUDIT_EVERY at every start (an operator's pause is kept). */
 async function reconcileAuditSchedule(config: RescuedConfig, client: Client): Promise<void> {
-  const schedules = createAuditScheduleClient(client, { taskQueue: config.temporalTaskQueue });
+  const schedules = createAuditScheduleClient(client, { taskQueue: config.temporalTaskQueue, settings: { installStallMs: config.installStallMs } });
   try {
     const { action, schedule } = await schedules.reconcileSchedule(config.auditEveryMs);
     if (schedule) consoleLog().info(`temporal: fleet audit schedule ${schedule.scheduleId} ${action}: every ${schedule.every}${schedule.paused ? `, paused (${schedule.note ?? 'no note'})` : ''}`);
@@ -139,6 +139,7 @@ export async function startApi(config: RescuedConfig, runtime: Runtime, connecti
     codec: { payloadCodec: runtime.payloadCodec, corsOrigins: config.codecCorsOrigins },
     database: { describe: () => ({ kind: runtime.database.kind, location: runtime.database.location }), check: () => runtime.database.ping() },
     alertLabels: config.alertLabels,
+    auditSettings: { installStallMs: config.installStallMs },
     log,
   });
   await app.listen({ host: config.apiHost, port: config.apiPort });
