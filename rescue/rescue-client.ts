@@ -8,6 +8,9 @@ import { RESCUE_FAILED_FAILURE_TYPE, type AlertResolved, type ApprovalDecision, 
 
 export const rescueWorkflowId = (system: string) => `rescue-${system}`;
 
+/** Temporal's statuses of a run that has not ended: a paused run is still the machine's rescue. */
+const RUNNING_STATUSES = new Set(['RUNNING', 'PAUSED']);
+
 export class RescueNotRunningError extends Error {
   override readonly name = 'RescueNotRunningError';
 }
@@ -56,7 +59,7 @@ export function createRescueClient(client: Client, options: { taskQueue: string;
   async function runningRun(system: string): Promise<string | undefined> {
     try {
       const description = await handleFor(system).describe();
-      return description.status.name === 'RUNNING' ? description.runId : undefined;
+      return RUNNING_STATUSES.has(description.status.name) ? description.runId : undefined;
     } catch (error) {
       if (error instanceof WorkflowNotFoundError) return undefined;
       throw error;
@@ -192,8 +195,17 @@ export function createRescueClient(client: Client, options: { taskQueue: string;
       });
     },
     /** Whether a rescue of the machine runs in Temporal now. */
-    async isRunning(system: string): Promise<boolean> {
-      return (await runningRun(system)) !== undefined;
+    /** The machine's latest rescue run in Temporal, running or not, and when it started; undefined when Temporal has none. */
+    async latestRun(system: string): Promise<{ running: boolean; startedAt: Date } | undefined> {
+      return temporal(async () => {
+        try {
+          const description = await handleFor(system).describe();
+          return { running: RUNNING_STATUSES.has(description.status.name), startedAt: description.startTime };
+        } catch (error) {
+          if (error instanceof WorkflowNotFoundError) return undefined;
+          throw error;
+        }
+      });
     },
     /** Tells the machine's running rescue that its alert resolved; false when none runs. */
     async alertResolved(system: string, resolved: AlertResolved): Promise<boolean> {

@@ -4,7 +4,7 @@ import type { AlertDecision, AlertRepository, AlertView } from '../db/repositori
 import type { AlertResolved } from '../workflows/rescue-types.js';
 import type { AdmissionDecision, AdmissionSource } from './admission.js';
 import { lookupForms, machineIdentifiers, matchMachine } from './alert-labels.js';
-import type { AlertReceiver, ReceivedAlert } from './alert-payloads.js';
+import { GENERIC_MACHINE_FIELDS, type AlertReceiver, type ReceivedAlert } from './alert-payloads.js';
 import type { Guard } from './guard.js';
 import { observeAlertIntakeStage } from '../observability/metrics.js';
 
@@ -32,17 +32,29 @@ export interface AlertOutcome {
   workflowId: string | null;
 }
 
+/** How long a resolved alert looks for a rescue whose start was admitted but may not have reached Temporal. */
+const START_WAIT_MS = 3_000;
+const START_RETRY_MS = 250;
+/** The decisions by which a firing alert asked for a rescue of its machine. */
+const ASKING_DECISIONS = new Set<AlertDecision>(['started', 'joined', 'deferred']);
+
+/** An alert as rescues and reasons name it: its name and fingerprint (the generic receiver's id). */
+function alertTitle(alert: ReceivedAlert): string {
+  return `${alert.alertName ?? 'alert'} ${alert.fingerprint}`;
+}
+
 export function createAlertIntake(dependencies: AlertIntakeDependencies) {
   const { alerts, guard, rescues, labelRules } = dependencies;
 
   type Machine = { system: string; by: string } | { system: null; reason: string };
 
   /** Which machine each alert names: one lookup for the whole delivery. */
-  async function resolveMachines(received: ReceivedAlert[]): Promise<Machine[]> {
-    const identifiers = received.map((alert) => machineIdentifiers(alert.labels, labelRules));
+  async function resolveMachines(received: ReceivedAlert[], receiver: AlertReceiver): Promise<Machine[]> {
+    const rules = receiver === 'generic' ? GENERIC_MACHINE_FIELDS : labelRules;
+    const identifiers = received.map((alert) => machineIdentifiers(alert.labels, rules));
     const keys = await alerts.machineKeys([...new Set(identifiers.flat().flatMap((i) => lookupForms(i.value)))]);
     return identifiers.map((named): Machine => {
-      if (named.length === 0) return { system: null, reason: `no label names a machine (looked for ${labelRules.join(', ')})` };
+      if (named.length === 0) return { system: null, reason: `no label names a machine (looked for ${rules.join(', ')})` };
       const match = matchMachine(named, keys);
       if (match === undefined) return { system: null, reason: `no known machine matches ${named.map((i) => `${i.label}="${i.value}"`).join(', ')}` };
       return { system: match.system, by: `${match.by.label}="${match.by.value}"` };
@@ -56,14 +68,14 @@ export function createAlertIntake(dependencies: AlertIntakeDependencies) {
    * transaction committed it), `final` once Temporal has answered an admitted start. They differ only when
    * that answer changes it.
    */
-  function decide(alert: ReceivedAlert, machine: Machine, receiver: AlertReceiver, deliveredBy: string): { committed: Promise<Decided>; final: Promise<Decided> } {
+  function decide(alert: ReceivedAlert, machine: Machine, receiver: AlertReceiver, deliveredBy: string, firingBefore: string[]): { committed: Promise<Decided>; final: Promise<Decided> } {
     if (machine.system === null) {
       const final = Promise.resolve<Decided>({ system: null, decision: 'unknown-machine', reason: machine.reason, workflowId: null });
       return { committed: final, final };
     }
     const system = machine.system;
     if (alert.status === 'resolved') {
-      const final = decideResolved(alert, { system, by: machine.by }, receiver, deliveredBy);
+      const final = decideResolved(alert, { system, by: machine.by }, receiver, deliveredBy, firingBefore);
       return { committed: final, final };
     }
     const asDecided = (decision: AdmissionDecision): Decided => ({ system, decision: decision.decision, reason: decision.reason, workflowId: decision.workflowId });
@@ -85,19 +97,44 @@ export function createAlertIntake(dependencies: AlertIntakeDependencies) {
     return { committed: committedDecided, final: final.then(asDecided) };
   }
 
-  /** A resolved alert withdraws its machine's waiting request and tells its running rescue. */
-  async function decideResolved(alert: ReceivedAlert, machine: { system: string; by: string }, receiver: AlertReceiver, deliveredBy: string): Promise<Decided> {
+  /**
+   * A resolved alert ends its machine's open automatic request when no other alert that asked for it still
+   * fires (the guard decides, `Guard.resolveAlert`): a waiting one is withdrawn, and a running rescue is told
+   * to stop if it has not acted yet. Either way the running rescue, if any, records the resolution.
+   */
+  async function decideResolved(alert: ReceivedAlert, machine: { system: string; by: string }, receiver: AlertReceiver, deliveredBy: string, firingBefore: string[]): Promise<Decided> {
     const { system } = machine;
-    const withdrawn = await guard.withdraw(system, `alert ${alert.fingerprint} resolved before its rescue started`);
-    let signalled: string;
+    const effect = await guard.resolveAlert(system, { fingerprint: alert.fingerprint, firingBefore, reason: `alert ${alert.fingerprint} resolved before its rescue started` });
+    const endsRescue = effect.effect === 'ended' && effect.rescueAdmitted;
+    const resolved: AlertResolved = { alert: alertTitle(alert), by: `${receiver}:${deliveredBy}`, at: new Date().toISOString(), endsRescue };
+    let told: boolean | Error;
     try {
-      signalled = (await rescues.alertResolved(system, { alert: `${alert.alertName ?? 'alert'} ${alert.fingerprint}`, by: `${receiver}:${deliveredBy}`, at: new Date().toISOString() }))
-        ? `told the running rescue-${system}`
-        : 'no rescue of it runs';
+      told = await tellRescue(system, resolved, endsRescue);
     } catch (error) {
-      signalled = `could not tell its rescue (Temporal: ${(error as Error).message})`;
+      told = error as Error;
     }
-    return { system, decision: 'resolved', reason: `resolved (${machine.by}); ${signalled}${withdrawn ? '; its deferred rescue is withdrawn' : ''}`, workflowId: null };
+    const parts = [`resolved (${machine.by})`];
+    if (effect.effect === 'none') parts.push('no automatic rescue of it is open');
+    if (effect.effect === 'kept') parts.push(`its rescue goes on: ${effect.because}`);
+    if (effect.effect === 'ended' && effect.withdrawn) parts.push('its deferred rescue is withdrawn');
+    if (told instanceof Error) parts.push(`could not tell its rescue (Temporal: ${told.message})`);
+    else if (told) parts.push(endsRescue ? `told the running rescue-${system}, which stops if it has not acted yet` : `told the running rescue-${system}, which records it`);
+    else if (endsRescue) parts.push(`its rescue was admitted but Temporal did not run it within ${START_WAIT_MS / 1000} s`);
+    else parts.push('no rescue of it runs');
+    return { system, decision: 'resolved', reason: parts.join('; '), workflowId: null };
+  }
+
+  /**
+   * Signals the machine's running rescue; false when none runs. When its rescue was admitted, its start may
+   * still be on its way to Temporal (another delivery's): then it is looked for again, for a few seconds.
+   */
+  async function tellRescue(system: string, resolved: AlertResolved, admitted: boolean): Promise<boolean> {
+    const giveUpAt = Date.now() + (admitted ? START_WAIT_MS : 0);
+    for (;;) {
+      if (await rescues.alertResolved(system, resolved)) return true;
+      if (Date.now() >= giveUpAt) return false;
+      await new Promise((resolve) => setTimeout(resolve, START_RETRY_MS));
+    }
   }
 
   return {
@@ -111,15 +148,23 @@ export function createAlertIntake(dependencies: AlertIntakeDependencies) {
      */
     async receive(delivery: Delivery): Promise<AlertOutcome[]> {
       const began = performance.now();
-      const machines = await resolveMachines(delivery.alerts);
+      const machines = await resolveMachines(delivery.alerts, delivery.receiver);
       const looked = performance.now();
       observeAlertIntakeStage('lookup', (looked - began) / 1000);
       const committed: Array<Promise<Decided>> = [];
       const finals: Array<Promise<Decided>> = [];
       for (const [index, alert] of delivery.alerts.entries()) {
         const resolved = alert.status === 'resolved';
-        if (resolved) await Promise.all(finals);
-        const decided = decide(alert, machines[index]!, delivery.receiver, delivery.deliveredBy);
+        const firingBefore: string[] = [];
+        if (resolved) {
+          const before = await Promise.all(finals);
+          const system = machines[index]!.system;
+          for (const [at, earlier] of before.entries()) {
+            const other = delivery.alerts[at]!;
+            if (system !== null && earlier.system === system && other.status === 'firing' && ASKING_DECISIONS.has(earlier.decision)) firingBefore.push(alertTitle(other));
+          }
+        }
+        const decided = decide(alert, machines[index]!, delivery.receiver, delivery.deliveredBy, firingBefore);
         committed.push(decided.committed);
         finals.push(decided.final);
         if (resolved) await Promise.all(finals);

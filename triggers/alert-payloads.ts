@@ -112,9 +112,16 @@ export function fromAlertmanagerApi(alerts: z.infer<typeof alertmanagerApiAlerts
     }));
 }
 
+/**
+ * The fields of a generic alert that name its machine, in the order they are tried. Fixed: RESCUED_ALERT_LABELS
+ * is about Prometheus labels, and these are the generic receiver's own fields.
+ */
+export const GENERIC_MACHINE_FIELDS = ['system', 'hostname', 'mac', 'ip'] as const;
+
 export function fromGenericAlert(alert: GenericAlert): ReceivedAlert {
   const labels: Record<string, string> = {};
-  for (const key of ['system', 'hostname', 'mac', 'ip'] as const) if (alert[key] !== undefined) labels[key] = alert[key]!;
-  const fingerprint = alert.id ?? `generic-${createHash('sha256').update(JSON.stringify([labels, alert.reason])).digest('hex').slice(0, 16)}`;
+  for (const key of GENERIC_MACHINE_FIELDS) if (alert[key] !== undefined) labels[key] = alert[key]!;
+  // Without an id, the machine is the alert: its resolution ("back up") seldom repeats the firing reason.
+  const fingerprint = alert.id ?? `generic-${createHash('sha256').update(JSON.stringify(labels)).digest('hex').slice(0, 16)}`;
   return { fingerprint, status: alert.status, alertName: null, labels, annotations: { summary: alert.reason }, startsAt: null, summary: alert.reason.slice(0, 500) };
 }

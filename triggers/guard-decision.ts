@@ -79,6 +79,9 @@ export function groupsOf(settings: GuardSettings, labels: Record<string, string>
 
 const at = (iso: string) => new Date(iso).getTime();
 
+/** A decision as it would be without a dry run; `held`: a dry run's correlation hold that would have come first. */
+type Verdict = PlannedDecision & { held?: string };
+
 /** Decides every candidate in order; each admitted one takes its room before the next is looked at. */
 export function planAdmissions(facts: FleetFacts, candidates: AdmissionCandidate[]): PlannedDecision[] {
   const { settings, now } = facts;
@@ -100,42 +103,71 @@ export function planAdmissions(facts: FleetFacts, candidates: AdmissionCandidate
   for (const candidate of candidates) {
     const { machine } = candidate;
     const groups = groupsOf(settings, machine.labels);
-    if (!candidate.queued) {
+    // What counts as a broken machine for the brake and the correlated-failure check: every new request, whatever
+    // it is decided, except one of a machine in a maintenance window. A machine that alerts while automation is
+    // paused, in its cooldown, after failed rescues or in a group incident is still broken (the pause or the
+    // limits only keep automation's hands off it; a blind monitoring that pages during a pause must still trip
+    // the brake), but one under planned maintenance alerts because of that work: counting it would let a rack's
+    // planned power work pause automation for the whole fleet at the next real failure. The database counts
+    // the same way (guard_note_broken_machine, migration 0007).
+    if (!candidate.queued && machine.maintenance === null) {
       if (!machine.recentlyBroken && !brokenHere.has(candidate.system)) brokenCount += 1;
       brokenHere.add(candidate.system);
       if (Object.keys(groups).length > 0) brokenGroups.set(candidate.system, groups);
       else brokenGroups.delete(candidate.system);
     }
-    const decided = decideOne();
+    const { decided, verdict } = decideOne();
     results.push(decided);
-    if (decided.decision === 'started') {
+    // The room, queue entries, incidents and pause of what was decided, or in a dry run of what would have been:
+    // the rest of the batch is decided against them (in a dry run nothing of it is written: `decided` has no effects).
+    if (verdict.decision === 'started') {
       inFlightCount += 1;
       startedHere.add(candidate.system);
       if (Object.keys(groups).length > 0) inFlightGrouped.push({ system: candidate.system, labels: machine.labels });
       startsLastHour += 1;
     }
-    for (const effect of decided.effects) {
+    for (const effect of verdict.effects) {
       if (effect.kind === 'enqueue') enqueuedHere.set(candidate.system, now.toISOString());
       if (effect.kind === 'open-incident') incidents.set(`${effect.label}=${effect.value}`, { id: -1, systems: effect.systems });
       if (effect.kind === 'pause') pause = { paused: true, by: 'guard', reason: effect.reason, at: now.toISOString() };
     }
 
-    function decideOne(): PlannedDecision {
-      const running = machine.inFlightWorkflowId ?? (startedHere.has(candidate.system) ? `rescue-${candidate.system}` : null);
-      if (running !== null) return { decision: 'joined', reason: `a rescue of ${candidate.system} is already in flight (${running}); this request joins it`, workflowId: running, effects: [] };
-      const waitingSince = candidate.alreadyQueued?.enqueuedAt ?? (candidate.queued ? undefined : enqueuedHere.get(candidate.system));
+    /** The decision, and what it would be without a dry run (the same when there is none). */
+    function decideOne(): { decided: PlannedDecision; verdict: PlannedDecision } {
+      // A rescue really in flight, or an entry really waiting in the queue: joined, dry run or not (nothing is touched).
+      if (machine.inFlightWorkflowId !== null) {
+        const joined: PlannedDecision = { decision: 'joined', reason: `a rescue of ${candidate.system} is already in flight (${machine.inFlightWorkflowId}); this request joins it`, workflowId: machine.inFlightWorkflowId, effects: [] };
+        return { decided: joined, verdict: joined };
+      }
+      if (candidate.alreadyQueued !== undefined) {
+        const waiting: PlannedDecision = { decision: 'deferred', reason: `${candidate.system} already waits in the queue (since ${candidate.alreadyQueued.enqueuedAt}); this request joins that entry`, workflowId: null, effects: [] };
+        return { decided: waiting, verdict: waiting };
+      }
+      const verdict = decideHere();
+      if (!settings.dryRun) return { decided: verdict, verdict };
+      const would = verdict.decision === 'started' ? 'started a rescue' : verdict.decision === 'deferred' ? 'deferred it' : verdict.decision === 'joined' ? 'joined it to the rescue it would have started' : 'refused it';
+      const held = verdict.held === undefined ? '' : `${verdict.held}; then `;
+      return { decided: { decision: 'dry-run', reason: `dry run: would have ${would}: ${held}${verdict.reason}`, workflowId: null, effects: [] }, verdict };
+    }
+
+    /** Decided against this batch's own starts and queue entries (in a dry run, those it would have made). */
+    function decideHere(): Verdict {
+      if (startedHere.has(candidate.system)) {
+        const running = `rescue-${candidate.system}`;
+        return { decision: 'joined', reason: `a rescue of ${candidate.system} is already in flight (${running}); this request joins it`, workflowId: running, effects: [] };
+      }
+      const waitingSince = candidate.queued ? undefined : enqueuedHere.get(candidate.system);
       if (waitingSince !== undefined) {
         return { decision: 'deferred', reason: `${candidate.system} already waits in the queue (since ${waitingSince}); this request joins that entry`, workflowId: null, effects: [] };
       }
-      const verdict = judge();
-      if (!settings.dryRun) return verdict;
-      const would = verdict.decision === 'started' ? 'started a rescue' : verdict.decision === 'deferred' ? 'deferred it' : 'refused it';
-      return { decision: 'dry-run', reason: `dry run: would have ${would}: ${verdict.reason}`, workflowId: null, effects: [] };
+      return judge();
     }
 
-    function judge(): PlannedDecision {
-      const refuse = (reason: string, effects: GuardEffect[] = []): PlannedDecision => ({ decision: 'refused', reason, workflowId: null, effects });
-      const defer = (reason: string, notBefore = now): PlannedDecision => ({ decision: 'deferred', reason, workflowId: null, effects: candidate.queued ? [] : [{ kind: 'enqueue', notBefore }] });
+    function judge(): Verdict {
+      const refuse = (reason: string, effects: GuardEffect[] = []): Verdict => ({ decision: 'refused', reason, workflowId: null, effects });
+      /** Set in a dry run when the correlation hold would have deferred the request first. */
+      let held: string | undefined;
+      const defer = (reason: string, notBefore = now): Verdict => ({ decision: 'deferred', reason, workflowId: null, effects: candidate.queued ? [] : [{ kind: 'enqueue', notBefore }], ...(held === undefined ? {} : { held }) });
 
       if (pause.paused) return refuse(`automation is paused${pause.by ? ` by ${pause.by}` : ''}${pause.at ? ` since ${pause.at}` : ''}: ${pause.reason ?? 'no reason given'} (rescuectl automation resume)`);
       if (machine.maintenance) return refuse(`${candidate.system} is in maintenance window #${machine.maintenance.id} (${machine.maintenance.scope}) until ${machine.maintenance.endsAt}: ${machine.maintenance.reason}`);
@@ -169,7 +201,11 @@ export function planAdmissions(facts: FleetFacts, candidates: AdmissionCandidate
         const release = since + settings.correlationHoldMs;
         if (release > now.getTime()) {
           const where = Object.entries(groups).map(([l, v]) => `${l}=${v}`).join(', ');
-          return defer(`held ${formatDuration(settings.correlationHoldMs)} before any power cycle, to see whether more machines of ${where} break (correlated failures)`, new Date(release));
+          const reason = `held ${formatDuration(settings.correlationHoldMs)} before any power cycle, to see whether more machines of ${where} break (correlated failures)`;
+          if (!settings.dryRun) return defer(reason, new Date(release));
+          // A dry run queues nothing, so the hold would never end: it says what the caps would decide once the hold
+          // is over, as things stand now, and a start it would make takes its room for the rest of the batch.
+          held = reason;
         }
       }
       if (inFlightCount >= settings.maxInFlight) return defer(`${inFlightCount} rescue(s) in flight, the fleet-wide cap is ${settings.maxInFlight}; starts when one ends`);
@@ -180,7 +216,7 @@ export function planAdmissions(facts: FleetFacts, candidates: AdmissionCandidate
       }
       if (startsLastHour >= settings.maxCyclesPerHour) return defer(`${startsLastHour} automatic rescue(s) (power cycles) started in the last hour, the limit is ${settings.maxCyclesPerHour}`);
       const via = candidate.queued ? ` after waiting since ${candidate.queued.enqueuedAt}` : '';
-      return { decision: 'started', reason: `started${via}: ${inFlightCount + 1} of ${settings.maxInFlight} rescue(s) in flight`, workflowId: null, effects: [{ kind: 'take-slot', groups }] };
+      return { decision: 'started', reason: `started${via}: ${inFlightCount + 1} of ${settings.maxInFlight} rescue(s) in flight`, workflowId: null, effects: [{ kind: 'take-slot', groups }], ...(held === undefined ? {} : { held }) };
     }
   }
   return results;

@@ -13,10 +13,10 @@ import { groupsOf, planAdmissions, type AdmissionCandidate, type GuardEffect, ty
 import type { Database } from '../db/client.js';
 import { observeGuardDecision } from '../observability/metrics.js';
 
-/** What the guard needs of Temporal: the rescue client's start of an admitted rescue and running check. */
+/** What the guard needs of Temporal: the rescue client's start of an admitted rescue, and the machine's latest run. */
 export interface RescueStarter {
   startAdmitted(input: RescueInput): Promise<{ workflowId: string; joined: boolean }>;
-  isRunning(system: string): Promise<boolean>;
+  latestRun(system: string): Promise<{ running: boolean; startedAt: Date } | undefined>;
 }
 
 export interface GuardOptions {
@@ -41,9 +41,38 @@ export interface Guard extends RescueAdmission {
   pumpQueue(): Promise<QueuePumpResult>;
   /** Frees the room of admitted rescues that Temporal no longer runs (terminated, or never started). */
   reconcileSlots(olderThanMs?: number): Promise<number>;
-  /** A resolved alert withdraws its machine's waiting request. */
-  withdraw(system: string, reason: string): Promise<boolean>;
+  /**
+   * What a resolved alert does to its machine's open automatic request, decided under the guard's lock, so
+   * that no admission or pump decides that request meanwhile: it ends the request (a waiting one is
+   * withdrawn) only when the request was asked for by alerts and none of those alerts still fires.
+   */
+  resolveAlert(system: string, alert: ResolvingAlert): Promise<ResolvedAlertEffect>;
 }
+
+export interface ResolvingAlert {
+  fingerprint: string;
+  /** The alerts before it in the same delivery that asked for a rescue of the machine: not recorded yet. */
+  firingBefore: string[];
+  /** Why, for a withdrawn queue entry's record. */
+  reason: string;
+}
+
+export type ResolvedAlertEffect =
+  /** The machine has no open automatic request (an operator's rescue is not the alerts' to end). */
+  | { effect: 'none' }
+  /** The request stands: `because` says who still asks for it. */
+  | { effect: 'kept'; because: string }
+  /** Nothing asks for the request any more: a waiting one was withdrawn; an admitted one's rescue should stop before it acts. */
+  | { effect: 'ended'; withdrawn: boolean; rescueAdmitted: boolean };
+
+/**
+ * How long a firing alert counts as still firing without a resolved record after it, besides every alert of the
+ * open request: Alertmanager repeats a firing alert every repeat_interval (4 h by default), and a receiver
+ * configured without send_resolved never says that an alert resolved.
+ */
+const STILL_FIRING_MS = 24 * 3600_000;
+/** How far PostgreSQL's clock (a slot's admission) and Temporal's (a run's start) may disagree. */
+const CLOCK_SKEW_MS = 5_000;
 
 const START_RETRY_MS = 5_000;
 const MAX_BATCH = 200;
@@ -176,7 +205,8 @@ export function createGuard(options: GuardOptions): Guard {
     const slotOf = new Map(slots.map((s, i) => [s.index, slotIds[i]!]));
     return {
       decided: decided.map((d, index) => ({ planned: d.planned, slotId: slotOf.get(index), logId: logIds[index]!, workflowId: d.workflowId })),
-      queueDue: planned.slice(0, ahead).some((p) => p.decision !== 'deferred'),
+      // Entries a dry run would start keep waiting (pump): no pump is due for them.
+      queueDue: planned.slice(0, ahead).some((p) => p.decision !== 'deferred' && p.decision !== 'dry-run'),
     };
   }
 
@@ -187,6 +217,8 @@ export function createGuard(options: GuardOptions): Guard {
       const started = await rescues.startAdmitted(rescueInput(request.system, request.source, request.reason));
       if (started.joined) {
         const joined: AdmissionDecision = { decision: 'joined', reason: `a rescue of ${request.system} was already running (${started.workflowId}); this request joins it`, workflowId: started.workflowId };
+        // Not an automatic rescue (an operator's started meanwhile): its end must not count as one's, nor start a cooldown.
+        await store.dropSlot(taken.slotId!);
         await store.amendDecision(taken.logId, joined);
         return joined;
       }
@@ -227,15 +259,41 @@ export function createGuard(options: GuardOptions): Guard {
     async reconcileSlots(olderThanMs = 60_000) {
       let released = 0;
       for (const slot of await store.openSlots(new Date(Date.now() - olderThanMs))) {
-        if (await rescues.isRunning(slot.system)) continue;
-        await store.releaseSlots(slot.workflowId);
+        const run = await rescues.latestRun(slot.system);
+        if (run?.running === true) continue;
         released += 1;
+        // Temporal's latest run of the machine began before this slot was admitted (or it has none): the
+        // admitted start never reached Temporal (the API stopped between its commit and the start). Not a
+        // rescue: no cooldown, no start counted; the request goes back to the queue while its alerts fire.
+        if (run === undefined || run.startedAt.getTime() < slot.admittedAt.getTime() - CLOCK_SKEW_MS) {
+          const requeued = await store.locked(async (tx) => {
+            await store.deleteSlot(tx, slot.id);
+            const stillAsking = slot.source === 'audit' || (await store.alertsStillAsking(tx, slot.system, { except: '', since: new Date(slot.admittedAt.getTime() - STILL_FIRING_MS) })).length > 0;
+            if (stillAsking) await store.enqueueUnlessWaiting(tx, { system: slot.system, source: slot.source, reason: 'admitted, but its start never reached Temporal', alertId: null, notBefore: now(), lastReason: `${slot.workflowId} was admitted at ${slot.admittedAt.toISOString()} but never started; queued again` });
+            return stillAsking;
+          });
+          log(`guard: ${slot.workflowId} was admitted but never started in Temporal; its room is free${requeued ? ' and its request is queued again' : ''}`);
+          continue;
+        }
+        await store.releaseSlots(slot.workflowId);
         log(`guard: ${slot.workflowId} no longer runs in Temporal; its room is free`);
       }
       return released;
     },
 
-    withdraw: (system, reason) => store.withdraw(system, reason),
+    resolveAlert(system, alert) {
+      return store.locked(async (tx): Promise<ResolvedAlertEffect> => {
+        const request = await store.openRequest(tx, system);
+        if (request === undefined) return { effect: 'none' };
+        if (request.source === 'audit') return { effect: 'kept', because: 'a fleet audit asked for it' };
+        const since = new Date(Math.min(request.since.getTime(), now().getTime() - STILL_FIRING_MS));
+        const others = alert.firingBefore.filter((other) => !other.endsWith(` ${alert.fingerprint}`));
+        if (others.length === 0) others.push(...(await store.alertsStillAsking(tx, system, { except: alert.fingerprint, since })));
+        if (others.length > 0) return { effect: 'kept', because: `still asked for by the firing ${others.join(', ')}` };
+        if (request.waitingId !== null) await store.withdrawWaiting(tx, request.waitingId, alert.reason);
+        return { effect: 'ended', withdrawn: request.waitingId !== null, rescueAdmitted: request.slotOpen };
+      });
+    },
   };
 
   async function pump(): Promise<QueuePumpResult> {
@@ -253,7 +311,9 @@ export function createGuard(options: GuardOptions): Guard {
       for (const [index, planned] of plan.entries()) {
         const entry = queue[index]!;
         const groups = groupsOf(fleet.settings, facts.get(entry.system)?.labels ?? {});
-        if (planned.decision === 'deferred') {
+        // A dry run settles nothing: what waits keeps waiting, noted with what would have happened to it, and
+        // is decided for real once the dry run is turned off (nothing exceeding a cap is ever lost).
+        if (planned.decision === 'deferred' || planned.decision === 'dry-run') {
           waiting += 1;
           await store.noteQueueEntry(tx, entry.id, planned.reason);
           continue;
@@ -278,6 +338,8 @@ export function createGuard(options: GuardOptions): Guard {
     for (const { entry, slotId, logId } of outcome.starts) {
       try {
         const result = await rescues.startAdmitted(rescueInput(entry.system, entry.source, entry.reason));
+        // Joined an operator's rescue that started meanwhile: not an automatic one (see startAdmitted).
+        if (result.joined) await store.dropSlot(slotId);
         started.push(entry.system);
         observeGuardDecision(entry.source, 'queue', result.joined ? 'joined' : 'started');
         outcome.settled.push({ system: entry.system, decision: { decision: result.joined ? 'joined' : 'started', reason: `started after waiting since ${entry.enqueuedAt}`, workflowId: result.workflowId } });

@@ -139,6 +139,12 @@ export interface AlertResolved {
   /** Who said so: the receiver and token. */
   by: string;
   at: string;
+  /**
+   * No alert that asked for this rescue still fires: it stops if it has not acted yet. False when it was asked
+   * for by an operator or an audit, or another alert still fires: the resolution is only recorded. Absent
+   * (signals from before this field) counts as true.
+   */
+  endsRescue?: boolean;
 }
 
 export interface ApprovalDecision {

@@ -118,7 +118,7 @@ export async function rescueWorkflow(input: RescueInput): Promise<RescueResult> 
     const resolutions = (status.evidence.alertsResolved as AlertResolved[] | undefined) ?? [];
     status.evidence.alertsResolved = [...resolutions, resolved];
     // Nothing has been done to the machine yet: there is nothing left to rescue.
-    if (status.powerCycles === 0 && BEFORE_POWER.has(status.state) && resolvedBeforeAction === undefined && abort === undefined) {
+    if (resolved.endsRescue !== false && status.powerCycles === 0 && BEFORE_POWER.has(status.state) && resolvedBeforeAction === undefined && abort === undefined) {
       resolvedBeforeAction = resolved;
       main.cancel();
     }

@@ -9,7 +9,6 @@ import { objectName } from '../../inventory/schemas.js';
 import { guardSettingsSchema } from '../../triggers/guard-settings.js';
 import type { AutomationControl } from '../../triggers/automation-control.js';
 import { actorOf } from '../auth.js';
-import { HttpError } from '../errors.js';
 import { errorReply } from './collections.js';
 
 const failures = { 400: errorReply, 401: errorReply, 403: errorReply, 404: errorReply, 409: errorReply };
@@ -124,12 +123,15 @@ export function registerAutomationRoutes(parent: FastifyInstance, dependencies: 
       response: { 201: windowView, ...failures },
     },
     handler: async (request, reply) => {
-      const startsAt = request.body.startsAt ? new Date(request.body.startsAt) : new Date();
-      const endsAt = new Date(request.body.endsAt);
-      if (endsAt <= startsAt) throw new HttpError(400, 'bad-request', 'endsAt must be after startsAt');
       const label = request.body.label ? LABEL.exec(request.body.label) : null;
-      const created = await guard.addMaintenance({ system: request.body.system ?? null, labelKey: label?.[1] ?? null, labelValue: label?.[2] ?? null, startsAt, endsAt, reason: request.body.reason }, actorOf(request).name);
-      return reply.code(201).send(created);
+      const window = {
+        system: request.body.system ?? null,
+        label: label ? { key: label[1]!, value: label[2]! } : null,
+        startsAt: request.body.startsAt ? new Date(request.body.startsAt) : new Date(),
+        endsAt: new Date(request.body.endsAt),
+        reason: request.body.reason,
+      };
+      return reply.code(201).send(await automation.addMaintenance(window, actorOf(request).name));
     },
   });
   app.delete('/api/v1/maintenance/:id', {

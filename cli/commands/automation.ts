@@ -1,6 +1,7 @@
 // `rescuectl alerts list`, `rescuectl automation status|pause|resume|set|decisions|incidents|close-incident`
 // and `rescuectl maintenance add|list|remove`: what automation received, decided, and may do.
 import type { Command } from 'commander';
+import { z } from 'zod';
 import { CliError, type ApiClient } from '../api-client.js';
 import { parseBoolean } from '../option-values.js';
 import { printJson, printReport, printTable, type Row } from '../output.js';
@@ -11,9 +12,10 @@ function duration(flag: string, value: string): number {
   if (ms === undefined) throw new CliError(`${flag}: "${value}" is not a duration (e.g. 90s, 15m, 24h, 2d, 0)`, 2);
   return ms;
 }
+/** A whole number, written in decimal digits only: not "", " ", "0x10" nor "1e2" (which Number() reads as 0, 16 and 100). */
 function count(flag: string, value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new CliError(`${flag}: "${value}" is not a whole number`, 2);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new CliError(`${flag}: "${value}" is not a whole number (decimal digits, e.g. 3)`, 2);
   return n;
 }
 function share(flag: string, value: string): number {
@@ -30,12 +32,16 @@ function groupCaps(flag: string, value: string): Record<string, number> {
   }
   return caps;
 }
+/** The times the API takes: ISO 8601 with the time zone, so that no date is guessed at (Date.parse reads "4" as 2001). */
+const isoTimeWithZone = z.iso.datetime({ offset: true });
+
 function when(flag: string, value: string): string {
   const relative = parseDuration(value);
   if (relative !== undefined) return new Date(Date.now() + relative).toISOString();
-  const parsed = Date.parse(value);
-  if (Number.isNaN(parsed)) throw new CliError(`${flag}: "${value}" is neither a time (2026-12-01T02:00:00Z) nor a duration from now (2h)`, 2);
-  return new Date(parsed).toISOString();
+  if (!isoTimeWithZone.safeParse(value).success) {
+    throw new CliError(`${flag}: "${value}" is neither a time in ISO 8601 with its time zone (2026-12-01T02:00:00Z, 2026-12-01T04:00:00+02:00) nor a duration from now (2h)`, 2);
+  }
+  return new Date(value).toISOString();
 }
 
 interface SettingsReply {
@@ -208,7 +214,7 @@ export function registerAutomationCommands(program: Command, connect: () => Prom
     .command('add')
     .option('--system <name>', 'one machine')
     .option('--label <key=value>', 'every machine with this label (e.g. rack=r12)')
-    .option('--start <when>', 'a time, or a duration from now (default now)')
+    .option('--start <when>', 'a time (2026-12-01T02:00:00Z) or a duration from now (default now)')
     .requiredOption('--end <when>', 'a time (2026-12-01T06:00:00Z) or a duration from now (4h)')
     .requiredOption('--reason <text>', 'why')
     .description('add a maintenance window')

@@ -143,6 +143,10 @@ export function createAlertRepository(db: Database) {
     async noteDeferredStarted(system: string, workflowId: string): Promise<void> {
       await db.update(alerts).set({ workflowId }).where(and(eq(alerts.systemName, system), eq(alerts.decision, 'deferred'), isNull(alerts.workflowId)));
     },
+    /** The machine's alerts still waiting for its queue entry (deferred, no rescue learnt yet) learn that it was refused, and why. */
+    async noteDeferredRefused(system: string, reason: string): Promise<void> {
+      await db.update(alerts).set({ decision: 'refused', reason }).where(and(eq(alerts.systemName, system), eq(alerts.decision, 'deferred'), isNull(alerts.workflowId)));
+    },
     /**
      * Which of these (fingerprint, startsAt) pairs have been received already, whatever was decided (an alert
      * naming no known machine too), as alertReceiptKey()s: the poller skips them. The start is compared as an

@@ -3,8 +3,8 @@
 // advisory lock (and, within this process, a mutex), so concurrent deliveries are decided one at a time
 // against the same facts: race-free on PostgreSQL across processes, and on PGlite's single connection.
 import { and, asc, desc, eq, gt, isNull, lte, sql } from 'drizzle-orm';
-import { commitWithoutFlush, executeNamed, lockedTransactionOn, type Database, type LockedTransaction } from '../client.js';
-import { guardBrokenMachines, guardDecisions, guardIncidents, guardSettings, maintenanceWindows, rescueQueue, rescueRuns, rescueSlots, systems } from '../schema.js';
+import { commitWithoutFlush, executeNamed, lockedTransactionOn, rowsOf, type Database, type LockedTransaction } from '../client.js';
+import { alerts, guardBrokenMachines, guardDecisions, guardIncidents, guardSettings, maintenanceWindows, rescueQueue, rescueRuns, rescueSlots, systems } from '../schema.js';
 import { notFound } from '../../inventory/errors.js';
 import { recordEvent } from './events.js';
 import { DEFAULT_GUARD_SETTINGS, effectiveGuardSettings, type GuardPause, type GuardSettings } from '../../triggers/guard-settings.js';
@@ -45,6 +45,18 @@ export interface DecisionView {
   decision: string;
   reason: string;
   workflowId: string | null;
+}
+
+/** A machine's open automatic request: what a resolved alert may end. */
+export interface OpenRequest {
+  /** Who asked for it: an alert receiver, or the audit. */
+  source: AdmissionSource;
+  /** Its rescue was admitted: it runs, or its start is on its way to Temporal. */
+  slotOpen: boolean;
+  /** Its waiting queue entry, when it has not been admitted yet. */
+  waitingId: number | null;
+  /** When it was admitted or queued. */
+  since: Date;
 }
 
 export interface QueueEntryView {
@@ -300,6 +312,13 @@ export function createGuardRepository(db: Database, admissions: LockedTransactio
         .returning({ id: rescueQueue.id });
       return row!.id;
     },
+    /** As enqueue, unless a request of the machine is already waiting: that entry stands for both. */
+    async enqueueUnlessWaiting(tx: Database, entry: { system: string; source: AdmissionSource; reason: string; alertId: string | null; notBefore: Date; lastReason: string }): Promise<void> {
+      await tx
+        .insert(rescueQueue)
+        .values({ systemName: entry.system, source: entry.source, reason: entry.reason, alertId: entry.alertId, notBefore: entry.notBefore, lastReason: entry.lastReason })
+        .onConflictDoNothing();
+    },
     async settleQueueEntry(tx: Database, id: number, outcome: { state: 'started' | 'joined' | 'refused' | 'withdrawn'; reason: string; workflowId: string | null }): Promise<void> {
       await tx.update(rescueQueue).set({ state: outcome.state, lastReason: outcome.reason, workflowId: outcome.workflowId, decidedAt: sql`now()` }).where(eq(rescueQueue.id, id));
     },
@@ -310,10 +329,34 @@ export function createGuardRepository(db: Database, admissions: LockedTransactio
     async requeue(id: number, reason: string, notBefore: Date): Promise<void> {
       await db.update(rescueQueue).set({ state: 'waiting', lastReason: reason, workflowId: null, decidedAt: null, notBefore }).where(eq(rescueQueue.id, id));
     },
-    /** Withdraws a system's waiting entry (its alert resolved). Returns whether there was one. */
-    async withdraw(system: string, reason: string): Promise<boolean> {
-      const rows = await db.update(rescueQueue).set({ state: 'withdrawn', lastReason: reason, decidedAt: sql`now()` }).where(and(eq(rescueQueue.systemName, system), eq(rescueQueue.state, 'waiting'))).returning({ id: rescueQueue.id });
-      return rows.length > 0;
+    /**
+     * The machine's open automatic request, under the guard's lock: the slot of its rescue while that runs
+     * (or its start is on the way), else its waiting queue entry; undefined when it has neither.
+     */
+    async openRequest(tx: Database, system: string): Promise<OpenRequest | undefined> {
+      const [slot] = await tx.select({ source: rescueSlots.source, since: rescueSlots.admittedAt }).from(rescueSlots).where(and(eq(rescueSlots.systemName, system), isNull(rescueSlots.releasedAt)));
+      const [waiting] = await tx.select({ id: rescueQueue.id, source: rescueQueue.source, since: rescueQueue.enqueuedAt }).from(rescueQueue).where(and(eq(rescueQueue.systemName, system), eq(rescueQueue.state, 'waiting')));
+      if (slot === undefined && waiting === undefined) return undefined;
+      return { source: (slot ?? waiting)!.source as AdmissionSource, slotOpen: slot !== undefined, waitingId: waiting?.id ?? null, since: (slot ?? waiting)!.since };
+    },
+    /**
+     * The alerts other than `except` that asked for a rescue of the machine (started, joined or deferred one)
+     * since `since` and are still firing (no resolved record of theirs came after): "name fingerprint", at most 5.
+     */
+    async alertsStillAsking(tx: Database, system: string, options: { except: string; since: Date }): Promise<string[]> {
+      const rows = rowsOf<{ fingerprint: string; name: string | null }>(
+        await tx.execute(sql`
+          select a.fingerprint, max(a.alert_name) as name from ${alerts} a
+          where a.system_name = ${system} and a.status = 'firing' and a.decision in ('started', 'joined', 'deferred')
+            and a.fingerprint <> ${options.except} and a.received_at > ${options.since.toISOString()}::timestamptz
+            and not exists (select 1 from ${alerts} r where r.system_name = a.system_name and r.fingerprint = a.fingerprint and r.status = 'resolved' and r.id > a.id)
+          group by a.fingerprint order by a.fingerprint limit 5`),
+      );
+      return rows.map((row) => `${row.name ?? 'alert'} ${row.fingerprint}`);
+    },
+    /** Withdraws a waiting queue entry (the alerts that asked for it resolved), under the guard's lock. */
+    async withdrawWaiting(tx: Database, id: number, reason: string): Promise<void> {
+      await tx.update(rescueQueue).set({ state: 'withdrawn', lastReason: reason, decidedAt: sql`now()` }).where(and(eq(rescueQueue.id, id), eq(rescueQueue.state, 'waiting')));
     },
 
     async takeSlot(tx: Database, slot: { system: string; workflowId: string; source: AdmissionSource; groups: Record<string, string> }): Promise<number> {
@@ -332,8 +375,16 @@ export function createGuardRepository(db: Database, admissions: LockedTransactio
     async releaseSlots(workflowId: string): Promise<void> {
       await db.update(rescueSlots).set({ releasedAt: sql`now()` }).where(and(eq(rescueSlots.workflowId, workflowId), isNull(rescueSlots.releasedAt)));
     },
-    async openSlots(olderThan: Date): Promise<Array<{ id: number; system: string; workflowId: string }>> {
-      return db.select({ id: rescueSlots.id, system: rescueSlots.systemName, workflowId: rescueSlots.workflowId }).from(rescueSlots).where(and(isNull(rescueSlots.releasedAt), lte(rescueSlots.admittedAt, olderThan)));
+    async openSlots(olderThan: Date): Promise<Array<{ id: number; system: string; workflowId: string; source: AdmissionSource; admittedAt: Date }>> {
+      const rows = await db
+        .select({ id: rescueSlots.id, system: rescueSlots.systemName, workflowId: rescueSlots.workflowId, source: rescueSlots.source, admittedAt: rescueSlots.admittedAt })
+        .from(rescueSlots)
+        .where(and(isNull(rescueSlots.releasedAt), lte(rescueSlots.admittedAt, olderThan)));
+      return rows.map((row) => ({ ...row, source: row.source as AdmissionSource }));
+    },
+    /** A slot whose start never reached Temporal: gone, as if never taken (dropSlot, inside a locked transaction). */
+    async deleteSlot(tx: Database, id: number): Promise<void> {
+      await tx.delete(rescueSlots).where(and(eq(rescueSlots.id, id), isNull(rescueSlots.releasedAt)));
     },
 
     /**
@@ -390,12 +441,20 @@ export function createGuardRepository(db: Database, admissions: LockedTransactio
     // ---- what operators read and set ----
 
     settings: () => readSettings(db),
-    async updateSettings(settings: GuardSettings, actor: string): Promise<void> {
-      await db
-        .insert(guardSettings)
-        .values({ id: 1, settings, updatedBy: actor })
-        .onConflictDoUpdate({ target: guardSettings.id, set: { settings, updatedBy: actor, updatedAt: sql`now()` } });
-      await recordEvent(db, { kind: 'guard.settings-changed', objectType: 'guard', objectName: 'settings', actor, detail: settings });
+    /**
+     * Changes the settings: `change` gets the current ones and gives the new ones (or throws: nothing changes).
+     * Under the guard's lock, so two changes at once each see the other's, and no admission decides halfway.
+     */
+    async changeSettings(change: (current: GuardSettings) => GuardSettings, actor: string): Promise<GuardSettings> {
+      return locked(async (tx) => {
+        const settings = change((await readSettings(tx)).settings);
+        await tx
+          .insert(guardSettings)
+          .values({ id: 1, settings, updatedBy: actor })
+          .onConflictDoUpdate({ target: guardSettings.id, set: { settings, updatedBy: actor, updatedAt: sql`now()` } });
+        await recordEvent(tx, { kind: 'guard.settings-changed', objectType: 'guard', objectName: 'settings', actor, detail: settings });
+        return settings;
+      });
     },
     async setPause(tx: Database | undefined, pause: { paused: boolean; by: string; reason: string | null }): Promise<void> {
       const target = tx ?? db;

@@ -102,6 +102,50 @@ for (const database of testDatabases()) {
       assert.deepEqual(await api.inventory.systems.list(), before);
     });
 
+    test('maintenance add and automation set: an unknown system, a time without its zone, a count that is not decimal digits are refused, naming what is wrong', async () => {
+      const settingsBefore = (await api.request('GET', '/api/v1/automation')).body.settings;
+      const soon = new Date(Date.now() + 3_600_000).toISOString();
+      const cases: Array<{ args: string[]; code: number; mentions: RegExp }> = [
+        // A typo for web01: the window would protect nothing.
+        { args: ['maintenance', 'add', '--system', 'web0l', '--end', '2h', '--reason', 'disk swap'], code: 1, mentions: /system "web0l" does not exist/ },
+        // Date.parse reads these as dates of 2001, or as local time.
+        { args: ['maintenance', 'add', '--system', 'web01', '--start', '4', '--end', '2h', '--reason', 'x'], code: 2, mentions: /--start: "4" is neither a time in ISO 8601 with its time zone/ },
+        { args: ['maintenance', 'add', '--system', 'web01', '--start', 'Dec 1', '--end', '2h', '--reason', 'x'], code: 2, mentions: /--start: "Dec 1" is neither/ },
+        { args: ['maintenance', 'add', '--system', 'web01', '--end', '2026-12-01T02:00:00', '--reason', 'x'], code: 2, mentions: /--end: "2026-12-01T02:00:00" is neither/ },
+        { args: ['maintenance', 'add', '--system', 'web01', '--start', soon, '--end', '30m', '--reason', 'x'], code: 1, mentions: /endsAt: .* is not after startsAt/ },
+        // Number() reads "" as 0, "0x10" as 16 and "1e2" as 100.
+        { args: ['automation', 'set', '--max-in-flight', ''], code: 2, mentions: /--max-in-flight: "" is not a whole number/ },
+        { args: ['automation', 'set', '--max-in-flight', '0x10'], code: 2, mentions: /--max-in-flight: "0x10" is not a whole number/ },
+        { args: ['automation', 'set', '--max-failures', '1e2'], code: 2, mentions: /--max-failures: "1e2" is not a whole number/ },
+        { args: ['automation', 'set', '--brake-min-machines', ' 5'], code: 2, mentions: /--brake-min-machines: " 5" is not a whole number/ },
+        { args: ['alerts', 'list', '--limit', '-1'], code: 2, mentions: /--limit: "-1" is not a whole number/ },
+      ];
+      for (const c of cases) {
+        const result = await cli(...c.args);
+        assert.equal(result.code, c.code, `${c.args.join(' ')}: ${result.stderr}`);
+        assert.match(result.stderr, c.mentions, `${c.args.join(' ')}: ${result.stderr}`);
+        assert.equal(/\n\s+at /.test(result.stderr), false, `no stack trace: ${result.stderr}`);
+      }
+      const unknown = await api.request('POST', '/api/v1/maintenance', { body: { system: 'web0l', endsAt: soon, reason: 'disk swap' } });
+      assert.equal(unknown.status, 400, JSON.stringify(unknown.body));
+      assert.equal(unknown.body.field, 'system');
+      assert.deepEqual((await api.request('GET', '/api/v1/maintenance?all=true')).body, [], 'no window added');
+      assert.deepEqual((await api.request('GET', '/api/v1/automation')).body.settings, settingsBefore, 'no setting changed');
+
+      // What is valid still is: a time with its zone, a duration, a label that no machine carries yet, decimal digits.
+      const added = await cli('--json', 'maintenance', 'add', '--system', 'web01', '--start', '2030-12-01T04:00:00+02:00', '--end', '2030-12-01T06:00:00Z', '--reason', 'disk swap');
+      assert.equal(added.code, 0, added.stderr);
+      const window = JSON.parse(added.stdout);
+      assert.deepEqual([window.system, window.startsAt, window.endsAt], ['web01', '2030-12-01T02:00:00.000Z', '2030-12-01T06:00:00.000Z']);
+      const byLabel = await cli('--json', 'maintenance', 'add', '--label', 'rack=r99', '--end', '2h', '--reason', 'PDU swap');
+      assert.equal(byLabel.code, 0, byLabel.stderr);
+      for (const id of [window.id, JSON.parse(byLabel.stdout).id]) assert.equal((await cli('maintenance', 'remove', String(id))).code, 0);
+      const set = await cli('--json', 'automation', 'set', '--max-in-flight', '07');
+      assert.equal(set.code, 0, set.stderr);
+      assert.equal(JSON.parse(set.stdout).maxInFlight, 7);
+      assert.equal((await cli('automation', 'set', '--max-in-flight', String(settingsBefore.maxInFlight))).code, 0);
+    });
+
     test('a reader that goes away early (rescuectl ... | head) ends the command quietly', async () => {
       const { spawn } = await import('node:child_process');
       const { RESCUECTL } = await import('../support/cli.js');

@@ -89,7 +89,7 @@ for (const database of testDatabases()) {
       assert.equal(amended.machines.get('idle')!.recentlyBroken, false);
 
       // With no group label configured, nothing in flight is listed, and the counts stay.
-      await guard.updateSettings({ ...DEFAULT_GUARD_SETTINGS, maxPerGroup: {} }, 'test');
+      await guard.changeSettings(() => ({ ...DEFAULT_GUARD_SETTINGS, maxPerGroup: {} }), 'test');
       const ungrouped = await guard.locked((tx) => guard.admissionFacts(tx, [], new Date()));
       assert.equal(ungrouped.fleet.inFlight.count, 3);
       assert.deepEqual(ungrouped.fleet.inFlight.grouped, []);

@@ -9,6 +9,8 @@ import { testDatabases } from '../support/databases.js';
 import { alertmanagerPayload, startTriggersLab, type FleetMachine, type TriggersLab } from '../support/triggers-lab.js';
 import { signBody } from '../../triggers/signature.js';
 import { createRescueClient } from '../../rescue/rescue-client.js';
+import { createTriggers } from '../../workers/triggers.js';
+import type { ReceivedAlert } from '../../triggers/alert-payloads.js';
 import { createActivities } from '../../activities/index.js';
 import { createInventorySystemPower } from '../../workers/system-power.js';
 import { createSshRescueShell } from '../../workers/rescue-shell.js';
@@ -40,9 +42,9 @@ for (const database of testDatabases()) {
 
     before(async () => {
       lab = await startTriggersLab(database);
-      fleet = await lab.addMachines(13, { prefix: 'wh' });
-      // Thirteen machines: a few alerts are a large share of this fleet, so the brake is off here (its own test is below).
-      await lab.setGuard({ maxInFlight: 10, cooldownMs: 0, brakeShare: 1 });
+      fleet = await lab.addMachines(19, { prefix: 'wh' });
+      // Nineteen machines: a few alerts are a large share of this fleet, so the brake is off here (its own test is below).
+      await lab.setGuard({ maxInFlight: 10, cooldownMs: 0, brakeShare: 1, maxCyclesPerHour: 100 });
     });
     after(async () => {
       await lab?.stop();
@@ -133,10 +135,11 @@ for (const database of testDatabases()) {
         assert.equal(recorded!.decision, 'joined', 'the record says what the reply says');
         assert.equal(recorded!.workflowId, `rescue-${machine.name}`);
         assert.equal(machine.bmc.powerEvents.length, 0, 'no power operation');
+        // Not an automatic rescue: the room the guard took for it is given back at once, so its end starts no cooldown.
+        const open = await lab.api.inventory.guard.openSlots(new Date(Date.now() + 60_000));
+        assert.equal(open.filter((slot) => slot.system === machine.name).length, 0);
       } finally {
         await elsewhere.terminate('test over');
-        // The room the guard took for it is free again once Temporal no longer runs it.
-        assert.equal(await lab.api.triggers.guard.reconcileSlots(0), 1);
       }
     });
 
@@ -166,15 +169,39 @@ for (const database of testDatabases()) {
       for (const m of [a, b, c]) assert.equal((await outcomeOf(m.name)).status.powerCycles, 1);
     });
 
-    test('a resolved alert ends a rescue that has not power-cycled yet: resolved-before-action, no power operation', async () => {
-      const machine = fleet[6]!;
-      // A rescue that is running but has not acted: its task queue has no worker yet.
+    test('a resolved alert ends the rescue its alerts asked for, before it acts; not while another of its alerts fires, nor an operator\'s rescue', async () => {
+      const [alone, shared, sameDelivery, operators] = [fleet[6]!, fleet[13]!, fleet[14]!, fleet[15]!];
+      // Rescues that run but have not acted: their task queue has no worker yet. The alerts that start them go
+      // through triggers built as the API builds them (createTriggers), over the same database, whose rescue
+      // client starts on that queue; the resolutions come through the webhook as usual.
       const idleQueue = `idle-${randomBytes(3).toString('hex')}`;
-      await createRescueClient(lab.env.client, { taskQueue: idleQueue }).start({ system: machine.name, reason: 'test', requestedBy: 'test' });
-      const resolved = await hook(alertmanagerPayload([{ labels: { instance: machine.name }, status: 'resolved', fingerprint: 'res1' }]));
-      assert.equal(resolved.status, 200);
-      assert.equal(resolved.body.alerts[0].decision, 'resolved');
-      assert.match(resolved.body.alerts[0].reason, /told the running rescue/);
+      const idleRescues = createRescueClient(lab.env.client, { taskQueue: idleQueue });
+      const idle = createTriggers(lab.api.inventory, idleRescues, { alertLabels: ['instance'] });
+      const firing = (system: string, name: string, fingerprint: string): ReceivedAlert => ({ fingerprint, status: 'firing', alertName: name, labels: { instance: `${system}:9100` }, annotations: {}, startsAt: null, summary: `${name} on ${system}` });
+      const resolvedAlert = (system: string, name: string, fingerprint: string): ReceivedAlert => ({ ...firing(system, name, fingerprint), status: 'resolved' });
+      for (const machine of [alone, shared]) {
+        const [started] = await idle.intake.receive({ receiver: 'alertmanager', deliveredBy: 'test', alerts: [firing(machine.name, 'NodeDown', `down-${machine.name}`)] });
+        assert.equal(started!.decision, 'started', started!.reason);
+      }
+      // One delivery: the machine's NodeDown fires, and an alert of its that had fired before (HighLoad) resolves.
+      const [downFirst, loadResolved] = await idle.intake.receive({ receiver: 'alertmanager', deliveredBy: 'test', alerts: [firing(sameDelivery.name, 'NodeDown', 'down-same'), resolvedAlert(sameDelivery.name, 'HighLoad', 'load-same')] });
+      assert.equal(downFirst!.decision, 'started', downFirst!.reason);
+      assert.match(loadResolved!.reason, /its rescue goes on: still asked for by the firing NodeDown down-same/);
+      assert.match(loadResolved!.reason, /told the running rescue-.*which records it/);
+      await idleRescues.start({ system: operators.name, reason: 'an operator asked', requestedBy: 'token:op' });
+
+      // The alert that started it resolves: it stops.
+      const ended = await hook(alertmanagerPayload([{ labels: { instance: alone.name }, status: 'resolved', fingerprint: `down-${alone.name}` }]));
+      assert.equal(ended.status, 200);
+      assert.equal(ended.body.alerts[0].decision, 'resolved');
+      assert.match(ended.body.alerts[0].reason, /told the running rescue-.*which stops if it has not acted yet/);
+      // Another alert of the machine resolves (one that never asked for the rescue): NodeDown still fires.
+      const otherResolved = await hook(alertmanagerPayload([{ labels: { instance: shared.name, alertname: 'HighLoad' }, status: 'resolved', fingerprint: 'load-shared' }]));
+      assert.match(otherResolved.body.alerts[0].reason, new RegExp(`its rescue goes on: still asked for by the firing NodeDown down-${shared.name}`));
+      // An operator's rescue is not the alerts' to end: the resolution is recorded.
+      const operatorResolved = await hook(alertmanagerPayload([{ labels: { instance: operators.name }, status: 'resolved', fingerprint: 'down-op' }]));
+      assert.match(operatorResolved.body.alerts[0].reason, /no automatic rescue of it is open; told the running rescue-.*which records it/);
+      const kept = [shared, sameDelivery, operators];
       const worker = await Worker.create({
         connection: lab.env.nativeConnection,
         taskQueue: idleQueue,
@@ -182,10 +209,20 @@ for (const database of testDatabases()) {
         sinks: rescueMetricsSinks(),
         activities: createActivities({ inventory: lab.api.inventory, databaseKind: 'pglite', systemPower: createInventorySystemPower(lab.api.inventory), netboot: lab.api.netboot.service, rescueShell: createSshRescueShell(), admission: lab.api.triggers.guard }),
       });
-      const result = await worker.runUntil(outcomeOf(machine.name));
-      assert.equal(result.outcome, 'resolved-before-action');
-      assert.equal(machine.bmc.powerEvents.length, 0, 'no power operation');
-      assert.equal(await lab.api.inventory.boot.override(machine.name), undefined, 'no rescue boot config left');
+      await worker.runUntil(async () => {
+        assert.equal((await outcomeOf(alone.name)).outcome, 'resolved-before-action');
+        // The others act: their resolutions were recorded, not obeyed.
+        for (const machine of kept) await until(`${machine.name}'s power cycle`, async () => (machine.bmc.powerEvents.length > 0 ? true : undefined));
+        for (const machine of kept) assert.equal((await lab.api.request('POST', `/api/v1/rescues/${machine.name}/abort`, { body: { reason: 'test over' } })).status, 202);
+        for (const machine of kept) {
+          const result = await outcomeOf(machine.name);
+          assert.equal(result.outcome, 'aborted');
+          assert.deepEqual((result.status.evidence.alertsResolved as Array<{ endsRescue: boolean }>).map((r) => r.endsRescue), [false], 'the resolution is recorded in the rescue');
+        }
+      });
+      assert.equal(alone.bmc.powerEvents.length, 0, 'no power operation');
+      assert.equal(await lab.api.inventory.boot.override(alone.name), undefined, 'no rescue boot config left');
+
       // Resolved after the power cycle: recorded, the rescue goes on.
       const other = fleet[7]!;
       assert.equal((await hook(alertmanagerPayload([{ labels: { instance: other.name }, fingerprint: 'res2' }]))).body.alerts[0].decision, 'started');
@@ -195,6 +232,53 @@ for (const database of testDatabases()) {
       const after = await outcomeOf(other.name);
       assert.equal(after.outcome, 'failed', 'a rescue that already acted is not cut short');
       assert.equal((after.status.evidence.alertsResolved as unknown[]).length, 1, 'the resolution is recorded in the rescue');
+    });
+
+    test('a deferred rescue is withdrawn when the last of the alerts that asked for it resolves', async () => {
+      const machine = fleet[16]!;
+      await lab.setGuard({ maxInFlight: 0 });
+      try {
+        for (const [name, fingerprint] of [['NodeDown', 'q-down'], ['NodeExporterDown', 'q-exporter']] as const) {
+          const reply = await hook(alertmanagerPayload([{ labels: { instance: machine.name, alertname: name }, fingerprint }]));
+          assert.equal(reply.body.alerts[0].decision, 'deferred', reply.body.alerts[0].reason);
+        }
+        const first = await hook(alertmanagerPayload([{ labels: { instance: machine.name, alertname: 'NodeDown' }, status: 'resolved', fingerprint: 'q-down' }]));
+        assert.match(first.body.alerts[0].reason, /its rescue goes on: still asked for by the firing NodeExporterDown q-exporter/);
+        const waiting = async () => (await lab.api.request('GET', '/api/v1/automation')).body.queue.filter((entry: { system: string; state: string }) => entry.system === machine.name && entry.state === 'waiting');
+        assert.equal((await waiting()).length, 1, 'still queued');
+        const last = await hook(alertmanagerPayload([{ labels: { instance: machine.name, alertname: 'NodeExporterDown' }, status: 'resolved', fingerprint: 'q-exporter' }]));
+        assert.match(last.body.alerts[0].reason, /its deferred rescue is withdrawn; no rescue of it runs/);
+        assert.equal((await waiting()).length, 0, 'withdrawn');
+      } finally {
+        await lab.setGuard({ maxInFlight: 10 });
+      }
+    });
+
+    test('a slot whose start never reached Temporal (the API stopped in between) is given back, and its request queued again while its alert fires', async () => {
+      const [firingOne, resolvedOne, earlier] = [fleet[17]!, fleet[18]!, fleet[6]!];
+      const store = lab.api.inventory.guard;
+      // What an admission leaves when the process stops between its commit and Temporal's start: a slot, and
+      // the alert recorded as started. `earlier` has a rescue in Temporal already, an older one (above).
+      for (const machine of [firingOne, resolvedOne, earlier]) {
+        await store.locked((tx) => store.takeSlot(tx, { system: machine.name, workflowId: `rescue-${machine.name}`, source: 'alertmanager', groups: {} }));
+        await lab.api.inventory.alerts.recordAll([{ receiver: 'alertmanager', deliveredBy: 'test', fingerprint: `lost-${machine.name}`, status: 'firing', alertName: 'NodeDown', labels: { instance: machine.name }, annotations: {}, startsAt: null, system: machine.name, decision: 'started', reason: 'admitted', workflowId: `rescue-${machine.name}` }]);
+      }
+      await lab.api.inventory.alerts.recordAll([{ receiver: 'alertmanager', deliveredBy: 'test', fingerprint: `lost-${resolvedOne.name}`, status: 'resolved', alertName: 'NodeDown', labels: { instance: resolvedOne.name }, annotations: {}, startsAt: null, system: resolvedOne.name, decision: 'resolved', reason: 'resolved', workflowId: null }]);
+      await new Promise((r) => setTimeout(r, 20));
+      assert.equal(await lab.api.triggers.guard.reconcileSlots(0), 3);
+      const queue = (await lab.api.request('GET', '/api/v1/automation')).body.queue as Array<{ system: string; lastReason: string }>;
+      const queued = (machine: FleetMachine) => queue.find((entry) => entry.system === machine.name);
+      assert.match(queued(firingOne)?.lastReason ?? '', /was admitted at .* but never started; queued again/);
+      assert.match(queued(earlier)?.lastReason ?? '', /never started; queued again/);
+      assert.equal(queued(resolvedOne), undefined, 'its alert resolved meanwhile: nothing to start');
+      // Not a rescue: no cooldown from it, no slot left.
+      const open = await store.openSlots(new Date(Date.now() + 60_000));
+      assert.deepEqual(open.filter((slot) => [firingOne, resolvedOne, earlier].some((m) => m.name === slot.system)), []);
+      // Their alerts resolve: the requests queued again are withdrawn.
+      for (const machine of [firingOne, earlier]) {
+        const reply = await hook(alertmanagerPayload([{ labels: { instance: machine.name }, status: 'resolved', fingerprint: `lost-${machine.name}` }]));
+        assert.match(reply.body.alerts[0].reason, /its deferred rescue is withdrawn/);
+      }
     });
 
     test('the generic receiver: bearer or HMAC over the raw body', async () => {
@@ -243,7 +327,7 @@ for (const database of testDatabases()) {
       assert.match(reply.body.alerts[0].reason, /would have started a rescue/);
       await new Promise((r) => setTimeout(r, 1000));
       assert.equal(machine.bmc.requests.length, before, 'no BMC request at all');
-      assert.equal(await lab.rescues.isRunning(machine.name), false);
+      assert.equal((await lab.rescues.latestRun(machine.name))?.running ?? false, false);
       await lab.setGuard({ dryRun: false });
     });
 

@@ -122,3 +122,34 @@ test('dry run: records what would have happened, with no effect at all', () => {
   assert.match(plan[0]!.reason, /dry run: would have started a rescue/);
   assert.deepEqual(plan.flatMap((p) => p.effects), []);
 });
+
+test('dry run: a batch accounts for the room its would-be starts take, so each record says what would have happened', () => {
+  const plan = planAdmissions(fleet({}, { dryRun: true, maxInFlight: 1 }), [ask('a'), ask('b'), ask('c')]);
+  assert.deepEqual(plan.map((p) => p.decision), ['dry-run', 'dry-run', 'dry-run']);
+  assert.match(plan[0]!.reason, /would have started a rescue: started: 1 of 1 rescue\(s\) in flight/);
+  for (const later of plan.slice(1)) assert.match(later.reason, /would have deferred it: 1 rescue\(s\) in flight, the fleet-wide cap is 1/);
+  assert.deepEqual(plan.flatMap((p) => p.effects), [], 'no slot taken, nothing queued');
+  // A second request of a machine it would have started would join that rescue: still a dry run, no workflow named.
+  const twice = planAdmissions(fleet({}, { dryRun: true }), [ask('a'), ask('a')]);
+  assert.deepEqual(twice.map((p) => [p.decision, p.workflowId]), [['dry-run', null], ['dry-run', null]]);
+  assert.match(twice[1]!.reason, /would have joined it to the rescue it would have started/);
+});
+
+test('dry run: the correlation hold is noted, and what the caps would decide once it ends is recorded', () => {
+  const rack = { rack: 'r1' };
+  const plan = planAdmissions(fleet({}, { dryRun: true, correlationHoldMs: 60_000 }), [ask('a', { labels: rack }), ask('b', { labels: rack }), ask('c', { labels: { rack: 'r2' } })]);
+  assert.deepEqual(plan.map((p) => p.decision), ['dry-run', 'dry-run', 'dry-run']);
+  assert.match(plan[0]!.reason, /^dry run: would have started a rescue: held 1m before any power cycle.*rack=r1.*; then started: 1 of 3 rescue\(s\) in flight$/);
+  assert.match(plan[1]!.reason, /^dry run: would have deferred it: held 1m .*; then 1 rescue\(s\) in flight in rack=r1, the cap per rack is 1/);
+  assert.match(plan[2]!.reason, /then started: 2 of 3 rescue\(s\) in flight$/);
+  assert.deepEqual(plan.flatMap((p) => p.effects), []);
+});
+
+test('machines in a maintenance window are not counted broken: a rack under planned work does not trip the brake', () => {
+  const window = { id: 1, endsAt: '2026-11-29T18:00:00.000Z', reason: 'rack r12 power work', scope: 'label rack=r12' };
+  const rack = Array.from({ length: 20 }, (_, i) => ask(`r12-${i}`, { labels: { rack: 'r12' }, maintenance: window }));
+  const plan = planAdmissions(fleet(), [...rack, ask('web01', { labels: { rack: 'r1' } })]);
+  assert.ok(plan.slice(0, 20).every((p) => p.decision === 'refused' && /maintenance window #1/.test(p.reason)));
+  assert.equal(plan.at(-1)!.decision, 'started', plan.at(-1)!.reason);
+  assert.deepEqual(plan.flatMap((p) => p.effects).filter((e) => e.kind !== 'take-slot'), [], 'no incident, no pause');
+});
