@@ -22,6 +22,8 @@ declare module 'fastify' {
     rawBody?: Buffer;
     /** Why the body could not be read as JSON, answered after authentication. */
     bodyError?: string;
+    /** The body came in another content type than JSON: what the answer says. */
+    contentTypeError?: string;
   }
 }
 
@@ -50,6 +52,14 @@ export async function registerHookRoutes(parent: FastifyInstance, dependencies: 
         done(null, undefined);
       }
     });
+    // Any other content type (text/plain, none): kept raw, so a signature is checked over what was sent and
+    // the answer names the content type instead of calling a good signature a bad one.
+    scope.removeContentTypeParser('text/plain');
+    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: HOOK_BODY_LIMIT }, (request, body, done) => {
+      request.rawBody = body as Buffer;
+      request.contentTypeError = `the body is sent as ${request.headers['content-type'] ? `"${request.headers['content-type']}"` : 'no content type'}; send it as application/json`;
+      done(null, undefined);
+    });
     scope.addHook('preValidation', async (request, reply) => {
       if (request.caller === undefined) {
         const signer = verifySignature(String(request.headers[SIGNATURE_HEADER]), request.rawBody ?? Buffer.alloc(0), await dependencies.tokens.webhookSecrets());
@@ -58,6 +68,7 @@ export async function registerHookRoutes(parent: FastifyInstance, dependencies: 
         }
         request.caller = { name: signer, role: 'webhook' };
       }
+      if (request.contentTypeError !== undefined) return reply.code(415).send({ error: 'unsupported-media-type', message: request.contentTypeError } satisfies ErrorReply);
       if (request.bodyError !== undefined) return reply.code(400).send({ error: 'bad-request', message: request.bodyError } satisfies ErrorReply);
       if (request.rawBody === undefined || request.rawBody.length === 0) return reply.code(400).send({ error: 'bad-request', message: 'the body is empty; send the alert as JSON' } satisfies ErrorReply);
     });

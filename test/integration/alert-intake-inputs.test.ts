@@ -9,6 +9,7 @@ import { ALERT_ROWS_PER_INSERT, createAlertRepository, type AlertRecordInput } f
 import { startTestApi, type TestApi } from '../support/api.js';
 import { testDatabases } from '../support/databases.js';
 import { alertmanagerPayload } from '../support/triggers-lab.js';
+import { signBody } from '../../triggers/signature.js';
 
 for (const database of testDatabases()) {
   describe(`alert intake inputs (${database.label})`, { timeout: 120_000 }, () => {
@@ -126,6 +127,21 @@ for (const database of testDatabases()) {
         cases,
       );
       assert.match(reply.body.alerts.at(-1).reason, /no known machine matches instance="Twin"/);
+    });
+    test('a body in another content type than JSON: 415 naming it, after the signature was checked over the bytes sent', async () => {
+      const created = await api.request('POST', '/api/v1/tokens', { body: { name: 'scripts', role: 'webhook', hmacSecret: 'scripts-shared-secret-1' } });
+      assert.equal(created.status, 201);
+      const body = JSON.stringify({ system: 'db02', reason: 'host unreachable' });
+      for (const contentType of ['text/plain', 'application/x-www-form-urlencoded']) {
+        const signed = await api.request('POST', '/hooks/generic', { rawBody: body, token: null, headers: { 'content-type': contentType, 'x-rescued-signature': signBody('scripts-shared-secret-1', body) } });
+        assert.equal(signed.status, 415, JSON.stringify(signed.body));
+        assert.match(signed.body.message, new RegExp(`sent as "${contentType}"; send it as application/json`));
+        const bearer = await api.request('POST', '/hooks/alertmanager', { rawBody: JSON.stringify(alertmanagerPayload([{ labels: { instance: 'db02' } }])), token, headers: { 'content-type': contentType } });
+        assert.equal(bearer.status, 415);
+        // Without a valid signature or token, the content type is nobody's business: 401.
+        const forged = await api.request('POST', '/hooks/generic', { rawBody: body, token: null, headers: { 'content-type': contentType, 'x-rescued-signature': signBody('another-secret-123', body) } });
+        assert.equal(forged.status, 401);
+      }
     });
   });
 }
