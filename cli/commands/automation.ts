@@ -86,9 +86,11 @@ export function registerAutomationCommands(program: Command, connect: () => Prom
         { key: 'receivedAt', header: 'RECEIVED' },
         { key: 'receiver', header: 'FROM' },
         { key: 'alertName', header: 'ALERT' },
+        { key: 'fingerprint', header: 'FINGERPRINT' },
         { key: 'status', header: 'STATUS' },
         { key: 'system', header: 'SYSTEM' },
         { key: 'decision', header: 'DECISION' },
+        { key: 'workflowId', header: 'RESCUE' },
         { key: 'reason', header: 'REASON' },
       ]);
     });
