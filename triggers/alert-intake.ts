@@ -5,7 +5,7 @@ import type { AlertResolved } from '../workflows/rescue-types.js';
 import type { AdmissionDecision, AdmissionSource } from './admission.js';
 import { lookupForms, machineIdentifiers, matchMachine } from './alert-labels.js';
 import { GENERIC_MACHINE_FIELDS, type AlertReceiver, type ReceivedAlert } from './alert-payloads.js';
-import type { Guard } from './guard.js';
+import type { Guard, ResolvingAlert } from './guard.js';
 import { observeAlertIntakeStage } from '../observability/metrics.js';
 
 export interface AlertIntakeDependencies {
@@ -68,14 +68,14 @@ export function createAlertIntake(dependencies: AlertIntakeDependencies) {
    * transaction committed it), `final` once Temporal has answered an admitted start. They differ only when
    * that answer changes it.
    */
-  function decide(alert: ReceivedAlert, machine: Machine, receiver: AlertReceiver, deliveredBy: string, firingBefore: string[]): { committed: Promise<Decided>; final: Promise<Decided> } {
+  function decide(alert: ReceivedAlert, machine: Machine, receiver: AlertReceiver, deliveredBy: string, earlierInDelivery: ResolvingAlert['earlierInDelivery']): { committed: Promise<Decided>; final: Promise<Decided> } {
     if (machine.system === null) {
       const final = Promise.resolve<Decided>({ system: null, decision: 'unknown-machine', reason: machine.reason, workflowId: null });
       return { committed: final, final };
     }
     const system = machine.system;
     if (alert.status === 'resolved') {
-      const final = decideResolved(alert, { system, by: machine.by }, receiver, deliveredBy, firingBefore);
+      const final = decideResolved(alert, { system, by: machine.by }, receiver, deliveredBy, earlierInDelivery);
       return { committed: final, final };
     }
     const asDecided = (decision: AdmissionDecision): Decided => ({ system, decision: decision.decision, reason: decision.reason, workflowId: decision.workflowId });
@@ -102,9 +102,9 @@ export function createAlertIntake(dependencies: AlertIntakeDependencies) {
    * fires (the guard decides, `Guard.resolveAlert`): a waiting one is withdrawn, and a running rescue is told
    * to stop if it has not acted yet. Either way the running rescue, if any, records the resolution.
    */
-  async function decideResolved(alert: ReceivedAlert, machine: { system: string; by: string }, receiver: AlertReceiver, deliveredBy: string, firingBefore: string[]): Promise<Decided> {
+  async function decideResolved(alert: ReceivedAlert, machine: { system: string; by: string }, receiver: AlertReceiver, deliveredBy: string, earlierInDelivery: ResolvingAlert['earlierInDelivery']): Promise<Decided> {
     const { system } = machine;
-    const effect = await guard.resolveAlert(system, { fingerprint: alert.fingerprint, firingBefore, reason: `alert ${alert.fingerprint} resolved before its rescue started` });
+    const effect = await guard.resolveAlert(system, { fingerprint: alert.fingerprint, earlierInDelivery, reason: `alert ${alert.fingerprint} resolved before its rescue started` });
     const endsRescue = effect.effect === 'ended' && effect.rescueAdmitted;
     const resolved: AlertResolved = { alert: alertTitle(alert), by: `${receiver}:${deliveredBy}`, at: new Date().toISOString(), endsRescue };
     let told: boolean | Error;
@@ -155,16 +155,19 @@ export function createAlertIntake(dependencies: AlertIntakeDependencies) {
       const finals: Array<Promise<Decided>> = [];
       for (const [index, alert] of delivery.alerts.entries()) {
         const resolved = alert.status === 'resolved';
-        const firingBefore: string[] = [];
+        // The machine's alerts before this one in the delivery, each as it last stood (a later one of the same fingerprint wins).
+        const earlierInDelivery = new Map<string, ResolvingAlert['earlierInDelivery'][number]>();
         if (resolved) {
           const before = await Promise.all(finals);
           const system = machines[index]!.system;
           for (const [at, earlier] of before.entries()) {
             const other = delivery.alerts[at]!;
-            if (system !== null && earlier.system === system && other.status === 'firing' && ASKING_DECISIONS.has(earlier.decision)) firingBefore.push(alertTitle(other));
+            if (system === null || earlier.system !== system) continue;
+            earlierInDelivery.delete(other.fingerprint);
+            earlierInDelivery.set(other.fingerprint, { fingerprint: other.fingerprint, title: alertTitle(other), asking: other.status === 'firing' && ASKING_DECISIONS.has(earlier.decision) });
           }
         }
-        const decided = decide(alert, machines[index]!, delivery.receiver, delivery.deliveredBy, firingBefore);
+        const decided = decide(alert, machines[index]!, delivery.receiver, delivery.deliveredBy, [...earlierInDelivery.values()]);
         committed.push(decided.committed);
         finals.push(decided.final);
         if (resolved) await Promise.all(finals);

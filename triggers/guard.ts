@@ -51,8 +51,12 @@ export interface Guard extends RescueAdmission {
 
 export interface ResolvingAlert {
   fingerprint: string;
-  /** The alerts before it in the same delivery that asked for a rescue of the machine: not recorded yet. */
-  firingBefore: string[];
+  /**
+   * The machine's alerts before it in the same delivery, not recorded yet, each as it last stood there: one
+   * that fires and asked for a rescue (started, joined or deferred one) asks still; one that resolved does not,
+   * whatever its records say.
+   */
+  earlierInDelivery: Array<{ fingerprint: string; title: string; asking: boolean }>;
   /** Why, for a withdrawn queue entry's record. */
   reason: string;
 }
@@ -268,7 +272,7 @@ export function createGuard(options: GuardOptions): Guard {
         if (run === undefined || run.startedAt.getTime() < slot.admittedAt.getTime() - CLOCK_SKEW_MS) {
           const requeued = await store.locked(async (tx) => {
             await store.deleteSlot(tx, slot.id);
-            const stillAsking = slot.source === 'audit' || (await store.alertsStillAsking(tx, slot.system, { except: '', since: new Date(slot.admittedAt.getTime() - STILL_FIRING_MS) })).length > 0;
+            const stillAsking = slot.source === 'audit' || (await store.alertsStillAsking(tx, slot.system, { except: [], since: new Date(slot.admittedAt.getTime() - STILL_FIRING_MS) })).length > 0;
             if (stillAsking) await store.enqueueUnlessWaiting(tx, { system: slot.system, source: slot.source, reason: 'admitted, but its start never reached Temporal', alertId: null, notBefore: now(), lastReason: `${slot.workflowId} was admitted at ${slot.admittedAt.toISOString()} but never started; queued again` });
             return stillAsking;
           });
@@ -287,8 +291,11 @@ export function createGuard(options: GuardOptions): Guard {
         if (request === undefined) return { effect: 'none' };
         if (request.source === 'audit') return { effect: 'kept', because: 'a fleet audit asked for it' };
         const since = new Date(Math.min(request.since.getTime(), now().getTime() - STILL_FIRING_MS));
-        const others = alert.firingBefore.filter((other) => !other.endsWith(` ${alert.fingerprint}`));
-        if (others.length === 0) others.push(...(await store.alertsStillAsking(tx, system, { except: alert.fingerprint, since })));
+        const others = alert.earlierInDelivery.filter((other) => other.asking && other.fingerprint !== alert.fingerprint).map((other) => other.title);
+        if (others.length === 0) {
+          const except = [alert.fingerprint, ...alert.earlierInDelivery.map((other) => other.fingerprint)];
+          for (const asking of await store.alertsStillAsking(tx, system, { except, since })) others.push(`${asking.name ?? 'alert'} ${asking.fingerprint}`);
+        }
         if (others.length > 0) return { effect: 'kept', because: `still asked for by the firing ${others.join(', ')}` };
         if (request.waitingId !== null) await store.withdrawWaiting(tx, request.waitingId, alert.reason);
         return { effect: 'ended', withdrawn: request.waitingId !== null, rescueAdmitted: request.slotOpen };

@@ -340,19 +340,19 @@ export function createGuardRepository(db: Database, admissions: LockedTransactio
       return { source: (slot ?? waiting)!.source as AdmissionSource, slotOpen: slot !== undefined, waitingId: waiting?.id ?? null, since: (slot ?? waiting)!.since };
     },
     /**
-     * The alerts other than `except` that asked for a rescue of the machine (started, joined or deferred one)
-     * since `since` and are still firing (no resolved record of theirs came after): "name fingerprint", at most 5.
+     * The alerts (but those of `except`, fingerprints) that asked for a rescue of the machine (started, joined
+     * or deferred one) since `since` and are still firing (no resolved record of theirs came after), at most 5.
      */
-    async alertsStillAsking(tx: Database, system: string, options: { except: string; since: Date }): Promise<string[]> {
-      const rows = rowsOf<{ fingerprint: string; name: string | null }>(
+    async alertsStillAsking(tx: Database, system: string, options: { except: string[]; since: Date }): Promise<Array<{ fingerprint: string; name: string | null }>> {
+      return rowsOf<{ fingerprint: string; name: string | null }>(
         await tx.execute(sql`
           select a.fingerprint, max(a.alert_name) as name from ${alerts} a
           where a.system_name = ${system} and a.status = 'firing' and a.decision in ('started', 'joined', 'deferred')
-            and a.fingerprint <> ${options.except} and a.received_at > ${options.since.toISOString()}::timestamptz
+            and a.fingerprint not in (select jsonb_array_elements_text(${JSON.stringify(options.except)}::jsonb))
+            and a.received_at > ${options.since.toISOString()}::timestamptz
             and not exists (select 1 from ${alerts} r where r.system_name = a.system_name and r.fingerprint = a.fingerprint and r.status = 'resolved' and r.id > a.id)
           group by a.fingerprint order by a.fingerprint limit 5`),
       );
-      return rows.map((row) => `${row.name ?? 'alert'} ${row.fingerprint}`);
     },
     /** Withdraws a waiting queue entry (the alerts that asked for it resolved), under the guard's lock. */
     async withdrawWaiting(tx: Database, id: number, reason: string): Promise<void> {
