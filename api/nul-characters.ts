@@ -8,7 +8,7 @@ import type { ErrorReply } from './errors.js';
 
 /** A high surrogate not followed by a low one, or a low one not preceded by a high one (code units: no `u` flag). */
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-/** What cannot be shown literally in a reply's message: NUL and lone surrogates, written as \uXXXX escapes. */
+/** What cannot be shown literally in a reply's message: NUL and lone surrogates, written as escapes such as \u0000 and \ud800. */
 const UNSTORABLE_CODE_UNITS = new RegExp(`\u0000|${LONE_SURROGATE.source}`, 'g');
 
 const escaped = (text: string): string => text.replace(UNSTORABLE_CODE_UNITS, (unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`);

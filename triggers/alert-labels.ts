@@ -11,7 +11,7 @@ export const DEFAULT_ALERT_LABELS = ['system', 'hostname', 'nodename', 'instance
 const URL_STYLE = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/(?:[^/?#@]*@)?([^/?#]*)/;
 
 /**
- * "web01:9100" -> "web01", "[2001:db8::1]:9100" -> "2001:db8::1", "10.0.0.5" -> "10.0.0.5",
+ * "web01:9100" -> "web01", "[2001:db8::1]:9100" -> "2001:db8::1", "127.0.0.5" -> "127.0.0.5",
  * "https://db02:9100/metrics" -> "db02", "http://[2001:db8::10]/" -> "2001:db8::10", "tcp://db02:22" -> "db02".
  */
 export function hostOfInstance(value: string): string {
@@ -27,7 +27,7 @@ export function hostOfInstance(value: string): string {
 /**
  * An IP address in one spelling, so that two spellings of one address compare equal: IPv4 as it is (node's
  * isIP takes only dotted decimal without leading zeros), IPv6 in RFC 5952's form (lower case, leading zeros
- * dropped, the longest run of zero groups as "::"), an IPv4-mapped IPv6 address (::ffff:10.0.0.2) as its IPv4
+ * dropped, the longest run of zero groups as "::"), an IPv4-mapped IPv6 address (::ffff:192.0.2.7) as its IPv4
  * address. Undefined when the value is not an IP address.
  */
 export function canonicalIp(value: string): string | undefined {

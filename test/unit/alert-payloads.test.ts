@@ -57,7 +57,7 @@ test("a URL-style instance label (blackbox_exporter's targets) is reduced to its
   assert.equal(hostOfInstance('http://[2001:db8::10]/'), '2001:db8::10');
   assert.equal(hostOfInstance('http://[2001:db8::10]:8080/probe?target=x'), '2001:db8::10');
   assert.equal(hostOfInstance('tcp://db02:22'), 'db02');
-  assert.equal(hostOfInstance('icmp://10.0.0.2'), '10.0.0.2');
+  assert.equal(hostOfInstance('icmp://127.0.0.2'), '127.0.0.2');
   assert.equal(hostOfInstance('https://user:secret@Web01.Example.Com'), 'Web01.Example.Com', 'credentials are not the host');
   assert.equal(hostOfInstance('rack1:node'), 'rack1:node', 'a name with a colon but no port stays whole');
 });
@@ -66,20 +66,20 @@ test('IP addresses in one spelling: RFC 5952 for IPv6, IPv4-mapped as IPv4', () 
   assert.equal(canonicalIp('2001:DB8::10'), '2001:db8::10');
   assert.equal(canonicalIp('2001:0db8:0000:0000:0000:0000:0000:0010'), '2001:db8::10');
   assert.equal(canonicalIp('2001:db8:0:0:1:0:0:1'), '2001:db8::1:0:0:1', 'the first of two equal runs of zeros is compressed');
-  assert.equal(canonicalIp('::FFFF:10.0.0.2'), '10.0.0.2');
-  assert.equal(canonicalIp('0:0:0:0:0:ffff:a00:2'), '10.0.0.2');
-  assert.equal(canonicalIp('10.0.0.2'), '10.0.0.2');
+  assert.equal(canonicalIp('::FFFF:127.0.0.2'), '127.0.0.2');
+  assert.equal(canonicalIp('0:0:0:0:0:ffff:7f00:2'), '127.0.0.2');
+  assert.equal(canonicalIp('127.0.0.2'), '127.0.0.2');
   assert.equal(canonicalIp('FE80::1%eth0'), 'fe80::1%eth0');
   assert.equal(canonicalIp('web01'), undefined);
-  assert.equal(canonicalIp('010.0.0.2'), undefined, 'not an address node takes');
+  assert.equal(canonicalIp('127.0.0.02'), undefined, 'not an address node takes');
 });
 
 test('the lookup tries every form the match accepts', () => {
   assert.ok(lookupForms('WEB01').includes('web01'));
   assert.ok(lookupForms('web01').includes('WEB01'), 'a name in upper case is found too, so that two names differing in case are both seen');
   assert.ok(lookupForms('2001:0DB8::10').includes('2001:db8::10'));
-  assert.ok(lookupForms('::ffff:10.0.0.2').includes('10.0.0.2'));
-  assert.ok(lookupForms('10.0.0.2').includes('::ffff:10.0.0.2'));
+  assert.ok(lookupForms('::ffff:127.0.0.2').includes('127.0.0.2'));
+  assert.ok(lookupForms('127.0.0.2').includes('::ffff:127.0.0.2'));
   assert.ok(lookupForms('DB02.lab.example').includes('db02'), "the short name of the lower-case form");
   assert.ok(lookupForms('52-54-00-AA-BB-02').includes('52:54:00:aa:bb:02'));
 });
@@ -87,7 +87,7 @@ test('the lookup tries every form the match accepts', () => {
 test('a system name matches in any case unless two systems share it in different cases; IPs match in any spelling', () => {
   const known = [
     { system: 'web01', hostname: 'web01.example.com', ip: '2001:db8::10', mac: '52:54:00:00:00:01' },
-    { system: 'db02', hostname: null, ip: '10.0.0.2', mac: '52:54:00:00:00:02' },
+    { system: 'db02', hostname: null, ip: '127.0.0.2', mac: '52:54:00:00:00:02' },
     { system: 'odd', hostname: null, ip: '2001:0DB8:0:0::20', mac: '52:54:00:00:00:03' },
     { system: 'twin', hostname: null, ip: null, mac: '52:54:00:00:00:04' },
     { system: 'TWIN', hostname: null, ip: null, mac: '52:54:00:00:00:05' },
@@ -99,13 +99,13 @@ test('a system name matches in any case unless two systems share it in different
   assert.equal(find({ nodename: 'DB02.lab' }), 'db02', 'the short name in any case');
   assert.equal(find({ instance: '[2001:DB8::10]:9100' }), 'web01');
   assert.equal(find({ instance: '2001:0db8::10' }), 'web01');
-  assert.equal(find({ ip: '::ffff:10.0.0.2' }), 'db02');
+  assert.equal(find({ ip: '::ffff:127.0.0.2' }), 'db02');
   assert.equal(find({ ip: '2001:db8::20' }), 'odd', 'a stored IP in another spelling');
   assert.equal(find({ instance: 'https://db02:9100/metrics' }), 'db02');
   assert.equal(find({ instance: 'twin' }), 'twin', 'the exact spelling wins');
   assert.equal(find({ instance: 'TWIN' }), 'TWIN');
   assert.equal(find({ instance: 'Twin' }), undefined, 'two systems in other cases: neither is guessed');
-  assert.equal(find({ instance: 'Twin', ip: '10.0.0.2' }), 'db02', 'and the next rule is tried');
+  assert.equal(find({ instance: 'Twin', ip: '127.0.0.2' }), 'db02', 'and the next rule is tried');
 });
 
 test('label rules are tried in order; a name, host name, IP or MAC matches', () => {
