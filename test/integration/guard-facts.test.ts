@@ -10,30 +10,12 @@
 // admission times and amendments into joins. On PGlite and on PostgreSQL.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { createInventory } from '../../db/inventory.js';
-import { createSecretCipher } from '../../secrets/cipher.js';
 import { DEFAULT_GUARD_SETTINGS } from '../../triggers/guard-settings.js';
-import { distroCreate, profileCreate, systemCreate } from '../../inventory/schemas.js';
+import { systemCreate } from '../../inventory/schemas.js';
 import { testDatabases } from '../support/databases.js';
+import { withInventory } from '../support/inventory-database.js';
 import { rowsOf } from '../../db/client.js';
 import { sql } from 'drizzle-orm';
-
-type Opened = Awaited<ReturnType<ReturnType<typeof testDatabases>[number]['open']>>;
-
-/** A fresh database with a distro and a profile (p) to create systems on; dropped after `run`. */
-async function withInventory(database: ReturnType<typeof testDatabases>[number], run: (opened: { handle: Opened; inventory: ReturnType<typeof createInventory>; guard: ReturnType<typeof createInventory>['guard']; actor: { name: string } }) => Promise<void>): Promise<void> {
-  const handle = await database.open();
-  try {
-    const inventory = createInventory(handle.db, createSecretCipher(randomBytes(32)), { admissions: handle.admissions });
-    const actor = { name: 'test' };
-    await inventory.distros.create(distroCreate.parse({ name: 'd', kernel: 'k', initrd: 'i', arch: 'x86_64', breed: 'debian', osVersion: '12' }), actor);
-    await inventory.profiles.create(profileCreate.parse({ name: 'p', distro: 'd' }), actor);
-    await run({ handle, inventory, guard: inventory.guard, actor });
-  } finally {
-    await handle.drop();
-  }
-}
 
 for (const database of testDatabases()) {
   test(`${database.label}: in-flight and recently broken machines are counted once each`, async () => {

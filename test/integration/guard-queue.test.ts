@@ -4,14 +4,12 @@
 // from the queue, which requests count as broken machines across admissions, and concurrent settings changes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { createInventory } from '../../db/inventory.js';
-import { createSecretCipher } from '../../secrets/cipher.js';
-import { distroCreate, profileCreate, systemCreate } from '../../inventory/schemas.js';
+import { systemCreate } from '../../inventory/schemas.js';
 import { createTriggers, type TriggerRescues, type Triggers } from '../../workers/triggers.js';
 import type { AdmissionSource } from '../../triggers/admission.js';
 import type { GuardSettings } from '../../triggers/guard-settings.js';
 import { testDatabases } from '../support/databases.js';
+import { withInventory, type TestInventory } from '../support/inventory-database.js';
 
 /** Temporal as the guard sees it: every start is taken and recorded; nothing runs. */
 function recordingRescues(): TriggerRescues & { started: string[] } {
@@ -31,24 +29,15 @@ function recordingRescues(): TriggerRescues & { started: string[] } {
   };
 }
 
-type Inventory = ReturnType<typeof createInventory>;
-
 /** A fresh database with these systems (name: labels) and the triggers over it; dropped after `run`. */
-async function withTriggers(database: ReturnType<typeof testDatabases>[number], machines: Record<string, Record<string, string>>, run: (parts: { inventory: Inventory; triggers: Triggers; rescues: ReturnType<typeof recordingRescues> }) => Promise<void>): Promise<void> {
-  const handle = await database.open();
-  try {
-    const inventory = createInventory(handle.db, createSecretCipher(randomBytes(32)), { admissions: handle.admissions });
-    const actor = { name: 'test' };
-    await inventory.distros.create(distroCreate.parse({ name: 'd', kernel: 'k', initrd: 'i', arch: 'x86_64', breed: 'debian', osVersion: '12' }), actor);
-    await inventory.profiles.create(profileCreate.parse({ name: 'p', distro: 'd' }), actor);
+async function withTriggers(database: ReturnType<typeof testDatabases>[number], machines: Record<string, Record<string, string>>, run: (parts: { inventory: TestInventory; triggers: Triggers; rescues: ReturnType<typeof recordingRescues> }) => Promise<void>): Promise<void> {
+  await withInventory(database, async ({ inventory, actor }) => {
     for (const [index, [name, labels]] of Object.entries(machines).entries()) {
       await inventory.systems.create(systemCreate.parse({ name, profile: 'p', labels, interfaces: [{ mac: `52:54:00:00:${(index >> 8).toString(16).padStart(2, '0')}:${(index & 255).toString(16).padStart(2, '0')}` }] }), actor);
     }
     const rescues = recordingRescues();
     await run({ inventory, triggers: createTriggers(inventory, rescues, { alertLabels: [] }), rescues });
-  } finally {
-    await handle.drop();
-  }
+  });
 }
 
 /** The guard's settings for these tests: no cooldown, no hold, unless a test says otherwise. */
