@@ -3,7 +3,8 @@ import { resolve } from 'node:path';
 import { formatDuration, parseDuration } from './duration.js';
 import { parseAlertLabelRules } from '../triggers/alert-labels.js';
 import { DEFAULT_TEMPORAL_METRICS_ADDRESS } from '../observability/temporal-metrics.js';
-import { parseAlertmanagerMatcher, splitAlertmanagerFilter, urlHasCredentials, withoutUrlCredentials } from '../triggers/alertmanager-settings.js';
+import { parseAlertmanagerMatcher, splitAlertmanagerFilter, urlHasCredentials } from '../triggers/alertmanager-settings.js';
+import { withoutUrlCredentials } from '../secrets/redact.js';
 
 /** Where `npm run worker` serves its /metrics unless RESCUED_WORKER_METRICS_ADDRESS says otherwise. */
 export const DEFAULT_WORKER_METRICS_ADDRESS = '0.0.0.0:9465';

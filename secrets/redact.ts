@@ -27,3 +27,8 @@ export function redactUrl(url: string): string {
 export function redactTokens(text: string): string {
   return redactUrl(text).replace(SECRET_KERNEL_ARGUMENTS, `$1${REDACTED}`);
 }
+
+/** The user information of every URL in the text (http://user:password@host) replaced, for messages and logs. */
+export function withoutUrlCredentials(text: string): string {
+  return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^/?#\s]*@/gi, `$1${REDACTED}@`);
+}

@@ -5,7 +5,8 @@
 import { alertReceiptKey, type AlertRepository } from '../db/repositories/alerts.js';
 import type { AlertIntake, AlertOutcome } from './alert-intake.js';
 import { alertmanagerApiAlerts, fromAlertmanagerApi } from './alert-payloads.js';
-import { urlHasCredentials, withoutUrlCredentials } from './alertmanager-settings.js';
+import { urlHasCredentials } from './alertmanager-settings.js';
+import { withoutUrlCredentials } from '../secrets/redact.js';
 
 export interface PollerOptions {
   /** Alertmanager's base URL, without credentials (fetch refuses a URL that holds them). */

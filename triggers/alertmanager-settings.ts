@@ -1,12 +1,6 @@
 // What the poller's settings must look like, checked when the configuration is read (config/environment.ts)
 // rather than at every poll: Alertmanager's URL holds no credentials (fetch refuses such a URL, and the URL
 // goes into logs and records), and every filter matcher is one Alertmanager's API accepts.
-import { REDACTED } from '../secrets/redact.js';
-
-/** The user information of every URL in the text (http://user:password@host) replaced, for messages and logs. */
-export function withoutUrlCredentials(text: string): string {
-  return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^/?#\s]*@/gi, `$1${REDACTED}@`);
-}
 
 /** Whether the URL names a user or a password (http://user:password@host). */
 export function urlHasCredentials(url: string): boolean {

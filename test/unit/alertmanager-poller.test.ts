@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { alertReceiptKey, alertStartInstant, type AlertRepository } from '../../db/repositories/alerts.js';
 import { pollAlertmanagerOnce, startAlertmanagerPoller } from '../../triggers/alertmanager-poller.js';
-import { parseAlertmanagerMatcher, withoutUrlCredentials } from '../../triggers/alertmanager-settings.js';
+import { parseAlertmanagerMatcher } from '../../triggers/alertmanager-settings.js';
+import { withoutUrlCredentials } from '../../secrets/redact.js';
 import type { AlertIntake } from '../../triggers/alert-intake.js';
 
 test("an alert's start is the same instant as the webhook (RFC3339Nano) and the API v2 (milliseconds) write it", () => {
