@@ -110,7 +110,11 @@ export const systems = pgTable(
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  (table) => [index('systems_profile_idx').on(table.profileId)],
+  (table) => [
+    index('systems_profile_idx').on(table.profileId),
+    // Alerts name machines in any case: a name is unique as written, and looked up in lower case.
+    index('systems_name_lower_idx').on(sql`lower(${table.name})`),
+  ],
 );
 
 /**

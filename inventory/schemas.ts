@@ -3,6 +3,7 @@
 // refused (a misspelt "pasword" must not be dropped silently).
 import { z } from 'zod';
 import { isIP } from 'node:net';
+import { canonicalIp } from './ip.js';
 import { normalizeMac } from './mac.js';
 import { ownRecord } from './own-record.js';
 import { kernelCommandLineProblem } from '../boot/kernel-options.js';
@@ -36,7 +37,11 @@ const kernelOptions = z
 const kernelArgsTemplate = z.string().max(4096).refine((v) => !/[\n\r\0]/.test(v), 'must be on one line');
 const osVersion = z.string().min(1).max(64).regex(/^[A-Za-z0-9._*-]+$/, 'must be a version such as 9, 9.4, 22.04 or 12');
 
-export const ipAddress = z.string().refine((v) => isIP(v) !== 0, 'must be an IPv4 or IPv6 address');
+/** Stored in one spelling (inventory/ip.ts), so that an alert naming the address in another still finds it. */
+const ipAddress = z
+  .string()
+  .refine((v) => isIP(v) !== 0, 'must be an IPv4 or IPv6 address')
+  .transform((v) => canonicalIp(v) ?? v);
 const netmask = z
   .string()
   .refine((v) => isIP(v) === 4 || /^\/?\d{1,3}$/.test(v), 'must be a dotted netmask (255.255.255.0) or a prefix length (24)');

@@ -3,6 +3,7 @@
 // host names, IPs and MACs. `instance` (Prometheus' scrape target) names host:port, or a URL
 // (blackbox_exporter's targets): only the host is kept.
 import { isIP } from 'node:net';
+import { canonicalIp } from '../inventory/ip.js';
 import { isMac, normalizeMac } from '../inventory/mac.js';
 
 export const DEFAULT_ALERT_LABELS = ['system', 'hostname', 'nodename', 'instance', 'mac', 'ip'] as const;
@@ -22,34 +23,6 @@ export function hostOfInstance(value: string): string {
   if (isIP(authority) === 6) return authority;
   const withPort = /^(.*):(\d+)$/.exec(authority);
   return withPort ? withPort[1]! : authority;
-}
-
-/**
- * An IP address in one spelling, so that two spellings of one address compare equal: IPv4 as it is (node's
- * isIP takes only dotted decimal without leading zeros), IPv6 in RFC 5952's form (lower case, leading zeros
- * dropped, the longest run of zero groups as "::"), an IPv4-mapped IPv6 address (::ffff:192.0.2.7) as its IPv4
- * address. Undefined when the value is not an IP address.
- */
-export function canonicalIp(value: string): string | undefined {
-  const family = isIP(value);
-  if (family === 4) return value;
-  if (family !== 6) return undefined;
-  const zoneAt = value.indexOf('%');
-  const address = zoneAt === -1 ? value : value.slice(0, zoneAt);
-  let canonical: string;
-  try {
-    // The WHATWG URL parser serialises an IPv6 host in RFC 5952's form.
-    canonical = new URL(`http://[${address}]/`).hostname.slice(1, -1);
-  } catch {
-    return value.toLowerCase();
-  }
-  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(canonical);
-  if (mapped && zoneAt === -1) {
-    const [high, low] = [parseInt(mapped[1]!, 16), parseInt(mapped[2]!, 16)];
-    return `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
-  }
-  // A zone (fe80::1%eth0) names an interface of the host that wrote it: kept as written.
-  return zoneAt === -1 ? canonical : `${canonical}${value.slice(zoneAt)}`;
 }
 
 export interface MachineIdentifier {
@@ -83,20 +56,17 @@ function shortNameOf(value: string): string | undefined {
 }
 
 /**
- * The forms of a value worth looking up (each compared exactly with system names, IPs and MACs; host names are
- * looked up in lower case): itself, in lower and upper case (system names in either case are found, and with
- * them a name that differs from another only in case, see matchMachine), a MAC's normal form, an IP's
- * canonical form (and an IPv4 address as IPv4-mapped IPv6), an FQDN's first label.
+ * The forms of a value worth looking up (system names and host names are looked up in lower case, so they are
+ * found in any case, and with them a name that differs from another only in case, see matchMachine; IPs and
+ * MACs are compared exactly, in the forms the inventory stores): itself and in lower case, a MAC's normal form,
+ * an IP's canonical form, an FQDN's first label.
  */
 export function lookupForms(value: string): string[] {
   const lower = value.toLowerCase();
-  const forms = new Set([value, lower, value.toUpperCase()]);
+  const forms = new Set([value, lower]);
   if (isMac(value)) forms.add(normalizeMac(value));
   const ip = canonicalIp(value);
-  if (ip !== undefined) {
-    forms.add(ip);
-    if (isIP(ip) === 4) forms.add(`::ffff:${ip}`);
-  }
+  if (ip !== undefined) forms.add(ip);
   for (const name of [value, lower]) {
     const short = shortNameOf(name);
     if (short !== undefined) forms.add(short);
@@ -142,9 +112,8 @@ function indexOf(known: readonly MachineKeys[]): MachineIndex {
 /**
  * The system of this name: spelt exactly, or else in another case. The inventory lets two systems' names
  * differ only in case (names are unique as written): when the value names several in some case and none
- * exactly, none is chosen, for a rescue of the wrong machine is worse than none. Only the rows the lookup
- * found are seen: it finds a name as the value spells it, in lower and in upper case, so a system named in
- * mixed case ("Web01") is found only by its own spelling.
+ * exactly, none is chosen, for a rescue of the wrong machine is worse than none. The lookup finds names in
+ * any case (systems_name_lower_idx), so every system that is the value in some case is seen here.
  */
 function systemNamed(name: string, index: MachineIndex): string | undefined {
   if (index.systems.has(name)) return name;

@@ -87,7 +87,7 @@ export function createAlertRepository(db: Database) {
       'alerts_machine_keys',
       sql`
       with found as (
-        select ${systems.id} as id from ${systems} where ${systems.name} = any(${sql.param(values)}::text[])
+        select ${systems.id} as id from ${systems} where lower(${systems.name}) = any(${sql.param(lower)}::text[])
         union select ${interfaces.systemId} from ${interfaces} where lower(${interfaces.hostname}) = any(${sql.param(lower)}::text[])
         union select ${interfaces.systemId} from ${interfaces} where ${interfaces.ip} = any(${sql.param(values)}::text[])
         union select ${interfaces.systemId} from ${interfaces} where ${interfaces.mac} = any(${sql.param(values)}::text[]))

@@ -6,6 +6,7 @@ import { bootFetches, bootOverrides, interfaces, systems } from '../schema.js';
 import { notFound } from '../../inventory/errors.js';
 import type { SecretCipher } from '../../secrets/cipher.js';
 import { redactSecrets } from '../../secrets/redact.js';
+import { canonicalIp } from '../../inventory/ip.js';
 
 export interface BootOverride {
   system: string;
@@ -136,9 +137,12 @@ export function createBootRepository(db: Database, cipher: SecretCipher) {
         ]),
       );
     },
-    /** The system whose interface has this IP (TFTP clients are known by address, not MAC). */
+    /**
+     * The system whose interface has this IP (TFTP clients are known by address, not MAC), in any spelling: a
+     * dual-stack socket names an IPv4 client ::ffff:192.0.2.7, the inventory stores 192.0.2.7 (inventory/ip.ts).
+     */
     async systemIdByIp(ip: string): Promise<number | undefined> {
-      const [row] = await db.select({ id: interfaces.systemId }).from(interfaces).where(eq(interfaces.ip, ip)).limit(1);
+      const [row] = await db.select({ id: interfaces.systemId }).from(interfaces).where(eq(interfaces.ip, canonicalIp(ip) ?? ip)).limit(1);
       return row?.id;
     },
     async systemIdByMac(mac: string): Promise<number | undefined> {

@@ -13,6 +13,7 @@ import { decodeCursor, pageLimit, pageOf, type Page, type PageRequest } from '..
 import { closeInstallTokens, openInstallToken } from './install-tokens.js';
 import { timestamps } from './flat-objects.js';
 import { normalizeMac } from '../../inventory/mac.js';
+import { canonicalIp } from '../../inventory/ip.js';
 
 type SystemRow = typeof systems.$inferSelect;
 type InterfaceRow = typeof interfaces.$inferSelect;
@@ -229,8 +230,9 @@ export function createSystemRepository(db: Database, cipher: SecretCipher) {
     async findByMac(mac: string): Promise<SystemView | undefined> {
       return findOne(sql`(select i.system_id from interfaces i where i.mac = ${normalizeMac(mac)} limit 1)`);
     },
+    /** The system that has this IP (any spelling: addresses are stored in one, inventory/ip.ts), or undefined. */
     async findByIp(ip: string): Promise<SystemView | undefined> {
-      return findOne(sql`(select i.system_id from interfaces i where i.ip = ${ip} limit 1)`);
+      return findOne(sql`(select i.system_id from interfaces i where i.ip = ${canonicalIp(ip) ?? ip} limit 1)`);
     },
     async create(input: SystemCreate, actor: Actor): Promise<SystemView> {
       const references = await referenceIds(input);

@@ -28,6 +28,8 @@ for (const database of testDatabases()) {
         // Two systems whose names differ only in case: an alert naming them in a third case names neither.
         ['/api/v1/systems', { name: 'twin', profile: 'p', interfaces: [{ mac: '52:54:00:aa:bb:03' }] }],
         ['/api/v1/systems', { name: 'TWIN', profile: 'p', interfaces: [{ mac: '52:54:00:aa:bb:04' }] }],
+        // A name in mixed case, and an address typed in a spelling of its own: stored as 2001:db8::20.
+        ['/api/v1/systems', { name: 'Mixed01', profile: 'p', interfaces: [{ mac: '52:54:00:aa:bb:05', ip: '2001:0DB8:0:0::0020' }] }],
       ];
       for (const [path, body] of setup) assert.equal((await api.request('POST', path, { body })).status, 201, path);
       assert.equal((await api.request('PATCH', '/api/v1/automation/settings', { body: { dryRun: true } })).status, 200);
@@ -119,6 +121,10 @@ for (const database of testDatabases()) {
         ['twin:9100', 'twin'],
         ['TWIN:9100', 'TWIN'],
         ['Twin:9100', null],
+        ['MIXED01:9100', 'Mixed01'],
+        ['mixed01', 'Mixed01'],
+        ['[2001:db8::20]:9100', 'Mixed01'],
+        ['2001:DB8:0::20', 'Mixed01'],
       ];
       const reply = await hook(alertmanagerPayload(cases.map(([instance], n) => ({ labels: { instance }, fingerprint: `form${n}` }))));
       assert.equal(reply.status, 200, JSON.stringify(reply.body));
@@ -126,7 +132,9 @@ for (const database of testDatabases()) {
         reply.body.alerts.map((a: { system: string | null }, n: number) => [cases[n]![0], a.system]),
         cases,
       );
-      assert.match(reply.body.alerts.at(-1).reason, /no known machine matches instance="Twin"/);
+      assert.match(reply.body.alerts[cases.findIndex(([instance]) => instance === 'Twin:9100')].reason, /no known machine matches instance="Twin"/);
+      const mixed = await api.request('GET', '/api/v1/systems/Mixed01');
+      assert.equal(mixed.body.interfaces[0].ip, '2001:db8::20', 'the inventory stores the address in one spelling');
     });
     test('a body in another content type than JSON: 415 naming it, after the signature was checked over the bytes sent', async () => {
       const created = await api.request('POST', '/api/v1/tokens', { body: { name: 'scripts', role: 'webhook', hmacSecret: 'scripts-shared-secret-1' } });

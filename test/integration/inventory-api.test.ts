@@ -73,6 +73,7 @@ for (const database of testDatabases()) {
       const plain = (value: unknown) => JSON.parse(JSON.stringify(value)) as unknown;
       assert.deepEqual(plain(await api.inventory.systems.findByMac('52:54:00:12:34:56')), read.body);
       assert.deepEqual(plain(await api.inventory.systems.findByIp('127.0.0.11')), read.body);
+      assert.deepEqual(plain(await api.inventory.systems.findByIp('::ffff:127.0.0.11')), read.body, 'as a dual-stack socket names an IPv4 client');
       const bare = await api.request('GET', '/api/v1/systems/db-14');
       assert.deepEqual(plain(await api.inventory.systems.findByMac('52:54:00:12:34:57')), bare.body, 'a system without BMCs');
       assert.equal(await api.inventory.systems.findByMac('52:54:00:99:99:99'), undefined);
