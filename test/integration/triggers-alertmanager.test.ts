@@ -51,7 +51,7 @@ describe('with a real Alertmanager', { timeout: 180_000 }, () => {
 
   before(async () => {
     lab = await startTriggersLab(testDatabases().at(-1)!);
-    fleet = await lab.addMachines(4, { prefix: 'am' });
+    fleet = await lab.addMachines(5, { prefix: 'am' });
     await lab.setGuard({ maxInFlight: 10, cooldownMs: 0, brakeShare: 1 });
     alertmanager = await startTestAlertmanager({ receiverUrl: lab.api.url, token: lab.webhookToken, withLostRoute: true });
   });
@@ -74,6 +74,25 @@ describe('with a real Alertmanager', { timeout: 180_000 }, () => {
     await alertmanager.postAlerts([{ labels: { alertname: 'NodeDown', instance: `${machine.ip}:9100`, severity: 'critical' }, endsAt: new Date(Date.now() - 1000).toISOString() }]);
     const all = await recordedFor(machine.name, (alerts) => alerts.some((a) => a.decision === 'resolved'));
     assert.ok(all.some((a) => a.status === 'resolved'));
+  });
+
+  test('an HA pair cut off from each other: Prometheus sends the alert to both, both deliver it; one rescue, one power cycle, both deliveries recorded', async () => {
+    // Peers that cannot gossip do not know the other notified (Alertmanager's docs, "High Availability"): each
+    // sends the group itself, as both do in a healthy pair whose second peer's peer_timeout runs out first.
+    const machine = fleet[4]!;
+    const peer = await startTestAlertmanager({ receiverUrl: lab.api.url, token: lab.webhookToken });
+    try {
+      const alert = { labels: { alertname: 'NodeDown', instance: `${machine.ip}:9100`, severity: 'critical', replica: 'pair' } };
+      await Promise.all([alertmanager.postAlerts([alert]), peer.postAlerts([alert])]);
+      const delivered = await recordedFor(machine.name, (alerts) => alerts.length >= 2);
+      assert.deepEqual(delivered.map((a) => a.decision).sort(), ['joined', 'started'], JSON.stringify(delivered));
+      assert.ok(delivered.every((a) => a.workflowId === `rescue-${machine.name}` && a.receiver === 'alertmanager'), JSON.stringify(delivered));
+      await rescueOutcome(lab.env.client, lab.rescues, machine.name);
+      assert.equal(machine.bmc.powerEvents.length, 1, 'one power operation landed on its BMC');
+      assert.equal((await lab.api.request('GET', `/api/v1/alerts?system=${machine.name}`)).body.alerts.length, 2, 'no delivery came a third time');
+    } finally {
+      await peer.stop();
+    }
   });
 
   test('the poller catches up an alert whose webhook never came', async () => {
