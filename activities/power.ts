@@ -43,8 +43,10 @@ export function createPowerActivities({ systemPower }: ActivityDependencies) {
     async getPowerState(input: { system: string }) {
       return withHeartbeat((signal) => systemPower.status(input.system, signal));
     },
-    async setPowerState(input: { system: string; action: PowerAction }) {
-      return withHeartbeat((signal) => systemPower.set(input.system, input.action, signal));
+    /** `rescueWorkflowId`: the rescue the operation is part of, when the caller is not its workflow (a reinstall, its child). */
+    async setPowerState(input: { system: string; action: PowerAction; rescueWorkflowId?: string }) {
+      const workflowId = input.rescueWorkflowId ?? Context.current().info.workflowExecution?.workflowId;
+      return withHeartbeat((signal) => systemPower.set(input.system, input.action, signal, workflowId === undefined ? undefined : { workflowId }));
     },
     async setBootDevice(input: { system: string; device: BootDevice; uefi: boolean }) {
       return withHeartbeat((signal) => systemPower.setBootDevice(input.system, { device: input.device, uefi: input.uefi }, signal));

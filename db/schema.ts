@@ -515,14 +515,15 @@ export const guardCounts = pgTable('guard_counts', {
 });
 
 /**
- * Rows counted by 10-second bucket of their time, kept by triggers (migration 0006): `starts`, the guard's
- * slots by admission time (for the starts of the last hour); `broken`, guard_broken_machines by time (for the
+ * Rows counted by 10-second bucket of their time, kept by triggers (migrations 0006, 0009): `power_cycles`,
+ * guard_power_cycles by time, and `reserved_cycles`, the guard's slots that have not cycled yet by admission
+ * time (together the power cycles of the last hour); `broken`, guard_broken_machines by time (for the
  * machines broken within the correlation window). A window's count is the sum of the buckets that lie wholly
  * inside it plus an exact count of the rows in the one bucket its start cuts: at most 10 seconds of rows,
- * whatever the storm. A broken bucket that falls to zero is deleted; starts buckets older than two hours are
- * deleted as new ones come, so the table stays as small as the windows. The slots are counted by statement
- * triggers on rescue_slots; the broken machines where migration 0005's trigger writes guard_broken_machines
- * (its only writer), one row per decision.
+ * whatever the storm. A broken bucket that falls to zero is deleted; cycle buckets older than two hours are
+ * deleted as new ones come, so the table stays as small as the windows. The slots and power cycles are
+ * counted by statement triggers on their tables; the broken machines where migration 0005's trigger writes
+ * guard_broken_machines (its only writer), one row per decision.
  */
 export const guardCountBuckets = pgTable(
   'guard_count_buckets',
@@ -534,7 +535,24 @@ export const guardCountBuckets = pgTable(
   (table) => [primaryKey({ columns: [table.kind, table.bucket] })],
 );
 
-/** Deferred automatic rescues, started in arrival order (id) when the guard has room. */
+/**
+ * The power operations of automatic rescues (the slot's workflow) that powered a machine up or restarted it
+ * (on, cycle, reset): the guard's power cycles per hour. Written under the guard's lock, counted in buckets by
+ * a trigger (migration 0009); rows older than two hours go as new buckets come.
+ */
+export const guardPowerCycles = pgTable(
+  'guard_power_cycles',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    systemName: text('system_name').notNull(),
+    workflowId: text('workflow_id').notNull(),
+    action: text('action').notNull(),
+    at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [index('guard_power_cycles_at_idx').on(table.at)],
+);
+
+/** Deferred automatic rescues, started in arrival order (enqueued_at, then id) when the guard has room. */
 export const rescueQueue = pgTable(
   'rescue_queue',
   {
@@ -565,6 +583,8 @@ export const rescueSlots = pgTable(
     groups: jsonb('groups').$type<Record<string, string>>().notNull().default(sql`'{}'::jsonb`),
     admittedAt: timestamp('admitted_at', { withTimezone: true }).notNull().defaultNow(),
     releasedAt: timestamp('released_at', { withTimezone: true }),
+    /** When its rescue first powered the machine up or restarted it; until then its first cycle is reserved. */
+    firstPowerCycleAt: timestamp('first_power_cycle_at', { withTimezone: true }),
   },
   (table) => [
     uniqueIndex('rescue_slots_one_open_idx').on(table.systemName).where(sql`released_at is null`),

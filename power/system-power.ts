@@ -1,14 +1,41 @@
 // Power operations on a machine named in the inventory: its BMCs (the chain) are loaded by name, the
 // operation runs through the PowerClient, and its record (drivers tried, which one did it, why each
-// failed; no secrets) goes to the event log. The inventory is injected, so this module needs no database.
-import { BmcError } from './errors.js';
+// failed; no secrets) goes to the event log. A rescue's operations that power its machine up or restart it
+// are told to the guard's count of power cycles. The inventory is injected, so this module needs no database.
+import { BmcError, type BmcErrorKind } from './errors.js';
 import { PowerClient, type PowerChainResult, type PowerClientOptions } from './chain.js';
+import type { PowerTransition } from './readback.js';
 import type { BmcTarget, BootDeviceRequest, PowerAction, PowerState, SystemEventLogEntry } from './types.js';
+
+/** A power cycle a rescue made: what the guard's limit of power cycles per hour counts. */
+export interface RescuePowerCycle {
+  systemName: string;
+  rescueWorkflowId: string;
+  action: PowerAction;
+}
 
 export interface SystemPowerDependencies {
   loadTargets(systemName: string): Promise<BmcTarget[]>;
   recordEvent(event: { kind: string; systemName: string; detail: Record<string, unknown> }): Promise<void>;
+  /** Told of every power cycle a rescue made (the guard counts those of automatic rescues). */
+  countPowerCycle?(cycle: RescuePowerCycle): Promise<boolean | void>;
   clientOptions?: Omit<PowerClientOptions, 'signal'>;
+}
+
+/** The actions that power a machine up or restart it; off, soft and boot devices are not power cycles. */
+const POWERING_UP: ReadonlySet<PowerAction> = new Set<PowerAction>(['on', 'cycle', 'reset']);
+/** Failures after which the BMC did nothing: it was not reached, or it refused. */
+const NOTHING_DONE: ReadonlySet<BmcErrorKind> = new Set<BmcErrorKind>(['auth', 'unreachable', 'unsupported', 'rejected', 'invalid-config', 'tls']);
+
+/**
+ * Whether an operation powered the machine up or restarted it, or may have: one that succeeded and sent its
+ * command (an `on` of a machine already on sends nothing), or one that failed after a BMC may have taken the
+ * command (it did not show the state asked for in time, or did not answer in time).
+ */
+export function isPowerCycle(action: PowerAction, result: PowerChainResult<PowerTransition>): boolean {
+  if (!POWERING_UP.has(action)) return false;
+  if (result.ok) return result.value.actionSent !== null;
+  return result.record.attempts.some((attempt) => attempt.outcome === 'failed' && attempt.failure !== undefined && !NOTHING_DONE.has(attempt.failure.kind));
 }
 
 export function createSystemPower(dependencies: SystemPowerDependencies) {
@@ -35,9 +62,12 @@ export function createSystemPower(dependencies: SystemPowerDependencies) {
       const client = await clientFor(systemName, signal);
       return client.getPowerState();
     },
-    async set(systemName: string, action: PowerAction, signal?: AbortSignal) {
+    /** `rescue`: the rescue that makes the operation, whose power cycles count toward the guard's hourly limit. */
+    async set(systemName: string, action: PowerAction, signal?: AbortSignal, rescue?: { workflowId: string }) {
       const client = await clientFor(systemName, signal);
-      return recorded(systemName, `power.${action}`, () => client.setPowerState(action));
+      const result = await recorded(systemName, `power.${action}`, () => client.setPowerState(action));
+      if (rescue !== undefined && isPowerCycle(action, result)) await dependencies.countPowerCycle?.({ systemName, rescueWorkflowId: rescue.workflowId, action });
+      return result;
     },
     async setBootDevice(systemName: string, request: BootDeviceRequest, signal?: AbortSignal) {
       const client = await clientFor(systemName, signal);

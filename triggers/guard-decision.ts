@@ -37,11 +37,21 @@ export interface FleetFacts {
    * per-group caps). A count, not a list, for the fleet: a storm's thousands of rescues cost nothing per batch.
    */
   inFlight: { count: number; grouped: Array<{ system: string; labels: Record<string, string> }> };
-  automaticStartsLastHour: number;
+  /**
+   * Power operations that powered a machine up or restarted it (on, cycle, reset), made by automatic rescues in
+   * the last hour (`made`), and automatic rescues admitted in the last hour that have made none yet (`reserved`:
+   * their first cycle is counted before it happens, so a burst of admissions cannot overshoot the limit).
+   */
+  powerCyclesLastHour: PowerCycleCount;
   /** Machines reported broken (firing requests) within the correlation window: how many, and those with groups. */
   recentlyBroken: { count: number; grouped: Array<{ system: string; groups: Record<string, string> }> };
   /** Open incidents by "label=value". */
   openIncidents: Map<string, { id: number; systems: string[] }>;
+}
+
+export interface PowerCycleCount {
+  made: number;
+  reserved: number;
 }
 
 export interface AdmissionCandidate {
@@ -82,6 +92,11 @@ const at = (iso: string) => new Date(iso).getTime();
 /** A decision as it would be without a dry run; `held`: a dry run's correlation hold that would have come first. */
 type Verdict = PlannedDecision & { held?: string };
 
+/** Why a start waits for the hourly limit of power cycles. */
+function powerCycleLimitReason(cycles: PowerCycleCount, limit: number): string {
+  return `${cycles.made + cycles.reserved} power cycle(s) by automatic rescues in the last hour (${cycles.reserved} of them reserved for rescues about to cycle), the limit is ${limit}; starts as the hour slides past them`;
+}
+
 /** Decides every candidate in order; each admitted one takes its room before the next is looked at. */
 export function planAdmissions(facts: FleetFacts, candidates: AdmissionCandidate[]): PlannedDecision[] {
   const { settings, now } = facts;
@@ -89,7 +104,7 @@ export function planAdmissions(facts: FleetFacts, candidates: AdmissionCandidate
   const inFlightGrouped = [...facts.inFlight.grouped];
   /** Systems this plan started. */
   const startedHere = new Set<string>();
-  let startsLastHour = facts.automaticStartsLastHour;
+  const cycles = { ...facts.powerCyclesLastHour };
   let brokenCount = facts.recentlyBroken.count;
   const brokenGroups = new Map<string, Record<string, string>>(facts.recentlyBroken.grouped.map((b) => [b.system, b.groups]));
   /** Systems this plan counted as broken (a second request of one is not a second broken machine). */
@@ -124,7 +139,8 @@ export function planAdmissions(facts: FleetFacts, candidates: AdmissionCandidate
       inFlightCount += 1;
       startedHere.add(candidate.system);
       if (Object.keys(groups).length > 0) inFlightGrouped.push({ system: candidate.system, labels: machine.labels });
-      startsLastHour += 1;
+      // Its first power cycle is still to come: reserved, so the rest of the batch counts it.
+      cycles.reserved += 1;
     }
     for (const effect of verdict.effects) {
       if (effect.kind === 'enqueue') enqueuedHere.set(candidate.system, now.toISOString());
@@ -214,7 +230,7 @@ export function planAdmissions(facts: FleetFacts, candidates: AdmissionCandidate
         const same = inFlightGrouped.filter((f) => f.labels[label] === value).length;
         if (same >= cap) return defer(`${same} rescue(s) in flight in ${label}=${value}, the cap per ${label} is ${cap}; starts when one ends`);
       }
-      if (startsLastHour >= settings.maxCyclesPerHour) return defer(`${startsLastHour} automatic rescue(s) (power cycles) started in the last hour, the limit is ${settings.maxCyclesPerHour}`);
+      if (cycles.made + cycles.reserved >= settings.maxCyclesPerHour) return defer(powerCycleLimitReason(cycles, settings.maxCyclesPerHour));
       const via = candidate.queued ? ` after waiting since ${candidate.queued.enqueuedAt}` : '';
       return { decision: 'started', reason: `started${via}: ${inFlightCount + 1} of ${settings.maxInFlight} rescue(s) in flight`, workflowId: null, effects: [{ kind: 'take-slot', groups }], ...(held === undefined ? {} : { held }) };
     }

@@ -23,7 +23,10 @@ export const guardSettingsSchema = z.strictObject({
   cooldownMs: milliseconds,
   /** After this many failed automatic rescues of a machine in a row, none until an operator rescues it. */
   maxFailures: z.number().int().min(1).max(1000),
-  /** Automatic rescues started per hour fleet-wide (each power-cycles its machine at least once). */
+  /**
+   * Power cycles (power on, cycle, reset) by automatic rescues per hour fleet-wide; a rescue admitted that has not
+   * cycled yet counts as one. Defers new automatic starts only: a running rescue's own operations always go.
+   */
   maxCyclesPerHour: count,
   /** Record what would have been done; start nothing, touch no BMC. */
   dryRun: z.boolean(),

@@ -5,7 +5,6 @@
 // when `pumpQueue` finds room; the admission runner calls it every few seconds.
 import type { GuardRepository, QueueEntry } from '../db/repositories/guard.js';
 import { AUTOMATIC_REQUESTER_PREFIX } from '../db/repositories/guard.js';
-import { UNIQUE_VIOLATION, sqlStateOf } from '../db/errors.js';
 import { rescueWorkflowId } from '../rescue/rescue-client.js';
 import type { RescueInput, RescueTimings } from '../workflows/rescue-types.js';
 import type { AdmissionDecision, AdmissionOptions, AdmissionRequest, RescueAdmission } from './admission.js';
@@ -105,15 +104,6 @@ export function createGuard(options: GuardOptions): Guard {
     requestedBy: `${AUTOMATIC_REQUESTER_PREFIX}${source}`,
     ...(options.rescueTimings ? { timings: options.rescueTimings } : {}),
   });
-
-  async function enqueueQuietly(entry: Parameters<GuardRepository['enqueue']>[1]): Promise<void> {
-    try {
-      await store.locked((tx) => store.enqueue(tx, entry));
-    } catch (error) {
-      // Another request of the same machine is already waiting: that entry stands for both.
-      if (sqlStateOf(error)?.code !== UNIQUE_VIOLATION) throw error;
-    }
-  }
 
   // Requests that arrive while an admission runs, or while it waits for the lock, are decided together:
   // one transaction and one load of the facts for the batch, each request still decided in arrival order.
@@ -228,10 +218,10 @@ export function createGuard(options: GuardOptions): Guard {
       }
       return decision;
     } catch (error) {
-      // The room was reserved but Temporal did not take the start: give it back and queue the request.
+      // The room was reserved but Temporal did not take the start: give it back and queue the request where it
+      // arrived, as the queue's own retries keep their entry (store.requeue), not behind later arrivals.
       const reason = `Temporal did not accept the start (${(error as Error).message}); queued, it starts when Temporal answers`;
-      await store.dropSlot(taken.slotId!);
-      await enqueueQuietly({ system: request.system, source: request.source, reason: request.reason, alertId: request.alertId ?? null, notBefore: new Date(Date.now() + START_RETRY_MS), lastReason: reason });
+      await store.requeueRefusedStart(taken.slotId!, { system: request.system, source: request.source, reason: request.reason, alertId: request.alertId ?? null, notBefore: new Date(Date.now() + START_RETRY_MS), lastReason: reason });
       const deferred: AdmissionDecision = { decision: 'deferred', reason, workflowId: null };
       await store.amendDecision(taken.logId, deferred);
       log(`guard: ${request.system}: ${reason}`);

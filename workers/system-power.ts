@@ -1,4 +1,5 @@
-// The power service over this process's inventory: BMC targets from the systems table, records to events.
+// The power service over this process's inventory: BMC targets from the systems table, records to events,
+// rescues' power cycles to the guard's count.
 import type { Inventory } from '../db/inventory.js';
 import { createSystemPower, type SystemPower } from '../power/system-power.js';
 import type { PowerClientOptions } from '../power/chain.js';
@@ -14,6 +15,7 @@ export function createInventorySystemPower(inventory: Inventory, clientOptions?:
       return targets.map((target) => bmcTargetOf(target, { macs }));
     },
     recordEvent: (event) => inventory.events.record({ kind: event.kind, objectType: 'system', objectName: event.systemName, actor: 'power', detail: event.detail }),
+    countPowerCycle: (cycle) => inventory.guard.countPowerCycle(cycle),
     ...(clientOptions ? { clientOptions } : {}),
   });
 }

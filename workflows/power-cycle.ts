@@ -7,10 +7,14 @@ import type { Activities } from '../activities/index.js';
 
 type PowerCall = Awaited<ReturnType<Activities['setPowerState']>>;
 
-/** The calls made, in order (one `cycle` in old histories; `off` then `on` now). */
-export async function powerCycle(power: Pick<Activities, 'setPowerState'>, system: string): Promise<PowerCall[]> {
-  if (!patched('power-cycle-as-off-then-on')) return [await power.setPowerState({ system, action: 'cycle' })];
-  const off = await power.setPowerState({ system, action: 'off' });
-  const on = await power.setPowerState({ system, action: 'on' });
+/**
+ * The calls made, in order (one `cycle` in old histories; `off` then `on` now). `rescueWorkflowId`: the rescue
+ * the cycle is part of, when the calling workflow is not that rescue (a reinstall, its child).
+ */
+export async function powerCycle(power: Pick<Activities, 'setPowerState'>, system: string, rescueWorkflowId?: string): Promise<PowerCall[]> {
+  const call = (action: 'cycle' | 'off' | 'on') => power.setPowerState({ system, action, ...(rescueWorkflowId === undefined ? {} : { rescueWorkflowId }) });
+  if (!patched('power-cycle-as-off-then-on')) return [await call('cycle')];
+  const off = await call('off');
+  const on = await call('on');
   return [off, on];
 }

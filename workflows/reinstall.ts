@@ -40,7 +40,7 @@ export async function reinstallWorkflow(input: ReinstallInput): Promise<{ outcom
   const pushed = await pushInstallBootConfig({ system: input.system, profile: input.profile, owner: workflowId });
   try {
     await power.setBootDevice({ system: input.system, device: 'pxe', uefi: input.uefi });
-    await powerCycle(power, input.system);
+    await powerCycle(power, input.system, input.owner);
     const result = await awaitInstallOutcome({ system: input.system, since: pushed.since, timeoutMs: input.installTimeoutMs });
     if (result.outcome !== 'success') throw ApplicationFailure.nonRetryable(`the install of ${input.profile} on ${input.system} ended ${result.outcome}`, 'InstallFailed');
     return result;

@@ -40,6 +40,8 @@ const statusView = z.object({
   inFlight: z.number(),
   waiting: z.number(),
   openIncidents: z.number(),
+  /** Power cycles by automatic rescues in the last hour, and those reserved by rescues admitted that have not cycled yet. */
+  powerCyclesLastHour: z.object({ made: z.number(), reserved: z.number() }),
   queue: z.array(queueView),
   decisions: z.array(decisionView),
   incidents: z.array(incidentView),

@@ -100,10 +100,12 @@ export function registerAutomationCommands(program: Command, connect: () => Prom
     .command('status')
     .description('settings, pause, rescues in flight, the queue, open incidents, latest decisions')
     .action(async () => {
-      const status = await (await connect()).request<{ settings: SettingsReply; pause: Row; inFlight: number; waiting: number; openIncidents: number; queue: Row[]; decisions: Row[]; incidents: Row[] }>('GET', '/api/v1/automation');
+      const status = await (await connect()).request<{ settings: SettingsReply; pause: Row; inFlight: number; waiting: number; openIncidents: number; powerCyclesLastHour: { made: number; reserved: number }; queue: Row[]; decisions: Row[]; incidents: Row[] }>('GET', '/api/v1/automation');
       if (json()) return printJson(status);
       const paused = status.pause.paused ? `PAUSED by ${String(status.pause.by)} since ${String(status.pause.at)}: ${String(status.pause.reason)}` : 'running';
-      printReport({ automation: paused, inFlight: status.inFlight, waiting: status.waiting, openIncidents: status.openIncidents, ...describeSettings(status.settings) });
+      const cycles = status.powerCyclesLastHour;
+      const powerCyclesLastHour = `${cycles.made + cycles.reserved} of ${status.settings.maxCyclesPerHour} (${cycles.reserved} reserved for rescues about to cycle)`;
+      printReport({ automation: paused, inFlight: status.inFlight, waiting: status.waiting, openIncidents: status.openIncidents, powerCyclesLastHour, ...describeSettings(status.settings) });
       if (status.queue.length > 0) {
         console.log('\nwaiting, in arrival order:');
         printTable(status.queue, [
@@ -145,7 +147,7 @@ export function registerAutomationCommands(program: Command, connect: () => Prom
     .option('--max-per-group <label=n,...>', 'rescues in flight per group, e.g. rack=1 (the labels are also the correlation groups)')
     .option('--cooldown <duration>', 'after an automatic rescue of a machine, none for this long (e.g. 24h)')
     .option('--max-failures <n>', 'failed automatic rescues of a machine in a row before automation leaves it to operators')
-    .option('--max-cycles-per-hour <n>', 'automatic rescues (power cycles) started per hour')
+    .option('--max-cycles-per-hour <n>', "power cycles (on, cycle, reset) by automatic rescues per hour fleet-wide, each admitted rescue's first one reserved; defers new starts, never a running rescue's own")
     .option('--brake-share <share>', 'pause automation when more than this share of the fleet breaks at once (e.g. 0.2)')
     .option('--brake-min-machines <n>', '... and at least this many machines')
     .option('--correlation-machines <n>', 'this many machines of one group breaking within the window is one incident')

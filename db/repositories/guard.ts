@@ -8,10 +8,11 @@ import { alerts, guardBrokenMachines, guardDecisions, guardIncidents, guardSetti
 import { notFound } from '../../inventory/errors.js';
 import { recordEvent } from './events.js';
 import { DEFAULT_GUARD_SETTINGS, effectiveGuardSettings, type GuardPause, type GuardSettings } from '../../triggers/guard-settings.js';
-import type { FleetFacts, MachineFacts, MaintenanceWindowFact } from '../../triggers/guard-decision.js';
+import type { FleetFacts, MachineFacts, MaintenanceWindowFact, PowerCycleCount } from '../../triggers/guard-decision.js';
 import type { AdmissionDecisionKind, AdmissionSource } from '../../triggers/admission.js';
 
 const ADMISSION_LOCK = 7133010;
+const HOUR_MS = 3_600_000;
 /** Requests by automation are recorded with requestedBy "automation:<source>"; operators' are not. */
 export const AUTOMATIC_REQUESTER_PREFIX = 'automation:';
 
@@ -116,7 +117,9 @@ interface AdmissionFactsRow {
   in_flight_count: number;
   /** Labels of the systems in flight that carry a group label. */
   in_flight_labels: Record<string, Record<string, string>>;
-  starts_last_hour: number;
+  /** Power cycles of automatic rescues since an hour ago, and their rescues admitted since that have not cycled yet. */
+  power_cycles_made: number;
+  power_cycles_reserved: number;
   recently_broken_count: number;
   /** The groups of the machines broken lately that have any. */
   broken_groups: Record<string, Record<string, string>>;
@@ -137,6 +140,9 @@ export interface AdmissionFacts {
 }
 
 const iso = (text: string) => new Date(text).toISOString();
+
+/** The queue's order: when each request arrived, then the order it was written in. */
+const arrivalOrder = [asc(rescueQueue.enqueuedAt), asc(rescueQueue.id)];
 
 function admissionFactsOf(row: AdmissionFactsRow, now: Date): AdmissionFacts {
   const settings = effectiveGuardSettings(row.settings?.settings);
@@ -164,7 +170,7 @@ function admissionFactsOf(row: AdmissionFactsRow, now: Date): AdmissionFacts {
       pause,
       fleetSize: row.fleet_size,
       inFlight: { count: row.in_flight_count, grouped: Object.entries(row.in_flight_labels).map(([system, labels]) => ({ system, labels })) },
-      automaticStartsLastHour: row.starts_last_hour,
+      powerCyclesLastHour: { made: row.power_cycles_made, reserved: row.power_cycles_reserved },
       recentlyBroken: { count: row.recently_broken_count, grouped: Object.entries(row.broken_groups).map(([system, groups]) => ({ system, groups })) },
       openIncidents: new Map(row.incidents.map((i) => [`${i.label}=${i.value}`, { id: i.id, systems: [...i.systems] }])),
     },
@@ -172,6 +178,20 @@ function admissionFactsOf(row: AdmissionFactsRow, now: Date): AdmissionFacts {
     waiting,
     machines,
   };
+}
+
+/**
+ * Two columns, `power_cycles_made` and `power_cycles_reserved`: the power cycles of automatic rescues since
+ * `since`, and their rescues admitted since that have not cycled yet, from the buckets migration 0009 keeps:
+ * the whole 10-second buckets, and the rows of the bucket `since` cuts, counted through the index on their time.
+ */
+function powerCyclesSince(since: Date) {
+  const cut = sql`guard_count_bucket(${since}) + interval '10 seconds'`;
+  return sql`
+    (select coalesce(sum(n), 0)::int from guard_count_buckets where kind = 'power_cycles' and bucket >= ${cut})
+      + (select count(*)::int from guard_power_cycles where at > ${since} and at < ${cut}) as power_cycles_made,
+    (select coalesce(sum(n), 0)::int from guard_count_buckets where kind = 'reserved_cycles' and bucket >= ${cut})
+      + (select count(*)::int from rescue_slots where admitted_at > ${since} and admitted_at < ${cut} and first_power_cycle_at is null) as power_cycles_reserved`;
 }
 
 /** `admissions`: where admissions run their locked transactions (a connection of their own on PostgreSQL). */
@@ -211,6 +231,13 @@ export function createGuardRepository(db: Database, admissions: LockedTransactio
       .where(gt(guardBrokenMachines.at, new Date(now.getTime() - windowMs)));
   }
 
+  async function enqueueUnlessWaiting(tx: Database, entry: { system: string; source: AdmissionSource; reason: string; alertId: string | null; notBefore: Date; lastReason: string; enqueuedAt?: Date }): Promise<void> {
+    await tx
+      .insert(rescueQueue)
+      .values({ systemName: entry.system, source: entry.source, reason: entry.reason, alertId: entry.alertId, notBefore: entry.notBefore, lastReason: entry.lastReason, ...(entry.enqueuedAt === undefined ? {} : { enqueuedAt: entry.enqueuedAt }) })
+      .onConflictDoNothing();
+  }
+
   return {
     /** Runs an admission: one at a time, in a transaction, under the guard's lock. */
     locked,
@@ -225,7 +252,7 @@ export function createGuardRepository(db: Database, admissions: LockedTransactio
      * committed. One round trip instead of a dozen: the lock is held for as short a time as it can be.
      */
     async admissionFacts(tx: Database, names: string[], now: Date): Promise<AdmissionFacts> {
-      const hourAgo = new Date(now.getTime() - 3_600_000);
+      const hourAgo = new Date(now.getTime() - HOUR_MS);
       // The names as one array parameter: the statement's text is the same for every batch, so it is prepared once.
       const requested = sql`select unnest(${sql.param([...new Set(names)])}::text[])`;
       // The whole fleet's rescues in flight and machines broken lately come as counts; only those with a group
@@ -253,16 +280,15 @@ export function createGuardRepository(db: Database, admissions: LockedTransactio
           -- The inventory's size from its shards (migration 0006), not a count of a fleet of thousands under the lock.
           (select coalesce(sum(systems), 0)::int from fleet_size_shards) as fleet_size,
           -- A machine has at most one open slot and one open run (unique indexes): the union, counted without it.
-          -- The open slots, the last hour's starts and the machines broken lately are kept counted (migration
-          -- 0006): a storm's thousands cost a batch a few rows. A window's count: its whole 10-second buckets,
+          -- The open slots, the last hour's power cycles and the machines broken lately are kept counted
+          -- (migrations 0006, 0009): a storm's thousands cost a batch a few rows. A window's count: its whole 10-second buckets,
           -- and the rows of the bucket its start cuts, counted through the index on their time.
           coalesce((select n from guard_counts where name = 'open_slots'), 0)::int
             + (select count(*)::int from rescue_runs r where r.finished_at is null
                  and not exists (select 1 from rescue_slots k where k.system_name = r.system_name and k.released_at is null)) as in_flight_count,
           (select coalesce(json_object_agg(sy.name, sy.labels), '{}'::json) from systems sy
              where exists (select 1 from group_labels) and sy.name in (select system_name from in_flight) and sy.labels ?| array(select label from group_labels)) as in_flight_labels,
-          (select coalesce(sum(n), 0)::int from guard_count_buckets where kind = 'starts' and bucket >= guard_count_bucket(${hourAgo}) + interval '10 seconds')
-            + (select count(*)::int from rescue_slots where admitted_at > ${hourAgo} and admitted_at < guard_count_bucket(${hourAgo}) + interval '10 seconds') as starts_last_hour,
+          ${powerCyclesSince(hourAgo)},
           -- The machines broken lately, each counted once (guard_broken_machines holds each one's latest request),
           -- and the groups of those that have any: through indexes on their time, not over a storm's decisions.
           (select coalesce(sum(n), 0)::int from guard_count_buckets where kind = 'broken' and bucket >= guard_count_bucket((select at from broken_since)) + interval '10 seconds')
@@ -272,7 +298,7 @@ export function createGuardRepository(db: Database, admissions: LockedTransactio
              where at > (select at from broken_since) and groups <> '{}'::jsonb) as broken_groups,
           (select coalesce(json_agg(json_build_object('id', id, 'label', group_label, 'value', group_value, 'systems', systems)), '[]'::json)
              from guard_incidents where closed_at is null) as incidents,
-          (select coalesce(json_agg(json_build_object('id', id, 'system', system_name, 'source', source, 'reason', reason, 'alertId', alert_id, 'enqueuedAt', enqueued_at, 'notBefore', not_before) order by id), '[]'::json)
+          (select coalesce(json_agg(json_build_object('id', id, 'system', system_name, 'source', source, 'reason', reason, 'alertId', alert_id, 'enqueuedAt', enqueued_at, 'notBefore', not_before) order by enqueued_at, id), '[]'::json)
              from ready) as ready_queue,
           (select coalesce(json_agg(json_build_object('id', id, 'systemName', system_name, 'labelKey', label_key, 'labelValue', label_value, 'endsAt', ends_at, 'reason', reason) order by starts_at, id), '[]'::json)
              from maintenance_windows where starts_at <= ${now} and ends_at > ${now}) as windows,
@@ -302,7 +328,7 @@ export function createGuardRepository(db: Database, admissions: LockedTransactio
     },
 
     async readyQueue(tx: Database, now: Date): Promise<QueueEntry[]> {
-      const rows = await tx.select().from(rescueQueue).where(and(eq(rescueQueue.state, 'waiting'), lte(rescueQueue.notBefore, now))).orderBy(asc(rescueQueue.id));
+      const rows = await tx.select().from(rescueQueue).where(and(eq(rescueQueue.state, 'waiting'), lte(rescueQueue.notBefore, now))).orderBy(...arrivalOrder);
       return rows.map((r) => ({ id: r.id, system: r.systemName, source: r.source as AdmissionSource, reason: r.reason, alertId: r.alertId, enqueuedAt: r.enqueuedAt.toISOString(), notBefore: r.notBefore.toISOString() }));
     },
     async enqueue(tx: Database, entry: { system: string; source: AdmissionSource; reason: string; alertId: string | null; notBefore: Date; lastReason: string }): Promise<number> {
@@ -313,11 +339,16 @@ export function createGuardRepository(db: Database, admissions: LockedTransactio
       return row!.id;
     },
     /** As enqueue, unless a request of the machine is already waiting: that entry stands for both. */
-    async enqueueUnlessWaiting(tx: Database, entry: { system: string; source: AdmissionSource; reason: string; alertId: string | null; notBefore: Date; lastReason: string }): Promise<void> {
-      await tx
-        .insert(rescueQueue)
-        .values({ systemName: entry.system, source: entry.source, reason: entry.reason, alertId: entry.alertId, notBefore: entry.notBefore, lastReason: entry.lastReason })
-        .onConflictDoNothing();
+    enqueueUnlessWaiting,
+    /**
+     * An admitted start Temporal did not take: its slot is given back and its request waits again, in the place
+     * it took when it arrived (queued as of its admission), ahead of the requests that came after it.
+     */
+    async requeueRefusedStart(slotId: number, entry: { system: string; source: AdmissionSource; reason: string; alertId: string | null; notBefore: Date; lastReason: string }): Promise<void> {
+      await locked(async (tx) => {
+        const [slot] = await tx.delete(rescueSlots).where(eq(rescueSlots.id, slotId)).returning({ admittedAt: rescueSlots.admittedAt });
+        await enqueueUnlessWaiting(tx, { ...entry, ...(slot === undefined ? {} : { enqueuedAt: slot.admittedAt }) });
+      });
     },
     async settleQueueEntry(tx: Database, id: number, outcome: { state: 'started' | 'joined' | 'refused' | 'withdrawn'; reason: string; workflowId: string | null }): Promise<void> {
       await tx.update(rescueQueue).set({ state: outcome.state, lastReason: outcome.reason, workflowId: outcome.workflowId, decidedAt: sql`now()` }).where(eq(rescueQueue.id, id));
@@ -370,6 +401,30 @@ export function createGuardRepository(db: Database, admissions: LockedTransactio
      */
     async dropSlot(id: number): Promise<void> {
       await locked((tx) => tx.delete(rescueSlots).where(eq(rescueSlots.id, id)));
+    },
+    /**
+     * A power operation of a rescue that powered its machine up or restarted it. Counted when the rescue is an
+     * automatic one (its workflow holds the machine's open slot); its slot's first one ends the reservation of
+     * its first cycle. Under the guard's lock, as every write that moves the guard's counts (migration 0009).
+     * Whether it was counted.
+     */
+    async countPowerCycle(cycle: { systemName: string; rescueWorkflowId: string; action: string }): Promise<boolean> {
+      const rows = await locked(async (tx) =>
+        rowsOf<{ id: number }>(
+          await tx.execute(sql`
+            with slot as (
+              select id, first_power_cycle_at from rescue_slots
+              where system_name = ${cycle.systemName} and workflow_id = ${cycle.rescueWorkflowId} and released_at is null
+            ),
+            first_cycle as (
+              update rescue_slots k set first_power_cycle_at = now() from slot where k.id = slot.id and slot.first_power_cycle_at is null
+            )
+            insert into guard_power_cycles (system_name, workflow_id, action)
+            select ${cycle.systemName}, ${cycle.rescueWorkflowId}, ${cycle.action} from slot
+            returning id`),
+        ),
+      );
+      return rows.length > 0;
     },
     /** The rescue ended (its run closed): its room is free and the machine's cooldown starts. */
     async releaseSlots(workflowId: string): Promise<void> {
@@ -499,14 +554,20 @@ export function createGuardRepository(db: Database, admissions: LockedTransactio
       return rows.map((r) => ({ id: r.id, at: r.at.toISOString(), system: r.systemName, source: r.source, phase: r.phase, decision: r.decision, reason: r.reason, workflowId: r.workflowId }));
     },
     async listQueue(options: { waitingOnly: boolean; limit: number }): Promise<QueueEntryView[]> {
-      const rows = await db.select().from(rescueQueue).where(options.waitingOnly ? eq(rescueQueue.state, 'waiting') : undefined).orderBy(options.waitingOnly ? asc(rescueQueue.id) : desc(rescueQueue.id)).limit(options.limit);
+      const rows = await db.select().from(rescueQueue).where(options.waitingOnly ? eq(rescueQueue.state, 'waiting') : undefined).orderBy(...(options.waitingOnly ? arrivalOrder : [desc(rescueQueue.id)])).limit(options.limit);
       return rows.map((r) => ({ id: r.id, system: r.systemName, source: r.source, reason: r.reason, enqueuedAt: r.enqueuedAt.toISOString(), notBefore: r.notBefore.toISOString(), state: r.state, lastReason: r.lastReason, workflowId: r.workflowId }));
     },
-    async counts(): Promise<{ inFlight: number; waiting: number; openIncidents: number }> {
+    async counts(): Promise<{ inFlight: number; waiting: number; openIncidents: number; powerCyclesLastHour: PowerCycleCount }> {
       const inFlight = await inFlightRescues(db);
       const [waiting] = await db.select({ count: sql<number>`count(*)::int` }).from(rescueQueue).where(eq(rescueQueue.state, 'waiting'));
       const [incidents] = await db.select({ count: sql<number>`count(*)::int` }).from(guardIncidents).where(isNull(guardIncidents.closedAt));
-      return { inFlight: inFlight.size, waiting: waiting?.count ?? 0, openIncidents: incidents?.count ?? 0 };
+      const [cycles] = rowsOf<{ power_cycles_made: number; power_cycles_reserved: number }>(await db.execute(sql`select ${powerCyclesSince(new Date(Date.now() - HOUR_MS))}`));
+      return {
+        inFlight: inFlight.size,
+        waiting: waiting?.count ?? 0,
+        openIncidents: incidents?.count ?? 0,
+        powerCyclesLastHour: { made: cycles?.power_cycles_made ?? 0, reserved: cycles?.power_cycles_reserved ?? 0 },
+      };
     },
   };
 }

@@ -4,10 +4,12 @@
 // count, nor one amended into a join; the groups of a broken machine are those of its latest request (the
 // database keeps each machine's latest, db/migrations/0005); machines in flight are listed with
 // their labels only when a group label is configured; the fleet's size is the inventory's, however it is
-// written (db/migrations/0006 keeps it in shards); the open slots, the last hour's starts and the machines
-// broken within the window, which 0006 keeps counted in 10-second buckets, equal a count of the rows for any
-// time (at bucket boundaries, a millisecond either side, anywhere), through inserts, releases, drops, moved
-// admission times and amendments into joins. On PGlite and on PostgreSQL.
+// written (db/migrations/0006 keeps it in shards); the power cycles of the last hour are those automatic
+// rescues made, plus one for each admitted that has not cycled yet (0009); the open slots, the last hour's
+// power cycles and reservations and the machines broken within the window, which 0006 and 0009 keep counted in
+// 10-second buckets, equal a count of the rows for any time (at bucket boundaries, a millisecond either side,
+// anywhere), through inserts, releases, drops, first cycles, moved admission times and amendments into joins.
+// On PGlite and on PostgreSQL.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_GUARD_SETTINGS } from '../../triggers/guard-settings.js';
@@ -116,6 +118,52 @@ for (const database of testDatabases()) {
     });
   });
 
+  test(`${database.label}: the power cycles of the last hour: automatic rescues' cycles, and one reserved for each that has not cycled yet`, async () => {
+    await withInventory(database, async ({ handle, inventory, guard, actor }) => {
+      for (const [index, name] of ['cycled', 'waiting', 'manual', 'dropped', 'ended'].entries()) {
+        await inventory.systems.create(systemCreate.parse({ name, profile: 'p', interfaces: [{ mac: `52:54:00:00:03:${index.toString(16).padStart(2, '0')}` }] }), actor);
+      }
+      const slotIds = await guard.locked(async (tx) => {
+        const ids: number[] = [];
+        for (const system of ['cycled', 'waiting', 'dropped', 'ended']) ids.push(await guard.takeSlot(tx, { system, workflowId: `rescue-${system}`, source: 'alertmanager', groups: {} }));
+        return ids;
+      });
+      await inventory.rescues.open({ workflowId: 'rescue-manual', runId: 'r1', system: 'manual', reason: 'by hand', requestedBy: 'alice' });
+      const cycle = (system: string, action = 'on', workflowId = `rescue-${system}`) => guard.countPowerCycle({ systemName: system, rescueWorkflowId: workflowId, action });
+      const cyclesAt = async (at: Date) => (await guard.locked((tx) => guard.admissionFacts(tx, [], at))).fleet.powerCyclesLastHour;
+
+      assert.deepEqual(await cyclesAt(new Date()), { made: 0, reserved: 4 }, 'four rescues admitted, none has cycled');
+      // An automatic rescue's cycles count, each; its first ends its reservation.
+      assert.equal(await cycle('cycled', 'on'), true);
+      assert.equal(await cycle('cycled', 'cycle'), true);
+      assert.equal(await cycle('cycled', 'reset'), true);
+      // An operator's rescue holds no slot: its cycles are not automation's. Nor is a cycle under another workflow.
+      assert.equal(await cycle('manual'), false);
+      assert.equal(await cycle('waiting', 'on', 'rescue-cycled'), false);
+      // A dropped slot (its start never went through) reserves nothing any more.
+      await guard.dropSlot(slotIds[2]!);
+      // A rescue that ended without cycling keeps its reservation for its hour; one that ended cycles no more.
+      await guard.releaseSlots('rescue-ended');
+      assert.equal(await cycle('ended'), false);
+      assert.deepEqual(await cyclesAt(new Date()), { made: 3, reserved: 2 }, "cycled's three; waiting's and ended's reserved");
+      assert.deepEqual(await guard.counts().then((c) => c.powerCyclesLastHour), { made: 3, reserved: 2 }, 'the status says the same');
+
+      assert.equal(await cycle('waiting'), true);
+      assert.deepEqual(await cyclesAt(new Date()), { made: 4, reserved: 1 });
+      // An hour later, none of them counts any more.
+      assert.deepEqual(await cyclesAt(new Date(Date.now() + 30 * 60_000)), { made: 4, reserved: 1 });
+      assert.deepEqual(await cyclesAt(new Date(Date.now() + 61 * 60_000)), { made: 0, reserved: 0 });
+
+      // Only the last hour is ever read: rows and buckets older than two hours go as a new bucket comes.
+      await guard.locked((tx) => tx.execute(sql`insert into guard_power_cycles (system_name, workflow_id, action, at) values ('cycled', 'rescue-cycled', 'on', now() - interval '3 hours')`));
+      const [old] = rowsOf<{ rows: number; buckets: number }>(await handle.db.execute(sql`select
+        (select count(*)::int from guard_power_cycles where at < now() - interval '2 hours') as rows,
+        (select count(*)::int from guard_count_buckets where kind in ('power_cycles', 'reserved_cycles') and bucket < now() - interval '2 hours') as buckets`));
+      assert.deepEqual({ ...old }, { rows: 0, buckets: 0 });
+      assert.deepEqual(await cyclesAt(new Date()), { made: 4, reserved: 1 });
+    });
+  });
+
   test(`${database.label}: the counts kept in buckets equal a count of the rows, at any time`, async () => {
     await withInventory(database, async ({ handle, guard }) => {
       // A seeded generator, so that a failure can be replayed: the seed is in the message.
@@ -149,6 +197,17 @@ for (const database of testDatabases()) {
       for (const id of ids) await guard.dropSlot(id);
       await guard.locked((tx) => tx.execute(sql`update rescue_slots set admitted_at = admitted_at - interval '25 minutes' where system_name in ('m6', 'm7', 'm8', 'm9')`));
 
+      // Power cycles of those rescues at chosen times (the guard writes them under its lock), each slot's first
+      // one ending its reservation, some of them in one statement.
+      await guard.locked(async (tx) => {
+        for (let n = 0; n < 40; n++) {
+          const system = `m${(n * 7) % slots}`;
+          await tx.execute(sql`insert into guard_power_cycles (system_name, workflow_id, action, at) values (${system}, ${`rescue-${system}`}, 'on', ${iso(timeNear(base - 110 * 60_000, base + 5 * 60_000))}::timestamptz)`);
+        }
+        await tx.execute(sql`update rescue_slots k set first_power_cycle_at = c.at from (select system_name, min(at) as at from guard_power_cycles group by 1) c where k.system_name = c.system_name`);
+      });
+      await guard.locked((tx) => tx.execute(sql`delete from guard_power_cycles where id in (select id from guard_power_cycles order by id limit 3)`));
+
       // Machines reported broken at chosen times (the decisions, as the guard writes them, keep
       // guard_broken_machines), a machine reported twice, and requests amended into joins.
       const decisions: number[] = [];
@@ -164,13 +223,14 @@ for (const database of testDatabases()) {
       const windowMs = 10 * 60_000;
       const checkAt = async (now: number) => {
         const facts = await guard.locked((tx) => guard.admissionFacts(tx, [], new Date(now)));
-        const counted = await one<{ open: number; starts: number; broken: number }>(sql`select
+        const counted = await one<{ open: number; made: number; reserved: number; broken: number }>(sql`select
           (select count(*)::int from rescue_slots where released_at is null) as open,
-          (select count(*)::int from rescue_slots where admitted_at > ${iso(now - 3_600_000)}::timestamptz) as starts,
+          (select count(*)::int from guard_power_cycles where at > ${iso(now - 3_600_000)}::timestamptz) as made,
+          (select count(*)::int from rescue_slots where admitted_at > ${iso(now - 3_600_000)}::timestamptz and first_power_cycle_at is null) as reserved,
           (select count(*)::int from guard_broken_machines where at > ${iso(now - windowMs)}::timestamptz) as broken`);
         const at = `at ${iso(now)} (seed ${seed})`;
         assert.equal(facts.fleet.inFlight.count, counted.open, `open slots ${at}`);
-        assert.equal(facts.fleet.automaticStartsLastHour, counted.starts, `starts of the last hour ${at}`);
+        assert.deepEqual(facts.fleet.powerCyclesLastHour, { made: counted.made, reserved: counted.reserved }, `power cycles of the last hour ${at}`);
         assert.equal(facts.fleet.recentlyBroken.count, counted.broken, `machines broken within the window ${at}`);
       };
       // Times whose window starts on a bucket's boundary, a millisecond either side of one, and anywhere.
@@ -183,7 +243,7 @@ for (const database of testDatabases()) {
       assert.deepEqual({ ...buckets }, { empty: 0, negative: 0 }, `broken buckets (seed ${seed})`);
 
       // Emptied at once: nothing counted.
-      await handle.db.execute(sql`truncate rescue_slots, guard_broken_machines`);
+      await handle.db.execute(sql`truncate rescue_slots, guard_broken_machines, guard_power_cycles`);
       await checkAt(base);
     });
   });

@@ -1,7 +1,8 @@
 // The guard over a real database (PGlite, and PostgreSQL when DATABASE_URL is set), as the server wires it
 // (workers/triggers.ts), with a stand-in for Temporal that records the starts it is asked for: what the queue
 // of deferred requests does under a dry run, what the alerts' records say once a deferred request is refused
-// from the queue, which requests count as broken machines across admissions, and concurrent settings changes.
+// from the queue, which requests count as broken machines across admissions, where a start Temporal refused
+// waits, and concurrent settings changes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { systemCreate } from '../../inventory/schemas.js';
@@ -10,6 +11,7 @@ import type { AdmissionSource } from '../../triggers/admission.js';
 import type { GuardSettings } from '../../triggers/guard-settings.js';
 import { testDatabases } from '../support/databases.js';
 import { withInventory, type TestInventory } from '../support/inventory-database.js';
+import { createGuard, type RescueStarter } from '../../triggers/guard.js';
 
 /** Temporal as the guard sees it: every start is taken and recorded; nothing runs. */
 function recordingRescues(): TriggerRescues & { started: string[] } {
@@ -115,6 +117,53 @@ for (const database of testDatabases()) {
       const third = await ask(triggers, 'web03');
       assert.equal(third.decision, 'refused');
       assert.match(third.reason, /blind-monitoring brake: 3 of 10 machines/);
+    });
+  });
+
+  test(`${database.label}: a start Temporal refused keeps its place in the queue, ahead of the requests that came after it`, async () => {
+    await withTriggers(database, { a: {}, b: {} }, async ({ inventory }) => {
+      await inventory.guard.changeSettings((settings) => ({ ...settings, ...quiet, maxInFlight: 1, brakeShare: 1 }), 'test');
+      // Temporal as the guard sees it: a's first start is held until b has arrived, then refused; the rest are taken.
+      let reachedTemporal!: () => void;
+      const aAtTemporal = new Promise<void>((resolve) => (reachedTemporal = resolve));
+      let refuse!: () => void;
+      const refusal = new Promise<void>((resolve) => (refuse = resolve));
+      const started: string[] = [];
+      let refusals = 1;
+      const rescues: RescueStarter = {
+        async startAdmitted(input) {
+          if (input.system === 'a' && refusals-- > 0) {
+            reachedTemporal();
+            await refusal;
+            throw new Error('14 UNAVAILABLE: connection refused');
+          }
+          started.push(input.system);
+          return { workflowId: `rescue-${input.system}`, joined: false };
+        },
+        async latestRun() {
+          return undefined;
+        },
+      };
+      // The queue retries a refused start after a few seconds: the pump looks a minute ahead.
+      let ahead = 0;
+      const guard = createGuard({ store: inventory.guard, rescues, now: () => new Date(Date.now() + ahead) });
+
+      const first = guard.admit({ system: 'a', source: 'alertmanager', reason: 'NodeDown', alertId: 'fp-a' });
+      await aAtTemporal;
+      const second = await guard.admit({ system: 'b', source: 'alertmanager', reason: 'NodeDown', alertId: 'fp-b' });
+      assert.equal(second.decision, 'deferred', second.reason);
+      assert.match(second.reason, /1 rescue\(s\) in flight, the fleet-wide cap is 1/);
+      refuse();
+      const refused = await first;
+      assert.equal(refused.decision, 'deferred');
+      assert.match(refused.reason, /Temporal did not accept the start \(14 UNAVAILABLE: connection refused\); queued/);
+
+      const waiting = await inventory.guard.listQueue({ waitingOnly: true, limit: 10 });
+      assert.deepEqual(waiting.map((entry) => entry.system), ['a', 'b'], 'a arrived first');
+      assert.ok(waiting[0]!.enqueuedAt < waiting[1]!.enqueuedAt, `a queued as of its arrival (${waiting[0]!.enqueuedAt}), before b (${waiting[1]!.enqueuedAt})`);
+      ahead = 60_000;
+      assert.deepEqual(await guard.pumpQueue(), { started: ['a'], refused: [], waiting: 1 });
+      assert.deepEqual(started, ['a'], 'the room goes to the request that arrived first');
     });
   });
 

@@ -14,7 +14,7 @@ function fleet(over: Partial<FleetFacts> = {}, settings: Partial<GuardSettings> 
     pause: { paused: false, by: null, reason: null, at: null },
     fleetSize: 100,
     inFlight: { count: 0, grouped: [] },
-    automaticStartsLastHour: 0,
+    powerCyclesLastHour: { made: 0, reserved: 0 },
     recentlyBroken: { count: 0, grouped: [] },
     openIncidents: new Map(),
     ...over,
@@ -60,9 +60,29 @@ test('caps defer, in arrival order: fleet-wide, per rack, per hour', () => {
   const sameRack = planAdmissions(fleet(), [ask('a', { labels: { rack: 'r1' } }), ask('b', { labels: { rack: 'r1' } })]);
   assert.deepEqual(sameRack.map((p) => p.decision), ['started', 'deferred']);
   assert.match(sameRack[1]!.reason, /rack=r1, the cap per rack is 1/);
-  const hourly = one(fleet({ automaticStartsLastHour: 10 }), ask('a'));
+  const hourly = one(fleet({ powerCyclesLastHour: { made: 10, reserved: 0 } }), ask('a'));
   assert.equal(hourly.decision, 'deferred');
-  assert.match(hourly.reason, /in the last hour, the limit is 10/);
+  assert.match(hourly.reason, /in the last hour \(0 of them reserved for rescues about to cycle\), the limit is 10/);
+});
+
+test('the hourly limit counts power cycles made and those reserved by rescues that have not cycled yet', () => {
+  // Two rescues that each cycled their machine three times fill a limit of 6, though only two started.
+  const cycled = one(fleet({ powerCyclesLastHour: { made: 6, reserved: 0 } }, { maxCyclesPerHour: 6 }), ask('a'));
+  assert.equal(cycled.decision, 'deferred');
+  assert.equal(cycled.reason, '6 power cycle(s) by automatic rescues in the last hour (0 of them reserved for rescues about to cycle), the limit is 6; starts as the hour slides past them');
+  // Rescues admitted that have not cycled yet count one each.
+  const reserved = one(fleet({ powerCyclesLastHour: { made: 4, reserved: 2 } }, { maxCyclesPerHour: 6 }), ask('a'));
+  assert.equal(reserved.decision, 'deferred');
+  assert.match(reserved.reason, /^6 power cycle\(s\) by automatic rescues in the last hour \(2 of them reserved/);
+  assert.equal(one(fleet({ powerCyclesLastHour: { made: 3, reserved: 2 } }, { maxCyclesPerHour: 6 }), ask('a')).decision, 'started', 'one below the limit');
+  // Each start of a batch reserves its first cycle for the rest of the batch.
+  const plan = planAdmissions(fleet({ powerCyclesLastHour: { made: 1, reserved: 0 } }, { maxCyclesPerHour: 3 }), [ask('a'), ask('b'), ask('c')]);
+  assert.deepEqual(plan.map((p) => p.decision), ['started', 'started', 'deferred']);
+  assert.match(plan[2]!.reason, /^3 power cycle\(s\) by automatic rescues in the last hour \(2 of them reserved for rescues about to cycle\), the limit is 3/);
+  // A dry run plans the same, and starts nothing.
+  const dry = planAdmissions(fleet({ powerCyclesLastHour: { made: 1, reserved: 0 } }, { maxCyclesPerHour: 2, dryRun: true }), [ask('a'), ask('b')]);
+  assert.deepEqual(dry.map((p) => p.decision), ['dry-run', 'dry-run']);
+  assert.match(dry[1]!.reason, /^dry run: would have deferred it: 2 power cycle\(s\) .*\(1 of them reserved/);
 });
 
 test('a queued request ahead takes the room before a new one', () => {

@@ -6,6 +6,7 @@ import { BmcError } from '../../power/errors.js';
 import { compareBootReading } from '../../power/readback.js';
 import { DriverRegistry } from '../../power/registry.js';
 import { sleep } from '../../power/retry.js';
+import { createSystemPower, type RescuePowerCycle } from '../../power/system-power.js';
 import type { BmcDriver, BmcTarget, OperationContext, PowerAction, PowerState } from '../../power/types.js';
 
 /** A chassis in memory whose BMC does what it is told after `delayMs`, or nothing at all when `stuck`. */
@@ -195,4 +196,39 @@ test('boot readings: device must match, mode where the BMC says it is in effect'
   assert.equal(notValid.matches, true);
   assert.match(notValid.warnings[0] ?? '', /not valid/);
   assert.match(compareBootReading({ device: 'pxe', uefi: true }, { ...reading, persistent: true }).warnings[0] ?? '', /persistent/);
+});
+
+test("a rescue's power cycles are counted: on, cycle and reset that reached the machine, not off nor an on of a machine already on", async () => {
+  const chassis = new FakeChassis();
+  const unreachable = (): BmcDriver => ({
+    name: 'down',
+    getPowerState: async () => {
+      throw new BmcError('unreachable', { systemName: 'web01', driver: 'down' }, 'no answer');
+    },
+    setPowerState: async () => ({ commands: [], observedOff: false }),
+  });
+  const counted: RescuePowerCycle[] = [];
+  const power = (type: string) =>
+    createSystemPower({
+      loadTargets: async () => [target(type, { readback_timeout: '0.2' })],
+      recordEvent: async () => undefined,
+      countPowerCycle: async (cycle) => {
+        counted.push(cycle);
+      },
+      clientOptions: { registry: registryWith({ fake: () => chassis.driver('fake'), down: unreachable, liar: () => new FakeChassis({ stuck: true }).driver('liar') }) },
+    });
+  const rescue = { workflowId: 'rescue-web01' };
+  await power('fake').set('web01', 'on', undefined, rescue);
+  await power('fake').set('web01', 'on', undefined, rescue);
+  await power('fake').set('web01', 'off', undefined, rescue);
+  await power('fake').set('web01', 'reset', undefined, rescue);
+  await power('fake').set('web01', 'cycle', undefined, rescue);
+  await power('fake').set('web01', 'on', undefined);
+  assert.deepEqual(counted.map((cycle) => cycle.action), ['on', 'reset', 'cycle'], 'the second on found it on; off powers nothing up; the last has no rescue');
+  assert.deepEqual(counted[0], { systemName: 'web01', rescueWorkflowId: 'rescue-web01', action: 'on' });
+  counted.length = 0;
+  // A BMC that took the command but never showed the state may have cycled the machine; one never reached did not.
+  assert.equal((await power('liar').set('web01', 'on', undefined, rescue)).ok, false);
+  assert.equal((await power('down').set('web01', 'on', undefined, rescue)).ok, false);
+  assert.deepEqual(counted.map((cycle) => cycle.action), ['on']);
 });
