@@ -1,12 +1,36 @@
 // Why a Temporal connection failed, in words. gRPC reports every refusal (no listener, a TLS server reached in
 // plaintext, a client certificate refused) as "Failed to connect before the deadline"; one plain TCP or TLS
-// handshake with the same settings tells them apart.
+// handshake with the same settings tells them apart, and whether waiting can help: a server that is not there
+// may come, one that refuses our settings will go on refusing them.
 import { connect as connectTcp, type Socket } from 'node:net';
 import { connect as connectTls } from 'node:tls';
 import { describeTemporalConnection, type TemporalConnectionSettings } from './connection-settings.js';
+import { grpcCodeOf } from './unavailable.js';
+
+/** `unreachable`: nothing answered (yet); `refused`: a server answered and refused our settings. */
+export type TemporalConnectionFailure = 'unreachable' | 'refused';
+
+export interface TemporalConnectionDiagnosis {
+  reason: string;
+  failure: TemporalConnectionFailure;
+}
+
+export class TemporalConnectionError extends Error {
+  override readonly name = 'TemporalConnectionError';
+  constructor(
+    message: string,
+    readonly failure: TemporalConnectionFailure,
+    options: { cause: unknown },
+  ) {
+    super(message, options);
+  }
+}
 
 const PROBE_TIMEOUT_MS = 3000;
-const EXPECTS_TLS = 'the server hung up on a plaintext connection, so it expects TLS: set TEMPORAL_TLS=true or the TEMPORAL_TLS_* variables';
+const EXPECTS_TLS: TemporalConnectionDiagnosis = {
+  reason: 'the server hung up on a plaintext connection, so it expects TLS: set TEMPORAL_TLS=true or the TEMPORAL_TLS_* variables',
+  failure: 'refused',
+};
 /** A TLS record of type "alert" (RFC 8446 §5.1): what a TLS server answers to a plaintext HTTP/2 preface. */
 const TLS_ALERT_RECORD = 0x15;
 
@@ -23,22 +47,25 @@ const TLS_REASONS: Array<[RegExp, string]> = [
   [/WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG/, 'the server does not speak TLS: unset the TEMPORAL_TLS_* variables (or set TEMPORAL_TLS=false)'],
 ];
 
-function explainSocketError(error: NodeJS.ErrnoException): string {
-  if (error.code === 'ECONNREFUSED') return 'nothing listens there (connection refused)';
+function explainSocketError(error: NodeJS.ErrnoException): TemporalConnectionDiagnosis {
+  if (error.code === 'ECONNREFUSED') return { reason: 'nothing listens there (connection refused)', failure: 'unreachable' };
   const code = `${error.code ?? ''} ${error.message}`;
-  for (const [pattern, reason] of TLS_REASONS) if (pattern.test(code)) return reason;
-  return `${error.code ?? error.message}`;
+  for (const [pattern, reason] of TLS_REASONS) if (pattern.test(code)) return { reason, failure: 'refused' };
+  return { reason: `${error.code ?? error.message}`, failure: 'unreachable' };
 }
 
-function settle(socket: Socket, run: (finish: (reason: string | undefined) => void) => void): Promise<string | undefined> {
+function settle(
+  socket: Socket,
+  run: (finish: (diagnosis: TemporalConnectionDiagnosis | undefined) => void) => void,
+): Promise<TemporalConnectionDiagnosis | undefined> {
   return new Promise((resolve) => {
     let done = false;
-    const finish = (reason: string | undefined) => {
+    const finish = (diagnosis: TemporalConnectionDiagnosis | undefined) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
       socket.destroy();
-      resolve(reason);
+      resolve(diagnosis);
     };
     const timer = setTimeout(() => finish(undefined), PROBE_TIMEOUT_MS);
     socket.once('error', (error: NodeJS.ErrnoException) => finish(explainSocketError(error)));
@@ -46,8 +73,8 @@ function settle(socket: Socket, run: (finish: (reason: string | undefined) => vo
   });
 }
 
-/** One sentence on why `address` refused us, or undefined when the probe sees nothing wrong. */
-export async function diagnoseTemporalConnection(settings: TemporalConnectionSettings, address: string): Promise<string | undefined> {
+/** Why `address` refused us, in one sentence, or undefined when the probe sees nothing wrong. */
+export async function diagnoseTemporalConnection(settings: TemporalConnectionSettings, address: string): Promise<TemporalConnectionDiagnosis | undefined> {
   const { host, port } = splitAddress(address);
   if (!settings.tls) {
     const socket = connectTcp({ host, port });
@@ -74,8 +101,14 @@ export async function diagnoseTemporalConnection(settings: TemporalConnectionSet
   });
 }
 
+/** gRPC codes of a server that answered and refused our credentials (an API key, a token in the metadata). */
+const GRPC_UNAUTHENTICATED = 16;
+const GRPC_PERMISSION_DENIED = 7;
+
 /** The error to show for a connection that failed: where, how we tried, and why (diagnosed), the SDK's error as cause. */
-export async function temporalConnectionError(settings: TemporalConnectionSettings, address: string, error: unknown): Promise<Error> {
-  const why = await diagnoseTemporalConnection(settings, address).catch(() => undefined);
-  return new Error(`cannot connect to Temporal at ${describeTemporalConnection(settings, address)}: ${why ?? (error as Error).message}`, { cause: error });
+export async function temporalConnectionError(settings: TemporalConnectionSettings, address: string, error: unknown): Promise<TemporalConnectionError> {
+  const diagnosis = await diagnoseTemporalConnection(settings, address).catch(() => undefined);
+  const code = grpcCodeOf(error)?.code;
+  const failure = diagnosis?.failure ?? (code === GRPC_UNAUTHENTICATED || code === GRPC_PERMISSION_DENIED ? 'refused' : 'unreachable');
+  return new TemporalConnectionError(`cannot connect to Temporal at ${describeTemporalConnection(settings, address)}: ${diagnosis?.reason ?? (error as Error).message}`, failure, { cause: error });
 }

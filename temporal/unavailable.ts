@@ -10,7 +10,8 @@ const GRPC_FAILED_PRECONDITION = 9;
 /** What grpc-js reports when the call's own deadline or abort signal ended it before an answer came. */
 const GRPC_CANCELLED = 1;
 
-function grpcCodeOf(error: unknown): { code: number; details: string } | undefined {
+/** The gRPC status of the error or of one of its causes. */
+export function grpcCodeOf(error: unknown): { code: number; details: string } | undefined {
   let current: unknown = error;
   for (let depth = 0; depth < 4 && current instanceof Error; depth++) {
     if (isGrpcServiceError(current)) return { code: current.code, details: current.details };

@@ -98,6 +98,7 @@ export async function buildRescuedApi(parts: RescuedApiParts): Promise<RescuedAp
           inventory,
           audits: createAuditClient(temporal.client, { taskQueue: temporal.taskQueue, audits: inventory.audits, ...(parts.auditSettings ? { settings: parts.auditSettings } : {}) }),
           temporalAddress: temporal.address,
+          temporalConnection: temporal.connection,
         }),
       ...(parts.codec ? [(server: FastifyInstance) => registerCodecRoutes(server, { codec: parts.codec!.payloadCodec, namespace: temporal.namespace, corsOrigins: parts.codec!.corsOrigins })] : []),
     ],

@@ -1,12 +1,15 @@
 // The parts a process of ours is made of, each started with what it needs and returning how to stop it.
 // `serve` runs them all; `api` and `worker` run one each, for the distributed deployment.
 import { Client, Connection } from '@temporalio/client';
+import type { NativeConnection, Worker } from '@temporalio/worker';
 import type { RescuedConfig } from '../config/environment.js';
 import { locateOrBuildTemporalCli } from '../temporal/cli-binary.js';
 import { startEmbeddedTemporal, type EmbeddedTemporal } from '../temporal/embedded-server.js';
 import { ensureSearchAttributes } from '../temporal/search-attributes.js';
 import { clientConnectionOptions, describeTemporalConnection } from '../temporal/connection-settings.js';
-import { temporalConnectionError } from '../temporal/connection-diagnosis.js';
+import { TemporalConnectionError, temporalConnectionError } from '../temporal/connection-diagnosis.js';
+import { callTemporal } from '../temporal/unavailable.js';
+import { retryUntilSuccess, type RetriedUntilSuccess } from '../concurrency/retry-until-success.js';
 import { rescuedDataConverter } from '../temporal/data-converter.js';
 import { describePayloadKeys } from '../temporal/payload-codec.js';
 import type { Runtime } from './runtime.js';
@@ -57,58 +60,140 @@ export async function connectTemporal(config: RescuedConfig, address: string): P
   }
 }
 
-export async function connectClient(config: RescuedConfig, runtime: Runtime, address: string): Promise<{ connection: Connection; stop: Stopper }> {
-  consoleLog().info(`temporal: connecting to ${describeTemporalConnection(config.temporal, address)}`);
-  consoleLog().info(`temporal: history encryption ${describePayloadKeys(runtime.payloadKeys)}`);
-  const connection = await connectTemporal(config, address);
-  try {
-    const { added } = await ensureSearchAttributes(connection, config.temporalNamespace);
-    if (added.length > 0) consoleLog().info(`temporal: registered search attributes ${added.join(', ')}`);
-  } catch (error) {
-    consoleLog().warn(`temporal: could not register search attributes (${(error as Error).message}); rescues still run, the UI filters will not`);
-  }
-  await reconcileAuditSchedule(config, rescuedClient(config, runtime, connection));
-  return { connection, stop: () => connection.close() };
-}
-
-/** The fleet audit's schedule, made to match RESCUED_AUDIT_EVERY at every start (an operator's pause is kept). */
-async function reconcileAuditSchedule(config: RescuedConfig, client: Client): Promise<void> {
-  const schedules = createAuditScheduleClient(client, { taskQueue: config.temporalTaskQueue, settings: { installStallMs: config.installStallMs } });
-  try {
-    const { action, schedule } = await schedules.reconcileSchedule(config.auditEveryMs);
-    if (schedule) consoleLog().info(`temporal: fleet audit schedule ${schedule.scheduleId} ${action}: every ${schedule.every}${schedule.paused ? `, paused (${schedule.note ?? 'no note'})` : ''}`);
-    else if (action === 'deleted') consoleLog().info(`temporal: fleet audit schedule ${schedules.scheduleId} deleted (RESCUED_AUDIT_EVERY=off)`);
-  } catch (error) {
-    consoleLog().warn(`temporal: could not reconcile the fleet audit schedule (${(error as Error).message}); audits run only when asked (rescuectl audit run)`);
-  }
+/** The process's client connection to Temporal, and whether Temporal answered when the process started. */
+export interface TemporalClientConnection {
+  connection: Connection;
+  reachable: boolean;
+  stop: Stopper;
 }
 
 /**
- * `admission`: the guard every automatic rescue start goes through. Until one is wired in, audits record their
- * verdicts and every broken machine is refused with a reason that says there is no guard.
+ * A Temporal that is not there (yet) does not stop the process: its connection is made at the first call (the
+ * API answers 503 naming Temporal until then), and what is set up in Temporal at start is retried in the
+ * background until it succeeds. A Temporal that refuses our settings stops the start, as waiting will not help.
  */
-export async function startWorker(config: RescuedConfig, runtime: Runtime, address: string, netboot: Netboot): Promise<Stopper> {
-  // Audits send their broken machines to the same guard as alerts (its state is in the database, so the
-  // API's and the worker's instances decide as one).
-  const clientConnection = await connectTemporal(config, address);
-  const { rescues } = createRescueServices(runtime.inventory, rescuedClient(config, runtime, clientConnection), config.temporalTaskQueue);
-  const admission: RescueAdmission = createTriggers(runtime.inventory, rescues, { alertLabels: config.alertLabels, log: (line) => consoleLog().info(line) }).guard;
-  const { worker, connection } = await createRescueWorker({
-    settings: config.temporal,
-    address,
-    namespace: config.temporalNamespace,
-    payloadCodec: runtime.payloadCodec,
-    taskQueue: config.temporalTaskQueue,
-    dependencies: {
-      inventory: runtime.inventory,
-      databaseKind: runtime.database.kind,
-      systemPower: createInventorySystemPower(runtime.inventory),
-      netboot: netboot.service,
-      rescueShell: createSshRescueShell({ maxSessions: config.maxSshSessions }),
-      admission,
+export async function connectClient(config: RescuedConfig, runtime: Runtime, address: string): Promise<TemporalClientConnection> {
+  consoleLog().info(`temporal: connecting to ${describeTemporalConnection(config.temporal, address)}`);
+  consoleLog().info(`temporal: history encryption ${describePayloadKeys(runtime.payloadKeys)}`);
+  let connection: Connection;
+  let reachable = true;
+  try {
+    connection = await connectTemporal(config, address);
+  } catch (error) {
+    if (!(error instanceof TemporalConnectionError) || error.failure === 'refused') throw error;
+    consoleLog().warn(`temporal: ${error.message}; starting without it, what needs Temporal waits for it`);
+    connection = Connection.lazy(clientConnectionOptions(config.temporal, address));
+    reachable = false;
+  }
+  const setups = [registerSearchAttributes(config, address), reconcileAuditSchedule(config, runtime, address)];
+  // With Temporal there, the process reports itself running once both are done (or failed once), as before.
+  if (reachable) await Promise.all(setups.map((setup) => setup.firstTry));
+  return {
+    connection,
+    reachable,
+    stop: async () => {
+      await Promise.all(setups.map((setup) => setup.stop()));
+      await connection.close();
+    },
+  };
+}
+
+/** Log lines of what is set up in Temporal, marked as Temporal's. */
+const temporalLog = {
+  info: (line: string) => consoleLog().info(`temporal: ${line}`),
+  warn: (line: string) => consoleLog().warn(`temporal: ${line}`),
+};
+
+/**
+ * One try of a start-up setup, on a connection of its own: without the client's gRPC retries (the backoff is
+ * the caller's), fresh for each try (so gRPC's own reconnect backoff never delays the try after Temporal is
+ * back), under the API's deadline, and cut short by `signal`.
+ */
+async function overOwnConnection<T>(config: RescuedConfig, address: string, signal: AbortSignal, run: (connection: Connection) => Promise<T>): Promise<T> {
+  const connection = Connection.lazy({ ...clientConnectionOptions(config.temporal, address), interceptors: [] });
+  try {
+    return await connection.withAbortSignal(signal, () => callTemporal(connection, () => run(connection)));
+  } finally {
+    await connection.close();
+  }
+}
+
+/** rescued's search attributes, added to the namespace when it lacks them (the UI's filters need them). */
+function registerSearchAttributes(config: RescuedConfig, address: string): RetriedUntilSuccess {
+  return retryUntilSuccess({
+    what: 'register the search attributes',
+    meanwhile: 'rescues run, the UI cannot filter them',
+    log: temporalLog,
+    attempt: async (signal) => {
+      const { added } = await overOwnConnection(config, address, signal, (connection) => ensureSearchAttributes(connection, config.temporalNamespace));
+      return added.length > 0 ? `registered search attributes ${added.join(', ')}` : undefined;
     },
   });
-  const running = worker.run();
+}
+
+/** The fleet audit's schedule, made to match RESCUED_AUDIT_EVERY at every start (an operator's pause is kept). */
+function reconcileAuditSchedule(config: RescuedConfig, runtime: Runtime, address: string): RetriedUntilSuccess {
+  return retryUntilSuccess({
+    what: 'reconcile the fleet audit schedule',
+    meanwhile: 'audits run only when asked (rescuectl audit run)',
+    log: temporalLog,
+    attempt: async (signal) => {
+      const { action, schedule, scheduleId } = await overOwnConnection(config, address, signal, async (connection) => {
+        const schedules = createAuditScheduleClient(rescuedClient(config, runtime, connection), { taskQueue: config.temporalTaskQueue, settings: { installStallMs: config.installStallMs } });
+        return { ...(await schedules.reconcileSchedule(config.auditEveryMs)), scheduleId: schedules.scheduleId };
+      });
+      if (schedule) return `fleet audit schedule ${schedule.scheduleId} ${action}: every ${schedule.every}${schedule.paused ? `, paused (${schedule.note ?? 'no note'})` : ''}`;
+      return action === 'deleted' ? `fleet audit schedule ${scheduleId} deleted (RESCUED_AUDIT_EVERY=off)` : undefined;
+    },
+  });
+}
+
+/** A worker polling our task queue, and how it ends. */
+interface RunningWorker {
+  worker: Worker;
+  connection: NativeConnection;
+  running: Promise<void>;
+}
+
+/**
+ * `temporal`: the process's client connection (audits send their broken machines to the same guard as alerts,
+ * whose state is in the database, so the API's and the worker's instances decide as one). When Temporal was not
+ * there at start, the worker starts in the background once it is.
+ */
+export async function startWorker(config: RescuedConfig, runtime: Runtime, address: string, netboot: Netboot, temporal: TemporalClientConnection): Promise<Stopper> {
+  const { rescues } = createRescueServices(runtime.inventory, rescuedClient(config, runtime, temporal.connection), config.temporalTaskQueue);
+  const admission: RescueAdmission = createTriggers(runtime.inventory, rescues, { alertLabels: config.alertLabels, log: (line) => consoleLog().info(line) }).guard;
+  let started: RunningWorker | undefined;
+  const startRescueWorker = async (): Promise<RunningWorker> => {
+    const { worker, connection } = await createRescueWorker({
+      settings: config.temporal,
+      address,
+      namespace: config.temporalNamespace,
+      payloadCodec: runtime.payloadCodec,
+      taskQueue: config.temporalTaskQueue,
+      dependencies: {
+        inventory: runtime.inventory,
+        databaseKind: runtime.database.kind,
+        systemPower: createInventorySystemPower(runtime.inventory),
+        netboot: netboot.service,
+        rescueShell: createSshRescueShell({ maxSessions: config.maxSshSessions }),
+        admission,
+      },
+    });
+    return { worker, connection, running: worker.run() };
+  };
+  const waitingForTemporal = temporal.reachable
+    ? undefined
+    : retryUntilSuccess({
+        what: 'start the rescue worker',
+        meanwhile: 'this process runs no rescue and no audit',
+        log: temporalLog,
+        attempt: async () => {
+          started = await startRescueWorker();
+          return `rescue worker polling task queue ${config.temporalTaskQueue}`;
+        },
+      });
+  if (temporal.reachable) started = await startRescueWorker();
   // The worker keeps the tables that grow with every boot and every change bounded.
   const stopRetention = startRetention(runtime.inventory, {
     bootFetchRetentionMs: config.bootFetchRetentionMs,
@@ -119,10 +204,11 @@ export async function startWorker(config: RescuedConfig, runtime: Runtime, addre
   });
   return async () => {
     await stopRetention();
-    if (worker.getState() === 'RUNNING') worker.shutdown();
-    await running;
-    await connection.close();
-    await clientConnection.close();
+    await waitingForTemporal?.stop();
+    if (started === undefined) return;
+    if (started.worker.getState() === 'RUNNING') started.worker.shutdown();
+    await started.running;
+    await started.connection.close();
   };
 }
 

@@ -19,7 +19,7 @@ await runProcess('rescued', async (config, steps) => {
   const client = await connectClient(config, runtime, temporal.address);
   steps.add(client.stop);
   const netboot = createNetboot(config, runtime);
-  steps.add(await startWorker(config, runtime, temporal.address, netboot));
+  steps.add(await startWorker(config, runtime, temporal.address, netboot, client));
   steps.add(await startApi(config, runtime, client.connection, temporal.address, netboot, temporalExporter));
   steps.add(startReconciler(config, runtime, client.connection));
   const tftp = await startTftp(config, netboot, consoleLog());

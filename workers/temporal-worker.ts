@@ -52,17 +52,23 @@ export async function createRescueWorker(options: {
   } catch (error) {
     throw await temporalConnectionError(options.settings, options.address, error);
   }
-  const worker = await Worker.create({
-    connection,
-    namespace: options.namespace,
-    taskQueue: options.taskQueue,
-    workflowsPath: require.resolve('../workflows/index.ts'),
-    activities: createActivities(options.dependencies),
-    // Rescues by outcome and step durations, from the workflow's metrics sink.
-    sinks: rescueMetricsSinks(),
-    dataConverter: rescuedDataConverter(options.payloadCodec),
-    // Rescue workflows wait for hours; keep the cache modest on a small control host.
-    maxCachedWorkflows: 200,
-  });
-  return { worker, connection };
+  try {
+    const worker = await Worker.create({
+      connection,
+      namespace: options.namespace,
+      taskQueue: options.taskQueue,
+      workflowsPath: require.resolve('../workflows/index.ts'),
+      activities: createActivities(options.dependencies),
+      // Rescues by outcome and step durations, from the workflow's metrics sink.
+      sinks: rescueMetricsSinks(),
+      dataConverter: rescuedDataConverter(options.payloadCodec),
+      // Rescue workflows wait for hours; keep the cache modest on a small control host.
+      maxCachedWorkflows: 200,
+    });
+    return { worker, connection };
+  } catch (error) {
+    // Tried again later when Temporal was not there yet: no connection left behind by this try.
+    await connection.close().catch(() => undefined);
+    throw error;
+  }
 }

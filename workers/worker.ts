@@ -17,7 +17,7 @@ await runProcess('rescued-worker', async (config, steps) => {
   steps.add(runtime.close);
   const client = await connectClient(config, runtime, address);
   steps.add(client.stop);
-  steps.add(await startWorker(config, runtime, address, createNetboot(config, runtime)));
+  steps.add(await startWorker(config, runtime, address, createNetboot(config, runtime), client));
   steps.add(startReconciler(config, runtime, client.connection));
   // No API in this process: it serves its own /metrics (rescues by outcome, step durations, BMC calls, the
   // guard's decisions for audits, and the Temporal SDK's worker metrics).

@@ -3,7 +3,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { isGrpcServiceError, ServiceError } from '@temporalio/client';
+import { isGrpcServiceError, ServiceError, type Connection } from '@temporalio/client';
+import { DependencyUnavailableError } from '../../config/unavailable.js';
+import { callTemporal } from '../../temporal/unavailable.js';
 import type { Inventory } from '../../db/inventory.js';
 import { parseAuditInterval } from '../../config/environment.js';
 import { AUDIT_CLASSIFICATIONS } from '../../triggers/audit-classify.js';
@@ -53,16 +55,19 @@ const scheduleView = z.object({
 const runReply = z.object({ joined: z.boolean(), audit: auditRun });
 const failures = { 400: errorReply, 401: errorReply, 403: errorReply, 404: errorReply, 503: errorReply };
 
-export function registerAuditRoutes(parent: FastifyInstance, dependencies: { inventory: Inventory; audits: AuditClient; temporalAddress: string }): void {
+export function registerAuditRoutes(
+  parent: FastifyInstance,
+  dependencies: { inventory: Inventory; audits: AuditClient; temporalAddress: string; temporalConnection: Pick<Connection, 'withDeadline'> },
+): void {
   const app = parent.withTypeProvider<ZodTypeProvider>();
   const { inventory, audits } = dependencies;
-  /** Temporal not answering is the server's dependency being down: 503 naming it, never a 500. */
+  /** Temporal not answering (within the API's deadline) is the server's dependency being down: 503 naming it, never a 500. */
   const overTemporal = async <T>(run: () => Promise<T>): Promise<T> => {
     try {
-      return await run();
+      return await callTemporal(dependencies.temporalConnection, run);
     } catch (error) {
       if (error instanceof AuditScheduleMissingError) throw new HttpError(404, 'not-found', error.message);
-      if (error instanceof ServiceError || isGrpcServiceError(error)) {
+      if (error instanceof DependencyUnavailableError || error instanceof ServiceError || isGrpcServiceError(error)) {
         throw new HttpError(503, 'unavailable', `Temporal at ${dependencies.temporalAddress} did not answer: ${(error as Error).message}`);
       }
       throw error;

@@ -14,6 +14,7 @@ import { msToTs } from '@temporalio/common/lib/time.js';
 import { startTlsTemporalServer, type TlsTemporalServer } from '../support/temporal-tls-server.js';
 import { loadConfig, type RescuedConfig } from '../../config/environment.js';
 import { connectTemporal } from '../../workers/components.js';
+import type { TemporalConnectionError } from '../../temporal/connection-diagnosis.js';
 import { createRescueWorker } from '../../workers/temporal-worker.js';
 import { describeTemporalConnection } from '../../temporal/connection-settings.js';
 import { openDatabase, type DatabaseHandle } from '../../db/client.js';
@@ -179,6 +180,8 @@ describe('Temporal connection settings: mTLS to the real Temporal server', () =>
           console.log(`refused (${what}): ${error.message}`);
           assert.match(error.message, why, what);
           assert.match(error.message, new RegExp(`cannot connect to Temporal at ${server.address.replace('.', '\\.')}`), `${what}: ${error.message}`);
+          // A refusal of our settings stops a process's start; only a Temporal that is not there is waited for.
+          assert.equal((error as TemporalConnectionError).failure, 'refused', what);
           return true;
         },
         what,

@@ -16,9 +16,13 @@ const DEV_SERVER_STARTS = 3;
 
 /**
  * `metricsPort`: where the dev server serves its Prometheus metrics (`/metrics` on 127.0.0.1); else a port of its
- * choosing. `executable`: what to run in place of the CLI (a wrapper of it, bench/support/gc-cycles.ts).
+ * choosing. `executable`: what to run in place of the CLI (a wrapper of it, bench/support/gc-cycles.ts). `port`: its
+ * gRPC port on 127.0.0.1 (default: a free one). `withSearchAttributes: false`: a namespace without rescued's search
+ * attributes, for a test of what registers them.
  */
-export async function startTestTemporal(options: { metricsPort?: number; executable?: string } = {}): Promise<TestWorkflowEnvironment> {
+export async function startTestTemporal(
+  options: { metricsPort?: number; executable?: string; port?: number; withSearchAttributes?: boolean } = {},
+): Promise<TestWorkflowEnvironment> {
   const executable = options.executable ?? (await temporalCliForTests());
   for (let attempt = 1; ; attempt++) {
     try {
@@ -26,7 +30,8 @@ export async function startTestTemporal(options: { metricsPort?: number; executa
         server: {
           executable: { type: 'existing-path', path: executable },
           ip: '127.0.0.1',
-          searchAttributes: RESCUE_SEARCH_ATTRIBUTES.map((key) => ({ name: key.name, type: SearchAttributeType.KEYWORD })),
+          ...(options.port === undefined ? {} : { port: options.port }),
+          ...(options.withSearchAttributes === false ? {} : { searchAttributes: RESCUE_SEARCH_ATTRIBUTES.map((key) => ({ name: key.name, type: SearchAttributeType.KEYWORD })) }),
           ...(options.metricsPort === undefined ? {} : { extraArgs: ['--metrics-port', String(options.metricsPort)] }),
         },
       });
