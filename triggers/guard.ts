@@ -263,7 +263,7 @@ export function createGuard(options: GuardOptions): Guard {
           const requeued = await store.locked(async (tx) => {
             await store.deleteSlot(tx, slot.id);
             const stillAsking = slot.source === 'audit' || (await store.alertsStillAsking(tx, slot.system, { except: [], since: new Date(slot.admittedAt.getTime() - STILL_FIRING_MS) })).length > 0;
-            if (stillAsking) await store.enqueueUnlessWaiting(tx, { system: slot.system, source: slot.source, reason: 'admitted, but its start never reached Temporal', alertId: null, notBefore: now(), lastReason: `${slot.workflowId} was admitted at ${slot.admittedAt.toISOString()} but never started; queued again` });
+            if (stillAsking) await store.enqueueUnlessWaiting(tx, { system: slot.system, source: slot.source, reason: 'admitted, but its start never reached Temporal', alertId: null, notBefore: now(), enqueuedAt: slot.admittedAt, lastReason: `${slot.workflowId} was admitted at ${slot.admittedAt.toISOString()} but never started; queued again` });
             return stillAsking;
           });
           log(`guard: ${slot.workflowId} was admitted but never started in Temporal; its room is free${requeued ? ' and its request is queued again' : ''}`);

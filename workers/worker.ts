@@ -25,7 +25,7 @@ await runProcess('rescued-worker', async (config, steps) => {
   const metrics = config.workerMetrics ? await startWorkerMetrics(config.workerMetrics, config.metricsPublic, runtime.inventory.tokens, temporalExporter) : undefined;
   if (metrics) steps.add(metrics.stop);
   consoleLog().info(
-    `rescued-worker: polling task queue ${config.temporalTaskQueue} on ${address} (namespace ${config.temporalNamespace}), database ${runtime.database.location}; metrics ${metrics ? `http://${metrics.address}/metrics` : 'off'}`,
+    `rescued-worker: ${client.reachable ? 'polling' : 'to poll, once Temporal answers,'} task queue ${config.temporalTaskQueue} on ${address} (namespace ${config.temporalNamespace}), database ${runtime.database.location}; metrics ${metrics ? `http://${metrics.address}/metrics` : 'off'}`,
   );
 });
 

@@ -271,9 +271,11 @@ for (const database of testDatabases()) {
         await lab.api.inventory.alerts.recordAll([{ receiver: 'alertmanager', deliveredBy: 'test', fingerprint: `lost-${resolvedOne.name}`, status: 'resolved', alertName: 'NodeDown', labels: { instance: resolvedOne.name }, annotations: {}, startsAt: null, system: resolvedOne.name, decision: 'resolved', reason: 'resolved', workflowId: null }]);
         await new Promise((r) => setTimeout(r, 20));
         assert.equal(await lab.api.triggers.guard.reconcileSlots(0), 3);
-        const queue = (await lab.api.request('GET', '/api/v1/automation')).body.queue as Array<{ system: string; lastReason: string }>;
+        const queue = (await lab.api.request('GET', '/api/v1/automation')).body.queue as Array<{ system: string; lastReason: string; enqueuedAt: string }>;
         const queued = (machine: FleetMachine) => queue.find((entry) => entry.system === machine.name);
-        assert.match(queued(firingOne)?.lastReason ?? '', /was admitted at .* but never started; queued again/);
+        const admittedAt = /was admitted at (\S+) but never started; queued again/.exec(queued(firingOne)?.lastReason ?? '')?.[1];
+        assert.ok(admittedAt, JSON.stringify(queue));
+        assert.equal(queued(firingOne)!.enqueuedAt, admittedAt, 'queued again in the place its request arrived at, ahead of later ones');
         assert.match(queued(earlier)?.lastReason ?? '', /never started; queued again/);
         assert.equal(queued(resolvedOne), undefined, 'its alert resolved meanwhile: nothing to start');
         // Not a rescue: no cooldown from it, no slot left.
