@@ -3,29 +3,18 @@
 // BMC passwords out of every file and log, and stop cleanly on SIGINT with no process left behind.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { freePort } from '../support/ports.js';
 import { runRescuectl } from '../support/cli.js';
 import { temporalCliForTests } from '../support/temporal.js';
+import { isAlive, startServeProcess, type ServeProcess } from '../support/serve-process.js';
 import { createEncryptionCodec, payloadKeyRing } from '../../temporal/payload-codec.js';
 import { rescuedDataConverter } from '../../temporal/data-converter.js';
 
-const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const PASSWORD = 'stack-bmc-pass-Yx3';
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function filesUnder(folder: string): Promise<string[]> {
   const entries = await readdir(folder, { withFileTypes: true, recursive: true });
@@ -34,8 +23,8 @@ async function filesUnder(folder: string): Promise<string[]> {
 
 describe('npm start with nothing configured', () => {
   let dataDir: string;
-  let server: ChildProcess;
-  let output = '';
+  let server: ServeProcess;
+  const output = () => server.output();
   let ports: { api: number; temporal: number; ui: number; tftp: number };
   let temporalPid: number;
   let env: Record<string, string>;
@@ -44,51 +33,36 @@ describe('npm start with nothing configured', () => {
     dataDir = await mkdtemp(join(tmpdir(), 'rescued-stack-'));
     ports = { api: await freePort(), temporal: await freePort(), ui: await freePort(), tftp: await freePort() };
     const cli = await temporalCliForTests();
-    // The same entry point as `npm start` (package.json: tsx workers/serve.ts), without npm in between
-    // so that the signal reaches the server itself.
-    server = spawn(process.execPath, ['--import', 'tsx', 'workers/serve.ts'], {
-      cwd: PROJECT_ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '/tmp',
-        RESCUED_DATA_DIR: dataDir,
-        RESCUED_API_HOST: '127.0.0.1',
-        RESCUED_API_PORT: String(ports.api),
-        RESCUED_TEMPORAL_PORT: String(ports.temporal),
-        RESCUED_TEMPORAL_UI_PORT: String(ports.ui),
-        RESCUED_TEMPORAL_CLI: cli,
-        RESCUED_TFTP_HOST: '127.0.0.1',
-        RESCUED_TFTP_PORT: String(ports.tftp),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    server = startServeProcess({
+      RESCUED_DATA_DIR: dataDir,
+      RESCUED_API_HOST: '127.0.0.1',
+      RESCUED_API_PORT: String(ports.api),
+      RESCUED_TEMPORAL_PORT: String(ports.temporal),
+      RESCUED_TEMPORAL_UI_PORT: String(ports.ui),
+      RESCUED_TEMPORAL_CLI: cli,
+      RESCUED_TFTP_HOST: '127.0.0.1',
+      RESCUED_TFTP_PORT: String(ports.tftp),
     });
-    server.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    server.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const deadline = Date.now() + 90_000;
-    while (!output.includes('Press Ctrl-C to stop.')) {
-      if (server.exitCode !== null) throw new Error(`server exited early:\n${output}`);
-      if (Date.now() > deadline) throw new Error(`server did not start within 90 s:\n${output}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    await server.waitFor(/Press Ctrl-C to stop\./, 90_000);
     temporalPid = Number(await readFile(join(dataDir, 'temporal', 'temporal.pid'), 'utf8'));
     env = { RESCUED_SERVER: `http://127.0.0.1:${ports.api}`, RESCUED_DATA_DIR: dataDir };
   });
 
   after(async () => {
-    if (server && server.exitCode === null) server.kill('SIGKILL');
+    server?.kill();
     if (temporalPid && isAlive(temporalPid)) process.kill(temporalPid, 'SIGKILL');
     await rm(dataDir, { recursive: true, force: true });
   });
 
   test('prints where everything is', () => {
-    assert.match(output, new RegExp(`API\\s+http://127\\.0\\.0\\.1:${ports.api}/api/v1`));
-    assert.match(output, new RegExp(`Temporal\\s+127\\.0\\.0\\.1:${ports.temporal}`));
-    assert.match(output, new RegExp(`Temporal UI\\s+http://127\\.0\\.0\\.1:${ports.ui}`));
-    assert.match(output, /Database\s+PGlite in /);
-    assert.match(output, new RegExp(`TFTP\\s+127\\.0\\.0\\.1:${ports.tftp}, root `));
-    assert.ok(output.includes(`Data folder   ${dataDir}`));
+    assert.match(output(), new RegExp(`API\\s+http://127\\.0\\.0\\.1:${ports.api}/api/v1`));
+    assert.match(output(), new RegExp(`Temporal\\s+127\\.0\\.0\\.1:${ports.temporal}`));
+    assert.match(output(), new RegExp(`Temporal UI\\s+http://127\\.0\\.0\\.1:${ports.ui}`));
+    assert.match(output(), /Database\s+PGlite in /);
+    assert.match(output(), new RegExp(`TFTP\\s+127\\.0\\.0\\.1:${ports.tftp}, root `));
+    assert.ok(output().includes(`Data folder   ${dataDir}`));
     // The fleet audit's schedule is reconciled where the client connects (RESCUED_AUDIT_EVERY, default 1h).
-    assert.match(output, /temporal: fleet audit schedule rescued-fleet-audit-rescued created: every 1h/);
+    assert.match(output(), /temporal: fleet audit schedule rescued-fleet-audit-rescued created: every 1h/);
   });
 
   test('the API, the worker and the Temporal UI answer', async () => {
@@ -112,7 +86,7 @@ describe('npm start with nothing configured', () => {
       const result = await new Client({ connection, dataConverter: rescuedDataConverter(codec) }).workflow.execute('workerProbeWorkflow', { taskQueue: 'rescued', workflowId: `${workflowId}-2` });
       assert.equal((result as { database: string }).database, 'pglite');
       // The console is JSON when stdout is not a terminal, so the quotes arrive escaped.
-      assert.match(output, /history encryption AES-256-GCM, sealing with key \\?"secret-key-1\\?"; keys derived from the secret key/);
+      assert.match(output(), /history encryption AES-256-GCM, sealing with key \\?"secret-key-1\\?"; keys derived from the secret key/);
       const preflight = await fetch(`http://127.0.0.1:${ports.api}/codec/decode`, { method: 'OPTIONS', headers: { origin: `http://127.0.0.1:${ports.ui}`, 'access-control-request-method': 'POST' } });
       assert.equal(preflight.status, 204, 'the embedded UI may call the codec');
       const uiSettings = (await (await fetch(`http://127.0.0.1:${ports.ui}/api/v1/settings`)).json()) as { Codec?: { Endpoint?: string } };
@@ -153,13 +127,11 @@ describe('npm start with nothing configured', () => {
   });
 
   test('SIGINT stops everything, and no BMC password is in any file or log', async () => {
-    const exited = new Promise<number | null>((resolve) => server.once('exit', (code) => resolve(code)));
-    server.kill('SIGINT');
-    const code = await exited;
-    assert.equal(code, 0, output);
+    const { code } = await server.stop('SIGINT', 60_000);
+    assert.equal(code, 0, output());
     assert.equal(isAlive(temporalPid), false, 'the embedded Temporal server is gone');
-    assert.match(output, /SIGINT received, stopping/);
-    assert.equal(output.includes(PASSWORD), false, 'not in the server output');
+    assert.match(output(), /SIGINT received, stopping/);
+    assert.equal(output().includes(PASSWORD), false, 'not in the server output');
     for (const file of await filesUnder(dataDir)) {
       const content = await readFile(file);
       assert.equal(content.includes(PASSWORD), false, `not in ${file}`);
