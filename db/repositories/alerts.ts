@@ -28,11 +28,15 @@ export interface AlertView extends AlertRecordInput {
   receivedAt: string;
 }
 
-/** Whether a row of the machine lookup is one that these values name (the lookup's WHERE, for one caller). */
+/**
+ * Whether a row of the machine lookup is one that these values name (the lookup's WHERE, for one caller): system
+ * and host names in any case, so that every system a name is in some case reaches the match (matchMachine
+ * refuses to choose between two), IPs and MACs as stored.
+ */
 function namedBy(values: string[]): (keys: MachineKeys) => boolean {
   const exact = new Set(values);
   const lower = new Set(values.map((v) => v.toLowerCase()));
-  return (k) => exact.has(k.system) || (k.hostname !== null && lower.has(k.hostname.toLowerCase())) || (k.ip !== null && exact.has(k.ip)) || (k.mac !== null && exact.has(k.mac));
+  return (k) => lower.has(k.system.toLowerCase()) || (k.hostname !== null && lower.has(k.hostname.toLowerCase())) || (k.ip !== null && exact.has(k.ip)) || (k.mac !== null && exact.has(k.mac));
 }
 
 /**

@@ -133,6 +133,12 @@ for (const database of testDatabases()) {
         cases,
       );
       assert.match(reply.body.alerts[cases.findIndex(([instance]) => instance === 'Twin:9100')].reason, /no known machine matches instance="Twin"/);
+      // Alone in its delivery, each alert is looked up by itself: no other alert of the delivery brings in the
+      // rows of the systems it names (the deliveries that come together share one lookup).
+      for (const [n, [instance, system]] of cases.entries()) {
+        const alone = await hook(alertmanagerPayload([{ labels: { instance }, fingerprint: `alone${n}` }]));
+        assert.equal(alone.body.alerts[0].system, system, `${instance} alone in its delivery: ${alone.body.alerts[0].reason}`);
+      }
       const mixed = await api.request('GET', '/api/v1/systems/Mixed01');
       assert.equal(mixed.body.interfaces[0].ip, '2001:db8::20', 'the inventory stores the address in one spelling');
     });
