@@ -1,6 +1,6 @@
 // Something a process sets up at start in a service that may not be there yet (Temporal): tried at once, then
 // again in the background until it succeeds, waiting longer after each failure. One warning when it first
-// fails, one line when it succeeds, nothing for the tries in between; stop() ends it, leaving no timer behind.
+// fails, one more each time the reason changes, one line when it succeeds, nothing for the tries in between; stop() ends it, leaving no timer behind.
 import { formatDuration } from '../config/duration.js';
 
 export interface Backoff {
@@ -60,6 +60,7 @@ export function retryUntilSuccess(options: RetryUntilSuccessOptions): RetriedUnt
     });
 
   async function tryUntilSuccess(): Promise<boolean> {
+    let saidReason: string | undefined;
     for (let tries = 1; ; tries++) {
       try {
         const done = await options.attempt(stopping.signal);
@@ -68,10 +69,14 @@ export function retryUntilSuccess(options: RetryUntilSuccessOptions): RetriedUnt
         return true;
       } catch (error) {
         if (stopping.signal.aborted) return false;
+        const reason = error instanceof Error ? error.message : String(error);
         if (tries === 1) {
-          const reason = error instanceof Error ? error.message : String(error);
           options.log.warn(`could not ${options.what} (${reason}); will retry ${describeBackoff(backoff)} until it succeeds${options.meanwhile ? `; until then ${options.meanwhile}` : ''}`);
+        } else if (reason !== saidReason) {
+          // What stands in the way changed (Temporal came up, and now refuses our key): said once more, for each new reason.
+          options.log.warn(`still cannot ${options.what}, now: ${reason}; retrying`);
         }
+        saidReason = reason;
       } finally {
         if (tries === 1) firstTryDone();
       }

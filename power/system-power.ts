@@ -17,8 +17,10 @@ export interface RescuePowerCycle {
 export interface SystemPowerDependencies {
   loadTargets(systemName: string): Promise<BmcTarget[]>;
   recordEvent(event: { kind: string; systemName: string; detail: Record<string, unknown> }): Promise<void>;
-  /** Told of every power cycle a rescue made (the guard counts those of automatic rescues). */
+  /** Told of every power cycle a rescue made (the guard counts those of automatic rescues); rejects saying why it could not. */
   countPowerCycle?(cycle: RescuePowerCycle): Promise<boolean | void>;
+  /** Told what could not be done beside an operation that was: a power cycle that could not be counted. */
+  warn?(line: string): void;
   clientOptions?: Omit<PowerClientOptions, 'signal'>;
 }
 
@@ -57,6 +59,18 @@ export function createSystemPower(dependencies: SystemPowerDependencies) {
     return result;
   }
 
+  /**
+   * The BMC has acted: a count that cannot be written (the database busy or away just then) must not fail the
+   * operation, whose retry would find the machine on, send nothing and count nothing. It is said instead.
+   */
+  async function countCycle(cycle: RescuePowerCycle): Promise<void> {
+    try {
+      await dependencies.countPowerCycle?.(cycle);
+    } catch (error) {
+      dependencies.warn?.(`the power ${cycle.action} of ${cycle.systemName} by ${cycle.rescueWorkflowId} is not counted toward the guard's limit of power cycles per hour: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
   return {
     async status(systemName: string, signal?: AbortSignal) {
       const client = await clientFor(systemName, signal);
@@ -66,7 +80,7 @@ export function createSystemPower(dependencies: SystemPowerDependencies) {
     async set(systemName: string, action: PowerAction, signal?: AbortSignal, rescue?: { workflowId: string }) {
       const client = await clientFor(systemName, signal);
       const result = await recorded(systemName, `power.${action}`, () => client.setPowerState(action));
-      if (rescue !== undefined && isPowerCycle(action, result)) await dependencies.countPowerCycle?.({ systemName, rescueWorkflowId: rescue.workflowId, action });
+      if (rescue !== undefined && isPowerCycle(action, result)) await countCycle({ systemName, rescueWorkflowId: rescue.workflowId, action });
       return result;
     },
     async setBootDevice(systemName: string, request: BootDeviceRequest, signal?: AbortSignal) {

@@ -28,8 +28,16 @@ export class TemporalConnectionError extends Error {
 
 const PROBE_TIMEOUT_MS = 3000;
 const EXPECTS_TLS: TemporalConnectionDiagnosis = {
-  reason: 'the server hung up on a plaintext connection, so it expects TLS: set TEMPORAL_TLS=true or the TEMPORAL_TLS_* variables',
+  reason: 'the server answered a plaintext connection with a TLS alert, so it expects TLS: set TEMPORAL_TLS=true or the TEMPORAL_TLS_* variables',
   failure: 'refused',
+};
+/**
+ * A hang-up says less: a TLS server does it (Go's, Temporal's, without an alert), and so does a TCP proxy (HAProxy,
+ * a port forward) whose Temporal is not there yet. Waiting may help, so the process starts and tries again.
+ */
+const HUNG_UP: TemporalConnectionDiagnosis = {
+  reason: 'the server hung up on a plaintext connection: it expects TLS (set TEMPORAL_TLS=true or the TEMPORAL_TLS_* variables), or it is a proxy whose Temporal is not there yet',
+  failure: 'unreachable',
 };
 /** A TLS record of type "alert" (RFC 8446 §5.1): what a TLS server answers to a plaintext HTTP/2 preface. */
 const TLS_ALERT_RECORD = 0x15;
@@ -82,7 +90,7 @@ export async function diagnoseTemporalConnection(settings: TemporalConnectionSet
       socket.once('connect', () => socket.write('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'));
       // A gRPC server answers the HTTP/2 preface with its SETTINGS; a TLS server sends an alert or hangs up.
       socket.once('data', (chunk: Buffer) => finish(chunk[0] === TLS_ALERT_RECORD ? EXPECTS_TLS : undefined));
-      socket.once('end', () => finish(EXPECTS_TLS));
+      socket.once('end', () => finish(HUNG_UP));
     });
   }
   const tls = settings.tls;

@@ -94,7 +94,7 @@ type Verdict = PlannedDecision & { held?: string };
 
 /** Why a start waits for the hourly limit of power cycles. */
 function powerCycleLimitReason(cycles: PowerCycleCount, limit: number): string {
-  return `${cycles.made + cycles.reserved} power cycle(s) by automatic rescues in the last hour (${cycles.reserved} of them reserved for rescues about to cycle), the limit is ${limit}; starts as the hour slides past them`;
+  return `${cycles.made + cycles.reserved} power cycle(s) by automatic rescues in the last hour (${cycles.reserved} of them reserved by rescues admitted that have not cycled), the limit is ${limit}; starts as the hour slides past them`;
 }
 
 /** Decides every candidate in order; each admitted one takes its room before the next is looked at. */

@@ -188,8 +188,8 @@ export async function startWorker(config: RescuedConfig, runtime: Runtime, addre
         what: 'start the rescue worker',
         meanwhile: 'this process runs no rescue and no audit',
         log: temporalLog,
-        attempt: async () => {
-          started = await startRescueWorker();
+        attempt: async (signal) => {
+          started = await untilAborted(startRescueWorker(), signal, stopRescueWorker);
           return `rescue worker polling task queue ${config.temporalTaskQueue}`;
         },
       });
@@ -205,11 +205,39 @@ export async function startWorker(config: RescuedConfig, runtime: Runtime, addre
   return async () => {
     await stopRetention();
     await waitingForTemporal?.stop();
-    if (started === undefined) return;
-    if (started.worker.getState() === 'RUNNING') started.worker.shutdown();
-    await started.running;
-    await started.connection.close();
+    if (started !== undefined) await stopRescueWorker(started);
   };
+}
+
+async function stopRescueWorker(started: RunningWorker): Promise<void> {
+  if (started.worker.getState() === 'RUNNING') started.worker.shutdown();
+  await started.running;
+  await started.connection.close();
+}
+
+/**
+ * `starting`, or a rejection as soon as `signal` aborts: a stop does not wait for a connection attempt to a
+ * Temporal that does not answer (up to 30 s). What comes up after that is put away by `discard`.
+ */
+function untilAborted<T>(starting: Promise<T>, signal: AbortSignal, discard: (late: T) => Promise<void>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const abandon = () => {
+      reject(new Error('stopped'));
+      starting.then(discard).catch(() => undefined);
+    };
+    if (signal.aborted) return abandon();
+    signal.addEventListener('abort', abandon, { once: true });
+    starting.then(
+      (value) => {
+        signal.removeEventListener('abort', abandon);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', abandon);
+        reject(error);
+      },
+    );
+  });
 }
 
 /** `temporalExporter`: the Temporal SDK's metrics exporter of this process (it runs a worker too), which /metrics includes. */

@@ -5,6 +5,8 @@ import { createSystemPower, type SystemPower } from '../power/system-power.js';
 import type { PowerClientOptions } from '../power/chain.js';
 import type { PowerTarget } from '../db/repositories/systems.js';
 import type { BmcTarget } from '../power/types.js';
+import { consoleLog } from '../observability/console.js';
+import { databaseErrorMessage } from '../db/errors.js';
 
 export function createInventorySystemPower(inventory: Inventory, clientOptions?: Omit<PowerClientOptions, 'signal'>): SystemPower {
   return createSystemPower({
@@ -15,7 +17,9 @@ export function createInventorySystemPower(inventory: Inventory, clientOptions?:
       return targets.map((target) => bmcTargetOf(target, { macs }));
     },
     recordEvent: (event) => inventory.events.record({ kind: event.kind, objectType: 'system', objectName: event.systemName, actor: 'power', detail: event.detail }),
-    countPowerCycle: (cycle) => inventory.guard.countPowerCycle(cycle),
+    // What the database said, not drizzle's "Failed query: <statement> params: ...".
+    countPowerCycle: (cycle) => inventory.guard.countPowerCycle(cycle).catch((error: unknown) => Promise.reject(new Error(databaseErrorMessage(error)))),
+    warn: (line) => consoleLog().warn(`power: ${line}`),
     ...(clientOptions ? { clientOptions } : {}),
   });
 }

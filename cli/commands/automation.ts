@@ -104,7 +104,7 @@ export function registerAutomationCommands(program: Command, connect: () => Prom
       if (json()) return printJson(status);
       const paused = status.pause.paused ? `PAUSED by ${String(status.pause.by)} since ${String(status.pause.at)}: ${String(status.pause.reason)}` : 'running';
       const cycles = status.powerCyclesLastHour;
-      const powerCyclesLastHour = `${cycles.made + cycles.reserved} of ${status.settings.maxCyclesPerHour} (${cycles.reserved} reserved for rescues about to cycle)`;
+      const powerCyclesLastHour = `${cycles.made + cycles.reserved} of ${status.settings.maxCyclesPerHour} (${cycles.reserved} reserved by rescues admitted that have not cycled)`;
       printReport({ automation: paused, inFlight: status.inFlight, waiting: status.waiting, openIncidents: status.openIncidents, powerCyclesLastHour, ...describeSettings(status.settings) });
       if (status.queue.length > 0) {
         console.log('\nwaiting, in arrival order:');

@@ -45,14 +45,14 @@ describe('power cycles per hour', { timeout: 240_000 }, () => {
     assert.deepEqual(status.body.powerCyclesLastHour, { made: 4, reserved: 0 });
     const printed = await runRescuectl(['automation', 'status'], { RESCUED_SERVER: lab.api.url, RESCUED_TOKEN: lab.api.adminToken });
     assert.equal(printed.code, 0, printed.stderr);
-    assert.match(printed.stdout, /power cycles last hour\s*: 4 of 3 \(0 reserved for rescues about to cycle\)/);
+    assert.match(printed.stdout, /power cycles last hour\s*: 4 of 3 \(0 reserved by rescues admitted that have not cycled\)/);
 
     // Two starts only, but four cycles: the third machine waits.
     const next = await deliver([third]);
     assert.equal(next.status, 200, JSON.stringify(next.body));
     const [decided] = next.body.alerts as Array<{ decision: string; reason: string }>;
     assert.equal(decided!.decision, 'deferred', decided!.reason);
-    assert.equal(decided!.reason, '4 power cycle(s) by automatic rescues in the last hour (0 of them reserved for rescues about to cycle), the limit is 3; starts as the hour slides past them');
+    assert.equal(decided!.reason, '4 power cycle(s) by automatic rescues in the last hour (0 of them reserved by rescues admitted that have not cycled), the limit is 3; starts as the hour slides past them');
     const queued = await lab.api.inventory.guard.listQueue({ waitingOnly: true, limit: 10 });
     assert.deepEqual(queued.map((entry) => [entry.system, entry.lastReason]), [[third.name, decided!.reason]]);
     await new Promise((resolve) => setTimeout(resolve, 500));

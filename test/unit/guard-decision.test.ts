@@ -62,14 +62,14 @@ test('caps defer, in arrival order: fleet-wide, per rack, per hour', () => {
   assert.match(sameRack[1]!.reason, /rack=r1, the cap per rack is 1/);
   const hourly = one(fleet({ powerCyclesLastHour: { made: 10, reserved: 0 } }), ask('a'));
   assert.equal(hourly.decision, 'deferred');
-  assert.match(hourly.reason, /in the last hour \(0 of them reserved for rescues about to cycle\), the limit is 10/);
+  assert.match(hourly.reason, /in the last hour \(0 of them reserved by rescues admitted that have not cycled\), the limit is 10/);
 });
 
 test('the hourly limit counts power cycles made and those reserved by rescues that have not cycled yet', () => {
   // Two rescues that each cycled their machine three times fill a limit of 6, though only two started.
   const cycled = one(fleet({ powerCyclesLastHour: { made: 6, reserved: 0 } }, { maxCyclesPerHour: 6 }), ask('a'));
   assert.equal(cycled.decision, 'deferred');
-  assert.equal(cycled.reason, '6 power cycle(s) by automatic rescues in the last hour (0 of them reserved for rescues about to cycle), the limit is 6; starts as the hour slides past them');
+  assert.equal(cycled.reason, '6 power cycle(s) by automatic rescues in the last hour (0 of them reserved by rescues admitted that have not cycled), the limit is 6; starts as the hour slides past them');
   // Rescues admitted that have not cycled yet count one each.
   const reserved = one(fleet({ powerCyclesLastHour: { made: 4, reserved: 2 } }, { maxCyclesPerHour: 6 }), ask('a'));
   assert.equal(reserved.decision, 'deferred');
@@ -78,7 +78,7 @@ test('the hourly limit counts power cycles made and those reserved by rescues th
   // Each start of a batch reserves its first cycle for the rest of the batch.
   const plan = planAdmissions(fleet({ powerCyclesLastHour: { made: 1, reserved: 0 } }, { maxCyclesPerHour: 3 }), [ask('a'), ask('b'), ask('c')]);
   assert.deepEqual(plan.map((p) => p.decision), ['started', 'started', 'deferred']);
-  assert.match(plan[2]!.reason, /^3 power cycle\(s\) by automatic rescues in the last hour \(2 of them reserved for rescues about to cycle\), the limit is 3/);
+  assert.match(plan[2]!.reason, /^3 power cycle\(s\) by automatic rescues in the last hour \(2 of them reserved by rescues admitted that have not cycled\), the limit is 3/);
   // A dry run plans the same, and starts nothing.
   const dry = planAdmissions(fleet({ powerCyclesLastHour: { made: 1, reserved: 0 } }, { maxCyclesPerHour: 2, dryRun: true }), [ask('a'), ask('b')]);
   assert.deepEqual(dry.map((p) => p.decision), ['dry-run', 'dry-run']);

@@ -232,3 +232,21 @@ test("a rescue's power cycles are counted: on, cycle and reset that reached the 
   assert.equal((await power('down').set('web01', 'on', undefined, rescue)).ok, false);
   assert.deepEqual(counted.map((cycle) => cycle.action), ['on']);
 });
+
+test('a power cycle that cannot be counted does not fail the operation the BMC made: it is said', async () => {
+  const chassis = new FakeChassis();
+  const warnings: string[] = [];
+  const power = createSystemPower({
+    loadTargets: async () => [target('fake')],
+    recordEvent: async () => undefined,
+    countPowerCycle: async () => {
+      throw new Error('canceling statement due to statement timeout');
+    },
+    warn: (line) => warnings.push(line),
+    clientOptions: { registry: registryWith({ fake: () => chassis.driver('fake') }) },
+  });
+  const result = await power.set('web01', 'on', undefined, { workflowId: 'rescue-web01' });
+  assert.equal(result.ok, true);
+  assert.deepEqual(chassis.sent, ['on']);
+  assert.deepEqual(warnings, ["the power on of web01 by rescue-web01 is not counted toward the guard's limit of power cycles per hour: canceling statement due to statement timeout"]);
+});

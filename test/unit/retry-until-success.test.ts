@@ -18,7 +18,7 @@ function failingTimes(failures: number): { tries: () => number; attempt: RetryUn
     tries: () => tries,
     attempt: async () => {
       tries++;
-      if (tries <= failures) throw new Error(`Temporal: unreachable (try ${tries})`);
+      if (tries <= failures) throw new Error('Temporal: unreachable');
       return 'schedule created';
     },
   };
@@ -63,7 +63,7 @@ describe('retryUntilSuccess', () => {
     assert.deepEqual(lines, [
       {
         level: 'warn',
-        line: 'could not reconcile the schedule (Temporal: unreachable (try 1)); will retry every 1s to 1m (doubling, with jitter) until it succeeds; until then audits run only when asked',
+        line: 'could not reconcile the schedule (Temporal: unreachable); will retry every 1s to 1m (doubling, with jitter) until it succeeds; until then audits run only when asked',
       },
     ]);
     for (const waitMs of [1000, 2000, 4000]) {
@@ -76,6 +76,32 @@ describe('retryUntilSuccess', () => {
     mock.timers.tick(600_000);
     await settle();
     assert.equal(tries(), 4, 'nothing after the success');
+  });
+
+  test('a new reason is said once: Temporal came up and refuses our key', async () => {
+    const { lines, log } = recordingLog();
+    const reasons = ['nothing listens there', 'nothing listens there', 'UNAUTHENTICATED: bad API key', 'UNAUTHENTICATED: bad API key'];
+    let tries = 0;
+    const retried = retryUntilSuccess({
+      what: 'start the rescue worker',
+      attempt: async () => {
+        const reason = reasons[tries++];
+        if (reason !== undefined) throw new Error(reason);
+        return 'polling';
+      },
+      log,
+      random: () => 0,
+    });
+    await retried.firstTry;
+    for (const waitMs of [1000, 2000, 4000, 8000]) {
+      mock.timers.tick(waitMs);
+      await settle();
+    }
+    assert.equal(await retried.outcome, true);
+    assert.deepEqual(
+      lines.map((l) => l.line.replace(/; will retry .*/, '')),
+      ['could not start the rescue worker (nothing listens there)', 'still cannot start the rescue worker, now: UNAUTHENTICATED: bad API key; retrying', 'polling (after 5 tries)'],
+    );
   });
 
   test('tries after 1, 2, 4, ... s, then once a minute however long it fails', async () => {
