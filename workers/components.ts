@@ -10,6 +10,7 @@ import { clientConnectionOptions, describeTemporalConnection } from '../temporal
 import { TemporalConnectionError, temporalConnectionError } from '../temporal/connection-diagnosis.js';
 import { callTemporal } from '../temporal/unavailable.js';
 import { retryUntilSuccess, type RetriedUntilSuccess } from '../concurrency/retry-until-success.js';
+import { untilAborted } from '../concurrency/until-aborted.js';
 import { rescuedDataConverter } from '../temporal/data-converter.js';
 import { describePayloadKeys } from '../temporal/payload-codec.js';
 import type { Runtime } from './runtime.js';
@@ -215,30 +216,6 @@ async function stopRescueWorker(started: RunningWorker): Promise<void> {
   await started.connection.close();
 }
 
-/**
- * `starting`, or a rejection as soon as `signal` aborts: a stop does not wait for a connection attempt to a
- * Temporal that does not answer (up to 30 s). What comes up after that is put away by `discard`.
- */
-function untilAborted<T>(starting: Promise<T>, signal: AbortSignal, discard: (late: T) => Promise<void>): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const abandon = () => {
-      reject(new Error('stopped'));
-      starting.then(discard).catch(() => undefined);
-    };
-    if (signal.aborted) return abandon();
-    signal.addEventListener('abort', abandon, { once: true });
-    starting.then(
-      (value) => {
-        signal.removeEventListener('abort', abandon);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', abandon);
-        reject(error);
-      },
-    );
-  });
-}
 
 /** `temporalExporter`: the Temporal SDK's metrics exporter of this process (it runs a worker too), which /metrics includes. */
 export async function startApi(config: RescuedConfig, runtime: Runtime, connection: Connection, address: string, netboot: Netboot, temporalExporter?: string): Promise<Stopper> {
